@@ -1,0 +1,584 @@
+//! The JSON bodies of the WebQRIS v3.6 API (`shared/spec/api.md`), field for field and in the documented
+//! order. Money is integer Rupiah (`i64`, the SQL edge's type); instants are [`Timestamp`]s.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::timestamp::Timestamp;
+
+/// The `event` of the outbound webhook body.
+pub const PAYMENT_PAID_EVENT: &str = "payment.paid";
+/// `User-Agent` of outbound webhooks.
+pub const WEBHOOK_USER_AGENT: &str = "WebQRIS-Webhook/1.0";
+/// `message` of the duplicate answer to `/api/webhook/payment`.
+pub const DUPLICATE_MESSAGE: &str = "Duplicate notification";
+/// `message` of the 422 answer when a notification has no amount.
+pub const NO_AMOUNT_MESSAGE: &str = "Tidak dapat mendeteksi nominal dari notifikasi";
+/// `message` of the 404 answer when no pending payment has the parsed total.
+pub const NO_MATCH_MESSAGE: &str = "No matching pending payment";
+/// `message` of the 422 answer for a notification that is not an incoming payment (not in api.md:
+/// our addition, in the same family as [`NO_AMOUNT_MESSAGE`]).
+pub const NOT_INCOMING_MESSAGE: &str = "Notifikasi bukan pembayaran masuk";
+/// The `event_hash` value that marks a connection test.
+pub const TEST_EVENT_HASH: &str = "test";
+
+/// Lifecycle of an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentStatus {
+    /// Waiting for the customer to pay.
+    Pending,
+    /// Paid (by notification, callback or manual confirmation).
+    Paid,
+    /// Lifetime over without payment.
+    Expired,
+}
+
+impl PaymentStatus {
+    /// The wire and SQL spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+impl fmt::Display for PaymentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A status spelling that is not `pending`, `paid` or `expired`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown payment status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for PaymentStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "paid" => Ok(Self::Paid),
+            "expired" => Ok(Self::Expired),
+            other => Err(UnknownStatus(other.to_owned())),
+        }
+    }
+}
+
+/// `{ "success": false, "message": … }`, the shape of every error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Always `false`.
+    pub success: bool,
+    /// Human-readable description.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// An error body with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            success: false,
+            message: message.into(),
+        }
+    }
+}
+
+/// Body of `POST /api/payments/qris/create`. Unknown fields are ignored (merchants' clients may send more).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatePaymentRequest {
+    /// Integer Rupiah, > 0.
+    pub amount: i64,
+    /// The merchant's own order reference.
+    #[serde(default)]
+    pub merchant_order_id: Option<String>,
+    /// Shown to the merchant and sent back in the webhook.
+    #[serde(default)]
+    pub customer_name: Option<String>,
+    /// Where the hosted payment page sends the customer once paid (webqris extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+}
+
+/// 201 answer of `POST /api/payments/qris/create`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatePaymentResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// `INV-<unix seconds>-<random>`.
+    pub invoice_id: String,
+    /// The merchant's static QRIS made dynamic with `total_amount`.
+    pub qris_payload: String,
+    /// The amount requested.
+    pub amount: i64,
+    /// The code added to make the total unique among the merchant's pending payments.
+    pub unique_code: i64,
+    /// `amount + unique_code`: what the customer pays.
+    pub total_amount: i64,
+    /// When the invoice expires.
+    pub expired_at: Timestamp,
+    /// The hosted payment page (webqris extension; absent when the server has no public URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_url: Option<String>,
+}
+
+/// The `data` of `GET /api/payments/{invoiceId}/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentView {
+    /// Invoice id.
+    pub invoice_id: String,
+    /// The merchant's order reference, null when none was given.
+    pub merchant_order_id: Option<String>,
+    /// The dynamic QRIS payload.
+    pub qris_payload: String,
+    /// Amount requested.
+    pub amount: i64,
+    /// Unique code.
+    pub unique_code: i64,
+    /// Amount to pay.
+    pub total_amount: i64,
+    /// Current status.
+    pub status: PaymentStatus,
+    /// Forwarding app package, `callback` or `manual`; null while pending.
+    pub payment_method: Option<String>,
+    /// When it was paid; null unless paid.
+    pub paid_at: Option<Timestamp>,
+    /// When it expires (or expired).
+    pub expired_at: Timestamp,
+}
+
+/// 200 answer of `GET /api/payments/{invoiceId}/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentStatusResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// The payment.
+    pub data: PaymentView,
+}
+
+/// The `data` of the outbound `payment.paid` webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookPaymentData {
+    /// Invoice id.
+    pub invoice_id: String,
+    /// The merchant's order reference.
+    pub merchant_order_id: Option<String>,
+    /// Amount requested.
+    pub amount: i64,
+    /// Unique code.
+    pub unique_code: i64,
+    /// Amount paid.
+    pub total_amount: i64,
+    /// Customer name given at creation.
+    pub customer_name: Option<String>,
+    /// Always `paid`.
+    pub status: PaymentStatus,
+    /// Forwarding app package, `callback` or `manual`.
+    pub payment_method: String,
+    /// When it was paid.
+    pub paid_at: Timestamp,
+}
+
+/// Body of the outbound webhook: `{"event":"payment.paid","data":{…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEvent {
+    /// [`PAYMENT_PAID_EVENT`].
+    pub event: String,
+    /// The payment.
+    pub data: WebhookPaymentData,
+}
+
+impl WebhookEvent {
+    /// A `payment.paid` event.
+    pub fn payment_paid(data: WebhookPaymentData) -> Self {
+        Self {
+            event: PAYMENT_PAID_EVENT.to_owned(),
+            data,
+        }
+    }
+}
+
+/// Body of `POST /api/webhook/payment` as forwarders send it. Only `message` is required: third-party
+/// forwarders omit fields freely, and send `notif_id`/`timestamp` as numbers or strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRequest {
+    /// Package name of the app that posted the notification.
+    #[serde(default)]
+    pub app: Option<String>,
+    /// Notification title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Notification text (big text when the app gave one).
+    pub message: String,
+    /// When the phone saw it (ISO-8601, or epoch milliseconds from some forwarders).
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub timestamp: Option<String>,
+    /// Forwarding device's name or id.
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub device_id: Option<String>,
+    /// The forwarder's id for this notification (not unique on its own: GoPay sends -1 for all).
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub notif_id: Option<String>,
+    /// The forwarder's event hash; `"test"` marks a connection test.
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub event_hash: Option<String>,
+}
+
+/// Accepts a JSON string or number (or null) as an optional string.
+fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        S(String),
+        I(i64),
+        U(u64),
+        F(f64),
+    }
+    Ok(Option::<Raw>::deserialize(d)?.map(|raw| match raw {
+        Raw::S(s) => s,
+        Raw::I(i) => i.to_string(),
+        Raw::U(u) => u.to_string(),
+        Raw::F(f) => f.to_string(),
+    }))
+}
+
+/// 200: the notification paid an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationPaid {
+    /// Always `true`.
+    pub success: bool,
+    /// The invoice it paid.
+    pub invoice_id: String,
+    /// The amount read from the text.
+    pub parsed_amount: i64,
+    /// The sender read from the text, when the app names one.
+    pub sender_name: Option<String>,
+}
+
+/// 200: connection test (`event_hash: "test"`), nothing processed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationTest {
+    /// Always `true`.
+    pub success: bool,
+    /// `Koneksi berhasil! Auth valid ✓ (Merchant: <name>)`.
+    pub message: String,
+    /// Always `true`.
+    pub test: bool,
+}
+
+impl NotificationTest {
+    /// The contract's answer for merchant `merchant_name`.
+    pub fn for_merchant(merchant_name: &str) -> Self {
+        Self {
+            success: true,
+            message: format!("Koneksi berhasil! Auth valid ✓ (Merchant: {merchant_name})"),
+            test: true,
+        }
+    }
+}
+
+/// 200: already seen; the forwarder must not retry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationDuplicate {
+    /// Always `false`.
+    pub success: bool,
+    /// [`DUPLICATE_MESSAGE`].
+    pub message: String,
+    /// The `notif_id` the forwarder sent.
+    pub notif_id: Option<String>,
+}
+
+/// 422: no amount could be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationNoAmount {
+    /// Always `false`.
+    pub success: bool,
+    /// [`NO_AMOUNT_MESSAGE`].
+    pub message: String,
+    /// The text received.
+    pub raw_message: String,
+}
+
+/// 404: an amount was read but no pending payment has that total.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationNoMatch {
+    /// Always `false`.
+    pub success: bool,
+    /// [`NO_MATCH_MESSAGE`].
+    pub message: String,
+    /// The amount read.
+    pub parsed_amount: i64,
+    /// The merchant's name.
+    pub merchant: String,
+}
+
+/// Body of `POST /api/callback/notify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackNotifyRequest {
+    /// Must equal a pending `total_amount` of the merchant.
+    pub amount: i64,
+    /// Who paid, when known.
+    #[serde(default)]
+    pub sender_name: Option<String>,
+    /// The notifier's reference; a second callback with the same reference is a duplicate.
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// 200 answer of `POST /api/callback/notify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackNotifyResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// The invoice it paid.
+    pub invoice_id: String,
+}
+
+/// A WebSocket event frame: `{"event": …, "data": …, "ts": <epoch ms>}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WsFrame<T> {
+    /// `new_payment`, `payment_paid`, `payments_expired` or `webhook_delivered`.
+    pub event: String,
+    /// The event's data.
+    pub data: T,
+    /// When the event happened, epoch milliseconds.
+    pub ts: i64,
+}
+
+/// The `data` of `new_payment` and `payment_paid` frames.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsPaymentData {
+    /// The payment's numeric id.
+    pub id: i64,
+    /// Invoice id.
+    pub invoice_id: String,
+    /// Amount requested.
+    pub amount: i64,
+    /// Amount to pay.
+    pub total_amount: i64,
+    /// Unique code.
+    pub unique_code: i64,
+    /// The merchant's name.
+    pub merchant_name: String,
+    /// Who paid (null for `new_payment` or when unknown).
+    pub sender_name: Option<String>,
+    /// Current status.
+    pub status: PaymentStatus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ts(iso: &str) -> Timestamp {
+        Timestamp::parse(iso).expect("valid timestamp")
+    }
+
+    #[test]
+    fn create_response_serialises_exactly_as_documented() {
+        let body = CreatePaymentResponse {
+            success: true,
+            invoice_id: "INV-1710000000-abc123".into(),
+            qris_payload: "00020101021226...6304ABCD".into(),
+            amount: 25000,
+            unique_code: 42,
+            total_amount: 25042,
+            expired_at: ts("2026-03-09T10:30:00.000Z"),
+            payment_url: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&body).expect("serialize"),
+            r#"{"success":true,"invoice_id":"INV-1710000000-abc123","qris_payload":"00020101021226...6304ABCD","amount":25000,"unique_code":42,"total_amount":25042,"expired_at":"2026-03-09T10:30:00.000Z"}"#
+        );
+    }
+
+    #[test]
+    fn status_response_serialises_exactly_as_documented() {
+        let body = PaymentStatusResponse {
+            success: true,
+            data: PaymentView {
+                invoice_id: "INV-1710000000-abc123".into(),
+                merchant_order_id: Some("ORDER-001".into()),
+                qris_payload: "0002010211...".into(),
+                amount: 25000,
+                unique_code: 42,
+                total_amount: 25042,
+                status: PaymentStatus::Paid,
+                payment_method: Some("com.dana.id".into()),
+                paid_at: Some(ts("2026-03-09T10:15:23.000Z")),
+                expired_at: ts("2026-03-09T10:30:00.000Z"),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&body).expect("serialize"),
+            json!({
+              "success": true,
+              "data": {
+                "invoice_id": "INV-1710000000-abc123",
+                "merchant_order_id": "ORDER-001",
+                "qris_payload": "0002010211...",
+                "amount": 25000,
+                "unique_code": 42,
+                "total_amount": 25042,
+                "status": "paid",
+                "payment_method": "com.dana.id",
+                "paid_at": "2026-03-09T10:15:23.000Z",
+                "expired_at": "2026-03-09T10:30:00.000Z"
+              }
+            })
+        );
+    }
+
+    #[test]
+    fn webhook_body_is_byte_for_byte_the_signed_vector() {
+        let vector_body = include_str!("../../tests/corpus/webhook-vectors.tsv")
+            .lines()
+            .find(|l| l.starts_with("webqris-hex\t"))
+            .and_then(|l| l.split('\t').nth(4))
+            .expect("the corpus has a webqris-hex row");
+        let event = WebhookEvent::payment_paid(WebhookPaymentData {
+            invoice_id: "INV-1710000000-abc123".into(),
+            merchant_order_id: Some("ORDER-001".into()),
+            amount: 25000,
+            unique_code: 42,
+            total_amount: 25042,
+            customer_name: Some("John Doe".into()),
+            status: PaymentStatus::Paid,
+            payment_method: "com.dana.id".into(),
+            paid_at: ts("2026-03-09T10:15:23.000Z"),
+        });
+        assert_eq!(
+            serde_json::to_string(&event).expect("serialize"),
+            vector_body
+        );
+    }
+
+    #[test]
+    fn notification_answers_serialise_exactly_as_documented() {
+        let cases: Vec<(serde_json::Value, &str)> = vec![
+            (
+                serde_json::to_value(NotificationPaid {
+                    success: true,
+                    invoice_id: "INV-1".into(),
+                    parsed_amount: 25042,
+                    sender_name: Some("JOHN DOE".into()),
+                })
+                .expect("ser"),
+                r#"{"success":true,"invoice_id":"INV-1","parsed_amount":25042,"sender_name":"JOHN DOE"}"#,
+            ),
+            (
+                serde_json::to_value(NotificationTest::for_merchant("Toko ABC")).expect("ser"),
+                r#"{"success":true,"message":"Koneksi berhasil! Auth valid ✓ (Merchant: Toko ABC)","test":true}"#,
+            ),
+            (
+                serde_json::to_value(NotificationDuplicate {
+                    success: false,
+                    message: DUPLICATE_MESSAGE.into(),
+                    notif_id: Some("1234567890".into()),
+                })
+                .expect("ser"),
+                r#"{"success":false,"message":"Duplicate notification","notif_id":"1234567890"}"#,
+            ),
+            (
+                serde_json::to_value(NotificationNoAmount {
+                    success: false,
+                    message: NO_AMOUNT_MESSAGE.into(),
+                    raw_message: "halo".into(),
+                })
+                .expect("ser"),
+                r#"{"success":false,"message":"Tidak dapat mendeteksi nominal dari notifikasi","raw_message":"halo"}"#,
+            ),
+            (
+                serde_json::to_value(NotificationNoMatch {
+                    success: false,
+                    message: NO_MATCH_MESSAGE.into(),
+                    parsed_amount: 25042,
+                    merchant: "Toko ABC".into(),
+                })
+                .expect("ser"),
+                r#"{"success":false,"message":"No matching pending payment","parsed_amount":25042,"merchant":"Toko ABC"}"#,
+            ),
+        ];
+        for (value, expected) in cases {
+            let expected: serde_json::Value = serde_json::from_str(expected).expect("json");
+            assert_eq!(value, expected);
+        }
+    }
+
+    #[test]
+    fn the_documented_forwarder_body_parses_and_numbers_are_accepted_as_ids() {
+        let body: NotificationRequest = serde_json::from_value(json!({
+          "app": "com.dana.id",
+          "title": "DANA",
+          "message": "Kamu berhasil menerima Rp25.042 dari JOHN DOE",
+          "timestamp": "2026-03-21T10:15:23.000Z",
+          "device_id": "device-01",
+          "notif_id": "1234567890",
+          "event_hash": "..."
+        }))
+        .expect("documented body");
+        assert_eq!(body.notif_id.as_deref(), Some("1234567890"));
+        let numeric: NotificationRequest = serde_json::from_value(
+            json!({"message": "x", "notif_id": -1, "timestamp": 1774088123000_i64}),
+        )
+        .expect("numbers accepted");
+        assert_eq!(numeric.notif_id.as_deref(), Some("-1"));
+        assert_eq!(numeric.timestamp.as_deref(), Some("1774088123000"));
+        assert!(serde_json::from_value::<NotificationRequest>(json!({"app": "x"})).is_err());
+    }
+
+    #[test]
+    fn create_request_requires_an_integer_amount() {
+        let ok: CreatePaymentRequest = serde_json::from_value(
+            json!({"amount": 25000, "merchant_order_id": "ORDER-001", "customer_name": "John Doe"}),
+        )
+        .expect("documented body");
+        assert_eq!(ok.amount, 25000);
+        assert!(
+            serde_json::from_value::<CreatePaymentRequest>(json!({"amount": "25000"})).is_err()
+        );
+        assert!(serde_json::from_value::<CreatePaymentRequest>(json!({"amount": 250.5})).is_err());
+        assert!(serde_json::from_value::<CreatePaymentRequest>(json!({})).is_err());
+    }
+
+    #[test]
+    fn ws_payment_paid_frame_has_the_documented_shape() {
+        let frame = WsFrame {
+            event: "payment_paid".into(),
+            data: WsPaymentData {
+                id: 123,
+                invoice_id: "INV-1".into(),
+                amount: 25000,
+                total_amount: 25042,
+                unique_code: 42,
+                merchant_name: "Toko ABC".into(),
+                sender_name: Some("JOHN DOE".into()),
+                status: PaymentStatus::Paid,
+            },
+            ts: 1_710_000_000_000,
+        };
+        assert_eq!(
+            serde_json::to_string(&frame).expect("ser"),
+            r#"{"event":"payment_paid","data":{"id":123,"invoice_id":"INV-1","amount":25000,"total_amount":25042,"unique_code":42,"merchant_name":"Toko ABC","sender_name":"JOHN DOE","status":"paid"},"ts":1710000000000}"#
+        );
+    }
+
+    #[test]
+    fn status_round_trips_through_its_spelling() {
+        for s in [
+            PaymentStatus::Pending,
+            PaymentStatus::Paid,
+            PaymentStatus::Expired,
+        ] {
+            assert_eq!(s.as_str().parse::<PaymentStatus>(), Ok(s));
+        }
+        assert!("PAID".parse::<PaymentStatus>().is_err());
+    }
+}

@@ -1,0 +1,5 @@
+//! The webqris server: the WebQRIS v3.6 HTTP API and WebSockets on axum, SQLite storage, the webhook
+//! delivery worker and the expiry sweeper, plus the `webqris` command line.
+#![forbid(unsafe_code)]
+
+pub mod cli;
