@@ -3,3 +3,10 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod delivery;
+pub mod error;
+pub mod merchant;
+pub mod secret;
