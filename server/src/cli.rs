@@ -3,6 +3,7 @@
 //! non-zero exit code.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::process::ExitCode;
@@ -51,6 +52,12 @@ enum Command {
     Notif {
         #[command(subcommand)]
         command: NotifCommand,
+    },
+    /// Run the HTTP server (API, WebSockets, webhook delivery, expiry sweep).
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080; env WEBQRIS_LISTEN].
+        #[arg(long)]
+        listen: Option<SocketAddr>,
     },
     /// Manage merchants.
     Merchant {
@@ -203,6 +210,7 @@ fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Qris { command } => run_qris(command),
         Command::Notif { command } => run_notif(command),
+        Command::Serve { listen } => run_serve(&cli.global, listen),
         Command::Merchant { command } => with_db(&cli.global, |db, config| {
             Box::pin(run_merchant(db, config, command))
         }),
@@ -328,12 +336,78 @@ async fn run_admin(db: &Db, config: &Config, command: AdminCommand) -> Outcome {
     }
 }
 
+/// `webqris serve`: configuration layers, logging, bind, then [`crate::run`] until SIGTERM or Ctrl-C.
+fn run_serve(global: &GlobalArgs, listen: Option<SocketAddr>) -> Outcome {
+    let config = match load_config(global) {
+        Ok(mut config) => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            config
+        }
+        Err(e) => return error(e),
+    };
+    init_tracing(&config.log, config.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return error(format!("cannot start the async runtime: {e}")),
+    };
+    let result = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        crate::run(config, listener, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => Outcome::ok(json!({"stopped": true})),
+        Err(e) => {
+            tracing::error!(error = %e, "server failed");
+            error(e)
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C; relying on SIGTERM");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM; relying on Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight work");
+}
+
 /// Logs to stderr (stdout is reserved for the command's JSON).
 fn init_tracing(filter: &str, json_lines: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     // A second initialisation (tests calling the CLI twice in one process) is harmless: keep the first.
     let _ = if json_lines {

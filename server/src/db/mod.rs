@@ -7,7 +7,11 @@
 //! is what makes "allocate a unique total, then insert" and "check seen, then mark paid" atomic without
 //! retry loops; the partial unique index and the conditional updates are the database's own backstop.
 
+mod delivery;
+mod device;
 mod merchant;
+mod notification;
+mod payment;
 pub mod schema;
 
 use std::ops::Deref;
@@ -19,7 +23,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, oneshot};
 
+pub use delivery::*;
+pub use device::*;
 pub use merchant::*;
+pub use notification::*;
+pub use payment::*;
 
 use crate::config::DatabaseConfig;
 
