@@ -394,6 +394,8 @@ pub const WS_PAYMENT_PAID: &str = "payment_paid";
 pub const WS_PAYMENTS_EXPIRED: &str = "payments_expired";
 /// WebSocket event: an outbound webhook got a 2xx.
 pub const WS_WEBHOOK_DELIVERED: &str = "webhook_delivered";
+/// WebSocket event: a webhook attempt failed (not in api.md: our addition for the operator's view).
+pub const WS_WEBHOOK_FAILED: &str = "webhook_failed";
 
 /// The `data` of a `payments_expired` frame (not in api.md: our shape). One frame per sweep; a merchant
 /// socket sees only its own payments.
@@ -418,6 +420,25 @@ pub struct WsWebhookDeliveredData {
     pub attempt: i64,
     /// The 2xx status the merchant's server answered.
     pub status_code: u16,
+}
+
+/// The `data` of a `webhook_failed` frame (not in api.md: our addition). Sent for every failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsWebhookFailedData {
+    /// The paid invoice the webhook announced.
+    pub invoice_id: String,
+    /// The Standard Webhooks `webhook-id` (stable across retries).
+    pub webhook_id: String,
+    /// The merchant's name.
+    pub merchant_name: String,
+    /// Which attempt failed (1 = first).
+    pub attempt: i64,
+    /// The status the merchant's server answered, when it answered.
+    pub status_code: Option<u16>,
+    /// What went wrong.
+    pub error: String,
+    /// When the next attempt is due; null when attempts are exhausted.
+    pub next_attempt_at: Option<Timestamp>,
 }
 
 /// One payment of a notification and what became of it; listed in the `payments` array of the answer to

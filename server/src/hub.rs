@@ -9,6 +9,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use webqris_core::wire::{
     self, PaymentStatus, WsExpiredData, WsFrame, WsPaymentData, WsWebhookDeliveredData,
+    WsWebhookFailedData,
 };
 
 use crate::clock::Clock;
@@ -125,6 +126,11 @@ impl Hub {
     /// `webhook_delivered`: a webhook got a 2xx.
     pub fn webhook_delivered(&self, merchant: MerchantId, data: WsWebhookDeliveredData) {
         self.publish_single(merchant, wire::WS_WEBHOOK_DELIVERED, data);
+    }
+
+    /// `webhook_failed`: a webhook attempt failed (will be retried unless `next_attempt_at` is null).
+    pub fn webhook_failed(&self, merchant: MerchantId, data: WsWebhookFailedData) {
+        self.publish_single(merchant, wire::WS_WEBHOOK_FAILED, data);
     }
 
     /// `payments_expired`: one frame per sweep; each merchant's socket gets only its own payments.

@@ -67,6 +67,7 @@ pub async fn run(
         config: Arc::new(config),
     };
     let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));
+    let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, db = %state.db.path().display(), "webqris listening");
     }
@@ -82,6 +83,9 @@ pub async fn run(
     let _ = workers_stop.send(true);
     if let Err(e) = sweeper.await {
         tracing::error!(error = %e, "expiry sweeper task failed");
+    }
+    if let Err(e) = deliverer.await {
+        tracing::error!(error = %e, "webhook worker task failed");
     }
     tracing::info!("webqris stopped");
     served.map_err(ServerError::Serve)
