@@ -5,6 +5,7 @@ pub mod callback;
 pub mod device;
 pub mod notify;
 pub mod payment;
+pub mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .merge(notify::router())
         .merge(callback::router())
         .merge(device::router())
+        .merge(ws::router())
         .route("/healthz", get(healthz));
     with_layers(routes, max_body).with_state(state)
 }
@@ -46,4 +48,38 @@ where
 /// `GET /healthz`: answers without touching the database (the benchmark's baseline).
 async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({"success": true, "status": "ok"}))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_contract_shape() {
+        async fn explode() -> &'static str {
+            panic!("handler bug")
+        }
+        let app = with_layers(Router::new().route("/explode", get(explode)), 1024);
+        let response = app
+            .oneshot(
+                Request::get("/explode")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("a response, not a dropped connection");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(
+            json,
+            serde_json::json!({"success": false, "message": "Internal server error"})
+        );
+    }
 }
