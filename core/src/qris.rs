@@ -6,7 +6,8 @@
 //! - at most 512 characters; tag ids and lengths are two ASCII digits; lengths 01–99; the whole input is
 //!   consumed;
 //! - tag `00` first, holding `01`; tag `63` last, written `6304` plus four hex digits, equal (case
-//!   ignored) to the CRC-16/CCITT-FALSE of the UTF-8 bytes of everything up to and including `6304`;
+//!   ignored, and kept in uppercase in the parsed object) to the CRC-16/CCITT-FALSE of the UTF-8 bytes
+//!   of everything up to and including `6304`;
 //! - no root tag twice; `01`, when present, is `11` (static) or `12` (dynamic); `54`, when present, is an
 //!   EMV amount (digits and at most one `.`);
 //! - templates 26–51, 62 and 64 parse as TLV themselves. Unreserved templates 80–99 (and sub-tags 50–99
@@ -112,7 +113,15 @@ pub fn parse(input: &str) -> Result<Qris, QrisError> {
             crc = Some((raw.offset, raw.value));
         }
         last_offset = raw.offset;
-        objects.push(tlv::decode_root(&raw)?);
+        objects.push(if raw.number == 63 {
+            // Kept in the case `to_payload` writes, so that parsing what it writes gives equal objects.
+            DataObject {
+                tag: raw.tag.to_owned(),
+                value: Value::Primitive(raw.value.to_ascii_uppercase()),
+            }
+        } else {
+            tlv::decode_root(&raw)?
+        });
     }
 
     let Some((_, written)) = crc else {
