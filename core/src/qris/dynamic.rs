@@ -330,6 +330,12 @@ mod tests {
                 found: Some("702".to_owned())
             })
         );
+        assert_eq!(
+            to_dynamic(&singapore_static, 100)
+                .expect_err("Singapore dollars")
+                .to_string(),
+            "not an Indonesian QRIS: tag 53 (Transaction Currency) is \"702\", expected \"360\""
+        );
         let no_country = payload(&[
             tlv("00", "01"),
             tlv("01", "11"),
