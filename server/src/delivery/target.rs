@@ -39,7 +39,8 @@ pub enum TargetError {
     Credentials,
     /// The target is an internal address and private targets are not allowed.
     #[error(
-        "webhook target {host} ({ip}) is a {class} address; refused (set webhook.allow_private_targets = true or WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow internal targets)"
+        "webhook target {} is a {class} address; refused (set webhook.allow_private_targets = true or WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow internal targets)",
+        target_label(host, *ip)
     )]
     Forbidden {
         /// The host as written in the URL.
@@ -55,6 +56,15 @@ pub enum TargetError {
         /// The host.
         host: String,
     },
+}
+
+/// `10.0.0.5`, or `intranet.local (10.0.0.5)` for a name.
+fn target_label(host: &str, ip: IpAddr) -> String {
+    if literal_ip(host) == Some(ip) {
+        ip.to_string()
+    } else {
+        format!("{host} ({ip})")
+    }
 }
 
 /// The class of an address the guard refuses, or `None` for a public address.
