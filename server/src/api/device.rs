@@ -41,6 +41,11 @@ async fn heartbeat(
             "app_version must be at most {MAX_VERSION_CHARS} characters"
         )));
     }
+    if request.outbox_pending.is_some_and(|n| n < 0) {
+        return Err(AppError::BadRequest(
+            "outbox_pending must not be negative".to_owned(),
+        ));
+    }
     let beat = Heartbeat {
         device_id,
         app_version: request.app_version,
