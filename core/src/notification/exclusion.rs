@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::Reason;
+use super::grammar::regex;
 
 /// Placeholders that the system (or an OEM skin) puts in place of content it hid from listeners. AOSP
 /// Android 15+ replaces the text of notifications its assistant marks sensitive with its
@@ -50,7 +51,7 @@ struct Exclusion {
 static EXCLUSIONS: LazyLock<Vec<Exclusion>> = LazyLock::new(|| {
     let compile = |reason, alternatives: &[&str]| Exclusion {
         reason,
-        pattern: Regex::new(&format!("(?i){}", alternatives.join("|")))
+        pattern: regex(&format!("(?i){}", alternatives.join("|")))
             .expect("built-in exclusion patterns are valid regexes"),
     };
     vec![
@@ -170,13 +171,13 @@ static EXCLUSIONS: LazyLock<Vec<Exclusion>> = LazyLock::new(|| {
 /// "Pembayaran … ke/kepada/untuk/di … berhasil": a payment made *to* someone, unless the same sentence
 /// says the money was received (merchant apps write "Pembayaran QRIS … berhasil diterima").
 static PAYMENT_MADE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bpembayaran\b.*?\b(?:ke|kepada|untuk|di)\s.*?\bberhasil\b")
+    regex(r"(?i)\bpembayaran\b.*?\b(?:ke|kepada|untuk|di)\s.*?\bberhasil\b")
         .expect("built-in pattern is a valid regex")
 });
 
 /// Words that say money came in (shared with the generic rule).
 pub(crate) static INCOMING_VERB: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    regex(
         r"(?i)\b(?:diterima|menerima|masuk|pemasukan|received|credited)\b|\bterima\s+(?:uang|dana|pembayaran|transfer|kiriman)\b",
     )
     .expect("built-in pattern is a valid regex")

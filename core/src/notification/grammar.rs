@@ -64,8 +64,8 @@ impl Rule {
     /// Compiles the rule; the built-in table is checked by a test, so a failure here is a programming
     /// error in that table.
     pub(crate) fn compile(&self) -> Result<CompiledRule, regex::Error> {
-        let text = Regex::new(&expand(self.text))?;
-        let title = self.title.map(|t| Regex::new(&expand(t))).transpose()?;
+        let text = regex(&expand(self.text))?;
+        let title = self.title.map(|t| regex(&expand(t))).transpose()?;
         Ok(CompiledRule {
             kind: self.kind,
             title,
@@ -73,6 +73,13 @@ impl Rule {
             each: self.each,
         })
     }
+}
+
+/// Compiles a built-in pattern with ASCII word boundaries. Unicode `\b` would make the regex engine give
+/// up its fast DFA on any non-ASCII byte, and every marked text has some (the amount markers); for the
+/// Indonesian and English words we match, ASCII boundaries mean the same.
+pub(crate) fn regex(pattern: &str) -> Result<Regex, regex::Error> {
+    Regex::new(&pattern.replace(r"\b", r"(?-u:\b)"))
 }
 
 /// Turns a rule pattern into a regex: flags and placeholders.
@@ -187,7 +194,7 @@ pub(crate) fn clean_sender(raw: &str) -> Option<String> {
 /// Words that, just before the only amount, say it is not the amount received (a balance, a limit, a
 /// fee, a bill, a "up to" in an advert).
 static NOT_A_PAYMENT_AMOUNT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    regex(
         r"(?i)\b(?:saldo|sisa|balance|limit|minimal|minimum|min|maks|maksimal|max|maximum|hingga|sampai|s/d|sd|tagihan|biaya|fee|admin|total|harga|senilai\s+hingga)\b[^\n]{0,24}$",
     )
     .expect("built-in pattern is a valid regex")
@@ -195,7 +202,7 @@ static NOT_A_PAYMENT_AMOUNT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Says QRIS somewhere.
 static MENTIONS_QRIS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bqris\b").expect("built-in pattern is a valid regex"));
+    LazyLock::new(|| regex(r"(?i)\bqris\b").expect("built-in pattern is a valid regex"));
 
 /// The generic rule, for apps without a grammar and for wording no grammar knows: exactly one money
 /// mention in the text, readable, with "received" wording in its sentence or in the title, not
