@@ -310,7 +310,7 @@ static FAMILIES: &[FamilySpec] = &[
             // "Kamu menerima Rp10.565 dari GoPay".
             Rule::one(
                 Transfer,
-                r"\bkamu menerima (?:kiriman )?{AMOUNT} dari {SENDER}{END}",
+                r"\bkamu (?:telah )?menerima (?:kiriman )?{AMOUNT} dari {SENDER}{END}",
             ),
             // A Go finance app's tests: "You've received Rp200.000 from MIRANDA AMBAR SARI".
             Rule::one(Transfer, r"\byou've received {AMOUNT} from {SENDER}{END}"),

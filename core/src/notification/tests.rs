@@ -518,6 +518,15 @@ mod real_world {
             ),
             one(10_565, Some("GoPay"), None)
         );
+        // The same wording with "telah", as other Jago texts use it.
+        assert_eq!(
+            paid(
+                "com.jago.digitalBanking",
+                "Jago",
+                "Kamu telah menerima Rp10.000 dari BUDI."
+            ),
+            one(10_000, Some("BUDI"), None)
+        );
         assert_eq!(
             refused(
                 "com.jago.digitalBanking",
