@@ -1,4 +1,4 @@
-//! The HTTP surface: one router per area, merged here with the layers every route shares (body limit,
+//! The HTTP surface (the API and the dashboard): one router per area, merged here with the layers every route shares (body limit,
 //! panic catcher, tracing) and the contract-shaped 404/405 fallbacks.
 
 pub mod callback;
@@ -26,6 +26,9 @@ pub fn router(state: AppState) -> Router {
         .merge(callback::router())
         .merge(device::router())
         .merge(ws::router())
+        .merge(crate::dashboard::router(
+            state.config.dashboard.max_upload_bytes,
+        ))
         .route("/healthz", get(healthz));
     with_layers(routes, max_body).with_state(state)
 }
