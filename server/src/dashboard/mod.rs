@@ -6,6 +6,9 @@
 
 pub mod limiter;
 pub mod login;
+pub mod merchant;
+pub mod notification;
+pub mod payment;
 pub mod session;
 
 use axum::Router;
@@ -19,8 +22,12 @@ use crate::state::AppState;
 use self::session::Viewer;
 
 /// Every dashboard route (pages, assets and the JSON API).
-pub fn router(_max_upload_bytes: usize) -> Router<AppState> {
-    Router::new().merge(login::router())
+pub fn router(max_upload_bytes: usize) -> Router<AppState> {
+    Router::new()
+        .merge(login::router())
+        .merge(merchant::router(max_upload_bytes))
+        .merge(payment::router())
+        .merge(notification::router())
 }
 
 /// The 404 of a merchant that does not exist or belongs to another account (the same answer).
