@@ -20,6 +20,7 @@ pub mod extract;
 pub mod hub;
 pub mod invoice;
 pub mod merchant;
+pub mod page;
 pub mod qr;
 pub mod secret;
 pub mod settlement;

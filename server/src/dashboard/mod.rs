@@ -4,6 +4,7 @@
 //! owns (the operator, the first account, sees all), and anything of another account answers exactly like
 //! something that does not exist.
 
+pub mod assets;
 pub mod limiter;
 pub mod login;
 pub mod merchant;
@@ -28,6 +29,7 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
         .merge(merchant::router(max_upload_bytes))
         .merge(payment::router())
         .merge(notification::router())
+        .merge(assets::router())
 }
 
 /// The 404 of a merchant that does not exist or belongs to another account (the same answer).

@@ -7,6 +7,7 @@ mod delivery;
 mod errors;
 mod money;
 mod notification;
+mod page;
 mod payment;
 mod restart;
 mod support;
