@@ -3,6 +3,7 @@
 
 mod callback;
 mod cli;
+mod dashboard;
 mod delivery;
 mod errors;
 mod money;
