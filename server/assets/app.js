@@ -26,6 +26,8 @@
       password_hint: "Minimal 8 karakter.",
       registration_closed: "Pendaftaran ditutup di server ini. Minta akun kepada operatornya.",
       first_account_note: "Akun pertama menjadi operator yang melihat semua merchant.",
+      login_failed: "Email atau kata sandi salah.",
+      too_many: "Terlalu banyak percobaan gagal. Coba lagi dalam {secs} detik.",
       loading: "Memuat…",
       error_generic: "Terjadi kesalahan. Coba lagi.",
       back: "Kembali",
@@ -214,6 +216,8 @@
       password_hint: "At least 8 characters.",
       registration_closed: "Registration is closed on this server. Ask its operator for an account.",
       first_account_note: "The first account becomes the operator, who sees every merchant.",
+      login_failed: "Wrong email or password.",
+      too_many: "Too many failed attempts. Try again in {secs} seconds.",
       loading: "Loading…",
       error_generic: "Something went wrong. Try again.",
       back: "Back",
@@ -549,7 +553,11 @@
       goLogin();
       throw new ApiError(401, (data && data.message) || response.statusText, data);
     }
-    if (!response.ok) throw new ApiError(response.status, (data && data.message) || response.statusText, data);
+    if (!response.ok) {
+      const error = new ApiError(response.status, (data && data.message) || response.statusText, data);
+      error.retryAfter = response.headers.get("retry-after");
+      throw error;
+    }
     return data;
   }
 
@@ -759,7 +767,9 @@
         const next = new URLSearchParams(location.search).get("next");
         navigate(next && next.startsWith("/dashboard") && !next.startsWith("/dashboard/login") ? next : "/dashboard", true);
       } catch (e) {
-        showError(error, e);
+        if (mode === "login" && e.status === 401) showError(error, { message: t("login_failed") });
+        else if (e.status === 429) showError(error, { message: t("too_many", { secs: e.retryAfter || "…" }) });
+        else showError(error, e);
         // A refused CSRF token means the page is stale: fetch a fresh one for the next try.
         if (e.status === 403) { try { await loadSession(); } catch (_) { /* ignore */ } }
       } finally {

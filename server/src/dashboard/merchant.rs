@@ -3,6 +3,7 @@
 //! and secret, with a signed test webhook; the callback secret with the forwarder setup QR; and its
 //! forwarder devices.
 
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -14,6 +15,7 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json as JsonResponse, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::sync::Semaphore;
 use webqris_core::Timestamp;
 use webqris_core::qris;
 
@@ -66,6 +68,10 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
         .route("/dashboard/api/merchants/{id}/devices", get(devices))
         .route("/dashboard/api/devices", get(all_devices))
 }
+
+/// Images decoded at once: a large photo takes a few hundred megabytes while it is decoded, so uploads
+/// queue here rather than all at once.
+static SCANS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(2));
 
 /// The forwarder setup link the Android app scans (its parser reads exactly this shape):
 /// `webqris://setup?server=<url-encoded base URL>&secret=<callback secret>&merchant=<url-encoded name>`.
@@ -301,6 +307,7 @@ async fn scan(
     if bytes.is_empty() {
         return Err(AppError::BadRequest("No image was uploaded".to_owned()));
     }
+    let _permit = SCANS.acquire().await.map_err(AppError::internal)?;
     let read = tokio::task::spawn_blocking(move || qr::scan(&bytes))
         .await
         .map_err(AppError::internal)?;
