@@ -256,3 +256,84 @@ impl Hub {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use webqris_core::Timestamp;
+
+    use super::*;
+
+    fn payment(merchant: i64, n: i64) -> PaymentRow {
+        PaymentRow {
+            id: PaymentId(n),
+            invoice_id: format!("INV-{n}"),
+            merchant_id: MerchantId(merchant),
+            merchant_order_id: None,
+            customer_name: None,
+            return_url: None,
+            amount: 1000,
+            unique_code: n,
+            total_amount: 1000 + n,
+            qris_payload: String::new(),
+            status: PaymentStatus::Pending,
+            payment_method: None,
+            sender_name: None,
+            created_at: Timestamp::from_millis(0),
+            expired_at: Timestamp::from_millis(0),
+            paid_at: None,
+            closed_at: None,
+        }
+    }
+
+    fn expired(merchant: i64, n: i64) -> ExpiredPayment {
+        ExpiredPayment {
+            payment: payment(merchant, n),
+            merchant_name: format!("M{merchant}"),
+        }
+    }
+
+    #[test]
+    fn an_account_gets_the_frames_of_the_merchants_it_owns_and_nothing_else() {
+        let hub = Hub::new(16, Clock::system());
+        let (alice, bob) = (AccountId(1), AccountId(2));
+        hub.owners().set(MerchantId(10), Some(alice));
+        hub.owners().set(MerchantId(11), Some(alice));
+        hub.owners().set(MerchantId(20), Some(bob));
+        let mut events = hub.subscribe();
+        // One sweep expiring invoices of three merchants: Alice owns two of them, the third is ownerless.
+        hub.payments_expired(&[
+            expired(10, 1),
+            expired(20, 2),
+            expired(11, 3),
+            expired(30, 4),
+        ]);
+        let event = events.try_recv().expect("published");
+        let for_alice: Vec<&str> = event.frames_for(Audience::Account(alice)).collect();
+        assert_eq!(for_alice.len(), 2, "one frame per owned merchant");
+        assert!(
+            for_alice
+                .iter()
+                .all(|f| !f.contains("INV-2") && !f.contains("INV-4"))
+        );
+        let for_bob: Vec<&str> = event.frames_for(Audience::Account(bob)).collect();
+        assert_eq!(for_bob.len(), 1);
+        assert!(for_bob[0].contains("INV-2") && !for_bob[0].contains("INV-1"));
+        let operator: Vec<&str> = event.frames_for(Audience::Operator).collect();
+        assert_eq!(operator.len(), 1);
+        assert!(
+            operator[0].contains("INV-4"),
+            "the operator sees ownerless merchants too"
+        );
+        assert!(event.concerns_payment(PaymentId(3)));
+        assert!(!event.concerns_payment(PaymentId(5)));
+        // Ownership changes take effect for the next event.
+        hub.owners().set(MerchantId(20), None);
+        hub.payment_created(&payment(20, 6), "M20");
+        let event = events.try_recv().expect("published");
+        assert_eq!(event.frames_for(Audience::Account(bob)).count(), 0);
+        assert!(
+            !event.concerns_payment(PaymentId(6)),
+            "a new invoice changes no page's status"
+        );
+    }
+}
