@@ -134,7 +134,11 @@ pub fn crc16(data: &[u8]) -> u16 {
     data.iter().fold(0xFFFF_u16, |mut crc, byte| {
         crc ^= u16::from(*byte) << 8;
         for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
         }
         crc
     })
