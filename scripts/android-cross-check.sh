@@ -61,8 +61,9 @@ SH
   so="target/$target/debug/libwebqris_android.so"
   [ -s "$so" ] || { echo "missing $so" >&2; exit 1; }
   # The JNI entry and uniffi's scaffolding must be exported from the library the app loads.
+  exported=$(llvm-nm -D --defined-only "$so")
   for symbol in Java_id_webqris_forwarder_NativeInit_initPlatform uniffi_webqris_android_fn_constructor_forwarder_new; do
-    llvm-nm -D --defined-only "$so" | grep -q " $symbol\$" || { echo "$so does not export $symbol" >&2; exit 1; }
+    grep -q " $symbol\$" <<<"$exported" || { echo "$so does not export $symbol" >&2; exit 1; }
   done
   echo "ok: $so ($(du -h "$so" | cut -f1)), JNI and uniffi symbols exported"
 done
