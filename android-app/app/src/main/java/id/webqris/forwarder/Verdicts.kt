@@ -11,7 +11,7 @@ internal fun NotificationVerdict.isRedacted(): Boolean =
 internal fun NotificationVerdict.describe(context: Context): String = when (this) {
     is NotificationVerdict.Incoming -> context.getString(
         R.string.verdict_incoming,
-        payments.joinToString(", ") { "Rp" + "%,d".format(it.amount.toLong()).replace(',', '.') },
+        payments.joinToString(", ") { "Rp" + String.format(java.util.Locale.ROOT, "%,d", it.amount.toLong()).replace(',', '.') },
     )
     is NotificationVerdict.NotIncoming -> context.getString(
         R.string.verdict_not_incoming,
