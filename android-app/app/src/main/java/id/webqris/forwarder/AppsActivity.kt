@@ -23,6 +23,11 @@ class AppsActivity : Activity() {
                 addView(box)
                 boxes[app.`package`] = box
             }
+            val known = boxes.keys
+            val custom = field(
+                getString(R.string.apps_custom_hint),
+                settings.enabledApps.filter { it !in known }.sorted().joinToString(", "),
+            )
             sendAll = CheckBox(context).apply {
                 text = getString(R.string.apps_send_all)
                 isChecked = settings.sendAll
@@ -31,7 +36,8 @@ class AppsActivity : Activity() {
             button(getString(R.string.action_save)) {
                 store.save(
                     store.load().copy(
-                        enabledApps = boxes.filterValues { it.isChecked }.keys,
+                        enabledApps = boxes.filterValues { it.isChecked }.keys +
+                            custom.text.split(',', ' ', '\n').map { it.trim() }.filter { it.isNotEmpty() },
                         sendAll = sendAll.isChecked,
                     ),
                 )
