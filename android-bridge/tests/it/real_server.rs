@@ -267,8 +267,7 @@ fn a_notification_queued_while_the_server_is_down_pays_once_it_is_up() {
     let mut server = RealServer::prepared();
     let state = tempfile::tempdir().expect("tempdir");
     let fwd = open(server.forwarder_config(&state));
-    // The invoice must exist before the payment: start, create, and the notification arrives while the
-    // server is down again is not possible with one process, so queue first against the closed port.
+    // The invoice exists; then the server goes down and the payment notification arrives.
     server.start();
     let (invoice, total) = server.create_invoice(30_000);
     let pid = server.child.take().expect("running");

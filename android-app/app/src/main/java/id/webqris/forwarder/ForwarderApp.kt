@@ -13,8 +13,9 @@ class ForwarderApp : Application() {
         } catch (e: Throwable) {
             Log.e(TAG, "native bridge initialisation failed; HTTPS will not work", e)
         }
-        // Start delivering whatever the outbox still holds (after an update, a crash or a reboot).
-        Bridge.get(this)
+        // Start delivering whatever the outbox still holds (after an update, a crash or a reboot); off the
+        // main thread, as opening the outbox touches the disk.
+        Bridge.executor.execute { Bridge.get(this) }
         ListenerWatchdog.schedule(this)
     }
 
