@@ -279,7 +279,11 @@ impl Settings {
         Ok(Self {
             base,
             secret: SecretString::new(secret),
-            device_id: config.device_id.trim().to_owned(),
+            // The server requires a device id (heartbeats are refused without one).
+            device_id: match config.device_id.trim() {
+                "" => "webqris-forwarder".to_owned(),
+                id => id.chars().take(128).collect(),
+            },
             enabled_apps: config.enabled_apps.as_ref().map(|apps| {
                 apps.iter()
                     .map(|a| event::normalize_app(a))

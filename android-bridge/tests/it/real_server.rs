@@ -333,7 +333,8 @@ fn a_wrong_secret_is_refused_and_the_test_and_heartbeat_answer() {
     assert!(message.contains("Toko ABC"), "{message}");
     let beat = fwd.send_heartbeat().expect("heartbeat");
     assert_eq!(beat.merchant.as_deref(), Some("Toko ABC"));
-    let mut wrong = server.forwarder_config(&tempfile::tempdir().expect("t"));
+    let other_state = tempfile::tempdir().expect("tempdir");
+    let mut wrong = server.forwarder_config(&other_state);
     wrong.callback_secret = "cbs_wrong".into();
     let bad = open(wrong);
     assert!(matches!(
