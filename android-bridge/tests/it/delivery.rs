@@ -418,3 +418,47 @@ fn a_shut_down_forwarder_refuses_work() {
     fwd.shutdown();
     assert_eq!(fwd.submit(dana("x", 1)), Err(ForwarderError::ShutDown));
 }
+
+/// Every row of the shared notification corpus through the phone's filter: the phone sends exactly what
+/// the core reads as an incoming payment, and never a row the corpus marks as one to ignore.
+#[test]
+fn the_phone_sends_what_the_core_reads_as_incoming_and_never_an_ignore_row() {
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus/notifications.tsv");
+    let text = std::fs::read_to_string(&corpus).expect("corpus vendored in tests/corpus");
+    let server = ScriptedServer::start(vec![], Reply::paid("INV-1"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config(&server.url(), &dir);
+    cfg.send_all = false;
+    cfg.enabled_apps = None;
+    let fwd = open(cfg);
+    let mut rows = 0;
+    for (i, line) in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("expect\t"))
+        .enumerate()
+    {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (expect, app, title, body) = (cols[0], cols[4], cols[5], cols[6].replace("\\n", "\n"));
+        let core =
+            webqris_android::parse_notification(app.into(), title.into(), body.clone(), None);
+        let mut n = dana(&body, 1_000 + i as i64);
+        n.app = app.into();
+        n.title = title.into();
+        let outcome = fwd.submit(n).expect("submit");
+        let queued = matches!(outcome, SubmitOutcome::Queued { .. });
+        assert_eq!(
+            queued,
+            core.is_incoming(),
+            "row {i} ({app}: {body:?}): {outcome:?} vs core {core:?}"
+        );
+        if expect == "ignore" {
+            assert!(
+                !queued,
+                "row {i} ({app}: {body:?}) must never be sent as a payment"
+            );
+        }
+        rows += 1;
+    }
+    assert!(rows > 30, "the corpus has its rows ({rows})");
+}
