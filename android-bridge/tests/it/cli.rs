@@ -146,3 +146,40 @@ fn a_refused_secret_fails_the_command_and_keeps_the_queue() {
     assert_eq!(body["pending"], 1);
     assert!(body["error"].as_str().expect("error").contains("401"));
 }
+
+/// The process dies (SIGKILL) while the server holds its request: the item stays queued and the next run
+/// sends it again — at-least-once delivery; the server's dedupe on `event_hash` makes the effect once.
+#[test]
+fn a_process_killed_mid_delivery_sends_the_item_again_next_run() {
+    let mut server = ScriptedServer::start(vec![Reply::hang()], Reply::paid("INV-1"));
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_webqris-forward"))
+        .args(["--server", &server.url(), "--secret", SECRET, "--state"])
+        .arg(state.path())
+        .args(["--send-all", "replay", "-", "--timeout", "60", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("run webqris-forward");
+    let line = json!({"app": "id.dana", "title": "DANA", "text": "Rp29.000 diterima DANA Bisnis.", "post_time_ms": 7, "key": "k"});
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(line.to_string().as_bytes()).expect("write");
+    drop(stdin);
+    let first = server.next_request(WAIT);
+    child.kill().expect("SIGKILL mid-delivery");
+    child.wait().expect("reaped");
+    let (ok, summary) = forward(
+        &server.url(),
+        state.path(),
+        &["drain", "--timeout", "10"],
+        None,
+    );
+    assert!(ok, "{summary}");
+    assert_eq!(
+        summary,
+        json!({"queued": 0, "delivered": 1, "pending": 0, "skipped": 0})
+    );
+    let again = server.next_request(WAIT);
+    assert_eq!(again.body["event_hash"], first.body["event_hash"]);
+    assert_eq!(again.body["notif_id"], "k@7");
+}

@@ -462,3 +462,22 @@ fn the_phone_sends_what_the_core_reads_as_incoming_and_never_an_ignore_row() {
     }
     assert!(rows > 30, "the corpus has its rows ({rows})");
 }
+
+#[test]
+fn heartbeats_are_sent_periodically_while_the_forwarder_runs() {
+    let mut server = ScriptedServer::start(
+        vec![],
+        Reply::json(
+            200,
+            json!({"success": true, "merchant": "Toko ABC", "server_time": "2026-03-21T10:15:23.000Z", "heartbeat_interval_secs": 300}),
+        ),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config(&server.url(), &dir);
+    cfg.heartbeat_interval_secs = 1;
+    let fwd = open(cfg);
+    let beat = server.next_request(WAIT);
+    assert_eq!(beat.path, "/api/forwarder/heartbeat");
+    assert_eq!(beat.body["device_id"], "device-01");
+    fwd.shutdown();
+}

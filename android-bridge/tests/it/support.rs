@@ -32,6 +32,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+    /// Never answer (the request stays open), to kill a client mid-delivery.
+    pub hang: bool,
 }
 
 impl Reply {
@@ -40,6 +42,14 @@ impl Reply {
             status,
             headers: vec![("content-type", "application/json".into())],
             body: body.to_string(),
+            hang: false,
+        }
+    }
+
+    pub fn hang() -> Self {
+        Self {
+            hang: true,
+            ..Self::paid("never")
         }
     }
 
@@ -85,6 +95,9 @@ async fn answer(
         .expect("script lock")
         .pop_front()
         .unwrap_or_else(|| script.default.clone());
+    if reply.hang {
+        std::future::pending::<()>().await;
+    }
     let mut response = (
         StatusCode::from_u16(reply.status).expect("valid status"),
         reply.body,
