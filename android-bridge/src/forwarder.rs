@@ -396,6 +396,9 @@ impl Forwarder {
         if let Err(e) = store.prune(now) {
             tracing::warn!(error = %e, "cannot prune the outbox; keeping old rows");
         }
+        // A new process (app start, reboot) tries its queue at once: whatever made the last attempt fail
+        // (no network, server down) may be over.
+        store.make_all_due()?;
         let client =
             delivery::client(settings.timeout).map_err(|detail| ForwarderError::Config {
                 setting: "tls".into(),

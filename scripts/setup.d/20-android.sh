@@ -29,4 +29,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Fetch the Maven artifacts now, so that the test run does not mix downloads into its timings.
-mvn -B -q -f android-app/pom.xml dependency:resolve dependency:resolve-plugins >/dev/null
+mvn -B -q -Dstyle.color=never -f android-app/pom.xml dependency:resolve dependency:resolve-plugins >/dev/null

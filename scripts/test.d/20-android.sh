@@ -38,7 +38,7 @@ step "Kotlin: bindings (JVM flavour) and the app under Robolectric"
 timed scripts/gen-bindings.sh jvm android-app/target/generated-sources/uniffi
 python3 scripts/gen-android-r.py android-app/app/src/main/res id.webqris.forwarder android-app/target/generated-sources/r
 rm -rf android-app/target/surefire-reports
-timed mvn -B -q -f android-app/pom.xml test \
+timed mvn -B -q -Dstyle.color=never -f android-app/pom.xml test \
   -Dwebqris.bin="$webqris_bin" \
   -Dwebqris.lib.dir="$PWD/target/debug" \
   -Dwebqris.corpus="$PWD/tests/corpus/qris-vectors.tsv"

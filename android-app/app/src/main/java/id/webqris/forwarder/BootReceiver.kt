@@ -9,14 +9,15 @@ class BootReceiver : BroadcastReceiver() {
     override fun onReceive(context: Context, intent: Intent) {
         when (intent.action) {
             Intent.ACTION_BOOT_COMPLETED, Intent.ACTION_MY_PACKAGE_REPLACED -> {
-                val pending = goAsync()
+                // goAsync keeps the process alive until the outbox is open (null outside a real broadcast).
+                val pending: PendingResult? = goAsync()
                 Bridge.executor.execute {
                     try {
                         Bridge.get(context.applicationContext)
                         PaymentListenerService.requestRebind(context)
                         ListenerWatchdog.schedule(context)
                     } finally {
-                        pending.finish()
+                        pending?.finish()
                     }
                 }
             }

@@ -104,6 +104,24 @@ class PaymentListenerServiceTest {
     }
 
     @Test
+    fun afterARebootTheQueueLeftByTheDeadProcessIsDelivered() {
+        val port = ScriptedServer.closedPort()
+        configure("http://127.0.0.1:$port", "cbs_robolectric_secret_0123456789", sendAll = true)
+        connectedListener().onNotificationPosted(
+            Notifications.posted(context, "id.dana", "DANA", "Rp10 diterima DANA Bisnis.", postTime = 9),
+        )
+        submitsDone()
+        assertEquals("server down: queued", 1uL, Bridge.get(context)!!.waitUntilDrained(200uL).pending)
+        Bridge.shutdown() // the process dies
+
+        val server = ScriptedServer.start(port).also { closing += it }
+        BootReceiver().onReceive(context, android.content.Intent(android.content.Intent.ACTION_BOOT_COMPLETED))
+        submitsDone()
+        assertEquals("Rp10 diterima DANA Bisnis.", jsonField(server.next().body, "message"))
+        assertTrue(Bridge.get(context)!!.waitUntilDrained(10_000uL).drained)
+    }
+
+    @Test
     fun theStatusShowsTheListenerAndTheQueue() {
         val server = ScriptedServer.start().also { closing += it }
         configure(server.url, "cbs_robolectric_secret_0123456789", sendAll = true)

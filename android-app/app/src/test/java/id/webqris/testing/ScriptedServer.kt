@@ -26,8 +26,9 @@ class ScriptedServer private constructor(private val server: HttpServer) : AutoC
     override fun close() = server.stop(0)
 
     companion object {
-        fun start(): ScriptedServer {
-            val http = HttpServer.create(InetSocketAddress("127.0.0.1", 0), 0)
+        /** Starts on [port] (0: any free port). */
+        fun start(port: Int = 0): ScriptedServer {
+            val http = HttpServer.create(InetSocketAddress("127.0.0.1", port), 0)
             val scripted = ScriptedServer(http)
             http.createContext("/") { exchange ->
                 val body = exchange.requestBody.readBytes().toString(Charsets.UTF_8)
@@ -43,5 +44,8 @@ class ScriptedServer private constructor(private val server: HttpServer) : AutoC
             http.start()
             return scripted
         }
+
+        /** A loopback port nothing listens on (bound, then released). */
+        fun closedPort(): Int = java.net.ServerSocket(0).use { it.localPort }
     }
 }
