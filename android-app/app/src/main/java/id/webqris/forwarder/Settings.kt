@@ -18,6 +18,11 @@ data class ForwarderSettings(
     val isConfigured: Boolean
         get() = serverUrl.isNotBlank() && callbackSecret.isNotBlank()
 
+    /** Never prints the secret (settings end up in logs and crash reports). */
+    override fun toString(): String =
+        "ForwarderSettings(serverUrl=$serverUrl, callbackSecret=<redacted>, deviceName=$deviceName, " +
+            "merchantName=$merchantName, enabledApps=$enabledApps, sendAll=$sendAll)"
+
     /** The bridge configuration; the outbox lives in the app's private files. */
     fun toConfig(databaseFile: File, appVersion: String): ForwarderConfig = ForwarderConfig(
         serverUrl = serverUrl,
