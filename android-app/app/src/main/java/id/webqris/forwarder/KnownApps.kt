@@ -16,8 +16,8 @@ object KnownApps {
         KnownApp("com.gojek.gopaymerchant", "GoPay Merchant", true),
         KnownApp("com.gojek.resto", "GoBiz", true),
         KnownApp("com.shopeepay.merchant.id", "Shopee Partner", true),
-        KnownApp("ovo.id", "OVO", true),
-        KnownApp("com.telkom.mwallet", "LinkAja", true),
+        KnownApp("ovo.id", "OVO", false),
+        KnownApp("com.telkom.mwallet", "LinkAja", false),
         KnownApp("com.interactive.qrisid", "InterActive QRIS", true),
         KnownApp("com.bca.msb", "Merchant BCA", true),
         KnownApp("id.co.bri.merchant", "BRI Merchant", true),
@@ -38,7 +38,10 @@ object KnownApps {
         KnownApp("com.btpn.dc", "Jenius", false),
     )
 
-    /** Every app to offer: the core's entries first (they carry grammars), then the confirmed names. */
+    /**
+     * Every app to offer: the core's entries first (they carry grammars, and their default wins), then the
+     * confirmed names the core has no grammar for yet (shown, off by default unless listed on above).
+     */
     fun all(): List<KnownApp> {
         val fromCore = try {
             knownApps()
