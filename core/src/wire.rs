@@ -305,6 +305,20 @@ pub struct NotificationNoAmount {
     pub raw_message: String,
 }
 
+/// 422: the notification is not an incoming payment (outgoing transfer, promo, OTP…); nothing was
+/// marked paid. Not in api.md: our addition, shaped like [`NotificationNoAmount`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationNotIncoming {
+    /// Always `false`.
+    pub success: bool,
+    /// [`NOT_INCOMING_MESSAGE`].
+    pub message: String,
+    /// Why (`outgoing`, `topup`, `promo`, `otp`, `pending`, `failed`, `redacted`).
+    pub reason: String,
+    /// The text received.
+    pub raw_message: String,
+}
+
 /// 404: an amount was read but no pending payment has that total.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationNoMatch {
@@ -370,6 +384,110 @@ pub struct WsPaymentData {
     pub sender_name: Option<String>,
     /// Current status.
     pub status: PaymentStatus,
+}
+
+/// WebSocket event: an invoice was created.
+pub const WS_NEW_PAYMENT: &str = "new_payment";
+/// WebSocket event: an invoice was paid (notification, callback or manual confirmation).
+pub const WS_PAYMENT_PAID: &str = "payment_paid";
+/// WebSocket event: the expiry sweep expired a batch of invoices.
+pub const WS_PAYMENTS_EXPIRED: &str = "payments_expired";
+/// WebSocket event: an outbound webhook got a 2xx.
+pub const WS_WEBHOOK_DELIVERED: &str = "webhook_delivered";
+/// WebSocket event: a webhook attempt failed (not in api.md: our addition for the operator's view).
+pub const WS_WEBHOOK_FAILED: &str = "webhook_failed";
+
+/// The `data` of a `payments_expired` frame (not in api.md: our shape). One frame per sweep; a merchant
+/// socket sees only its own payments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsExpiredData {
+    /// How many payments this frame lists.
+    pub count: usize,
+    /// The payments that expired, `status` `expired`.
+    pub payments: Vec<WsPaymentData>,
+}
+
+/// The `data` of a `webhook_delivered` frame (not in api.md: our shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsWebhookDeliveredData {
+    /// The paid invoice the webhook announced.
+    pub invoice_id: String,
+    /// The Standard Webhooks `webhook-id` (stable across retries).
+    pub webhook_id: String,
+    /// The merchant's name.
+    pub merchant_name: String,
+    /// Which attempt succeeded (1 = first).
+    pub attempt: i64,
+    /// The 2xx status the merchant's server answered.
+    pub status_code: u16,
+}
+
+/// The `data` of a `webhook_failed` frame (not in api.md: our addition). Sent for every failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsWebhookFailedData {
+    /// The paid invoice the webhook announced.
+    pub invoice_id: String,
+    /// The Standard Webhooks `webhook-id` (stable across retries).
+    pub webhook_id: String,
+    /// The merchant's name.
+    pub merchant_name: String,
+    /// Which attempt failed (1 = first).
+    pub attempt: i64,
+    /// The status the merchant's server answered, when it answered.
+    pub status_code: Option<u16>,
+    /// What went wrong.
+    pub error: String,
+    /// When the next attempt is due; null when attempts are exhausted.
+    pub next_attempt_at: Option<Timestamp>,
+}
+
+/// One payment of a notification and what became of it; listed in the `payments` array of the answer to
+/// `/api/webhook/payment` when a notification carries several payments (GoBiz groups them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationPaymentOutcome {
+    /// The amount read.
+    pub amount: i64,
+    /// The sender read, when the app names one.
+    pub sender_name: Option<String>,
+    /// The app's transaction reference, when the text has one.
+    pub reference: Option<String>,
+    /// `paid`, `duplicate` (reference already seen), `no_match`, or `late` (its invoice had expired).
+    pub outcome: String,
+    /// The invoice paid (or, for `late`, the expired invoice it was meant for).
+    pub invoice_id: Option<String>,
+}
+
+/// Body of `POST /api/forwarder/heartbeat` (webqris extension: the forwarder's liveness report). Only
+/// `device_id` is required.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatRequest {
+    /// The forwarding device's id.
+    pub device_id: String,
+    /// The forwarder app's version.
+    #[serde(default)]
+    pub app_version: Option<String>,
+    /// Whether the notification listener is connected.
+    #[serde(default)]
+    pub listener_connected: Option<bool>,
+    /// Notifications queued on the phone, not yet delivered.
+    #[serde(default)]
+    pub outbox_pending: Option<i64>,
+    /// When the phone last saw a notification.
+    #[serde(default)]
+    pub last_notification_at: Option<Timestamp>,
+}
+
+/// 200 answer of `POST /api/forwarder/heartbeat`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// The merchant the callback secret belongs to.
+    pub merchant: String,
+    /// The server's clock (phones' clocks drift).
+    pub server_time: Timestamp,
+    /// How often the server wants a heartbeat.
+    pub heartbeat_interval_secs: u64,
 }
 
 #[cfg(test)]
@@ -567,6 +685,36 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&frame).expect("ser"),
             r#"{"event":"payment_paid","data":{"id":123,"invoice_id":"INV-1","amount":25000,"total_amount":25042,"unique_code":42,"merchant_name":"Toko ABC","sender_name":"JOHN DOE","status":"paid"},"ts":1710000000000}"#
+        );
+    }
+
+    #[test]
+    fn heartbeat_bodies_have_the_documented_shape() {
+        let request: HeartbeatRequest = serde_json::from_value(json!({
+            "device_id": "device-01",
+            "app_version": "0.1.0",
+            "listener_connected": true,
+            "outbox_pending": 0,
+            "last_notification_at": "2026-03-21T10:15:23.000Z"
+        }))
+        .expect("documented body");
+        assert_eq!(
+            request.last_notification_at,
+            Some(ts("2026-03-21T10:15:23.000Z"))
+        );
+        let minimal: HeartbeatRequest =
+            serde_json::from_value(json!({"device_id": "d"})).expect("only device_id required");
+        assert_eq!(minimal.app_version, None);
+        assert!(serde_json::from_value::<HeartbeatRequest>(json!({"app_version": "x"})).is_err());
+        let response = HeartbeatResponse {
+            success: true,
+            merchant: "Toko ABC".into(),
+            server_time: ts("2026-03-21T10:15:24.000Z"),
+            heartbeat_interval_secs: 300,
+        };
+        assert_eq!(
+            serde_json::to_string(&response).expect("ser"),
+            r#"{"success":true,"merchant":"Toko ABC","server_time":"2026-03-21T10:15:24.000Z","heartbeat_interval_secs":300}"#
         );
     }
 

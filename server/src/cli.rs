@@ -2,13 +2,20 @@
 //! `--json`; with `--json` it prints one JSON object on stdout, and on failure `{"error": "…"}` with a
 //! non-zero exit code.
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use webqris_core::notification::{self, Notification};
 use webqris_core::qris;
+
+use crate::config::{Config, ConfigError};
+use crate::db::{Db, MerchantId};
+use crate::merchant::{self, NewMerchant};
 
 /// Self-hosted QRIS payment confirmation (WebQRIS API v3.6 compatible).
 #[derive(Debug, Parser)]
@@ -23,14 +30,12 @@ pub struct Cli {
 /// Options every command accepts.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// SQLite database file (created on first use).
-    #[arg(
-        long,
-        global = true,
-        default_value = "./data/webqris.db",
-        env = "WEBQRIS_DB"
-    )]
-    pub db: PathBuf,
+    /// SQLite database file, created on first use [default: ./data/webqris.db; env WEBQRIS_DB].
+    #[arg(long, global = true)]
+    pub db: Option<PathBuf>,
+    /// TOML configuration file (see the README for every key); `WEBQRIS_*` variables and flags override it.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
     /// Print one machine-readable JSON object on stdout.
     #[arg(long, global = true)]
     pub json: bool,
@@ -48,6 +53,84 @@ enum Command {
         #[command(subcommand)]
         command: NotifCommand,
     },
+    /// Run the HTTP server (API, WebSockets, webhook delivery, expiry sweep).
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080; env WEBQRIS_LISTEN].
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Manage merchants.
+    Merchant {
+        #[command(subcommand)]
+        command: MerchantCommand,
+    },
+    /// Manage merchants' API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Operator credentials.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MerchantCommand {
+    /// Create a merchant; prints its callback and webhook secrets (shown once).
+    Create {
+        /// Display name (shown in the forwarder's connection test).
+        #[arg(long)]
+        name: String,
+        /// The merchant's static QRIS payload.
+        #[arg(long)]
+        qris: Option<String>,
+        /// Where `payment.paid` webhooks are sent (http/https; internal addresses need
+        /// webhook.allow_private_targets).
+        #[arg(long)]
+        webhook_url: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue an API token for a merchant (shown once).
+    Create {
+        /// Merchant id.
+        #[arg(long)]
+        merchant: i64,
+    },
+    /// List a merchant's API tokens by prefix.
+    List {
+        /// Merchant id.
+        #[arg(long)]
+        merchant: i64,
+    },
+    /// Revoke a merchant's API token by its prefix.
+    Revoke {
+        /// Merchant id.
+        #[arg(long)]
+        merchant: i64,
+        /// The token's display prefix (as `token create` and `token list` print it).
+        #[arg(long)]
+        prefix: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Operator tokens.
+    Token {
+        #[command(subcommand)]
+        command: AdminTokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminTokenCommand {
+    /// Issue an operator token, accepted by `/ws?token=` (shown once).
+    Create,
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,7 +210,211 @@ fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Qris { command } => run_qris(command),
         Command::Notif { command } => run_notif(command),
+        Command::Serve { listen } => run_serve(&cli.global, listen),
+        Command::Merchant { command } => with_db(&cli.global, |db, config| {
+            Box::pin(run_merchant(db, config, command))
+        }),
+        Command::Token { command } => with_db(&cli.global, |db, config| {
+            Box::pin(run_token(db, config, command))
+        }),
+        Command::Admin { command } => with_db(&cli.global, |db, config| {
+            Box::pin(run_admin(db, config, command))
+        }),
     }
+}
+
+fn error(message: impl std::fmt::Display) -> Outcome {
+    Outcome::failed(json!({"error": message.to_string()}))
+}
+
+/// Defaults, the `--config` file, `WEBQRIS_*` environment, then `--db`.
+fn load_config(global: &GlobalArgs) -> Result<Config, ConfigError> {
+    let mut config = Config::load(global.config.as_deref(), |name| std::env::var(name).ok())?;
+    if let Some(db) = &global.db {
+        config.db = db.clone();
+    }
+    Ok(config)
+}
+
+type CommandFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + 'a>>;
+
+/// Loads the configuration, opens the database and runs an administrative command on a small runtime.
+fn with_db(
+    global: &GlobalArgs,
+    command: impl for<'a> FnOnce(&'a Db, &'a Config) -> CommandFuture<'a>,
+) -> Outcome {
+    init_tracing("warn", false);
+    let config = match load_config(global).and_then(Config::validated) {
+        Ok(config) => config,
+        Err(e) => return error(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return error(format!("cannot start the async runtime: {e}")),
+    };
+    runtime.block_on(async {
+        match Db::open(&config.db, &config.database) {
+            Ok(db) => command(&db, &config).await,
+            Err(e) => error(e),
+        }
+    })
+}
+
+async fn run_merchant(db: &Db, config: &Config, command: MerchantCommand) -> Outcome {
+    match command {
+        MerchantCommand::Create {
+            name,
+            qris,
+            webhook_url,
+        } => {
+            let new = NewMerchant {
+                name,
+                qris,
+                webhook_url,
+            };
+            let allow_private = config.webhook.allow_private_targets;
+            match merchant::create(db, new, allow_private, config.clock.now()).await {
+                Ok(created) => Outcome::ok(json!({
+                    "merchant_id": created.merchant_id.0,
+                    "name": created.name,
+                    "callback_secret": created.callback_secret.expose(),
+                    "webhook_secret": created.webhook_secret.expose(),
+                })),
+                Err(e) => error(e),
+            }
+        }
+    }
+}
+
+async fn run_token(db: &Db, config: &Config, command: TokenCommand) -> Outcome {
+    let now = config.clock.now();
+    match command {
+        TokenCommand::Create { merchant } => {
+            match merchant::issue_api_token(db, MerchantId(merchant), now).await {
+                Ok(issued) => Outcome::ok(json!({
+                    "token": issued.token.expose(),
+                    "prefix": issued.prefix,
+                })),
+                Err(e) => error(e),
+            }
+        }
+        TokenCommand::List { merchant } => {
+            match merchant::api_tokens(db, MerchantId(merchant)).await {
+                Ok(tokens) => Outcome::ok(json!({
+                    "tokens": tokens.iter().map(|t| json!({
+                        "prefix": t.prefix,
+                        "created_at": t.created_at,
+                        "revoked_at": t.revoked_at,
+                    })).collect::<Vec<_>>()
+                })),
+                Err(e) => error(e),
+            }
+        }
+        TokenCommand::Revoke { merchant, prefix } => {
+            match merchant::revoke_api_token(db, MerchantId(merchant), prefix.clone(), now).await {
+                Ok(0) => error(format!(
+                    "merchant {merchant} has no live API token with prefix {prefix:?}"
+                )),
+                Ok(revoked) => Outcome::ok(json!({"revoked": revoked})),
+                Err(e) => error(e),
+            }
+        }
+    }
+}
+
+async fn run_admin(db: &Db, config: &Config, command: AdminCommand) -> Outcome {
+    match command {
+        AdminCommand::Token {
+            command: AdminTokenCommand::Create,
+        } => match merchant::issue_operator_token(db, config.clock.now()).await {
+            Ok(issued) => Outcome::ok(json!({"token": issued.token.expose()})),
+            Err(e) => error(e),
+        },
+    }
+}
+
+/// `webqris serve`: configuration layers, logging, bind, then [`crate::run`] until SIGTERM or Ctrl-C.
+fn run_serve(global: &GlobalArgs, listen: Option<SocketAddr>) -> Outcome {
+    let config = match load_config(global) {
+        Ok(mut config) => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            config
+        }
+        Err(e) => return error(e),
+    };
+    init_tracing(&config.log, config.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return error(format!("cannot start the async runtime: {e}")),
+    };
+    let result = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        crate::run(config, listener, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => Outcome::ok(json!({"stopped": true})),
+        Err(e) => {
+            tracing::error!(error = %e, "server failed");
+            error(e)
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C; relying on SIGTERM");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM; relying on Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight work");
+}
+
+/// Logs to stderr (stdout is reserved for the command's JSON).
+fn init_tracing(filter: &str, json_lines: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests calling the CLI twice in one process) is harmless: keep the first.
+    let _ = if json_lines {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 fn run_qris(command: QrisCommand) -> Outcome {

@@ -1,5 +1,92 @@
 //! The webqris server: the WebQRIS v3.6 HTTP API and WebSockets on axum, SQLite storage, the webhook
 //! delivery worker and the expiry sweeper, plus the `webqris` command line.
+//!
+//! [`run`] is the seam: `webqris serve` and the integration tests both call it with a configuration, a
+//! bound listener and a shutdown future.
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod auth;
 pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod delivery;
+pub mod error;
+pub mod expiry;
+pub mod extract;
+pub mod hub;
+pub mod invoice;
+pub mod merchant;
+pub mod secret;
+pub mod settlement;
+pub mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use crate::config::{Config, ConfigError};
+use crate::db::{Db, DbError};
+use crate::hub::Hub;
+use crate::state::AppState;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Serving connections failed.
+    #[error("HTTP server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Runs the server on `listener` until `shutdown` resolves, then shuts down gracefully: WebSockets are
+/// closed, requests in flight finish, the workers finish what they are doing (webhook attempts in flight
+/// are recorded) and stop. Whatever is still due stays in the database for the next start.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let config = config.validated()?;
+    let db = Db::open(&config.db, &config.database)?;
+    let (sockets_stop, sockets_stopping) = watch::channel(false);
+    let (workers_stop, workers_stopping) = watch::channel(false);
+    let state = AppState {
+        db,
+        hub: Hub::new(config.websocket.queue, config.clock.clone()),
+        delivery_bell: Arc::new(Notify::new()),
+        shutdown: sockets_stopping,
+        config: Arc::new(config),
+    };
+    let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));
+    let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, db = %state.db.path().display(), "webqris listening");
+    }
+    let app = api::router(state.clone());
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing WebSockets, finishing requests in flight");
+            // Receivers gone just means no socket is open.
+            let _ = sockets_stop.send(true);
+        })
+        .await;
+    let _ = workers_stop.send(true);
+    if let Err(e) = sweeper.await {
+        tracing::error!(error = %e, "expiry sweeper task failed");
+    }
+    if let Err(e) = deliverer.await {
+        tracing::error!(error = %e, "webhook worker task failed");
+    }
+    tracing::info!("webqris stopped");
+    served.map_err(ServerError::Serve)
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Measures the server in one run on one machine: requests/s and p50/p99 latency of
+#   - POST /api/payments/qris/create,
+#   - GET  /api/payments/{invoiceId}/status,
+#   - notification → paid (POST /api/webhook/payment, each request paying a different invoice),
+# with 10,000 pending invoices across 100 merchants, next to GET /healthz of the same server (no database,
+# no auth) as the baseline, and prints the medians of BENCH_RUNS runs with the ratios to the baseline.
+# It does so twice: with the durable default `synchronous=FULL` and with `synchronous=NORMAL` (WAL).
+#
+# Load generator: wrk (Lua scripts in scripts/bench/ vary tokens, amounts, invoices and notifications).
+# Settings (environment): BENCH_RUNS (3), BENCH_DURATION seconds per measurement (5), BENCH_THREADS (2),
+# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${BENCH_RUNS:-3}
+DURATION=${BENCH_DURATION:-5}
+THREADS=${BENCH_THREADS:-2}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+MODES=${BENCH_MODES:-"full normal"}
+MERCHANTS=100
+PER_MERCHANT=100
+
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 1; }
+
+echo "==> building the release binary" >&2
+cargo build --release --locked -p webqris-server >&2
+BIN=$PWD/target/release/webqris
+export BENCH_LUA=$PWD/scripts/bench
+export BENCH_THREADS=$THREADS
+QRIS=$(awk -F'\t' '$1 == "valid" && $2 == "verssache-DANA" { print $3 }' tests/corpus/qris-vectors.tsv)
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/webqris-bench.XXXXXX")
+SERVER_PID=
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+RESULTS=$WORK/results.tsv
+: >"$RESULTS"
+
+start_server() { # mode db log
+  WEBQRIS_DB_SYNCHRONOUS=$1 WEBQRIS_LOG=warn,webqris_server=info WEBQRIS_LOG_JSON=true \
+    "$BIN" serve --listen 127.0.0.1:0 --db "$2" >/dev/null 2>"$3" &
+  SERVER_PID=$!
+  for _ in $(seq 1 200); do
+    ADDR=$(python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    try:
+        log = json.loads(line)
+    except ValueError:
+        continue
+    if log.get("fields", {}).get("message") == "webqris listening":
+        print(log["fields"]["addr"]); break' "$3")
+    [ -n "$ADDR" ] && return 0
+    sleep 0.1
+  done
+  echo "the server did not start; log:" >&2
+  cat "$3" >&2
+  exit 1
+}
+
+stop_server() {
+  kill -TERM "$SERVER_PID"
+  wait "$SERVER_PID" || true
+  SERVER_PID=
+}
+
+measure() { # mode endpoint run script
+  local line
+  line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$BENCH_LUA/$4.lua" "http://$ADDR" | grep '^RESULT')
+  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$line" >>"$RESULTS"
+  printf '  %-8s %-8s run %s: %s\n' "$1" "$2" "$3" "$line" >&2
+}
+
+for mode in $MODES; do
+  for run in $(seq 1 "$RUNS"); do
+    # Every run starts from the same state: a fresh database with 100 merchants × 100 pending invoices.
+    echo "==> synchronous=$mode, run $run: fresh database, $MERCHANTS merchants, $((MERCHANTS * PER_MERCHANT)) pending invoices" >&2
+    DIR=$WORK/$mode-$run
+    DB=$DIR/webqris.db
+    mkdir -p "$DIR"
+    start_server "$mode" "$DB" "$DIR/server.log"
+    export BENCH_MERCHANTS=$DIR/merchants.tsv BENCH_INVOICES=$DIR/invoices.tsv
+    python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$DB" --count $MERCHANTS --qris "$QRIS" \
+      --out "$BENCH_MERCHANTS"
+    python3 scripts/bench/seed.py topup --db "$DB" --base "http://$ADDR" --merchants "$BENCH_MERCHANTS" \
+      --per-merchant $PER_MERCHANT --out "$BENCH_INVOICES"
+    measure "$mode" healthz "$run" healthz
+    measure "$mode" status "$run" status
+    measure "$mode" create "$run" create
+    # Notifications pay invoices from every pending one (the seeded 10,000 plus those create just made),
+    # each request a different invoice.
+    python3 scripts/bench/seed.py topup --db "$DB" --base "http://$ADDR" --merchants "$BENCH_MERCHANTS" \
+      --per-merchant $PER_MERCHANT --out "$BENCH_INVOICES"
+    measure "$mode" notify "$run" notify
+    stop_server
+    rm -rf "$DIR"
+  done
+done
+
+echo
+FSYNC_MS=$(python3 -c 'import os, sys, time
+path = os.path.join(sys.argv[1], "fsync.probe")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+start = time.perf_counter()
+for _ in range(200):
+    os.write(fd, b"x" * 128)
+    os.fsync(fd)
+print(f"{(time.perf_counter() - start) / 200 * 1000:.2f}")
+os.close(fd)
+os.remove(path)' "$WORK")
+echo "Database directory: $(df -T "$WORK" | awk 'NR == 2 { print $2 " on " $1 }'); one fsync takes ${FSYNC_MS} ms there."
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine competes for the same cores)."
+echo "Machine: $(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Linux $(uname -r);" \
+  "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on the same machine; medians of $RUNS runs."
+python3 scripts/bench/report.py "$RESULTS"

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Summarises scripts/bench.sh results: the median of the runs per (synchronous mode, endpoint), next to
+GET /healthz of the same server as the baseline, with the ratios.
+
+Input lines: <mode>\t<endpoint>\t<run>\tRESULT requests=… rps=… p50_ms=… p99_ms=… errors=… paid=… wrapped=…
+"""
+import statistics
+import sys
+from collections import defaultdict
+
+ORDER = ["healthz", "create", "status", "notify"]
+LABEL = {
+    "healthz": "GET /healthz (baseline)",
+    "create": "POST /api/payments/qris/create",
+    "status": "GET /api/payments/{id}/status",
+    "notify": "notification → paid",
+}
+
+
+def main(path):
+    runs = defaultdict(list)
+    for line in open(path):
+        mode, endpoint, _run, result = line.rstrip("\n").split("\t", 3)
+        fields = dict(kv.split("=") for kv in result.split()[1:])
+        runs[(mode, endpoint)].append({k: float(v) for k, v in fields.items()})
+    modes = sorted({mode for mode, _ in runs}, key=lambda m: (m != "full", m))
+    print("| synchronous | endpoint | req/s | p50 ms | p99 ms | req/s vs healthz | p50 vs healthz | runs | errors |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    warnings = []
+    for mode in modes:
+        base = runs.get((mode, "healthz"))
+        base_rps = statistics.median(r["rps"] for r in base) if base else None
+        base_p50 = statistics.median(r["p50_ms"] for r in base) if base else None
+        for endpoint in ORDER:
+            results = runs.get((mode, endpoint))
+            if not results:
+                continue
+            rps = statistics.median(r["rps"] for r in results)
+            p50 = statistics.median(r["p50_ms"] for r in results)
+            p99 = statistics.median(r["p99_ms"] for r in results)
+            errors = int(sum(r["errors"] for r in results))
+            ratio_rps = f"{rps / base_rps:.2f}×" if base_rps else "-"
+            ratio_p50 = f"{p50 / base_p50:.1f}×" if base_p50 else "-"
+            print(f"| {mode.upper()} | {LABEL[endpoint]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {ratio_rps} | {ratio_p50} | {len(results)} | {errors} |")
+            if endpoint == "notify":
+                wrapped = sum(r["wrapped"] for r in results)
+                paid = sum(r["paid"] for r in results)
+                requests = sum(r["requests"] for r in results)
+                if wrapped:
+                    warnings.append(f"{mode}: {int(wrapped)} notification requests re-used an invoice (duplicates); shorten BENCH_DURATION")
+                if paid < requests - wrapped:
+                    warnings.append(f"{mode}: only {int(paid)} of {int(requests - wrapped)} notifications paid an invoice")
+    for w in warnings:
+        print(f"WARNING: {w}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

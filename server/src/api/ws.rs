@@ -1,0 +1,363 @@
+//! `GET /ws` (operator: every merchant's events) and `GET /ws/merchant?token=<API_TOKEN>` (one
+//! merchant's events). Credentials are checked by extractors before the upgrade, so a bad token is a 401
+//! and never a socket. Each socket has a reader (answers the text frame `ping` with `pong`) and a pump
+//! that forwards hub events; a client that falls behind the hub's queue, or does not take a frame within
+//! the send timeout, is disconnected rather than waited for.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::response::Response;
+use axum::routing::get;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::auth::{MerchantSocketAuth, OperatorAuth};
+use crate::error::AppError;
+use crate::hub::{Audience, HubEvent};
+use crate::state::AppState;
+
+/// Largest frame a client may send (clients only send `ping`).
+const MAX_CLIENT_FRAME: usize = 4096;
+
+/// The WebSocket routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ws", get(operator))
+        .route("/ws/merchant", get(merchant))
+}
+
+fn upgrade_or_400(
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<WebSocketUpgrade, AppError> {
+    upgrade
+        .map_err(|e| AppError::BadRequest(format!("WebSocket upgrade required: {}", e.body_text())))
+}
+
+async fn operator(
+    State(state): State<AppState>,
+    _operator: OperatorAuth,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, AppError> {
+    let upgrade = upgrade_or_400(upgrade)?;
+    Ok(upgrade
+        .max_message_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| serve(state, Audience::Operator, socket)))
+}
+
+async fn merchant(
+    State(state): State<AppState>,
+    MerchantSocketAuth(merchant): MerchantSocketAuth,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, AppError> {
+    let upgrade = upgrade_or_400(upgrade)?;
+    Ok(upgrade
+        .max_message_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| serve(state, Audience::Merchant(merchant.id), socket)))
+}
+
+/// Runs one socket until the client leaves, falls behind, or the server shuts down.
+async fn serve(state: AppState, audience: Audience, socket: WebSocket) {
+    let (sink, stream) = socket.split();
+    let events = state.hub.subscribe();
+    let (control, replies) = mpsc::channel(8);
+    let send_timeout = state.config.websocket.send_timeout_secs.duration();
+    tokio::select! {
+        () = read(stream, control) => tracing::debug!(?audience, "WebSocket client left"),
+        end = pump(audience, events, replies, sink, send_timeout, state.shutdown.clone()) => {
+            match end {
+                PumpEnd::TooSlow { missed } => {
+                    tracing::warn!(?audience, missed, "WebSocket client too slow; disconnected");
+                }
+                other => tracing::debug!(?audience, ?other, "WebSocket closed"),
+            }
+        }
+    }
+}
+
+/// Reads the client's frames: `ping` is answered with `pong` (through the pump, in order with events).
+async fn read<S>(mut stream: S, control: mpsc::Sender<Message>)
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    while let Some(Ok(message)) = stream.next().await {
+        let answered = match message {
+            Message::Text(text) if text.trim() == "ping" => {
+                control.send(Message::Text("pong".into())).await.is_ok()
+            }
+            Message::Close(_) => false,
+            // Protocol pings are answered by the WebSocket layer; other frames mean nothing to us.
+            _ => true,
+        };
+        if !answered {
+            break;
+        }
+    }
+}
+
+/// Resolves once the server starts shutting down (or is gone).
+async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone, which only happens when the server is stopping anyway.
+    let _ = shutdown.wait_for(|stopping| *stopping).await;
+}
+
+/// Why a pump stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PumpEnd {
+    /// The client fell behind the hub's queue or did not take a frame in time.
+    TooSlow {
+        /// Events it missed (0 when a send timed out).
+        missed: u64,
+    },
+    /// Sending failed: the client is gone.
+    Disconnected,
+    /// The server is shutting down.
+    Shutdown,
+    /// The hub is gone (the server is stopping).
+    HubClosed,
+}
+
+/// Forwards the hub's events for `audience` (and the reader's replies) to `sink` until something ends
+/// it. Events come before replies when both are ready, so a `pong` follows every event published before
+/// the `ping` was read.
+pub async fn pump<S>(
+    audience: Audience,
+    mut events: broadcast::Receiver<Arc<HubEvent>>,
+    mut replies: mpsc::Receiver<Message>,
+    mut sink: S,
+    send_timeout: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> PumpEnd
+where
+    S: Sink<Message> + Unpin,
+{
+    async fn close<S: Sink<Message> + Unpin>(
+        sink: &mut S,
+        code: u16,
+        reason: String,
+        wait: Duration,
+    ) {
+        let frame = Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+        // Best effort: the client may already be unreachable, which is why we are closing.
+        let _ = tokio::time::timeout(wait, sink.send(frame)).await;
+    }
+    loop {
+        let message = tokio::select! {
+            biased;
+            () = stopping(&mut shutdown) => {
+                close(&mut sink, close_code::AWAY, "server shutting down".into(), send_timeout).await;
+                return PumpEnd::Shutdown;
+            }
+            event = events.recv() => match event {
+                Ok(event) => match event.frame_for(audience) {
+                    Some(frame) => Message::Text(frame.into()),
+                    None => continue,
+                },
+                Err(RecvError::Lagged(missed)) => {
+                    close(&mut sink, close_code::POLICY, format!("too slow: {missed} events missed"), send_timeout).await;
+                    return PumpEnd::TooSlow { missed };
+                }
+                Err(RecvError::Closed) => return PumpEnd::HubClosed,
+            },
+            Some(reply) = replies.recv() => reply,
+        };
+        match tokio::time::timeout(send_timeout, sink.send(message)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return PumpEnd::Disconnected,
+            Err(_) => return PumpEnd::TooSlow { missed: 0 },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use tokio::sync::Semaphore;
+    use webqris_core::Timestamp;
+    use webqris_core::wire::PaymentStatus;
+
+    use super::*;
+    use crate::clock::Clock;
+    use crate::db::{MerchantId, PaymentId, PaymentRow};
+    use crate::hub::Hub;
+
+    /// A client that takes one frame each time the test allows it, and records what it took.
+    struct GatedSink {
+        gate: Arc<Semaphore>,
+        pending: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+        taken: mpsc::UnboundedSender<Message>,
+    }
+
+    impl Sink<Message> for GatedSink {
+        type Error = axum::Error;
+
+        fn poll_ready(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Result<(), axum::Error>> {
+            if self.pending.is_none() {
+                let gate = Arc::clone(&self.gate);
+                self.pending = Some(Box::pin(async move {
+                    if let Ok(permit) = gate.acquire().await {
+                        permit.forget();
+                    }
+                }));
+            }
+            match self.pending.as_mut().map(|f| f.as_mut().poll(cx)) {
+                Some(Poll::Ready(())) => {
+                    self.pending = None;
+                    Poll::Ready(Ok(()))
+                }
+                _ => Poll::Pending,
+            }
+        }
+
+        fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), axum::Error> {
+            let _ = self.taken.send(item);
+            Ok(())
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), axum::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), axum::Error>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn payment(merchant: i64, n: i64) -> PaymentRow {
+        PaymentRow {
+            id: PaymentId(n),
+            invoice_id: format!("INV-{n}"),
+            merchant_id: MerchantId(merchant),
+            merchant_order_id: None,
+            customer_name: None,
+            return_url: None,
+            amount: 1000,
+            unique_code: n,
+            total_amount: 1000 + n,
+            qris_payload: String::new(),
+            status: PaymentStatus::Pending,
+            payment_method: None,
+            sender_name: None,
+            created_at: Timestamp::from_millis(0),
+            expired_at: Timestamp::from_millis(0),
+            paid_at: None,
+            closed_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_that_falls_behind_is_disconnected_and_never_blocks_the_publisher() {
+        let hub = Hub::new(4, Clock::system());
+        let events = hub.subscribe();
+        let gate = Arc::new(Semaphore::new(0));
+        let (taken_tx, mut taken) = mpsc::unbounded_channel();
+        let sink = GatedSink {
+            gate: Arc::clone(&gate),
+            pending: None,
+            taken: taken_tx,
+        };
+        let (_replies_tx, replies) = mpsc::channel(1);
+        let (_stop, shutdown) = watch::channel(false);
+        let pump = tokio::spawn(pump(
+            Audience::Operator,
+            events,
+            replies,
+            sink,
+            Duration::from_secs(3600),
+            shutdown,
+        ));
+        // The client takes nothing while a thousand events are published: publishing never waits.
+        for n in 0..1000 {
+            hub.payment_created(&payment(1, n), "Toko ABC");
+        }
+        // Let the client take frames again: it gets what it was already holding, then is cut off.
+        gate.add_permits(1000);
+        let end = tokio::time::timeout(Duration::from_secs(10), pump)
+            .await
+            .expect("the pump ends")
+            .expect("pump task");
+        assert!(
+            matches!(end, PumpEnd::TooSlow { missed } if missed > 0),
+            "{end:?}"
+        );
+        let mut frames = Vec::new();
+        while let Ok(message) = taken.try_recv() {
+            frames.push(message);
+        }
+        assert!(
+            frames.len() < 10,
+            "only a queue's worth was ever sent: {}",
+            frames.len()
+        );
+        match frames.last() {
+            Some(Message::Close(Some(frame))) => {
+                assert_eq!(frame.code, close_code::POLICY);
+                assert!(frame.reason.contains("too slow"), "{}", frame.reason);
+            }
+            other => panic!("the last frame is a close frame, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_merchant_pump_forwards_only_that_merchants_events() {
+        let hub = Hub::new(64, Clock::system());
+        let events = hub.subscribe();
+        let (taken_tx, mut taken) = mpsc::unbounded_channel();
+        let sink = GatedSink {
+            gate: Arc::new(Semaphore::new(1000)),
+            pending: None,
+            taken: taken_tx,
+        };
+        let (replies_tx, replies) = mpsc::channel(1);
+        let (stop, shutdown) = watch::channel(false);
+        let pump = tokio::spawn(pump(
+            Audience::Merchant(MerchantId(2)),
+            events,
+            replies,
+            sink,
+            Duration::from_secs(3600),
+            shutdown,
+        ));
+        hub.payment_created(&payment(1, 1), "A");
+        hub.payment_created(&payment(2, 2), "B");
+        hub.payment_created(&payment(1, 3), "A");
+        replies_tx
+            .send(Message::Text("pong".into()))
+            .await
+            .expect("reply queued");
+        let mut texts = Vec::new();
+        while texts.last().map(String::as_str) != Some("pong") {
+            match tokio::time::timeout(Duration::from_secs(10), taken.recv()).await {
+                Ok(Some(Message::Text(t))) => texts.push(t.to_string()),
+                other => panic!("expected frames, got {other:?}"),
+            }
+        }
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(
+            texts[0].contains("\"invoice_id\":\"INV-2\""),
+            "{}",
+            texts[0]
+        );
+        stop.send(true).expect("pump listening");
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(10), pump)
+                .await
+                .expect("ends")
+                .expect("task"),
+            PumpEnd::Shutdown
+        );
+    }
+}

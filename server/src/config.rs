@@ -1,0 +1,772 @@
+//! Server settings, layered: built-in defaults, then a TOML file (`--config FILE`), then `WEBQRIS_*`
+//! environment variables, then command-line flags. Every setting, its TOML key, its environment name and
+//! its default are listed in the README (a test keeps the two in step).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::clock::Clock;
+
+/// Everything the server can be told. `Default` is the documented default configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// SQLite database file; it and its directory are created on first run.
+    pub db: PathBuf,
+    /// Largest request body accepted, in bytes; a bigger body is answered 400.
+    pub max_body_bytes: usize,
+    /// `tracing` filter directives (`info`, `webqris_server=debug,info`, …).
+    pub log: String,
+    /// Log as JSON lines instead of human-readable text.
+    pub log_json: bool,
+    /// Invoices: lifetime, amounts, unique codes, expiry.
+    pub invoice: InvoiceConfig,
+    /// Inbound notifications.
+    pub notification: NotificationConfig,
+    /// Outbound webhooks.
+    pub webhook: WebhookConfig,
+    /// SQLite.
+    pub database: DatabaseConfig,
+    /// WebSocket clients.
+    pub websocket: WebSocketConfig,
+    /// The Android forwarder.
+    pub forwarder: ForwarderConfig,
+    /// The clock the server reads (system clock; tests move it forward).
+    #[serde(skip)]
+    pub clock: Clock,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db: PathBuf::from("./data/webqris.db"),
+            max_body_bytes: 64 * 1024,
+            log: "info".to_owned(),
+            log_json: false,
+            invoice: InvoiceConfig::default(),
+            notification: NotificationConfig::default(),
+            webhook: WebhookConfig::default(),
+            database: DatabaseConfig::default(),
+            websocket: WebSocketConfig::default(),
+            forwarder: ForwarderConfig::default(),
+            clock: Clock::system(),
+        }
+    }
+}
+
+/// Invoice settings (`[invoice]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InvoiceConfig {
+    /// How long a new invoice stays payable.
+    pub ttl_secs: Seconds,
+    /// Smallest `amount` accepted by create, Rupiah.
+    pub amount_min: i64,
+    /// Largest `amount` accepted by create, Rupiah.
+    pub amount_max: i64,
+    /// Smallest unique code added to the amount.
+    pub unique_code_min: i64,
+    /// Largest unique code added to the amount (the range bounds how many invoices of one amount can be
+    /// pending at once).
+    pub unique_code_max: i64,
+    /// How long a total stays reserved after its invoice was paid or expired, so that a late payment or a
+    /// double payment can never pay another customer's invoice.
+    pub total_cooldown_secs: Seconds,
+    /// How often overdue invoices are moved to `expired` (decimals allowed).
+    pub expiry_sweep_secs: Seconds,
+}
+
+impl Default for InvoiceConfig {
+    fn default() -> Self {
+        Self {
+            ttl_secs: Seconds::from_secs(1800),
+            amount_min: 1,
+            amount_max: 10_000_000,
+            unique_code_min: 1,
+            unique_code_max: 999,
+            total_cooldown_secs: Seconds::from_secs(3600),
+            expiry_sweep_secs: Seconds::from_secs(60),
+        }
+    }
+}
+
+/// Notification settings (`[notification]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationConfig {
+    /// Identical content (same app, title and text) from one merchant within this window is a re-post of
+    /// the same payment (duplicate); outside it, a new payment. Never longer than the total cooldown.
+    pub duplicate_window_secs: Seconds,
+}
+
+impl Default for NotificationConfig {
+    fn default() -> Self {
+        Self {
+            duplicate_window_secs: Seconds::from_secs(600),
+        }
+    }
+}
+
+/// Outbound webhook settings (`[webhook]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Delays before the retries after a failed attempt (seconds, decimals allowed). `[2, 4, 8]` means
+    /// four attempts in all.
+    pub retry_schedule: RetrySchedule,
+    /// Time allowed for one attempt (connect, send, response).
+    pub timeout_secs: Seconds,
+    /// Allow webhook targets on loopback, private, link-local, CGNAT or metadata addresses (LAN setups).
+    pub allow_private_targets: bool,
+    /// Attempts in flight at once across all merchants.
+    pub concurrency: usize,
+    /// Bytes of each response body kept in the attempt log.
+    pub max_response_bytes: usize,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            retry_schedule: RetrySchedule(vec![
+                Seconds::from_secs(2),
+                Seconds::from_secs(4),
+                Seconds::from_secs(8),
+            ]),
+            timeout_secs: Seconds::from_secs(10),
+            allow_private_targets: false,
+            concurrency: 32,
+            max_response_bytes: 2048,
+        }
+    }
+}
+
+/// SQLite settings (`[database]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `PRAGMA synchronous` in WAL mode: `full` (default; a commit survives power loss) or `normal`
+    /// (survives a crash of the process, may lose the last commits on power loss).
+    pub synchronous: Synchronous,
+    /// Read-only connections for queries (the single writer is separate).
+    pub readers: usize,
+    /// How long a connection waits for a lock held by another process (the CLI), milliseconds.
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            synchronous: Synchronous::Full,
+            readers: 4,
+            busy_timeout_ms: 5000,
+        }
+    }
+}
+
+/// WebSocket settings (`[websocket]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSocketConfig {
+    /// Events a client may fall behind before it is disconnected (a slow client never slows the server).
+    pub queue: usize,
+    /// Time allowed to write one frame to a client before it is disconnected.
+    pub send_timeout_secs: Seconds,
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        Self {
+            queue: 1024,
+            send_timeout_secs: Seconds::from_secs(10),
+        }
+    }
+}
+
+/// Forwarder settings (`[forwarder]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForwarderConfig {
+    /// The heartbeat interval the server asks forwarders to keep.
+    pub heartbeat_interval_secs: u64,
+}
+
+impl Default for ForwarderConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval_secs: 300,
+        }
+    }
+}
+
+/// `PRAGMA synchronous` for the WAL journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// Every commit is synced to disk before it is acknowledged.
+    Full,
+    /// Commits are synced at checkpoints; durable across process crashes, not power loss.
+    Normal,
+}
+
+impl Synchronous {
+    /// The pragma value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
+impl FromStr for Synchronous {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "full" => Ok(Self::Full),
+            "normal" => Ok(Self::Normal),
+            other => Err(format!("expected `full` or `normal`, got {other:?}")),
+        }
+    }
+}
+
+/// A non-negative number of seconds, decimals allowed (`60`, `0.05`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Seconds(Duration);
+
+impl Seconds {
+    /// Whole seconds.
+    pub const fn from_secs(secs: u64) -> Self {
+        Self(Duration::from_secs(secs))
+    }
+
+    /// From a [`Duration`].
+    pub const fn from_duration(duration: Duration) -> Self {
+        Self(duration)
+    }
+
+    /// As a [`Duration`].
+    pub const fn duration(self) -> Duration {
+        self.0
+    }
+
+    /// In milliseconds, the unit of stored instants (saturating).
+    pub fn millis(self) -> i64 {
+        i64::try_from(self.0.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    fn from_f64(secs: f64) -> Result<Self, String> {
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(format!("{secs} is not a non-negative number of seconds"));
+        }
+        Duration::try_from_secs_f64(secs)
+            .map(Self)
+            .map_err(|e| format!("{secs} seconds: {e}"))
+    }
+}
+
+impl FromStr for Seconds {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let secs: f64 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+        Self::from_f64(secs)
+    }
+}
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Float(f64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Int(secs) => Ok(Self::from_secs(secs)),
+            Raw::Float(secs) => Self::from_f64(secs).map_err(serde::de::Error::custom),
+            Raw::Text(text) => text.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Delays before successive webhook retries. Written `2,4,8` (environment) or `[2, 4, 8]` / `"2,4,8"`
+/// (TOML); empty means a single attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrySchedule(pub Vec<Seconds>);
+
+impl RetrySchedule {
+    /// The delay before retry number `retry` (1-based), or `None` when attempts are exhausted.
+    pub fn delay_before_retry(&self, retry: usize) -> Option<Seconds> {
+        retry.checked_sub(1).and_then(|i| self.0.get(i)).copied()
+    }
+
+    /// Attempts in all: the first one plus one per delay.
+    pub fn max_attempts(&self) -> usize {
+        self.0.len() + 1
+    }
+}
+
+impl FromStr for RetrySchedule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().is_empty() {
+            return Ok(Self(Vec::new()));
+        }
+        s.split(',')
+            .map(str::parse)
+            .collect::<Result<Vec<Seconds>, _>>()
+            .map(Self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RetrySchedule {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            List(Vec<Seconds>),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::List(list) => Ok(Self(list)),
+            Raw::Text(text) => text.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Why the configuration could not be loaded. Each variant names the file, variable or key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML file is not valid TOML or has an unknown key or a value of the wrong type.
+    #[error("config file {path} is invalid: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML parser said (with line and column).
+        source: Box<toml::de::Error>,
+    },
+    /// An environment variable has a value that does not parse.
+    #[error("environment variable {name}={value:?} is invalid: {reason}")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A setting is out of range once all layers are applied.
+    #[error("setting {key} is invalid: {reason}")]
+    Invalid {
+        /// The TOML key.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+type EnvSetter = fn(&mut Config, &str) -> Result<(), String>;
+
+fn parse<T: FromStr>(value: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    value.trim().parse::<T>().map_err(|e| e.to_string())
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(format!("expected true or false, got {other:?}")),
+    }
+}
+
+/// Every `WEBQRIS_*` environment variable the server reads, with the setting it overrides.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("WEBQRIS_LISTEN", "listen"),
+    ("WEBQRIS_DB", "db"),
+    ("WEBQRIS_MAX_BODY_BYTES", "max_body_bytes"),
+    ("WEBQRIS_LOG", "log"),
+    ("WEBQRIS_LOG_JSON", "log_json"),
+    ("WEBQRIS_INVOICE_TTL_SECS", "invoice.ttl_secs"),
+    ("WEBQRIS_AMOUNT_MIN", "invoice.amount_min"),
+    ("WEBQRIS_AMOUNT_MAX", "invoice.amount_max"),
+    ("WEBQRIS_UNIQUE_CODE_MIN", "invoice.unique_code_min"),
+    ("WEBQRIS_UNIQUE_CODE_MAX", "invoice.unique_code_max"),
+    ("WEBQRIS_TOTAL_COOLDOWN_SECS", "invoice.total_cooldown_secs"),
+    ("WEBQRIS_EXPIRY_SWEEP_SECS", "invoice.expiry_sweep_secs"),
+    (
+        "WEBQRIS_DUPLICATE_WINDOW_SECS",
+        "notification.duplicate_window_secs",
+    ),
+    ("WEBQRIS_WEBHOOK_RETRY_SCHEDULE", "webhook.retry_schedule"),
+    ("WEBQRIS_WEBHOOK_TIMEOUT_SECS", "webhook.timeout_secs"),
+    (
+        "WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        "webhook.allow_private_targets",
+    ),
+    ("WEBQRIS_WEBHOOK_CONCURRENCY", "webhook.concurrency"),
+    (
+        "WEBQRIS_WEBHOOK_MAX_RESPONSE_BYTES",
+        "webhook.max_response_bytes",
+    ),
+    ("WEBQRIS_DB_SYNCHRONOUS", "database.synchronous"),
+    ("WEBQRIS_DB_READERS", "database.readers"),
+    ("WEBQRIS_DB_BUSY_TIMEOUT_MS", "database.busy_timeout_ms"),
+    ("WEBQRIS_WS_QUEUE", "websocket.queue"),
+    (
+        "WEBQRIS_WS_SEND_TIMEOUT_SECS",
+        "websocket.send_timeout_secs",
+    ),
+    (
+        "WEBQRIS_HEARTBEAT_INTERVAL_SECS",
+        "forwarder.heartbeat_interval_secs",
+    ),
+];
+
+fn parse_text(value: &str) -> Result<String, String> {
+    Ok(value.to_owned())
+}
+
+fn parse_path(value: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(value))
+}
+
+/// A setter for one field: `set!(invoice.ttl_secs, parse)` parses the text and assigns it.
+macro_rules! set {
+    ($($field:ident).+, $parse:expr) => {
+        |c: &mut Config, v: &str| {
+            c.$($field).+ = $parse(v)?;
+            Ok(())
+        }
+    };
+}
+
+fn setter(key: &str) -> Option<EnvSetter> {
+    let set: EnvSetter = match key {
+        "listen" => set!(listen, parse),
+        "db" => set!(db, parse_path),
+        "max_body_bytes" => set!(max_body_bytes, parse),
+        "log" => set!(log, parse_text),
+        "log_json" => set!(log_json, parse_bool),
+        "invoice.ttl_secs" => set!(invoice.ttl_secs, parse),
+        "invoice.amount_min" => set!(invoice.amount_min, parse),
+        "invoice.amount_max" => set!(invoice.amount_max, parse),
+        "invoice.unique_code_min" => set!(invoice.unique_code_min, parse),
+        "invoice.unique_code_max" => set!(invoice.unique_code_max, parse),
+        "invoice.total_cooldown_secs" => set!(invoice.total_cooldown_secs, parse),
+        "invoice.expiry_sweep_secs" => set!(invoice.expiry_sweep_secs, parse),
+        "notification.duplicate_window_secs" => set!(notification.duplicate_window_secs, parse),
+        "webhook.retry_schedule" => set!(webhook.retry_schedule, parse),
+        "webhook.timeout_secs" => set!(webhook.timeout_secs, parse),
+        "webhook.allow_private_targets" => set!(webhook.allow_private_targets, parse_bool),
+        "webhook.concurrency" => set!(webhook.concurrency, parse),
+        "webhook.max_response_bytes" => set!(webhook.max_response_bytes, parse),
+        "database.synchronous" => set!(database.synchronous, parse),
+        "database.readers" => set!(database.readers, parse),
+        "database.busy_timeout_ms" => set!(database.busy_timeout_ms, parse),
+        "websocket.queue" => set!(websocket.queue, parse),
+        "websocket.send_timeout_secs" => set!(websocket.send_timeout_secs, parse),
+        "forwarder.heartbeat_interval_secs" => set!(forwarder.heartbeat_interval_secs, parse),
+        _ => return None,
+    };
+    Some(set)
+}
+
+impl Config {
+    /// Defaults, then the TOML `file` when given, then the environment as read by `env` (a function so
+    /// that tests need not touch the process environment). Flags are applied by the caller afterwards,
+    /// then [`Config::validated`].
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => Self::from_toml_file(path)?,
+            None => Self::default(),
+        };
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    /// Reads a TOML file; keys it omits keep their defaults, unknown keys are refused.
+    pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Applies every variable of [`ENVIRONMENT`] that `env` knows.
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        for (name, key) in ENVIRONMENT {
+            let Some(value) = env(name) else { continue };
+            let set = setter(key).expect("every ENVIRONMENT key has a setter (tested)");
+            set(self, &value).map_err(|reason| ConfigError::Env {
+                name,
+                value: value.clone(),
+                reason,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Checks ranges once all layers are applied; clamps the duplicate window to the cooldown (the design
+    /// requires it never to be longer) with a warning.
+    pub fn validated(mut self) -> Result<Self, ConfigError> {
+        let invalid = |key: &'static str, reason: String| ConfigError::Invalid { key, reason };
+        let inv = &self.invoice;
+        if inv.amount_min < 1 {
+            return Err(invalid("invoice.amount_min", "must be at least 1".into()));
+        }
+        if inv.amount_max < inv.amount_min {
+            return Err(invalid(
+                "invoice.amount_max",
+                format!("{} is below amount_min {}", inv.amount_max, inv.amount_min),
+            ));
+        }
+        if inv.unique_code_min < 0 {
+            return Err(invalid(
+                "invoice.unique_code_min",
+                "must be 0 or more".into(),
+            ));
+        }
+        if inv.unique_code_max < inv.unique_code_min {
+            return Err(invalid(
+                "invoice.unique_code_max",
+                format!(
+                    "{} is below unique_code_min {}",
+                    inv.unique_code_max, inv.unique_code_min
+                ),
+            ));
+        }
+        if inv.amount_max.checked_add(inv.unique_code_max).is_none() {
+            return Err(invalid(
+                "invoice.amount_max",
+                "amount_max + unique_code_max overflows".into(),
+            ));
+        }
+        if inv.ttl_secs.duration().is_zero() {
+            return Err(invalid("invoice.ttl_secs", "must be more than 0".into()));
+        }
+        if inv.expiry_sweep_secs.duration().is_zero() {
+            return Err(invalid(
+                "invoice.expiry_sweep_secs",
+                "must be more than 0".into(),
+            ));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(invalid("max_body_bytes", "must be more than 0".into()));
+        }
+        if self.webhook.timeout_secs.duration().is_zero() {
+            return Err(invalid(
+                "webhook.timeout_secs",
+                "must be more than 0".into(),
+            ));
+        }
+        if self.webhook.concurrency == 0 {
+            return Err(invalid("webhook.concurrency", "must be at least 1".into()));
+        }
+        if self.database.readers == 0 {
+            return Err(invalid("database.readers", "must be at least 1".into()));
+        }
+        if self.websocket.queue == 0 {
+            return Err(invalid("websocket.queue", "must be at least 1".into()));
+        }
+        if self.notification.duplicate_window_secs > self.invoice.total_cooldown_secs {
+            tracing::warn!(
+                window = ?self.notification.duplicate_window_secs.duration(),
+                cooldown = ?self.invoice.total_cooldown_secs.duration(),
+                "notification.duplicate_window_secs is longer than invoice.total_cooldown_secs; clamped to the cooldown"
+            );
+            self.notification.duplicate_window_secs = self.invoice.total_cooldown_secs;
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = Config::load(None, env(&[])).expect("defaults load");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.db, PathBuf::from("./data/webqris.db"));
+        assert_eq!(c.max_body_bytes, 65536);
+        assert_eq!(c.invoice.ttl_secs, Seconds::from_secs(1800));
+        assert_eq!(c.invoice.expiry_sweep_secs, Seconds::from_secs(60));
+        assert_eq!(c.invoice.total_cooldown_secs, Seconds::from_secs(3600));
+        assert_eq!(
+            (c.invoice.unique_code_min, c.invoice.unique_code_max),
+            (1, 999)
+        );
+        assert_eq!(c.invoice.amount_max, 10_000_000);
+        assert_eq!(
+            c.notification.duplicate_window_secs,
+            Seconds::from_secs(600)
+        );
+        assert_eq!(c.webhook.retry_schedule, "2,4,8".parse().expect("schedule"));
+        assert_eq!(c.webhook.timeout_secs, Seconds::from_secs(10));
+        assert!(!c.webhook.allow_private_targets);
+        assert_eq!(c.database.synchronous, Synchronous::Full);
+    }
+
+    #[test]
+    fn layers_apply_in_order_file_then_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("webqris.toml");
+        std::fs::write(
+            &file,
+            r#"
+listen = "0.0.0.0:9000"
+[invoice]
+ttl_secs = 900
+total_cooldown_secs = 7200
+[webhook]
+retry_schedule = [1, 0.5]
+allow_private_targets = true
+"#,
+        )
+        .expect("write");
+        let c = Config::load(
+            Some(&file),
+            env(&[
+                ("WEBQRIS_INVOICE_TTL_SECS", "60"),
+                ("WEBQRIS_WEBHOOK_RETRY_SCHEDULE", "0.01,0.02"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9000", "from the file");
+        assert_eq!(
+            c.invoice.total_cooldown_secs,
+            Seconds::from_secs(7200),
+            "from the file"
+        );
+        assert!(c.webhook.allow_private_targets, "from the file");
+        assert_eq!(
+            c.invoice.ttl_secs,
+            Seconds::from_secs(60),
+            "environment beats the file"
+        );
+        assert_eq!(
+            c.webhook.retry_schedule.0,
+            vec![
+                Seconds::from_duration(Duration::from_millis(10)),
+                Seconds::from_duration(Duration::from_millis(20))
+            ]
+        );
+    }
+
+    #[test]
+    fn every_environment_variable_has_a_setter_and_rejects_garbage_by_name() {
+        for (name, key) in ENVIRONMENT {
+            assert!(setter(key).is_some(), "{name} -> {key} has a setter");
+        }
+        let err = Config::load(None, env(&[("WEBQRIS_INVOICE_TTL_SECS", "soon")]))
+            .expect_err("garbage refused");
+        assert!(
+            err.to_string().contains("WEBQRIS_INVOICE_TTL_SECS"),
+            "{err}"
+        );
+        let err = Config::load(
+            None,
+            env(&[("WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS", "maybe")]),
+        )
+        .expect_err("garbage refused");
+        assert!(err.to_string().contains("ALLOW_PRIVATE_TARGETS"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused_with_the_file_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "[invoice]\nttl = 5\n").expect("write");
+        let err = Config::load(Some(&file), env(&[])).expect_err("typo refused");
+        assert!(err.to_string().contains("bad.toml"), "{err}");
+        assert!(err.to_string().contains("ttl"), "{err}");
+    }
+
+    #[test]
+    fn the_duplicate_window_is_clamped_to_the_cooldown() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("WEBQRIS_TOTAL_COOLDOWN_SECS", "300"),
+                ("WEBQRIS_DUPLICATE_WINDOW_SECS", "600"),
+            ]),
+        )
+        .expect("loads")
+        .validated()
+        .expect("valid");
+        assert_eq!(
+            c.notification.duplicate_window_secs,
+            Seconds::from_secs(300)
+        );
+    }
+
+    #[test]
+    fn out_of_range_settings_are_refused_with_their_key() {
+        let mut c = Config::default();
+        c.invoice.unique_code_max = 0;
+        let err = c.validated().expect_err("max below min");
+        assert!(err.to_string().contains("invoice.unique_code_max"), "{err}");
+        assert!("-1".parse::<Seconds>().is_err());
+        assert!("NaN".parse::<Seconds>().is_err());
+        assert_eq!(
+            "".parse::<RetrySchedule>()
+                .expect("empty ok")
+                .max_attempts(),
+            1
+        );
+    }
+
+    #[test]
+    fn the_readme_documents_every_setting() {
+        let readme = include_str!("../../README.md");
+        for (name, key) in ENVIRONMENT {
+            assert!(readme.contains(name), "README mentions {name}");
+            assert!(
+                readme.contains(&format!("`{key}`")),
+                "README mentions `{key}`"
+            );
+        }
+    }
+}

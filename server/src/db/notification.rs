@@ -1,0 +1,364 @@
+//! Inbound notifications, each stored with its outcome, the payments read from them, and the per-merchant
+//! duplicate keys (`seen`).
+
+use rusqlite::{OptionalExtension, params};
+use webqris_core::Timestamp;
+
+use super::payment::parse_column;
+use super::{Conn, DbError, MerchantId, PaymentId, Tx};
+
+/// A notification's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NotificationId(pub i64);
+
+/// An unknown outcome, source or key kind spelling in the database.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?}")]
+pub struct UnknownSpelling {
+    what: &'static str,
+    value: String,
+}
+
+/// Declares a stored enum with its spellings, `as_str` and `FromStr`.
+macro_rules! spelled {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vmeta])* $variant,)+ }
+
+        impl $name {
+            /// The stored spelling.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text,)+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownSpelling;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(UnknownSpelling { what: $what, value: other.to_owned() }),
+                }
+            }
+        }
+    };
+}
+
+spelled!(
+    /// What became of a notification.
+    NotificationOutcome, "notification outcome" {
+        /// It paid an invoice.
+        Paid = "paid",
+        /// Already seen (re-delivery or re-post).
+        Duplicate = "duplicate",
+        /// No amount could be read.
+        NoAmount = "no_amount",
+        /// Not an incoming payment (outgoing, promo, OTP…).
+        NotIncoming = "not_incoming",
+        /// An amount, but no pending invoice with that total.
+        NoMatch = "no_match",
+        /// For an invoice that had expired (its total still in cooldown).
+        Late = "late",
+        /// A connection test.
+        Test = "test",
+    }
+);
+
+spelled!(
+    /// What became of one payment read from a notification.
+    PaymentOutcome, "payment outcome" {
+        /// It paid an invoice.
+        Paid = "paid",
+        /// Its reference was already seen.
+        Duplicate = "duplicate",
+        /// No pending invoice with that total.
+        NoMatch = "no_match",
+        /// Its invoice had expired.
+        Late = "late",
+    }
+);
+
+spelled!(
+    /// Where a notification came from.
+    NotificationSource, "notification source" {
+        /// `POST /api/webhook/payment` (the forwarder app).
+        Forwarder = "forwarder",
+        /// `POST /api/callback/notify`.
+        Callback = "callback",
+    }
+);
+
+spelled!(
+    /// The kinds of duplicate key.
+    SeenKind, "seen kind" {
+        /// The client's `event_hash`: seen ever → duplicate.
+        EventHash = "event_hash",
+        /// `event::reference_key(app, reference)`: that payment, seen ever → duplicate.
+        Reference = "reference",
+        /// `event::content_fingerprint(app, title, text)`: duplicate within the window.
+        Content = "content",
+        /// `/api/callback/notify`'s `reference`: seen ever → duplicate.
+        CallbackReference = "callback_reference",
+    }
+);
+
+impl std::fmt::Display for PaymentOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A notification to store.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    /// Owner.
+    pub merchant_id: MerchantId,
+    /// Forwarder or callback.
+    pub source: NotificationSource,
+    /// When it arrived.
+    pub received_at: Timestamp,
+    /// Posting app's package.
+    pub app: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Text.
+    pub message: Option<String>,
+    /// Forwarding device.
+    pub device_id: Option<String>,
+    /// The forwarder's notification id.
+    pub notif_id: Option<String>,
+    /// The client's event hash.
+    pub event_hash: Option<String>,
+    /// The phone's timestamp, as sent.
+    pub client_timestamp: Option<String>,
+    /// The callback's reference.
+    pub reference: Option<String>,
+    /// Outcome.
+    pub outcome: NotificationOutcome,
+    /// The parser's reason, or the duplicate key kind.
+    pub reason: Option<String>,
+    /// The (first) amount read.
+    pub parsed_amount: Option<i64>,
+    /// The (first) sender read.
+    pub sender_name: Option<String>,
+    /// The invoice concerned.
+    pub payment_id: Option<PaymentId>,
+}
+
+/// One payment read from a notification, with its outcome.
+#[derive(Debug, Clone)]
+pub struct NotificationPaymentRow {
+    /// Position in the text, 0-based.
+    pub position: i64,
+    /// Amount.
+    pub amount: i64,
+    /// Sender.
+    pub sender_name: Option<String>,
+    /// The app's transaction reference.
+    pub reference: Option<String>,
+    /// Outcome.
+    pub outcome: PaymentOutcome,
+    /// The invoice concerned.
+    pub payment_id: Option<PaymentId>,
+}
+
+/// A stored notification as listed (tests, dashboard).
+#[derive(Debug, Clone)]
+pub struct StoredNotification {
+    /// Row id.
+    pub id: NotificationId,
+    /// Source.
+    pub source: NotificationSource,
+    /// Outcome.
+    pub outcome: NotificationOutcome,
+    /// Reason.
+    pub reason: Option<String>,
+    /// Text.
+    pub message: Option<String>,
+    /// First amount read.
+    pub parsed_amount: Option<i64>,
+    /// The invoice concerned.
+    pub payment_id: Option<PaymentId>,
+    /// The forwarder's notification id.
+    pub notif_id: Option<String>,
+}
+
+impl Tx<'_> {
+    /// Stores a notification.
+    pub fn insert_notification(&self, n: &NewNotification) -> Result<NotificationId, DbError> {
+        self.sql()
+            .prepare_cached(
+                "INSERT INTO notifications (merchant_id, source, received_at, app, title, message,
+                                            device_id, notif_id, event_hash, client_timestamp,
+                                            reference, outcome, reason, parsed_amount, sender_name,
+                                            payment_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            )?
+            .execute(params![
+                n.merchant_id.0,
+                n.source.as_str(),
+                n.received_at.as_millis(),
+                n.app,
+                n.title,
+                n.message,
+                n.device_id,
+                n.notif_id,
+                n.event_hash,
+                n.client_timestamp,
+                n.reference,
+                n.outcome.as_str(),
+                n.reason,
+                n.parsed_amount,
+                n.sender_name,
+                n.payment_id.map(|p| p.0),
+            ])?;
+        Ok(NotificationId(self.sql().last_insert_rowid()))
+    }
+
+    /// Stores the payments read from a notification.
+    pub fn insert_notification_payments(
+        &self,
+        notification: NotificationId,
+        payments: &[NotificationPaymentRow],
+    ) -> Result<(), DbError> {
+        let mut stmt = self.sql().prepare_cached(
+            "INSERT INTO notification_payments (notification_id, position, amount, sender_name,
+                                                reference, outcome, payment_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for p in payments {
+            stmt.execute(params![
+                notification.0,
+                p.position,
+                p.amount,
+                p.sender_name,
+                p.reference,
+                p.outcome.as_str(),
+                p.payment_id.map(|id| id.0),
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Records a key that counts forever: the first sighting is kept.
+    pub fn remember_key(
+        &self,
+        merchant: MerchantId,
+        kind: SeenKind,
+        key: &str,
+        now: Timestamp,
+        notification: NotificationId,
+    ) -> Result<(), DbError> {
+        self.sql()
+            .prepare_cached(
+                "INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (merchant_id, kind, key) DO NOTHING",
+            )?
+            .execute(params![
+                merchant.0,
+                kind.as_str(),
+                key,
+                now.as_millis(),
+                notification.0
+            ])?;
+        Ok(())
+    }
+
+    /// Records a key that counts as a new event from `now` (content keys re-armed outside the window).
+    pub fn rearm_key(
+        &self,
+        merchant: MerchantId,
+        kind: SeenKind,
+        key: &str,
+        now: Timestamp,
+        notification: NotificationId,
+    ) -> Result<(), DbError> {
+        self.sql()
+            .prepare_cached(
+                "INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (merchant_id, kind, key)
+                 DO UPDATE SET seen_at = excluded.seen_at, notification_id = excluded.notification_id",
+            )?
+            .execute(params![
+                merchant.0,
+                kind.as_str(),
+                key,
+                now.as_millis(),
+                notification.0
+            ])?;
+        Ok(())
+    }
+}
+
+impl Conn<'_> {
+    /// When `key` last counted as a new event for `merchant`, if ever.
+    pub fn key_seen_at(
+        &self,
+        merchant: MerchantId,
+        kind: SeenKind,
+        key: &str,
+    ) -> Result<Option<Timestamp>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT seen_at FROM seen WHERE merchant_id = ?1 AND kind = ?2 AND key = ?3",
+            )?
+            .query_row(params![merchant.0, kind.as_str(), key], |r| r.get(0))
+            .optional()?
+            .map(Timestamp::from_millis))
+    }
+
+    /// `merchant`'s notifications, newest first.
+    pub fn notifications(
+        &self,
+        merchant: MerchantId,
+        limit: usize,
+    ) -> Result<Vec<StoredNotification>, DbError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT id, source, outcome, reason, message, parsed_amount, payment_id, notif_id
+             FROM notifications WHERE merchant_id = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(
+            params![merchant.0, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| {
+                Ok(StoredNotification {
+                    id: NotificationId(r.get(0)?),
+                    source: parse_column(r, 1)?,
+                    outcome: parse_column(r, 2)?,
+                    reason: r.get(3)?,
+                    message: r.get(4)?,
+                    parsed_amount: r.get(5)?,
+                    payment_id: r.get::<_, Option<i64>>(6)?.map(PaymentId),
+                    notif_id: r.get(7)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The payments read from a notification, in text order.
+    pub fn notification_payments(
+        &self,
+        notification: NotificationId,
+    ) -> Result<Vec<NotificationPaymentRow>, DbError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT position, amount, sender_name, reference, outcome, payment_id
+             FROM notification_payments WHERE notification_id = ?1 ORDER BY position",
+        )?;
+        let rows = stmt.query_map([notification.0], |r| {
+            Ok(NotificationPaymentRow {
+                position: r.get(0)?,
+                amount: r.get(1)?,
+                sender_name: r.get(2)?,
+                reference: r.get(3)?,
+                outcome: parse_column(r, 4)?,
+                payment_id: r.get::<_, Option<i64>>(5)?.map(PaymentId),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,431 @@
+//! Payments (invoices): unique-total allocation support, the single conditional paid transition with its
+//! outbox row, expiry, and lookups.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+
+use rusqlite::types::Type;
+use rusqlite::{OptionalExtension, Row, params};
+use webqris_core::Timestamp;
+use webqris_core::wire::{PaymentStatus, WebhookEvent, WebhookPaymentData};
+
+use super::{Conn, DbError, DeliveryId, MerchantId, Tx};
+use crate::secret;
+
+/// A payment's row id (the `id` of WebSocket frames).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PaymentId(pub i64);
+
+/// How a payment was confirmed; stored and sent as `payment_method`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentMethod {
+    /// A forwarded notification; the posting app's package name.
+    App(String),
+    /// `POST /api/callback/notify`.
+    Callback,
+    /// Confirmed by a person in the dashboard.
+    Manual,
+}
+
+impl PaymentMethod {
+    /// The stored and wire spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::App(package) => package,
+            Self::Callback => "callback",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+/// A payment as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRow {
+    /// Row id.
+    pub id: PaymentId,
+    /// `INV-<unix seconds>-<6 random>`.
+    pub invoice_id: String,
+    /// Owner.
+    pub merchant_id: MerchantId,
+    /// The merchant's order reference.
+    pub merchant_order_id: Option<String>,
+    /// Customer name given at creation.
+    pub customer_name: Option<String>,
+    /// Where the hosted payment page returns the customer (stored for the next issue).
+    pub return_url: Option<String>,
+    /// Amount requested.
+    pub amount: i64,
+    /// Unique code.
+    pub unique_code: i64,
+    /// `amount + unique_code`.
+    pub total_amount: i64,
+    /// The dynamic QRIS payload.
+    pub qris_payload: String,
+    /// Stored status; see [`PaymentRow::status_at`] for the status as of an instant.
+    pub status: PaymentStatus,
+    /// How it was paid.
+    pub payment_method: Option<String>,
+    /// Who paid, when known.
+    pub sender_name: Option<String>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Deadline.
+    pub expired_at: Timestamp,
+    /// When it was paid.
+    pub paid_at: Option<Timestamp>,
+    /// When it left `pending`.
+    pub closed_at: Option<Timestamp>,
+}
+
+impl PaymentRow {
+    /// The status as of `now`: a pending invoice past its deadline is expired even before the sweep.
+    pub fn status_at(&self, now: Timestamp) -> PaymentStatus {
+        match self.status {
+            PaymentStatus::Pending if self.expired_at <= now => PaymentStatus::Expired,
+            status => status,
+        }
+    }
+}
+
+/// What is stored for a new invoice.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    /// Invoice id, unique.
+    pub invoice_id: String,
+    /// Owner.
+    pub merchant_id: MerchantId,
+    /// The merchant's order reference.
+    pub merchant_order_id: Option<String>,
+    /// Customer name.
+    pub customer_name: Option<String>,
+    /// Return URL for the hosted page.
+    pub return_url: Option<String>,
+    /// Amount requested.
+    pub amount: i64,
+    /// Unique code.
+    pub unique_code: i64,
+    /// The dynamic QRIS payload for `amount + unique_code`.
+    pub qris_payload: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Deadline.
+    pub expired_at: Timestamp,
+}
+
+/// The result of the paid transition.
+#[derive(Debug, Clone)]
+pub struct PaidPayment {
+    /// The payment, now paid.
+    pub payment: PaymentRow,
+    /// The merchant's name (WebSocket frames).
+    pub merchant_name: String,
+    /// The outbox row, when the merchant has a webhook URL.
+    pub delivery: Option<DeliveryId>,
+}
+
+/// A payment the sweep expired, with its merchant's name (WebSocket frames).
+#[derive(Debug, Clone)]
+pub struct ExpiredPayment {
+    /// The payment, now expired.
+    pub payment: PaymentRow,
+    /// The merchant's name.
+    pub merchant_name: String,
+}
+
+const COLUMNS: &str = "p.id, p.invoice_id, p.merchant_id, p.merchant_order_id, p.customer_name, \
+     p.return_url, p.amount, p.unique_code, p.total_amount, p.qris_payload, p.status, \
+     p.payment_method, p.sender_name, p.created_at, p.expired_at, p.paid_at, p.closed_at";
+
+/// [`COLUMNS`] unqualified, for `RETURNING` (which sees only the modified table).
+const RETURNING: &str = "id, invoice_id, merchant_id, merchant_order_id, customer_name, \
+     return_url, amount, unique_code, total_amount, qris_payload, status, \
+     payment_method, sender_name, created_at, expired_at, paid_at, closed_at";
+
+/// Number of columns in [`COLUMNS`], where a join's extra columns start.
+const NCOLUMNS: usize = 17;
+
+/// Reads a TEXT column through `FromStr`, failing the row (not panicking) on an unknown spelling.
+pub(super) fn parse_column<T: FromStr>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = row.get(idx)?;
+    text.parse()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
+}
+
+fn millis(row: &Row<'_>, idx: usize) -> rusqlite::Result<Timestamp> {
+    row.get(idx).map(Timestamp::from_millis)
+}
+
+fn opt_millis(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
+    Ok(row.get::<_, Option<i64>>(idx)?.map(Timestamp::from_millis))
+}
+
+fn payment_from_row(row: &Row<'_>) -> rusqlite::Result<PaymentRow> {
+    Ok(PaymentRow {
+        id: PaymentId(row.get(0)?),
+        invoice_id: row.get(1)?,
+        merchant_id: MerchantId(row.get(2)?),
+        merchant_order_id: row.get(3)?,
+        customer_name: row.get(4)?,
+        return_url: row.get(5)?,
+        amount: row.get(6)?,
+        unique_code: row.get(7)?,
+        total_amount: row.get(8)?,
+        qris_payload: row.get(9)?,
+        status: parse_column(row, 10)?,
+        payment_method: row.get(11)?,
+        sender_name: row.get(12)?,
+        created_at: millis(row, 13)?,
+        expired_at: millis(row, 14)?,
+        paid_at: opt_millis(row, 15)?,
+        closed_at: opt_millis(row, 16)?,
+    })
+}
+
+impl Tx<'_> {
+    /// Totals of `merchant` in `lo..=hi` that may not be assigned now: those of pending payments, and
+    /// those of payments paid or expired after `cooldown_start` (the cooldown rule).
+    pub fn taken_totals(
+        &self,
+        merchant: MerchantId,
+        lo: i64,
+        hi: i64,
+        cooldown_start: Timestamp,
+    ) -> Result<HashSet<i64>, DbError> {
+        let mut taken = HashSet::new();
+        let mut pending = self.sql().prepare_cached(
+            "SELECT total_amount FROM payments
+             WHERE merchant_id = ?1 AND status = 'pending' AND total_amount BETWEEN ?2 AND ?3",
+        )?;
+        for total in pending.query_map(params![merchant.0, lo, hi], |r| r.get(0))? {
+            taken.insert(total?);
+        }
+        let mut cooling = self.sql().prepare_cached(
+            "SELECT total_amount FROM payments
+             WHERE merchant_id = ?1 AND closed_at > ?4 AND total_amount BETWEEN ?2 AND ?3",
+        )?;
+        for total in cooling.query_map(
+            params![merchant.0, lo, hi, cooldown_start.as_millis()],
+            |r| r.get(0),
+        )? {
+            taken.insert(total?);
+        }
+        Ok(taken)
+    }
+
+    /// Whether an invoice id is already used.
+    pub fn invoice_id_exists(&self, invoice_id: &str) -> Result<bool, DbError> {
+        Ok(self
+            .sql()
+            .prepare_cached("SELECT 1 FROM payments WHERE invoice_id = ?1")?
+            .query_row([invoice_id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Stores a new pending payment. The partial unique index refuses a total already pending.
+    pub fn insert_payment(&self, new: &NewPayment) -> Result<PaymentRow, DbError> {
+        let row = self
+            .sql()
+            .prepare_cached(&format!(
+                "INSERT INTO payments (invoice_id, merchant_id, merchant_order_id, customer_name,
+                                            return_url, amount, unique_code, total_amount, qris_payload,
+                                            created_at, expired_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 RETURNING {RETURNING}"
+            ))?
+            .query_row(
+                params![
+                    new.invoice_id,
+                    new.merchant_id.0,
+                    new.merchant_order_id,
+                    new.customer_name,
+                    new.return_url,
+                    new.amount,
+                    new.unique_code,
+                    new.amount + new.unique_code,
+                    new.qris_payload,
+                    new.created_at.as_millis(),
+                    new.expired_at.as_millis(),
+                ],
+                payment_from_row,
+            )?;
+        Ok(row)
+    }
+
+    /// The paid transition, shared by notifications, callbacks and manual confirmation: one conditional
+    /// update (`… WHERE id = ? AND status = 'pending' AND expired_at > now`), and in the same transaction
+    /// the outbox row carrying the exact webhook body. `None` when the payment was not payable (already
+    /// paid, expired, or unknown): nothing is written then.
+    pub fn mark_paid(
+        &self,
+        payment: PaymentId,
+        method: &PaymentMethod,
+        sender_name: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Option<PaidPayment>, DbError> {
+        let paid = self
+            .sql()
+            .prepare_cached(&format!(
+                "UPDATE payments
+                 SET status = 'paid', payment_method = ?2, sender_name = ?3, paid_at = ?4, closed_at = ?4
+                 WHERE id = ?1 AND status = 'pending' AND expired_at > ?4
+                 RETURNING {RETURNING}"
+            ))?
+            .query_row(
+                params![payment.0, method.as_str(), sender_name, now.as_millis()],
+                payment_from_row,
+            )
+            .optional()?;
+        let Some(payment) = paid else {
+            return Ok(None);
+        };
+        let (merchant_name, webhook_url): (String, Option<String>) = self
+            .sql()
+            .prepare_cached("SELECT name, webhook_url FROM merchants WHERE id = ?1")?
+            .query_row([payment.merchant_id.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let delivery = match webhook_url {
+            Some(_) => {
+                let event = WebhookEvent::payment_paid(WebhookPaymentData {
+                    invoice_id: payment.invoice_id.clone(),
+                    merchant_order_id: payment.merchant_order_id.clone(),
+                    amount: payment.amount,
+                    unique_code: payment.unique_code,
+                    total_amount: payment.total_amount,
+                    customer_name: payment.customer_name.clone(),
+                    status: PaymentStatus::Paid,
+                    payment_method: method.as_str().to_owned(),
+                    paid_at: now,
+                });
+                let body = serde_json::to_vec(&event)
+                    .expect("a webhook event of strings and integers always serialises");
+                Some(self.insert_delivery(
+                    &secret::message_id(),
+                    payment.merchant_id,
+                    payment.id,
+                    &event.event,
+                    &body,
+                    now,
+                )?)
+            }
+            None => None,
+        };
+        Ok(Some(PaidPayment {
+            payment,
+            merchant_name,
+            delivery,
+        }))
+    }
+
+    /// Moves every pending payment whose deadline has passed to `expired`; its total stays reserved for
+    /// the cooldown, counted from the deadline.
+    pub fn expire_overdue(&self, now: Timestamp) -> Result<Vec<ExpiredPayment>, DbError> {
+        let mut overdue = self.sql().prepare_cached(&format!(
+            "SELECT {COLUMNS}, m.name FROM payments p JOIN merchants m ON m.id = p.merchant_id
+             WHERE p.status = 'pending' AND p.expired_at <= ?1
+             ORDER BY p.id"
+        ))?;
+        let rows = overdue
+            .query_map([now.as_millis()], |row| {
+                Ok(ExpiredPayment {
+                    payment: payment_from_row(row)?,
+                    merchant_name: row.get(NCOLUMNS)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        if rows.is_empty() {
+            return Ok(rows);
+        }
+        self.sql()
+            .prepare_cached(
+                "UPDATE payments SET status = 'expired', closed_at = expired_at
+                 WHERE status = 'pending' AND expired_at <= ?1",
+            )?
+            .execute([now.as_millis()])?;
+        Ok(rows
+            .into_iter()
+            .map(|mut e| {
+                e.payment.status = PaymentStatus::Expired;
+                e.payment.closed_at = Some(e.payment.expired_at);
+                e
+            })
+            .collect())
+    }
+}
+
+impl Conn<'_> {
+    /// `merchant`'s payment with this invoice id (another merchant's invoice is not found).
+    pub fn payment_by_invoice(
+        &self,
+        merchant: MerchantId,
+        invoice_id: &str,
+    ) -> Result<Option<PaymentRow>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM payments p WHERE p.invoice_id = ?1 AND p.merchant_id = ?2"
+            ))?
+            .query_row(params![invoice_id, merchant.0], payment_from_row)
+            .optional()?)
+    }
+
+    /// A payment by row id.
+    pub fn payment(&self, id: PaymentId) -> Result<Option<PaymentRow>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM payments p WHERE p.id = ?1"))?
+            .query_row([id.0], payment_from_row)
+            .optional()?)
+    }
+
+    /// `merchant`'s pending payment with this total (at most one, by the partial unique index); it may
+    /// be past its deadline, which the caller checks.
+    pub fn pending_by_total(
+        &self,
+        merchant: MerchantId,
+        total: i64,
+    ) -> Result<Option<PaymentRow>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM payments p
+                 WHERE p.merchant_id = ?1 AND p.status = 'pending' AND p.total_amount = ?2"
+            ))?
+            .query_row(params![merchant.0, total], payment_from_row)
+            .optional()?)
+    }
+
+    /// The latest of `merchant`'s payments with this total that left `pending` after `since` (paid or
+    /// expired within the cooldown): what a payment that matches nothing pending was probably for.
+    pub fn recently_closed_by_total(
+        &self,
+        merchant: MerchantId,
+        total: i64,
+        since: Timestamp,
+    ) -> Result<Option<PaymentRow>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM payments p
+                 WHERE p.merchant_id = ?1 AND p.total_amount = ?2 AND p.closed_at > ?3
+                 ORDER BY p.closed_at DESC, p.id DESC LIMIT 1"
+            ))?
+            .query_row(
+                params![merchant.0, total, since.as_millis()],
+                payment_from_row,
+            )
+            .optional()?)
+    }
+
+    /// How many of `merchant`'s payments are pending (tests and the dashboard).
+    pub fn pending_count(&self, merchant: MerchantId) -> Result<i64, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT COUNT(*) FROM payments WHERE merchant_id = ?1 AND status = 'pending'",
+            )?
+            .query_row([merchant.0], |r| r.get(0))?)
+    }
+}

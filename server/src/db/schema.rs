@@ -1,0 +1,304 @@
+//! The schema and its migrations. `PRAGMA user_version` is the number of migrations applied; the list is
+//! append-only (never edit a released step, add one). Money is INTEGER Rupiah, instants INTEGER epoch
+//! milliseconds, states TEXT checked against their spellings.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::DbError;
+
+/// Migration steps, in order; step `i` brings the file from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_DEVICES];
+
+/// The version a fully migrated database has.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 1: merchants and credentials, payments, inbound notifications with their duplicate keys, and
+/// the webhook outbox.
+pub const V1_INITIAL: &str = r#"
+CREATE TABLE merchants (
+    id                     INTEGER PRIMARY KEY,
+    name                   TEXT    NOT NULL,
+    qris_payload           TEXT,
+    webhook_url            TEXT,
+    webhook_secret         TEXT    NOT NULL,
+    callback_secret_hash   TEXT    NOT NULL UNIQUE,
+    callback_secret_prefix TEXT    NOT NULL,
+    owner_account_id       INTEGER,
+    created_at             INTEGER NOT NULL
+);
+
+CREATE TABLE api_tokens (
+    id          INTEGER PRIMARY KEY,
+    merchant_id INTEGER NOT NULL REFERENCES merchants (id),
+    token_hash  TEXT    NOT NULL UNIQUE,
+    prefix      TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+);
+CREATE INDEX api_tokens_merchant ON api_tokens (merchant_id);
+
+CREATE TABLE operator_tokens (
+    id         INTEGER PRIMARY KEY,
+    token_hash TEXT    NOT NULL UNIQUE,
+    prefix     TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+
+CREATE TABLE payments (
+    id                INTEGER PRIMARY KEY,
+    invoice_id        TEXT    NOT NULL UNIQUE,
+    merchant_id       INTEGER NOT NULL REFERENCES merchants (id),
+    merchant_order_id TEXT,
+    customer_name     TEXT,
+    return_url        TEXT,
+    amount            INTEGER NOT NULL CHECK (amount > 0),
+    unique_code       INTEGER NOT NULL CHECK (unique_code >= 0),
+    total_amount      INTEGER NOT NULL,
+    qris_payload      TEXT    NOT NULL,
+    status            TEXT    NOT NULL DEFAULT 'pending'
+                              CHECK (status IN ('pending', 'paid', 'expired')),
+    payment_method    TEXT,
+    sender_name       TEXT,
+    created_at        INTEGER NOT NULL,
+    expired_at        INTEGER NOT NULL,
+    paid_at           INTEGER,
+    -- When the invoice left 'pending' (paid_at, or expired_at for an expired one): the total cooldown
+    -- counts from here.
+    closed_at         INTEGER,
+    CHECK (total_amount = amount + unique_code),
+    CHECK ((status = 'paid') = (paid_at IS NOT NULL AND payment_method IS NOT NULL)),
+    CHECK ((status = 'pending') = (closed_at IS NULL))
+);
+-- The money invariant: among one merchant's pending payments no two share a total.
+CREATE UNIQUE INDEX payments_pending_total ON payments (merchant_id, total_amount)
+    WHERE status = 'pending';
+CREATE INDEX payments_overdue ON payments (expired_at) WHERE status = 'pending';
+CREATE INDEX payments_closed ON payments (merchant_id, closed_at) WHERE closed_at IS NOT NULL;
+CREATE INDEX payments_total ON payments (merchant_id, total_amount, closed_at);
+
+CREATE TABLE notifications (
+    id               INTEGER PRIMARY KEY,
+    merchant_id      INTEGER NOT NULL REFERENCES merchants (id),
+    source           TEXT    NOT NULL CHECK (source IN ('forwarder', 'callback')),
+    received_at      INTEGER NOT NULL,
+    app              TEXT,
+    title            TEXT,
+    message          TEXT,
+    device_id        TEXT,
+    notif_id         TEXT,
+    event_hash       TEXT,
+    client_timestamp TEXT,
+    reference        TEXT,
+    outcome          TEXT    NOT NULL CHECK (outcome IN
+                         ('paid', 'duplicate', 'no_amount', 'not_incoming', 'no_match', 'late', 'test')),
+    -- The parser's reason for not_incoming/no_amount, or which key made it a duplicate.
+    reason           TEXT,
+    parsed_amount    INTEGER,
+    sender_name      TEXT,
+    -- The invoice concerned: the one paid, the expired one a late payment was for, or the recently paid
+    -- one an unmatched payment repeats.
+    payment_id       INTEGER REFERENCES payments (id)
+);
+CREATE INDEX notifications_merchant ON notifications (merchant_id, received_at);
+
+-- One row per payment read from a notification (grouped notifications carry several).
+CREATE TABLE notification_payments (
+    notification_id INTEGER NOT NULL REFERENCES notifications (id),
+    position        INTEGER NOT NULL,
+    amount          INTEGER NOT NULL,
+    sender_name     TEXT,
+    reference       TEXT,
+    outcome         TEXT    NOT NULL CHECK (outcome IN ('paid', 'duplicate', 'no_match', 'late')),
+    payment_id      INTEGER REFERENCES payments (id),
+    PRIMARY KEY (notification_id, position)
+) WITHOUT ROWID;
+
+-- Duplicate keys per merchant. The primary key makes check-and-insert atomic in the write transaction.
+CREATE TABLE seen (
+    merchant_id     INTEGER NOT NULL REFERENCES merchants (id),
+    kind            TEXT    NOT NULL
+                            CHECK (kind IN ('event_hash', 'reference', 'content', 'callback_reference')),
+    key             TEXT    NOT NULL,
+    -- When this key last counted as a new event (content keys are re-armed outside the window).
+    seen_at         INTEGER NOT NULL,
+    notification_id INTEGER REFERENCES notifications (id),
+    PRIMARY KEY (merchant_id, kind, key)
+) WITHOUT ROWID;
+
+-- The transactional outbox of outbound webhooks: written in the same transaction as the paid transition.
+CREATE TABLE deliveries (
+    id              INTEGER PRIMARY KEY,
+    message_id      TEXT    NOT NULL UNIQUE,
+    merchant_id     INTEGER NOT NULL REFERENCES merchants (id),
+    payment_id      INTEGER NOT NULL REFERENCES payments (id),
+    event           TEXT    NOT NULL,
+    -- The exact bytes sent and signed, serialised once.
+    body            BLOB    NOT NULL,
+    status          TEXT    NOT NULL DEFAULT 'pending'
+                            CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    -- A worker that claimed the delivery owns it until then; nobody else sends it meanwhile.
+    lease_until     INTEGER,
+    created_at      INTEGER NOT NULL,
+    finished_at     INTEGER,
+    last_error      TEXT
+);
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_payment ON deliveries (payment_id);
+
+CREATE TABLE delivery_attempts (
+    id            INTEGER PRIMARY KEY,
+    delivery_id   INTEGER NOT NULL REFERENCES deliveries (id),
+    attempt       INTEGER NOT NULL,
+    url           TEXT    NOT NULL,
+    started_at    INTEGER NOT NULL,
+    duration_ms   INTEGER NOT NULL,
+    status_code   INTEGER,
+    error         TEXT,
+    response_body TEXT,
+    UNIQUE (delivery_id, attempt)
+);
+"#;
+
+/// Version 2: forwarder devices and their heartbeats.
+pub const V2_DEVICES: &str = r#"
+CREATE TABLE devices (
+    merchant_id          INTEGER NOT NULL REFERENCES merchants (id),
+    device_id            TEXT    NOT NULL,
+    app_version          TEXT,
+    listener_connected   INTEGER,
+    outbox_pending       INTEGER,
+    last_notification_at INTEGER,
+    first_seen_at        INTEGER NOT NULL,
+    last_seen_at         INTEGER NOT NULL,
+    last_heartbeat_at    INTEGER,
+    PRIMARY KEY (merchant_id, device_id)
+) WITHOUT ROWID;
+"#;
+
+/// The file's schema version.
+pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Applies the missing steps, each in its own transaction together with the version bump. Safe against
+/// a concurrent migrator (the CLI and the server): the version is re-read under the write lock.
+pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// Applies steps up to `target` (tests build old files with it).
+pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = version(&tx)?;
+        if current > SCHEMA_VERSION {
+            return Err(DbError::TooNew {
+                found: current,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if current >= target {
+            return Ok(());
+        }
+        let next = current + 1;
+        let step = usize::try_from(current).expect("a version between 0 and SCHEMA_VERSION");
+        tx.execute_batch(MIGRATIONS[step])
+            .and_then(|()| tx.pragma_update(None, "user_version", next))
+            .map_err(|source| DbError::Migration {
+                version: next,
+                source,
+            })?;
+        tx.commit()?;
+        tracing::info!(version = next, "database schema migrated");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_file_with_data_upgrades_to_the_current_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        {
+            let mut conn = Connection::open(&path).expect("open");
+            migrate_to(&mut conn, 1).expect("first schema");
+            assert_eq!(version(&conn).expect("version"), 1);
+            conn.execute_batch(
+                "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
+                                        callback_secret_prefix, created_at)
+                 VALUES (1, 'Toko ABC', 'whsec_x', 'h', 'wqcb_', 0);
+                 INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
+                                       qris_payload, created_at, expired_at)
+                 VALUES ('INV-1-aaaaaa', 1, 25000, 42, 25042, 'qris', 0, 1800000);",
+            )
+            .expect("seed v1 data");
+        }
+        let mut conn = Connection::open(&path).expect("reopen");
+        migrate(&mut conn).expect("upgrade");
+        assert_eq!(version(&conn).expect("version"), SCHEMA_VERSION);
+        let total: i64 = conn
+            .query_row(
+                "SELECT total_amount FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("v1 data survives");
+        assert_eq!(total, 25042);
+        conn.execute(
+            "INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
+             VALUES (1, 'device-01', 0, 0)",
+            [],
+        )
+        .expect("v2 table usable");
+        migrate(&mut conn).expect("migrating twice is a no-op");
+    }
+
+    #[test]
+    fn a_file_from_a_newer_webqris_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = Connection::open(dir.path().join("new.db")).expect("open");
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .expect("set version");
+        let err = migrate(&mut conn).expect_err("refused");
+        assert!(matches!(err, DbError::TooNew { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_pending_total_index_refuses_a_second_pending_payment_with_the_same_total() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("schema");
+        conn.execute_batch(
+            "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
+                                    callback_secret_prefix, created_at)
+             VALUES (1, 'A', 's', 'h', 'p', 0);
+             INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
+                                   qris_payload, created_at, expired_at)
+             VALUES ('INV-1', 1, 25000, 42, 25042, 'q', 0, 1);",
+        )
+        .expect("first");
+        let second = conn.execute(
+            "INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
+                                   qris_payload, created_at, expired_at)
+             VALUES ('INV-2', 1, 25041, 1, 25042, 'q', 0, 1)",
+            [],
+        );
+        assert!(second.is_err(), "same pending total refused by the index");
+        conn.execute(
+            "UPDATE payments SET status = 'expired', closed_at = 1 WHERE invoice_id = 'INV-1'",
+            [],
+        )
+        .expect("expire");
+        conn.execute(
+            "INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
+                                   qris_payload, created_at, expired_at)
+             VALUES ('INV-2', 1, 25041, 1, 25042, 'q', 0, 1)",
+            [],
+        )
+        .expect("allowed once the first is no longer pending");
+    }
+}

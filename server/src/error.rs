@@ -1,0 +1,101 @@
+//! The one error type of the HTTP layer. It renders the contract's `{"success":false,"message":…}` shape
+//! with the contract's status codes; internal errors are logged once here and never shown to clients.
+
+use std::any::Any;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use webqris_core::wire::ErrorBody;
+
+use crate::db::DbError;
+
+/// What a request could not do, mapped to the status codes of api.md.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: a bad or missing parameter, malformed JSON, wrong content type, an oversized body.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: a missing, unknown or revoked credential.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 404: no such route or no such invoice (for this merchant).
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the route exists, the method does not.
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    /// 503: the merchant has no QRIS, or no unique code is free.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: a fault of ours. The detail is logged, the client sees a generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The message clients see for any internal error.
+pub const INTERNAL_MESSAGE: &str = "Internal server error";
+
+impl AppError {
+    /// An internal error with context for the log.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Self::Internal(detail.to_string())
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match self {
+            Self::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                INTERNAL_MESSAGE.to_owned()
+            }
+            other => other.to_string(),
+        };
+        (status, Json(ErrorBody::new(message))).into_response()
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        Self::Internal(format!("database: {e}"))
+    }
+}
+
+/// The 500 answer for a handler that panicked (tower-http `CatchPanicLayer`): logged, never leaked.
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(non-string panic payload)");
+    tracing::error!(panic = detail, "request handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(ErrorBody::new(INTERNAL_MESSAGE)),
+    )
+        .into_response()
+}
+
+/// 404 for unknown routes, in the contract's shape (never a framework page).
+pub async fn route_not_found() -> AppError {
+    AppError::NotFound("Not found".to_owned())
+}
+
+/// 405 for a known route with an unsupported method.
+pub async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}

@@ -1,0 +1,160 @@
+//! Generating and hashing the server's secrets and random identifiers. Bearer secrets (API tokens,
+//! callback secrets, operator tokens) are shown once and stored only as a SHA-256 hash: they carry 256 bits
+//! of randomness, so a fast hash is the right lookup key (argon2id is for low-entropy passwords).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD as BASE64, URL_SAFE_NO_PAD as BASE64URL};
+use rand::Rng as _;
+use rand::RngCore as _;
+use sha2::{Digest, Sha256};
+use webqris_core::SecretString;
+use webqris_core::signing::WEBHOOK_SECRET_PREFIX;
+
+/// The kinds of bearer secret, each with a short recognisable prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerKind {
+    /// A merchant backend's API token (`Authorization: Bearer` on create/status, `?token=` on
+    /// `/ws/merchant`).
+    ApiToken,
+    /// A merchant's callback secret (notifications coming in).
+    CallbackSecret,
+    /// An operator credential (`/ws`).
+    OperatorToken,
+}
+
+impl BearerKind {
+    /// The prefix every secret of this kind starts with.
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Self::ApiToken => "wqk_",
+            Self::CallbackSecret => "wqcb_",
+            Self::OperatorToken => "wqadm_",
+        }
+    }
+}
+
+/// Characters of the random part kept in the display prefix (enough to tell tokens apart in a list).
+const DISPLAY_CHARS: usize = 6;
+
+/// A freshly generated bearer secret: the plaintext (shown once) and what is stored.
+#[derive(Debug, Clone)]
+pub struct IssuedSecret {
+    /// The secret itself; never stored.
+    pub plaintext: SecretString,
+    /// [`hash`] of the plaintext, the lookup key.
+    pub hash: String,
+    /// The kind prefix plus the first few random characters, shown in lists (`wqk_Ab3dE9`).
+    pub display_prefix: String,
+}
+
+/// A new bearer secret: the kind's prefix + 43 URL-safe characters (32 random bytes).
+pub fn issue(kind: BearerKind) -> IssuedSecret {
+    let random = BASE64URL.encode(random_bytes::<32>());
+    let plaintext = format!("{}{random}", kind.prefix());
+    let display_prefix = format!("{}{}", kind.prefix(), &random[..DISPLAY_CHARS]);
+    IssuedSecret {
+        hash: hash(&plaintext),
+        plaintext: SecretString::new(plaintext),
+        display_prefix,
+    }
+}
+
+/// A new webhook secret: `whsec_` + base64 of 32 random bytes (usable by the Standard Webhooks libraries).
+pub fn webhook_secret() -> SecretString {
+    SecretString::new(format!(
+        "{WEBHOOK_SECRET_PREFIX}{}",
+        BASE64.encode(random_bytes::<32>())
+    ))
+}
+
+/// The stored form of a bearer secret: lowercase hex SHA-256 of its UTF-8 bytes.
+pub fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// `len` random characters from `a-z0-9` (invoice id suffixes).
+pub fn lowercase_alphanumeric(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// A Standard Webhooks message id, `msg_` + 24 random alphanumerics; stable across retries of one event.
+pub fn message_id() -> String {
+    let mut rng = rand::rng();
+    let id: String = (0..24)
+        .map(|_| char::from(rng.sample(rand::distr::Alphanumeric)))
+        .collect();
+    format!("msg_{id}")
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // ThreadRng is a cryptographically secure generator seeded from the OS.
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use webqris_core::signing::StandardWebhooks;
+
+    use super::*;
+
+    #[test]
+    fn bearer_secrets_have_their_prefix_and_at_least_32_url_safe_characters() {
+        for kind in [
+            BearerKind::ApiToken,
+            BearerKind::CallbackSecret,
+            BearerKind::OperatorToken,
+        ] {
+            let issued = issue(kind);
+            let text = issued.plaintext.expose();
+            let random = text.strip_prefix(kind.prefix()).expect("prefix");
+            assert!(random.len() >= 32, "{text}");
+            assert!(
+                random
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "{text}"
+            );
+            assert!(text.starts_with(&issued.display_prefix));
+            assert_eq!(issued.hash, hash(text));
+            assert_ne!(issued.hash, text);
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_repeat() {
+        let seen: HashSet<String> = (0..200)
+            .map(|_| issue(BearerKind::ApiToken).plaintext.expose().to_owned())
+            .collect();
+        assert_eq!(seen.len(), 200);
+    }
+
+    #[test]
+    fn webhook_secrets_work_with_both_signature_schemes() {
+        let secret = webhook_secret();
+        assert!(secret.expose().starts_with("whsec_"));
+        let sw = StandardWebhooks::from_secret(secret.expose()).expect("base64 after whsec_");
+        let sig = sw.sign("msg_1", 1000, b"{}");
+        assert_eq!(sw.verify("msg_1", "1000", &sig, b"{}", 1000, 5), Ok(()));
+    }
+
+    #[test]
+    fn identifiers_have_their_documented_shapes() {
+        let suffix = lowercase_alphanumeric(6);
+        assert_eq!(suffix.len(), 6);
+        assert!(
+            suffix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
+        let id = message_id();
+        assert!(id.starts_with("msg_") && id.len() == 28, "{id}");
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests of the webqris server, end to end: the real server (`run` on `127.0.0.1:0`, a
+//! temporary SQLite file), a real webhook receiver and a real WebSocket client. One module per area.
+
+mod callback;
+mod cli;
+mod delivery;
+mod errors;
+mod money;
+mod notification;
+mod payment;
+mod restart;
+mod support;
+mod ws;
