@@ -16,7 +16,7 @@ use webqris_android::{DeliveryState, ForwarderConfig, IncomingNotification, Subm
 
 use crate::support::{WAIT_MS, closed_port, open};
 
-const NEEDS_SERVER: &str = "needs the webqris server (serve, merchant create, token create)";
+const NEEDS_SERVER: &str = "build it first: cargo build -p webqris-server --bin webqris";
 
 fn webqris_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("WEBQRIS_BIN") {
@@ -239,7 +239,7 @@ fn rupiah(amount: i64) -> String {
 }
 
 #[test]
-#[ignore = "needs the webqris server (serve, merchant create, token create)"]
+#[ignore = "drives the webqris binary: run by scripts/test.d/20-android.sh after building it"]
 fn a_dana_notification_pays_the_invoice() {
     let server = RealServer::started();
     let (invoice, total) = server.create_invoice(25_000);
@@ -262,7 +262,7 @@ fn a_dana_notification_pays_the_invoice() {
 }
 
 #[test]
-#[ignore = "needs the webqris server (serve, merchant create, token create)"]
+#[ignore = "drives the webqris binary: run by scripts/test.d/20-android.sh after building it"]
 fn a_notification_queued_while_the_server_is_down_pays_once_it_is_up() {
     let mut server = RealServer::prepared();
     let state = tempfile::tempdir().expect("tempdir");
@@ -295,7 +295,7 @@ impl Drop for KillOnDrop {
 }
 
 #[test]
-#[ignore = "needs the webqris server (serve, merchant create, token create)"]
+#[ignore = "drives the webqris binary: run by scripts/test.d/20-android.sh after building it"]
 fn the_same_payment_forwarded_by_two_phones_pays_once() {
     let server = RealServer::started();
     let (invoice, total) = server.create_invoice(40_000);
@@ -324,7 +324,7 @@ fn the_same_payment_forwarded_by_two_phones_pays_once() {
 }
 
 #[test]
-#[ignore = "needs the webqris server (serve, merchant create, token create)"]
+#[ignore = "drives the webqris binary: run by scripts/test.d/20-android.sh after building it"]
 fn a_wrong_secret_is_refused_and_the_test_and_heartbeat_answer() {
     let server = RealServer::started();
     let state = tempfile::tempdir().expect("tempdir");
@@ -345,7 +345,7 @@ fn a_wrong_secret_is_refused_and_the_test_and_heartbeat_answer() {
 
 /// `webqris-forward` killed with items queued (server down), then run again: everything arrives, once.
 #[test]
-#[ignore = "needs the webqris server (serve, merchant create, token create)"]
+#[ignore = "drives the webqris binary: run by scripts/test.d/20-android.sh after building it"]
 fn the_host_command_survives_a_restart_mid_queue_and_pays_nothing_twice() {
     let mut server = RealServer::prepared();
     server.start();
