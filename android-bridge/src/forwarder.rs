@@ -644,7 +644,19 @@ impl Forwarder {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         if let Some(runtime) = runtime {
-            runtime.shutdown_timeout(Duration::from_secs(2));
+            if tokio::runtime::Handle::try_current().is_ok() {
+                // Shutting a runtime down from inside another runtime's async context panics (a Rust
+                // caller on tokio, e.g. a test dropping the forwarder): wait for it on a plain thread.
+                let stopped = std::thread::spawn(move || {
+                    runtime.shutdown_timeout(Duration::from_secs(2));
+                })
+                .join();
+                if stopped.is_err() {
+                    tracing::error!("the forwarder's runtime panicked while shutting down");
+                }
+            } else {
+                runtime.shutdown_timeout(Duration::from_secs(2));
+            }
         }
         self.shared.changed.notify_all();
     }
