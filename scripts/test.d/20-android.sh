@@ -5,8 +5,6 @@
 #   2. the Kotlin bindings (JVM flavour) through JNA, and the app's sources under Robolectric, against a
 #      scripted loopback server and the real webqris server (android-app/pom.xml);
 #   3. the bridge cross-compiled for aarch64-linux-android and x86_64-linux-android.
-# The real-server tests need `webqris serve`; while the server binary lacks it they are reported as
-# skipped, loudly, here.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -20,19 +18,9 @@ timed() {
 step "build the webqris server and the bridge (host)"
 timed cargo build --quiet --locked -p webqris-server --bin webqris -p webqris-android
 webqris_bin="$PWD/target/debug/webqris"
-if "$webqris_bin" serve --help >/dev/null 2>&1; then
-  server_ready=1
-else
-  server_ready=0
-  echo "!!! $webqris_bin has no 'serve' command yet: the tests against the real server are SKIPPED"
-fi
 
 step "Rust: the forwarder against the real webqris server"
-if [ "$server_ready" = 1 ]; then
-  timed env WEBQRIS_BIN="$webqris_bin" cargo test --quiet --locked -p webqris-android --test it real_server -- --include-ignored
-else
-  echo "    skipped (no webqris serve)"
-fi
+timed env WEBQRIS_BIN="$webqris_bin" cargo test --quiet --locked -p webqris-android --test it real_server -- --include-ignored
 
 step "Kotlin: bindings (JVM flavour) and the app under Robolectric"
 timed scripts/gen-bindings.sh jvm android-app/target/generated-sources/uniffi
