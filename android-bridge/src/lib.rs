@@ -23,7 +23,7 @@ pub mod verdict;
 pub mod android;
 
 /// The HTTP client crate (reqwest, built with `rustls-no-provider`; see the root `Cargo.toml`).
-pub(crate) use reqwest_ring as http;
+pub(crate) use reqwest as http;
 
 pub use error::ForwarderError;
 pub use forwarder::{

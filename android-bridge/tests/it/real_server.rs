@@ -152,7 +152,8 @@ impl RealServer {
             .build()
             .expect("rt");
         rt.block_on(async {
-            let client = reqwest_ring::Client::new();
+            webqris_android::tls::install_crypto_provider();
+            let client = reqwest::Client::new();
             let url = format!("{}{path}", self.url());
             let mut req = match method {
                 "POST" => client.post(url),
