@@ -8,34 +8,73 @@ use webqris_android::{
     DeliveryState, Forwarder, ForwarderConfig, IncomingNotification, SubmitOutcome,
 };
 
-use crate::support::{Receiver, TestMerchant, TestServer, rupiah, within};
+use crate::support::{Receiver, TestMerchant, TestServer, rupiah};
 
 /// The longest the forwarder is given to empty its outbox, milliseconds.
 const DRAIN_MS: u64 = 15_000;
 
-/// A forwarder on "the merchant's phone", its outbox in `dir`, reading every app.
-fn phone(server: &TestServer, merchant: &TestMerchant, dir: &tempfile::TempDir) -> Arc<Forwarder> {
-    Forwarder::new(phone_config(server, merchant, dir)).expect("forwarder opens its outbox")
+/// A shop: the server, the merchant's webhook receiver, the merchant, and the phone's storage.
+struct Shop {
+    server: TestServer,
+    receiver: Receiver,
+    merchant: TestMerchant,
+    phone_dir: tempfile::TempDir,
 }
 
-/// The phone's settings: millisecond retries so that tests never wait long.
-fn phone_config(
-    server: &TestServer,
-    merchant: &TestMerchant,
-    dir: &tempfile::TempDir,
-) -> ForwarderConfig {
-    ForwarderConfig {
-        server_url: server.url(""),
-        callback_secret: merchant.callback_secret.clone(),
-        device_id: "kasir-01".into(),
-        enabled_apps: None,
-        send_all: false,
-        database_path: dir.path().join("outbox.db").display().to_string(),
-        app_version: "e2e".into(),
-        retry_base_ms: 10,
-        retry_cap_ms: 100,
-        request_timeout_ms: 5_000,
-        heartbeat_interval_secs: 0,
+impl Shop {
+    async fn open(name: &str) -> Self {
+        let server = TestServer::start().await;
+        let receiver = Receiver::start().await;
+        let merchant = server.merchant(name, Some(&receiver.url)).await;
+        Self {
+            server,
+            receiver,
+            merchant,
+            phone_dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// Creates an invoice through the API: `(invoice_id, total_amount)`.
+    async fn invoice(&self, amount: i64) -> (String, i64) {
+        let created: Value = self.server.create_payment(&self.merchant, amount).await;
+        (
+            created["invoice_id"]
+                .as_str()
+                .expect("invoice_id")
+                .to_owned(),
+            created["total_amount"].as_i64().expect("total_amount"),
+        )
+    }
+
+    async fn status(&self, invoice: &str) -> String {
+        self.server.status_of(&self.merchant, invoice).await
+    }
+
+    /// The phone's settings: every app read, millisecond retries so that tests never wait long.
+    fn phone_config(&self) -> ForwarderConfig {
+        ForwarderConfig {
+            server_url: self.server.url(""),
+            callback_secret: self.merchant.callback_secret.clone(),
+            device_id: "kasir-01".into(),
+            enabled_apps: None,
+            send_all: false,
+            database_path: self
+                .phone_dir
+                .path()
+                .join("outbox.db")
+                .display()
+                .to_string(),
+            app_version: "e2e".into(),
+            retry_base_ms: 10,
+            retry_cap_ms: 100,
+            request_timeout_ms: 5_000,
+            heartbeat_interval_secs: 0,
+        }
+    }
+
+    /// The forwarder on the merchant's phone (its outbox survives between calls).
+    fn phone(&self) -> Arc<Forwarder> {
+        Forwarder::new(self.phone_config()).expect("forwarder opens its outbox")
     }
 }
 
@@ -66,49 +105,33 @@ async fn drained(forwarder: &Arc<Forwarder>) {
     assert!(result.drained, "outbox drained: {result:?}");
 }
 
-fn total_of(created: &Value) -> i64 {
-    created["total_amount"].as_i64().expect("total_amount")
-}
-
-fn invoice_of(created: &Value) -> String {
-    created["invoice_id"]
-        .as_str()
-        .expect("invoice_id")
-        .to_owned()
-}
-
 #[tokio::test]
 async fn a_dana_notification_on_the_phone_pays_the_invoice_and_the_merchant_gets_one_signed_webhook()
  {
-    let server = TestServer::start().await;
-    let mut receiver = Receiver::start().await;
-    let merchant = server.merchant("Toko ABC", Some(&receiver.url)).await;
-    let mut merchant_socket = server.merchant_socket(&merchant).await;
-    let mut operator_socket = server.operator_socket().await;
-    let created = server.create_payment(&merchant, 25_000).await;
-    let (invoice, total) = (invoice_of(&created), total_of(&created));
+    let mut shop = Shop::open("Toko ABC").await;
+    let mut merchant_socket = shop.server.merchant_socket(&shop.merchant).await;
+    let mut operator_socket = shop.server.operator_socket().await;
+    let (invoice, total) = shop.invoice(25_000).await;
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let forwarder = phone(&server, &merchant, &dir);
+    let forwarder = shop.phone();
     let text = format!("Kamu berhasil menerima Rp{} dari JOHN DOE", rupiah(total));
-    let outcome = forwarder
-        .submit(posted(
-            "id.dana",
-            "DANA",
-            &text,
-            "0|id.dana|7|null|10001",
-            1_774_088_123_000,
-        ))
-        .expect("submit");
+    let notification = posted(
+        "id.dana",
+        "DANA",
+        &text,
+        "0|id.dana|7|null|10001",
+        1_774_088_123_000,
+    );
+    let outcome = forwarder.submit(notification.clone()).expect("submit");
     assert!(
         matches!(outcome, SubmitOutcome::Queued { .. }),
         "{outcome:?}"
     );
     drained(&forwarder).await;
 
-    assert_eq!(server.status_of(&merchant, &invoice).await, "paid");
-    let webhook = receiver.next().await;
-    webhook.assert_signed_with(&merchant.webhook_secret);
+    assert_eq!(shop.status(&invoice).await, "paid");
+    let webhook = shop.receiver.next().await;
+    webhook.assert_signed_with(&shop.merchant.webhook_secret);
     let body = webhook.json();
     assert_eq!(body["event"], "payment.paid");
     assert_eq!(body["data"]["invoice_id"], invoice.as_str());
@@ -128,35 +151,23 @@ async fn a_dana_notification_on_the_phone_pays_the_invoice_and_the_merchant_gets
     assert_eq!(entry.invoice_id.as_deref(), Some(invoice.as_str()));
 
     // Android re-delivers the notification when the listener reconnects: absorbed on the phone.
-    let again = forwarder
-        .submit(posted(
-            "id.dana",
-            "DANA",
-            &text,
-            "0|id.dana|7|null|10001",
-            1_774_088_123_000,
-        ))
-        .expect("submit");
+    let again = forwarder.submit(notification).expect("submit");
     assert!(
         matches!(again, SubmitOutcome::AlreadySeen { .. }),
         "{again:?}"
     );
-    assert!(receiver.try_next().is_none(), "no second webhook");
+    assert!(shop.receiver.try_next().is_none(), "no second webhook");
     forwarder.shutdown();
 }
 
 #[tokio::test]
 async fn a_grouped_gobiz_notification_pays_each_of_its_invoices_once() {
-    let server = TestServer::start().await;
-    let mut receiver = Receiver::start().await;
-    let merchant = server.merchant("Warung GoFood", Some(&receiver.url)).await;
+    let mut shop = Shop::open("Warung GoFood").await;
     let mut invoices = Vec::new();
     for amount in [6_000, 1_000, 2_000] {
-        let created = server.create_payment(&merchant, amount).await;
-        invoices.push((invoice_of(&created), total_of(&created)));
+        invoices.push(shop.invoice(amount).await);
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let forwarder = phone(&server, &merchant, &dir);
+    let forwarder = shop.phone();
 
     // GoBiz first posts one payment, then updates the same notification with the whole group.
     let line = |(_, total): &(String, i64), reference: &str| {
@@ -173,48 +184,43 @@ async fn a_grouped_gobiz_notification_pays_each_of_its_invoices_once() {
     ]
     .join("\n");
     let title = "Pembayaran QRIS diterima!";
-    forwarder
-        .submit(posted("com.gojek.resto", title, &first, "gobiz|-1", 1_000))
-        .expect("submit");
-    forwarder
-        .submit(posted("com.gojek.resto", title, &group, "gobiz|-1", 2_000))
-        .expect("submit");
+    for (text, post_time_ms) in [(&first, 1_000), (&group, 2_000)] {
+        forwarder
+            .submit(posted(
+                "com.gojek.resto",
+                title,
+                text,
+                "gobiz|-1",
+                post_time_ms,
+            ))
+            .expect("submit");
+    }
     drained(&forwarder).await;
 
     for (invoice, _) in &invoices {
-        assert_eq!(
-            server.status_of(&merchant, invoice).await,
-            "paid",
-            "{invoice}"
-        );
+        assert_eq!(shop.status(invoice).await, "paid", "{invoice}");
     }
     let mut paid: Vec<String> = Vec::new();
     for _ in 0..invoices.len() {
-        let body = receiver.next().await.json();
+        let body = shop.receiver.next().await.json();
         paid.push(body["data"]["invoice_id"].as_str().expect("id").to_owned());
     }
     paid.sort();
     let mut expected: Vec<String> = invoices.iter().map(|(i, _)| i.clone()).collect();
     expected.sort();
     assert_eq!(paid, expected, "one webhook per invoice, none twice");
-    assert!(receiver.try_next().is_none(), "no fourth webhook");
+    assert!(shop.receiver.try_next().is_none(), "no fourth webhook");
     forwarder.shutdown();
 }
 
 #[tokio::test]
 async fn an_outgoing_transfer_never_leaves_the_phone_and_nothing_is_paid() {
-    let server = TestServer::start().await;
-    let mut receiver = Receiver::start().await;
-    let merchant = server.merchant("Toko ABC", Some(&receiver.url)).await;
-    let created = server.create_payment(&merchant, 500_000).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let forwarder = phone(&server, &merchant, &dir);
+    let mut shop = Shop::open("Toko ABC").await;
+    let (invoice, total) = shop.invoice(500_000).await;
+    let forwarder = shop.phone();
 
     // Same amount as the invoice, but money going out.
-    let text = format!(
-        "Rp{} udah dikirim ke BCA ALFONSUS.",
-        rupiah(total_of(&created))
-    );
+    let text = format!("Rp{} udah dikirim ke BCA ALFONSUS.", rupiah(total));
     let outcome = forwarder
         .submit(posted(
             "com.gojek.gopay",
@@ -230,35 +236,25 @@ async fn an_outgoing_transfer_never_leaves_the_phone_and_nothing_is_paid() {
     );
     drained(&forwarder).await;
 
-    assert_eq!(
-        server.status_of(&merchant, &invoice_of(&created)).await,
-        "pending"
-    );
+    assert_eq!(shop.status(&invoice).await, "pending");
     assert!(
-        server.notifications(&merchant).await.is_empty(),
+        shop.server.notifications(&shop.merchant).await.is_empty(),
         "the server never heard of it"
     );
-    assert!(receiver.try_next().is_none());
+    assert!(shop.receiver.try_next().is_none());
     forwarder.shutdown();
 }
 
 #[tokio::test]
 async fn a_queue_built_while_the_server_was_down_pays_when_it_comes_back() {
-    let server = TestServer::start().await;
-    let mut receiver = Receiver::start().await;
-    let merchant = server.merchant("Toko ABC", Some(&receiver.url)).await;
-    let created = server.create_payment(&merchant, 42_000).await;
-    let invoice = invoice_of(&created);
-    let text = format!(
-        "Kamu berhasil menerima Rp{} dari SITI",
-        rupiah(total_of(&created))
-    );
+    let mut shop = Shop::open("Toko ABC").await;
+    let (invoice, total) = shop.invoice(42_000).await;
+    let text = format!("Kamu berhasil menerima Rp{} dari SITI", rupiah(total));
 
-    // The phone has no connection to the server: it queues on disk.
-    let dir = tempfile::tempdir().expect("tempdir");
+    // The phone cannot reach the server (a closed port): it queues on disk.
     let offline = Forwarder::new(ForwarderConfig {
         server_url: "http://127.0.0.1:9".into(),
-        ..phone_config(&server, &merchant, &dir)
+        ..shop.phone_config()
     })
     .expect("forwarder");
     offline
@@ -269,10 +265,10 @@ async fn a_queue_built_while_the_server_was_down_pays_when_it_comes_back() {
     drop(offline);
 
     // The app restarts with the right server: the item survives and is delivered.
-    let forwarder = phone(&server, &merchant, &dir);
+    let forwarder = shop.phone();
     drained(&forwarder).await;
-    assert_eq!(server.status_of(&merchant, &invoice).await, "paid");
-    let body = within("the webhook", async { receiver.next().await.json() }).await;
+    assert_eq!(shop.status(&invoice).await, "paid");
+    let body = shop.receiver.next().await.json();
     assert_eq!(body["data"]["invoice_id"], invoice.as_str());
     forwarder.shutdown();
 }
