@@ -34,6 +34,7 @@ const BACKOFF: Duration = Duration::from_millis(200);
 /// The HTTP client for webhooks: per-attempt timeout, no redirects, no proxy from the environment, and
 /// (unless private targets are allowed) the resolver that refuses internal addresses.
 pub fn http_client(config: &WebhookConfig) -> reqwest::Result<Client> {
+    install_crypto_provider();
     let builder = Client::builder()
         .timeout(config.timeout_secs.duration())
         .redirect(reqwest::redirect::Policy::none())
@@ -45,6 +46,14 @@ pub fn http_client(config: &WebhookConfig) -> reqwest::Result<Client> {
         builder.dns_resolver(target::GuardedResolver)
     };
     builder.build()
+}
+
+/// Installs ring as rustls' process-wide crypto provider. reqwest is built with `rustls-no-provider` (see
+/// the root `Cargo.toml`) and panics when a client is built before a provider is installed: call this
+/// before building any reqwest client. Idempotent; a provider installed earlier is kept and used.
+pub fn install_crypto_provider() {
+    // Err means a provider is already installed, which is then used: fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Delivers webhooks until `stop` becomes true, then waits for the attempts in flight (each bounded by

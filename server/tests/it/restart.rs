@@ -159,6 +159,7 @@ async fn a_webhook_due_when_the_server_is_killed_is_delivered_after_the_restart(
         ),
         ("WEBQRIS_WEBHOOK_TIMEOUT_SECS", "1"),
     ];
+    webqris_server::delivery::install_crypto_provider();
     let http = reqwest::Client::builder()
         .no_proxy()
         .build()

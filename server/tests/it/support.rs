@@ -172,6 +172,7 @@ impl TestServer {
             let _ = stop.await;
         }));
         let db = Db::open(&config.db, &config.database).expect("open the same database file");
+        webqris_server::delivery::install_crypto_provider();
         Self {
             addr,
             clock: config.clock.clone(),

@@ -1,17 +1,11 @@
-//! End-to-end tests: forwarder → server → merchant receiver. Filled as the server and forwarder land.
+//! End-to-end tests of the whole chain, every part real: the forwarder's `Forwarder` (the same code the
+//! Android app runs through uniffi) → the webqris server (`webqris_server::run` on loopback, a temporary
+//! SQLite file) → the merchant's webhook receiver (an HTTP server on loopback) and WebSocket clients.
+//!
+//! The server's own test harness is shared rather than copied: `support` is
+//! `server/tests/it/support.rs`.
 
-#[test]
-fn corpus_is_vendored() {
-    // The shared corpora are copied into the repository so that CI on a clean clone has them.
-    for name in [
-        "notifications.tsv",
-        "qris-vectors.tsv",
-        "webhook-vectors.tsv",
-    ] {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("corpus")
-            .join(name);
-        let text = std::fs::read_to_string(&path).expect("corpus file present");
-        assert!(text.lines().any(|l| !l.starts_with('#')), "{name} has rows");
-    }
-}
+mod chain;
+mod corpus;
+#[path = "../../../server/tests/it/support.rs"]
+mod support;
