@@ -549,8 +549,10 @@
     let data = null;
     try { data = await response.json(); } catch (_) { data = null; }
     if (response.status === 401 && !path.startsWith("/dashboard/api/login")) {
+      // The session is over: get the pre-login CSRF token, then show the login page.
       session.account = null;
-      goLogin();
+      disconnectLive();
+      loadSession().catch(() => {}).finally(goLogin);
       throw new ApiError(401, (data && data.message) || response.statusText, data);
     }
     if (!response.ok) {
@@ -1409,10 +1411,17 @@
       announce(frame);
       if (current.onEvent) current.onEvent(frame);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", async () => {
       live.socket = null;
       setLive(false);
       if (!live.wanted) return;
+      // The server closes the feed when the session ends (logout elsewhere, expiry): check before retrying.
+      try { await loadSession(); } catch (_) { /* offline: retry below */ }
+      if (!session.account) {
+        live.wanted = false;
+        goLogin();
+        return;
+      }
       clearTimeout(live.timer);
       live.timer = setTimeout(connectLive, live.retry);
       live.retry = Math.min(live.retry * 2, 30000);

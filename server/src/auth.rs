@@ -12,7 +12,7 @@ use serde::Deserialize;
 use webqris_core::Timestamp;
 
 use crate::dashboard::session;
-use crate::db::Merchant;
+use crate::db::{Merchant, SessionRow};
 use crate::error::AppError;
 use crate::hub::Audience;
 use crate::secret;
@@ -42,8 +42,13 @@ pub struct MerchantSocketAuth(pub Merchant);
 /// Who may watch `/ws`, and what they see: an operator token in `?token=` or `Authorization: Bearer`
 /// (every merchant), or a dashboard session cookie from a page of this server (the operator account:
 /// every merchant; another account: the merchants it owns).
-#[derive(Debug, Clone, Copy)]
-pub struct OperatorAuth(pub Audience);
+#[derive(Debug, Clone)]
+pub struct OperatorAuth {
+    /// What the socket may see.
+    pub audience: Audience,
+    /// The dashboard session it was opened with (the socket ends with it); `None` for a token.
+    pub session: Option<SessionRow>,
+}
 
 #[derive(Debug, Deserialize)]
 struct TokenQuery {
@@ -158,8 +163,14 @@ impl FromRequestParts<AppState> for OperatorAuth {
                 Some(_) if !session::same_origin(&parts.headers) => Err(AppError::Forbidden(
                     "WebSocket from another site refused".to_owned(),
                 )),
-                Some(session) if session.account.is_operator => Ok(Self(Audience::Operator)),
-                Some(session) => Ok(Self(Audience::Account(session.account.id))),
+                Some(session) => Ok(Self {
+                    audience: if session.account.is_operator {
+                        Audience::Operator
+                    } else {
+                        Audience::Account(session.account.id)
+                    },
+                    session: Some(session),
+                }),
                 None => Err(AppError::Unauthorized(
                     "Missing operator token: connect with ?token=<OPERATOR_TOKEN> or log in to the dashboard"
                         .to_owned(),
@@ -172,7 +183,10 @@ impl FromRequestParts<AppState> for OperatorAuth {
             .read(move |c| c.operator_token_exists(&hash))
             .await?
         {
-            Ok(Self(Audience::Operator))
+            Ok(Self {
+                audience: Audience::Operator,
+                session: None,
+            })
         } else {
             Err(AppError::Unauthorized("Invalid operator token".to_owned()))
         }

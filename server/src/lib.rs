@@ -35,6 +35,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::config::{Config, ConfigError};
 use crate::dashboard::limiter::LoginLimiter;
+use crate::dashboard::session::SessionEnds;
 use crate::db::{Db, DbError};
 use crate::hub::Hub;
 use crate::state::AppState;
@@ -79,6 +80,7 @@ pub async fn run(
         shutdown: sockets_stopping,
         public_url,
         login_limiter: LoginLimiter::new(&config.dashboard),
+        session_ends: SessionEnds::default(),
         config: Arc::new(config),
     };
     let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));

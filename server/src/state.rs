@@ -1,6 +1,6 @@
 //! What every handler and worker shares: the database, the configuration, the event hub, the delivery
 //! worker's wake-up bell, the shutdown signal for long-lived connections, the public base URL and the
-//! dashboard's login rate limiter.
+//! dashboard's login rate limiter and its logout announcements.
 
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use webqris_core::Timestamp;
 
 use crate::config::Config;
 use crate::dashboard::limiter::LoginLimiter;
+use crate::dashboard::session::SessionEnds;
 use crate::db::Db;
 use crate::hub::Hub;
 
@@ -29,6 +30,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Failed dashboard logins, per login name and per client address.
     pub login_limiter: LoginLimiter,
+    /// Dashboard logouts, for the live sockets opened with those sessions.
+    pub session_ends: SessionEnds,
 }
 
 impl AppState {

@@ -357,5 +357,18 @@ test("register, set up a merchant, and see a payment arrive live on the page and
   await page.locator("[data-test=device-row]", { hasText: "pixel-7" }).waitFor();
   await shot(page, "merchant-on-phone");
 
+  // Log out everywhere: another open tab notices by itself (its live feed ends) and shows the login page.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const other = await context.newPage();
+  watchErrors(other, errors);
+  await other.goto(`${base}/dashboard/payments`);
+  await other.locator("[data-test=live].on").waitFor();
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.click("[data-test=logout-all]");
+  await page.waitForURL(/\/dashboard\/login/);
+  await other.waitForURL(/\/dashboard\/login/);
+  await other.locator("[data-test=login-form]").waitFor();
+  await shot(other, "logged-out-everywhere");
+
   assert.deepEqual(errors, [], "no console errors, no CSP violations, no uncaught exceptions");
 });

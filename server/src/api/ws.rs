@@ -41,13 +41,28 @@ fn upgrade_or_400(
 
 async fn operator(
     State(state): State<AppState>,
-    OperatorAuth(audience): OperatorAuth,
+    auth: OperatorAuth,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     let upgrade = upgrade_or_400(upgrade)?;
     Ok(upgrade
         .max_message_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| serve(state, audience, socket)))
+        .on_upgrade(move |socket| async move {
+            match auth.session {
+                // A socket opened with a dashboard session ends with it (logout, logout everywhere,
+                // expiry): dropping it closes the connection.
+                Some(session) => {
+                    let ends = state.session_ends.clone();
+                    tokio::select! {
+                        () = serve(state.clone(), auth.audience, socket) => {}
+                        () = ends.until_over(&state, &session) => {
+                            tracing::debug!(account = session.account.id.0, "session ended; WebSocket closed");
+                        }
+                    }
+                }
+                None => serve(state, auth.audience, socket).await,
+            }
+        }))
 }
 
 async fn merchant(

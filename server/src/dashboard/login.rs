@@ -214,6 +214,7 @@ async fn login(
 async fn logout(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
     let id = viewer.session_id;
     state.db.write(move |tx| tx.delete_session(id)).await?;
+    state.session_ends.announce(viewer.account.id, Some(id));
     Ok((
         SetCookies::new().clear_session(state.is_https()),
         JsonResponse(json!({"success": true})),
@@ -231,6 +232,7 @@ async fn logout_everywhere(
         .db
         .write(move |tx| tx.delete_sessions_of(account))
         .await?;
+    state.session_ends.announce(account, None);
     Ok((
         SetCookies::new().clear_session(state.is_https()),
         JsonResponse(json!({"success": true, "sessions_ended": ended})),

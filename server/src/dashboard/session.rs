@@ -9,14 +9,19 @@
 //! token instead ([`LoginCsrf`]): a random `webqris_csrf` cookie (SameSite=Strict) that the page echoes
 //! in the same header.
 
+use std::time::Duration;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponseParts, ResponseParts};
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+use webqris_core::Timestamp;
 use webqris_core::secret::constant_time_eq;
 
-use crate::db::{Account, Scope, SessionRow};
+use crate::db::{Account, AccountId, Scope, SessionRow};
 use crate::error::AppError;
 use crate::secret;
 use crate::state::AppState;
@@ -123,6 +128,67 @@ impl FromRequestParts<AppState> for Viewer {
             session_id: session.id,
             csrf_token: session.csrf_token,
         })
+    }
+}
+
+/// Sessions ended by logging out, announced to whatever was opened with them (live sockets), so that
+/// "log out everywhere" ends those too. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SessionEnds(broadcast::Sender<Ended>);
+
+/// One announcement: this session of the account, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    /// Whose sessions ended.
+    pub account: AccountId,
+    /// The one session that ended; `None`: every session of the account.
+    pub session: Option<i64>,
+}
+
+impl Default for SessionEnds {
+    fn default() -> Self {
+        Self(broadcast::channel(64).0)
+    }
+}
+
+impl SessionEnds {
+    /// Announces that `session` (or, `None`, every session) of `account` has ended.
+    pub fn announce(&self, account: AccountId, session: Option<i64>) {
+        // No receiver just means no socket is open.
+        let _ = self.0.send(Ended { account, session });
+    }
+
+    /// Resolves when `session` ends: logged out (here or everywhere) or expired. Missed announcements
+    /// are made up for by asking the database.
+    pub async fn until_over(&self, state: &crate::state::AppState, session: &SessionRow) {
+        let mut ends = self.0.subscribe();
+        let expires_in = |now: Timestamp| {
+            Duration::from_millis(
+                u64::try_from(session.expires_at.as_millis() - now.as_millis()).unwrap_or(0),
+            )
+        };
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(expires_in(state.now())) => {
+                    if state.now() >= session.expires_at {
+                        return;
+                    }
+                }
+                ended = ends.recv() => match ended {
+                    Ok(e) if e.account == session.account.id
+                        && e.session.is_none_or(|id| id == session.id) => return,
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => {
+                        let (id, now) = (session.id, state.now());
+                        let live = state.db.read(move |c| c.session_is_live(id, now)).await;
+                        if matches!(live, Ok(false)) {
+                            return;
+                        }
+                    }
+                    Err(RecvError::Closed) => std::future::pending::<()>().await,
+                },
+            }
+        }
     }
 }
 

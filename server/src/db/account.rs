@@ -167,6 +167,16 @@ impl Conn<'_> {
             .optional()?)
     }
 
+    /// Whether session `id` still exists and has not expired by `now`.
+    pub fn session_is_live(&self, id: i64, now: Timestamp) -> Result<bool, DbError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1 AND expires_at > ?2")?
+            .query_row(params![id, now.as_millis()], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// The session whose cookie hashes to `token_hash`, if it has not expired by `now`.
     pub fn live_session(
         &self,

@@ -114,3 +114,51 @@ async fn each_account_sees_its_own_merchants_live_and_the_operator_sees_all() {
     let frames = alice_feed.drain().await;
     assert!(frames.is_empty(), "{frames:?}");
 }
+
+/// Whether the socket ends (closed, reset or finished) within the wait.
+async fn ends(socket: &mut WsClient) -> bool {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match within("the socket to end", socket.stream.next()).await {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return true,
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_live_feed_opened_with_that_session() {
+    let server = TestServer::start().await;
+    let phone = Dashboard::register(&server, "owner@example.com").await;
+    let laptop = Dashboard::login(&server, "owner@example.com").await;
+    let tablet = Dashboard::login(&server, "owner@example.com").await;
+    let mut phone_feed = socket_of(&server, &phone).await;
+    let mut laptop_feed = socket_of(&server, &laptop).await;
+
+    // The tablet logs out: only its own session ends; the others' feeds go on.
+    let (status, _) = tablet
+        .post("/dashboard/api/logout", &serde_json::json!({}))
+        .await;
+    assert_eq!(status, axum::http::StatusCode::OK);
+    assert!(
+        phone_feed.drain().await.is_empty(),
+        "the phone's feed still answers"
+    );
+
+    // The laptop logs out: its feed ends at once, the phone's does not.
+    laptop
+        .post("/dashboard/api/logout", &serde_json::json!({}))
+        .await;
+    assert!(ends(&mut laptop_feed).await);
+    assert!(
+        phone_feed.drain().await.is_empty(),
+        "the phone's feed still answers"
+    );
+
+    // Log out everywhere (from a fresh login): the phone's feed ends too.
+    let desk = Dashboard::login(&server, "owner@example.com").await;
+    desk.post("/dashboard/api/logout-all", &serde_json::json!({}))
+        .await;
+    assert!(ends(&mut phone_feed).await);
+}
