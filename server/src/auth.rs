@@ -1,7 +1,7 @@
 //! Authentication as extractors, so handlers never repeat it: [`MerchantAuth`] (API token),
 //! [`CallbackAuth`] (callback secret), [`MerchantSocketAuth`] (API token in `?token=`) and
-//! [`OperatorAuth`] (operator token; the dashboard will add its session cookie here). Bearer secrets are
-//! looked up by their SHA-256; a revoked or unknown secret is a 401 before any handler runs.
+//! [`OperatorAuth`] (operator token, or a dashboard session cookie). Bearer secrets are looked up by their
+//! SHA-256; a revoked or unknown secret is a 401 before any handler runs.
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::HeaderMap;
@@ -9,10 +9,18 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::Deserialize;
 
-use crate::db::Merchant;
+use webqris_core::Timestamp;
+
+use crate::dashboard::session;
+use crate::db::{Merchant, SessionRow};
 use crate::error::AppError;
+use crate::hub::Audience;
 use crate::secret;
 use crate::state::AppState;
+
+/// How stale an API token's `last_used_at` may get before a request refreshes it (so that API calls
+/// do not each cost a database write).
+const LAST_USED_PRECISION_MS: i64 = 60_000;
 
 /// The header the simple notifier sends its callback secret in.
 pub const CALLBACK_KEY_HEADER: &str = "x-callback-key";
@@ -31,9 +39,16 @@ pub struct CallbackAuth(pub Merchant);
 #[derive(Debug, Clone)]
 pub struct MerchantSocketAuth(pub Merchant);
 
-/// An operator (`/ws`): an operator token in `?token=` or `Authorization: Bearer`.
-#[derive(Debug, Clone, Copy)]
-pub struct OperatorAuth;
+/// Who may watch `/ws`, and what they see: an operator token in `?token=` or `Authorization: Bearer`
+/// (every merchant), or a dashboard session cookie from a page of this server (the operator account:
+/// every merchant; another account: the merchants it owns).
+#[derive(Debug, Clone)]
+pub struct OperatorAuth {
+    /// What the socket may see.
+    pub audience: Audience,
+    /// The dashboard session it was opened with (the socket ends with it); `None` for a token.
+    pub session: Option<SessionRow>,
+}
 
 #[derive(Debug, Deserialize)]
 struct TokenQuery {
@@ -57,11 +72,27 @@ fn query_token(parts: &Parts) -> Option<String> {
 
 async fn merchant_by_api_token(state: &AppState, token: &str) -> Result<Merchant, AppError> {
     let hash = secret::hash(token.trim());
-    state
+    let lookup = hash.clone();
+    let (merchant, last_used) = state
         .db
-        .read(move |c| c.merchant_by_api_token(&hash))
+        .read(move |c| c.merchant_by_api_token_with_use(&lookup))
         .await?
-        .ok_or_else(|| AppError::Unauthorized("Invalid API token".to_owned()))
+        .ok_or_else(|| AppError::Unauthorized("Invalid API token".to_owned()))?;
+    let now = state.now();
+    if last_used.is_none_or(|at| now.as_millis() - at.as_millis() >= LAST_USED_PRECISION_MS) {
+        note_token_use(state, hash, now);
+    }
+    Ok(merchant)
+}
+
+/// Records when an API token was used, without holding up the request (the dashboard shows it).
+fn note_token_use(state: &AppState, hash: String, now: Timestamp) {
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        if let Err(e) = db.write(move |tx| tx.note_api_token_use(&hash, now)).await {
+            tracing::warn!(error = %e, "cannot record an API token's last use");
+        }
+    });
 }
 
 impl FromRequestParts<AppState> for MerchantAuth {
@@ -124,20 +155,38 @@ impl FromRequestParts<AppState> for OperatorAuth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = query_token(parts)
-            .or_else(|| bearer(&parts.headers).map(str::to_owned))
-            .ok_or_else(|| {
-                AppError::Unauthorized(
-                    "Missing operator token: connect with ?token=<OPERATOR_TOKEN>".to_owned(),
-                )
-            })?;
+        let token = query_token(parts).or_else(|| bearer(&parts.headers).map(str::to_owned));
+        let Some(token) = token else {
+            return match session::from_cookie(&parts.headers, state).await? {
+                // Browsers send Origin on every WebSocket handshake; a page of another site may open a
+                // socket here with our cookie attached, so only our own pages are let in.
+                Some(_) if !session::same_origin(&parts.headers) => Err(AppError::Forbidden(
+                    "WebSocket from another site refused".to_owned(),
+                )),
+                Some(session) => Ok(Self {
+                    audience: if session.account.is_operator {
+                        Audience::Operator
+                    } else {
+                        Audience::Account(session.account.id)
+                    },
+                    session: Some(session),
+                }),
+                None => Err(AppError::Unauthorized(
+                    "Missing operator token: connect with ?token=<OPERATOR_TOKEN> or log in to the dashboard"
+                        .to_owned(),
+                )),
+            };
+        };
         let hash = secret::hash(token.trim());
         if state
             .db
             .read(move |c| c.operator_token_exists(&hash))
             .await?
         {
-            Ok(Self)
+            Ok(Self {
+                audience: Audience::Operator,
+                session: None,
+            })
         } else {
             Err(AppError::Unauthorized("Invalid operator token".to_owned()))
         }

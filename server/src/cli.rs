@@ -10,9 +10,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
+use webqris_core::SecretString;
 use webqris_core::notification::{self, Notification};
 use webqris_core::qris;
 
+use crate::account;
 use crate::config::{Config, ConfigError};
 use crate::db::{Db, MerchantId};
 use crate::merchant::{self, NewMerchant};
@@ -73,6 +75,22 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Dashboard accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Make a dashboard account; the password is read from the first line of stdin (so it never
+    /// appears in the process list or shell history). The first account ever made is the operator.
+    Create {
+        /// Login name (an email address).
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -220,6 +238,46 @@ fn run(cli: Cli) -> Outcome {
         Command::Admin { command } => with_db(&cli.global, |db, config| {
             Box::pin(run_admin(db, config, command))
         }),
+        Command::Account { command } => {
+            let AccountCommand::Create { email } = &command;
+            let password = match read_password() {
+                Ok(password) => password,
+                Err(e) => return error(e),
+            };
+            let email = email.clone();
+            with_db(&cli.global, move |db, config| {
+                Box::pin(run_account_create(db, config, email, password))
+            })
+        }
+    }
+}
+
+/// The first line of stdin, without its line ending.
+fn read_password() -> Result<SecretString, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        return Err("no password on stdin: pipe it in, e.g. `printf %s \"$PASSWORD\" | webqris account create --email …`".to_owned());
+    }
+    Ok(SecretString::new(password))
+}
+
+async fn run_account_create(
+    db: &Db,
+    config: &Config,
+    email: String,
+    password: SecretString,
+) -> Outcome {
+    match account::create(db, &email, password, config.clock.now()).await {
+        Ok(created) => Outcome::ok(json!({
+            "account_id": created.id.0,
+            "email": created.email,
+            "is_operator": created.is_operator,
+        })),
+        Err(e) => error(e),
     }
 }
 

@@ -25,6 +25,10 @@ pub struct Config {
     pub log: String,
     /// Log as JSON lines instead of human-readable text.
     pub log_json: bool,
+    /// The base URL customers and phones reach this server at (`https://pay.example.com`), used for
+    /// payment page links, the forwarder setup QR and the `Secure` flag of session cookies (set when it is
+    /// https). Unset: `http://` + the address the server is bound to (see [`Config::public_base`]).
+    pub public_url: Option<String>,
     /// Invoices: lifetime, amounts, unique codes, expiry.
     pub invoice: InvoiceConfig,
     /// Inbound notifications.
@@ -37,6 +41,8 @@ pub struct Config {
     pub websocket: WebSocketConfig,
     /// The Android forwarder.
     pub forwarder: ForwarderConfig,
+    /// The web dashboard: accounts, sessions, uploads.
+    pub dashboard: DashboardConfig,
     /// The clock the server reads (system clock; tests move it forward).
     #[serde(skip)]
     pub clock: Clock,
@@ -50,12 +56,14 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             log: "info".to_owned(),
             log_json: false,
+            public_url: None,
             invoice: InvoiceConfig::default(),
             notification: NotificationConfig::default(),
             webhook: WebhookConfig::default(),
             database: DatabaseConfig::default(),
             websocket: WebSocketConfig::default(),
             forwarder: ForwarderConfig::default(),
+            dashboard: DashboardConfig::default(),
             clock: Clock::system(),
         }
     }
@@ -195,12 +203,46 @@ impl Default for WebSocketConfig {
 pub struct ForwarderConfig {
     /// The heartbeat interval the server asks forwarders to keep.
     pub heartbeat_interval_secs: u64,
+    /// A device not heard from for this long is shown as silent in the dashboard (its notifications may
+    /// not be reaching the server).
+    pub silence_alert_secs: Seconds,
 }
 
 impl Default for ForwarderConfig {
     fn default() -> Self {
         Self {
             heartbeat_interval_secs: 300,
+            silence_alert_secs: Seconds::from_secs(900),
+        }
+    }
+}
+
+/// Dashboard settings (`[dashboard]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardConfig {
+    /// Whether anyone may register an account in the browser. Off: accounts are made with
+    /// `webqris account create` (the first account is the operator either way).
+    pub registration: bool,
+    /// How long a login stays valid (absolute, from the login).
+    pub session_ttl_secs: Seconds,
+    /// Failed logins allowed per login name, and per client address, within `login_window_secs`;
+    /// further attempts are answered 429 until the window has passed.
+    pub login_max_failures: u32,
+    /// The window failed logins are counted in.
+    pub login_window_secs: Seconds,
+    /// Largest QR image (photo or screenshot) accepted for upload, in bytes.
+    pub max_upload_bytes: usize,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        Self {
+            registration: true,
+            session_ttl_secs: Seconds::from_secs(7 * 24 * 3600),
+            login_max_failures: 5,
+            login_window_secs: Seconds::from_secs(900),
+            max_upload_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -410,6 +452,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("WEBQRIS_MAX_BODY_BYTES", "max_body_bytes"),
     ("WEBQRIS_LOG", "log"),
     ("WEBQRIS_LOG_JSON", "log_json"),
+    ("WEBQRIS_PUBLIC_URL", "public_url"),
     ("WEBQRIS_INVOICE_TTL_SECS", "invoice.ttl_secs"),
     ("WEBQRIS_AMOUNT_MIN", "invoice.amount_min"),
     ("WEBQRIS_AMOUNT_MAX", "invoice.amount_max"),
@@ -444,10 +487,23 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "WEBQRIS_HEARTBEAT_INTERVAL_SECS",
         "forwarder.heartbeat_interval_secs",
     ),
+    (
+        "WEBQRIS_FORWARDER_SILENCE_ALERT_SECS",
+        "forwarder.silence_alert_secs",
+    ),
+    ("WEBQRIS_REGISTRATION", "dashboard.registration"),
+    ("WEBQRIS_SESSION_TTL_SECS", "dashboard.session_ttl_secs"),
+    ("WEBQRIS_LOGIN_MAX_FAILURES", "dashboard.login_max_failures"),
+    ("WEBQRIS_LOGIN_WINDOW_SECS", "dashboard.login_window_secs"),
+    ("WEBQRIS_MAX_UPLOAD_BYTES", "dashboard.max_upload_bytes"),
 ];
 
 fn parse_text(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
+}
+
+fn parse_optional_text(value: &str) -> Result<Option<String>, String> {
+    Ok(Some(value.to_owned()))
 }
 
 fn parse_path(value: &str) -> Result<PathBuf, String> {
@@ -471,6 +527,7 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "max_body_bytes" => set!(max_body_bytes, parse),
         "log" => set!(log, parse_text),
         "log_json" => set!(log_json, parse_bool),
+        "public_url" => set!(public_url, parse_optional_text),
         "invoice.ttl_secs" => set!(invoice.ttl_secs, parse),
         "invoice.amount_min" => set!(invoice.amount_min, parse),
         "invoice.amount_max" => set!(invoice.amount_max, parse),
@@ -490,6 +547,12 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "websocket.queue" => set!(websocket.queue, parse),
         "websocket.send_timeout_secs" => set!(websocket.send_timeout_secs, parse),
         "forwarder.heartbeat_interval_secs" => set!(forwarder.heartbeat_interval_secs, parse),
+        "forwarder.silence_alert_secs" => set!(forwarder.silence_alert_secs, parse),
+        "dashboard.registration" => set!(dashboard.registration, parse_bool),
+        "dashboard.session_ttl_secs" => set!(dashboard.session_ttl_secs, parse),
+        "dashboard.login_max_failures" => set!(dashboard.login_max_failures, parse),
+        "dashboard.login_window_secs" => set!(dashboard.login_window_secs, parse),
+        "dashboard.max_upload_bytes" => set!(dashboard.max_upload_bytes, parse),
         _ => return None,
     };
     Some(set)
@@ -599,6 +662,22 @@ impl Config {
         if self.websocket.queue == 0 {
             return Err(invalid("websocket.queue", "must be at least 1".into()));
         }
+        if let Some(url) = self.public_url.take() {
+            self.public_url =
+                Some(normalise_public_url(&url).map_err(|reason| invalid("public_url", reason))?);
+        }
+        if self.dashboard.session_ttl_secs.duration().is_zero() {
+            return Err(invalid(
+                "dashboard.session_ttl_secs",
+                "must be more than 0".into(),
+            ));
+        }
+        if self.dashboard.login_max_failures == 0 {
+            return Err(invalid(
+                "dashboard.login_max_failures",
+                "must be at least 1".into(),
+            ));
+        }
         if self.notification.duplicate_window_secs > self.invoice.total_cooldown_secs {
             tracing::warn!(
                 window = ?self.notification.duplicate_window_secs.duration(),
@@ -609,6 +688,46 @@ impl Config {
         }
         Ok(self)
     }
+}
+
+impl Config {
+    /// The base URL this server is reached at, without a trailing slash: `public_url` when set, else
+    /// `http://` + `bound` (the address actually listened on), with an unspecified address
+    /// (`0.0.0.0`, `::`) replaced by loopback.
+    pub fn public_base(&self, bound: SocketAddr) -> String {
+        if let Some(url) = &self.public_url {
+            return url.clone();
+        }
+        let ip = match bound.ip() {
+            std::net::IpAddr::V4(v4) if v4.is_unspecified() => {
+                std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+            }
+            std::net::IpAddr::V6(v6) if v6.is_unspecified() => {
+                std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+            }
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, bound.port()))
+    }
+}
+
+/// Checks a `public_url`: an absolute http(s) URL with a host and nothing after the path; returns it
+/// without a trailing slash.
+fn normalise_public_url(text: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(text.trim())
+        .map_err(|e| format!("{text:?} is not an absolute URL: {e}"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!("{text:?} must be an http or https URL"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{text:?} has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(format!(
+            "{text:?} must not carry a query, a fragment or credentials"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 #[cfg(test)]
@@ -756,6 +875,34 @@ allow_private_targets = true
                 .max_attempts(),
             1
         );
+    }
+
+    #[test]
+    fn the_public_url_is_checked_and_otherwise_derived_from_the_bound_address() {
+        let bound: SocketAddr = "0.0.0.0:9090".parse().expect("addr");
+        assert_eq!(
+            Config::default().public_base(bound),
+            "http://127.0.0.1:9090"
+        );
+        let c = Config::load(
+            None,
+            env(&[("WEBQRIS_PUBLIC_URL", "https://pay.example.com/webqris/")]),
+        )
+        .expect("loads")
+        .validated()
+        .expect("valid");
+        assert_eq!(c.public_base(bound), "https://pay.example.com/webqris");
+        for bad in [
+            "pay.example.com",
+            "ftp://x.example",
+            "https://x.example/?a=1",
+        ] {
+            let err = Config::load(None, env(&[("WEBQRIS_PUBLIC_URL", bad)]))
+                .expect("loads")
+                .validated()
+                .expect_err("refused");
+            assert!(err.to_string().contains("public_url"), "{err}");
+        }
     }
 
     #[test]

@@ -22,9 +22,25 @@ pub enum AppError {
     /// 404: no such route or no such invoice (for this merchant).
     #[error("{0}")]
     NotFound(String),
+    /// 403: a credential is valid but the action is not allowed (a missing CSRF token, registration
+    /// turned off).
+    #[error("{0}")]
+    Forbidden(String),
     /// 405: the route exists, the method does not.
     #[error("Method not allowed")]
     MethodNotAllowed,
+    /// 409: the action conflicts with the current state (deleting a merchant with pending payments,
+    /// confirming a paid invoice).
+    #[error("{0}")]
+    Conflict(String),
+    /// 429: too many attempts (failed logins); the client may try again after `retry_after_secs`.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What to tell the client.
+        message: String,
+        /// Seconds until an attempt is accepted again (sent as `Retry-After`).
+        retry_after_secs: u64,
+    },
     /// 503: the merchant has no QRIS, or no unique code is free.
     #[error("{0}")]
     Unavailable(String),
@@ -48,7 +64,10 @@ impl AppError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -58,6 +77,12 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
         let message = match self {
             Self::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
@@ -65,7 +90,14 @@ impl IntoResponse for AppError {
             }
             other => other.to_string(),
         };
-        (status, Json(ErrorBody::new(message))).into_response()
+        let mut response = (status, Json(ErrorBody::new(message))).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
+        response
     }
 }
 

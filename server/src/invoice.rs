@@ -74,7 +74,7 @@ struct Allocation {
 
 /// Picks a free unique code, builds the dynamic QRIS and stores the invoice, all inside the single-writer
 /// transaction, so no concurrent create can take the same total.
-fn allocate(tx: &Tx<'_>, a: &Allocation) -> Result<PaymentRow, InvoiceError> {
+fn allocate(tx: &Tx<'_>, a: &Allocation) -> Result<(PaymentRow, Option<String>), InvoiceError> {
     let (lo, hi) = (a.amount + a.code_min, a.amount + a.code_max);
     let taken = tx.taken_totals(a.merchant, lo, hi, a.cooldown_start)?;
     let free: Vec<i64> = (a.code_min..=a.code_max)
@@ -101,7 +101,8 @@ fn allocate(tx: &Tx<'_>, a: &Allocation) -> Result<PaymentRow, InvoiceError> {
             Err(e) => Some(Err(e)),
         })
         .ok_or(InvoiceError::IdExhausted(ID_ATTEMPTS))??;
-    Ok(tx.insert_payment(&NewPayment {
+    let page_token = Some(secret::random_token());
+    let payment = tx.insert_payment(&NewPayment {
         invoice_id,
         merchant_id: a.merchant,
         merchant_order_id: a.merchant_order_id.clone(),
@@ -112,7 +113,9 @@ fn allocate(tx: &Tx<'_>, a: &Allocation) -> Result<PaymentRow, InvoiceError> {
         qris_payload,
         created_at: a.now,
         expired_at: a.expired_at,
-    })?)
+        page_token: page_token.clone(),
+    })?;
+    Ok((payment, page_token))
 }
 
 fn optional_text(
@@ -180,7 +183,7 @@ pub async fn create(
         now,
         expired_at: Timestamp::from_millis(now.as_millis() + rules.ttl_secs.millis()),
     };
-    let payment = state.db.write(move |tx| allocate(tx, &allocation)).await?;
+    let (payment, page_token) = state.db.write(move |tx| allocate(tx, &allocation)).await?;
     state.hub.payment_created(&payment, &merchant.name);
     Ok(CreatePaymentResponse {
         success: true,
@@ -190,8 +193,13 @@ pub async fn create(
         unique_code: payment.unique_code,
         total_amount: payment.total_amount,
         expired_at: payment.expired_at,
-        payment_url: None,
+        payment_url: payment_url(state, page_token.as_deref()),
     })
+}
+
+/// The public payment page of an invoice (`<public_url>/pay/<token>`), when it has one.
+pub fn payment_url(state: &AppState, page_token: Option<&str>) -> Option<String> {
+    page_token.map(|token| format!("{}/pay/{token}", state.public_url))
 }
 
 /// `GET /api/payments/{invoiceId}/status` for `merchant`: another merchant's invoice is not found.

@@ -5,11 +5,13 @@
 //! bound listener and a shutdown future.
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod dashboard;
 pub mod db;
 pub mod delivery;
 pub mod error;
@@ -18,17 +20,22 @@ pub mod extract;
 pub mod hub;
 pub mod invoice;
 pub mod merchant;
+pub mod page;
+pub mod qr;
 pub mod secret;
 pub mod settlement;
 pub mod state;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 use crate::config::{Config, ConfigError};
+use crate::dashboard::limiter::LoginLimiter;
+use crate::dashboard::session::SessionEnds;
 use crate::db::{Db, DbError};
 use crate::hub::Hub;
 use crate::state::AppState;
@@ -59,19 +66,28 @@ pub async fn run(
     let db = Db::open(&config.db, &config.database)?;
     let (sockets_stop, sockets_stopping) = watch::channel(false);
     let (workers_stop, workers_stopping) = watch::channel(false);
+    let bound = listener.local_addr().map_err(ServerError::Serve)?;
+    let public_url: Arc<str> = config.public_base(bound).into();
+    if config.public_url.is_none() && !bound.ip().is_loopback() {
+        tracing::warn!(%public_url, "public_url is not set; payment links and the forwarder setup QR use the listen address, which phones and customers may not reach");
+    }
+    let hub = Hub::new(config.websocket.queue, config.clock.clone());
+    hub.owners().load(db.read(|c| c.merchant_owners()).await?);
     let state = AppState {
         db,
-        hub: Hub::new(config.websocket.queue, config.clock.clone()),
+        hub,
         delivery_bell: Arc::new(Notify::new()),
         shutdown: sockets_stopping,
+        public_url,
+        login_limiter: LoginLimiter::new(&config.dashboard),
+        session_ends: SessionEnds::default(),
         config: Arc::new(config),
     };
     let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));
     let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, db = %state.db.path().display(), "webqris listening");
-    }
-    let app = api::router(state.clone());
+    tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.path().display(), "webqris listening");
+    // Client addresses feed the login rate limit.
+    let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

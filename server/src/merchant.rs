@@ -1,11 +1,11 @@
-//! Merchants and their credentials as an operator creates them (the command line today, the dashboard
-//! next): validation, secret generation, storage. Secrets are returned once and never stored in clear,
+//! Merchants and their credentials as an operator creates them (the command line and the dashboard):
+//! validation, secret generation, storage. Secrets are returned once and never stored in clear,
 //! except the webhook secret, which must stay usable for signing.
 
 use webqris_core::qris::{self, QrisError};
 use webqris_core::{SecretString, Timestamp};
 
-use crate::db::{ApiTokenInfo, Db, DbError, MerchantId, NewMerchantRow};
+use crate::db::{AccountId, ApiTokenInfo, Db, DbError, MerchantId, NewMerchantRow};
 use crate::delivery::target::{self, TargetError};
 use crate::secret::{self, BearerKind};
 
@@ -68,20 +68,56 @@ pub enum MerchantError {
     Db(#[from] DbError),
 }
 
-/// Validates and stores a merchant; returns its secrets (shown once).
+/// Validates and stores a merchant without an owner (only the operator sees it); returns its secrets
+/// (shown once).
 pub async fn create(
     db: &Db,
     new: NewMerchant,
     allow_private_targets: bool,
     now: Timestamp,
 ) -> Result<CreatedMerchant, MerchantError> {
-    let name = new.name.trim().to_owned();
+    create_owned(db, new, None, allow_private_targets, now).await
+}
+
+/// A merchant name as stored: trimmed, not empty, at most [`MAX_NAME_CHARS`] characters.
+pub fn check_name(name: &str) -> Result<String, MerchantError> {
+    let name = name.trim().to_owned();
     if name.is_empty() {
         return Err(MerchantError::EmptyName);
     }
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(MerchantError::NameTooLong);
     }
+    Ok(name)
+}
+
+/// Checks a webhook URL against the target policy, including where its host resolves to now (the
+/// delivery worker checks again at every attempt).
+pub async fn check_webhook_url(
+    text: &str,
+    allow_private_targets: bool,
+) -> Result<String, MerchantError> {
+    let url = target::check_url(text, allow_private_targets)?;
+    if let Some(host) = url.host_str() {
+        target::check_resolved(host, allow_private_targets).await?;
+    }
+    Ok(url.to_string())
+}
+
+/// A new callback secret for a merchant: the plaintext (shown once), its hash and display prefix.
+pub fn new_callback_secret() -> secret::IssuedSecret {
+    secret::issue(BearerKind::CallbackSecret)
+}
+
+/// Like [`create`], owned by a dashboard account when `owner` is given.
+pub async fn create_owned(
+    db: &Db,
+    new: NewMerchant,
+    owner: Option<AccountId>,
+    allow_private_targets: bool,
+    now: Timestamp,
+) -> Result<CreatedMerchant, MerchantError> {
+    let name = check_name(&new.name)?;
     let qris_payload = match new.qris.as_deref().map(str::trim) {
         Some(payload) => {
             qris::check_static(payload)?;
@@ -90,16 +126,10 @@ pub async fn create(
         None => None,
     };
     let webhook_url = match new.webhook_url.as_deref() {
-        Some(text) => {
-            let url = target::check_url(text, allow_private_targets)?;
-            if let Some(host) = url.host_str() {
-                target::check_resolved(host, allow_private_targets).await?;
-            }
-            Some(url.to_string())
-        }
+        Some(text) => Some(check_webhook_url(text, allow_private_targets).await?),
         None => None,
     };
-    let callback = secret::issue(BearerKind::CallbackSecret);
+    let callback = new_callback_secret();
     let webhook_secret = secret::webhook_secret();
     let row = NewMerchantRow {
         name: name.clone(),
@@ -109,6 +139,7 @@ pub async fn create(
         callback_secret_hash: callback.hash,
         callback_secret_prefix: callback.display_prefix,
         created_at: now,
+        owner,
     };
     let merchant_id = db.write(move |tx| tx.insert_merchant(&row)).await?;
     Ok(CreatedMerchant {

@@ -20,6 +20,8 @@ pub enum BearerKind {
     CallbackSecret,
     /// An operator credential (`/ws`).
     OperatorToken,
+    /// A dashboard session cookie.
+    Session,
 }
 
 impl BearerKind {
@@ -29,6 +31,7 @@ impl BearerKind {
             Self::ApiToken => "wqk_",
             Self::CallbackSecret => "wqcb_",
             Self::OperatorToken => "wqadm_",
+            Self::Session => "wqs_",
         }
     }
 }
@@ -65,6 +68,16 @@ pub fn webhook_secret() -> SecretString {
         "{WEBHOOK_SECRET_PREFIX}{}",
         BASE64.encode(random_bytes::<32>())
     ))
+}
+
+/// 43 URL-safe characters carrying 256 random bits: CSRF tokens and payment page URLs.
+pub fn random_token() -> String {
+    BASE64URL.encode(random_bytes::<32>())
+}
+
+/// 16 random bytes: a password salt.
+pub fn salt() -> [u8; 16] {
+    random_bytes::<16>()
 }
 
 /// The stored form of a bearer secret: lowercase hex SHA-256 of its UTF-8 bytes.
@@ -111,6 +124,7 @@ mod tests {
             BearerKind::ApiToken,
             BearerKind::CallbackSecret,
             BearerKind::OperatorToken,
+            BearerKind::Session,
         ] {
             let issued = issue(kind);
             let text = issued.plaintext.expose();

@@ -23,8 +23,9 @@ use webqris_core::wire::{
 };
 
 use crate::db::{
-    DbError, Merchant, MerchantId, NewNotification, NotificationOutcome, NotificationPaymentRow,
-    NotificationSource, PaidPayment, PaymentMethod, PaymentOutcome, PaymentRow, SeenKind, Tx,
+    AccountId, DbError, Merchant, MerchantId, NewNotification, NotificationId, NotificationOutcome,
+    NotificationPaymentRow, NotificationSource, PaidPayment, PaymentMethod, PaymentOutcome,
+    PaymentRow, SeenKind, Tx,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -569,25 +570,62 @@ pub enum ConfirmError {
     /// No such invoice for this merchant.
     #[error("payment {0} not found")]
     NotFound(String),
-    /// The invoice is paid already or past its deadline.
-    #[error("payment {invoice_id} is {status}, not pending")]
-    NotPending {
-        /// The invoice.
+    /// The invoice is paid already: an invoice is never paid twice.
+    #[error("payment {0} is already paid")]
+    AlreadyPaid(String),
+    /// The notification to reconcile is not this merchant's.
+    #[error("notification {0} not found")]
+    NotificationNotFound(i64),
+    /// The notification paid an invoice, or was a duplicate or a test: nothing to reconcile.
+    #[error(
+        "notification {id} is {outcome}; only unmatched notifications (no_match, late, no_amount) can be assigned"
+    )]
+    NotAssignable {
+        /// The notification.
+        id: i64,
+        /// Its outcome.
+        outcome: &'static str,
+    },
+    /// The notification was already assigned to an invoice.
+    #[error("notification {id} is already assigned to {invoice_id}")]
+    AlreadyAssigned {
+        /// The notification.
+        id: i64,
+        /// The invoice it paid.
         invoice_id: String,
-        /// Its status now.
-        status: PaymentStatus,
     },
     /// Storage failed.
     #[error(transparent)]
     Db(#[from] DbError),
 }
 
-/// Manual confirmation (the dashboard's path): the same paid transition and outbox as notifications,
-/// with `payment_method` `manual`.
+/// Who confirms a payment by hand, why, and which notification (if any) it reconciles.
+#[derive(Debug, Clone)]
+pub struct ManualConfirmation {
+    /// Why (stored and shown with the payment).
+    pub reason: String,
+    /// The dashboard account confirming.
+    pub account: Option<AccountId>,
+    /// The unmatched notification this payment was (late, unmatched, unread amount).
+    pub notification: Option<NotificationId>,
+}
+
+/// Notification outcomes a person may reconcile by assigning them to an invoice.
+pub const ASSIGNABLE: [NotificationOutcome; 3] = [
+    NotificationOutcome::NoMatch,
+    NotificationOutcome::Late,
+    NotificationOutcome::NoAmount,
+];
+
+/// Manual confirmation (the dashboard's path): the same outbox and events as notifications, with
+/// `payment_method` `manual`, the reason stored, and the reconciled notification linked to the invoice,
+/// all in one transaction. A pending invoice (even past its deadline) or an expired one may be confirmed
+/// (the money arrived); a paid one never again, and a notification reconciles at most one invoice.
 pub async fn confirm_manually(
     state: &AppState,
     merchant: MerchantId,
     invoice_id: String,
+    confirmation: ManualConfirmation,
 ) -> Result<PaidPayment, ConfirmError> {
     let now = state.now();
     let paid = state
@@ -596,11 +634,37 @@ pub async fn confirm_manually(
             let payment = tx
                 .payment_by_invoice(merchant, &invoice_id)?
                 .ok_or_else(|| ConfirmError::NotFound(invoice_id.clone()))?;
-            tx.mark_paid(payment.id, &PaymentMethod::Manual, None, now)?
-                .ok_or(ConfirmError::NotPending {
-                    status: payment.status_at(now),
-                    invoice_id,
-                })
+            if let Some(id) = confirmation.notification {
+                let notification = tx
+                    .notification(merchant, id)?
+                    .ok_or(ConfirmError::NotificationNotFound(id.0))?;
+                if !ASSIGNABLE.contains(&notification.outcome) {
+                    return Err(ConfirmError::NotAssignable {
+                        id: id.0,
+                        outcome: notification.outcome.as_str(),
+                    });
+                }
+                if let Some(invoice_id) = tx.assigned_invoice(id)? {
+                    return Err(ConfirmError::AlreadyAssigned {
+                        id: id.0,
+                        invoice_id,
+                    });
+                }
+            }
+            let paid = tx
+                .mark_paid_manually(payment.id, now)?
+                .ok_or(ConfirmError::AlreadyPaid(invoice_id))?;
+            tx.insert_manual_confirmation(
+                payment.id,
+                confirmation.account,
+                &confirmation.reason,
+                confirmation.notification,
+                now,
+            )?;
+            if let Some(id) = confirmation.notification {
+                tx.link_notification(id, payment.id)?;
+            }
+            Ok(paid)
         })
         .await?;
     announce_paid(state, std::slice::from_ref(&paid));

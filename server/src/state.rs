@@ -1,5 +1,6 @@
 //! What every handler and worker shares: the database, the configuration, the event hub, the delivery
-//! worker's wake-up bell and the shutdown signal for long-lived connections.
+//! worker's wake-up bell, the shutdown signal for long-lived connections, the public base URL and the
+//! dashboard's login rate limiter and its logout announcements.
 
 use std::sync::Arc;
 
@@ -7,6 +8,8 @@ use tokio::sync::{Notify, watch};
 use webqris_core::Timestamp;
 
 use crate::config::Config;
+use crate::dashboard::limiter::LoginLimiter;
+use crate::dashboard::session::SessionEnds;
 use crate::db::Db;
 use crate::hub::Hub;
 
@@ -23,11 +26,22 @@ pub struct AppState {
     pub delivery_bell: Arc<Notify>,
     /// Becomes `true` when the server starts shutting down; WebSocket tasks close then.
     pub shutdown: watch::Receiver<bool>,
+    /// The base URL this server is reached at, without a trailing slash ([`Config::public_base`]).
+    pub public_url: Arc<str>,
+    /// Failed dashboard logins, per login name and per client address.
+    pub login_limiter: LoginLimiter,
+    /// Dashboard logouts, for the live sockets opened with those sessions.
+    pub session_ends: SessionEnds,
 }
 
 impl AppState {
     /// The server's current time.
     pub fn now(&self) -> Timestamp {
         self.config.clock.now()
+    }
+
+    /// Whether the server is reached over https (session cookies are then `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 }

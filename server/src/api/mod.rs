@@ -1,10 +1,11 @@
-//! The HTTP surface: one router per area, merged here with the layers every route shares (body limit,
+//! The HTTP surface (the API, the dashboard, the public payment pages): one router per area, merged here with the layers every route shares (body limit,
 //! panic catcher, tracing) and the contract-shaped 404/405 fallbacks.
 
 pub mod callback;
 pub mod device;
 pub mod notify;
 pub mod payment;
+pub mod qr;
 pub mod ws;
 
 use axum::Router;
@@ -26,6 +27,11 @@ pub fn router(state: AppState) -> Router {
         .merge(callback::router())
         .merge(device::router())
         .merge(ws::router())
+        .merge(qr::router())
+        .merge(crate::dashboard::router(
+            state.config.dashboard.max_upload_bytes,
+        ))
+        .merge(crate::page::router())
         .route("/healthz", get(healthz));
     with_layers(routes, max_body).with_state(state)
 }

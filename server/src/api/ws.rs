@@ -1,4 +1,4 @@
-//! `GET /ws` (operator: every merchant's events) and `GET /ws/merchant?token=<API_TOKEN>` (one
+//! `GET /ws` (operator: every merchant's events; a dashboard account: its own merchants' events) and `GET /ws/merchant?token=<API_TOKEN>` (one
 //! merchant's events). Credentials are checked by extractors before the upgrade, so a bad token is a 401
 //! and never a socket. Each socket has a reader (answers the text frame `ping` with `pong`) and a pump
 //! that forwards hub events; a client that falls behind the hub's queue, or does not take a frame within
@@ -41,13 +41,28 @@ fn upgrade_or_400(
 
 async fn operator(
     State(state): State<AppState>,
-    _operator: OperatorAuth,
+    auth: OperatorAuth,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     let upgrade = upgrade_or_400(upgrade)?;
     Ok(upgrade
         .max_message_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| serve(state, Audience::Operator, socket)))
+        .on_upgrade(move |socket| async move {
+            match auth.session {
+                // A socket opened with a dashboard session ends with it (logout, logout everywhere,
+                // expiry): dropping it closes the connection.
+                Some(session) => {
+                    let ends = state.session_ends.clone();
+                    tokio::select! {
+                        () = serve(state.clone(), auth.audience, socket) => {}
+                        () = ends.until_over(&state, &session) => {
+                            tracing::debug!(account = session.account.id.0, "session ended; WebSocket closed");
+                        }
+                    }
+                }
+                None => serve(state, auth.audience, socket).await,
+            }
+        }))
 }
 
 async fn merchant(
@@ -101,7 +116,7 @@ where
 }
 
 /// Resolves once the server starts shutting down (or is gone).
-async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+pub async fn stopping(shutdown: &mut watch::Receiver<bool>) {
     // An error means the sender is gone, which only happens when the server is stopping anyway.
     let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
@@ -150,29 +165,31 @@ where
         let _ = tokio::time::timeout(wait, sink.send(frame)).await;
     }
     loop {
-        let message = tokio::select! {
+        let messages: Vec<Message> = tokio::select! {
             biased;
             () = stopping(&mut shutdown) => {
                 close(&mut sink, close_code::AWAY, "server shutting down".into(), send_timeout).await;
                 return PumpEnd::Shutdown;
             }
             event = events.recv() => match event {
-                Ok(event) => match event.frame_for(audience) {
-                    Some(frame) => Message::Text(frame.into()),
-                    None => continue,
-                },
+                Ok(event) => event
+                    .frames_for(audience)
+                    .map(|frame| Message::Text(frame.into()))
+                    .collect(),
                 Err(RecvError::Lagged(missed)) => {
                     close(&mut sink, close_code::POLICY, format!("too slow: {missed} events missed"), send_timeout).await;
                     return PumpEnd::TooSlow { missed };
                 }
                 Err(RecvError::Closed) => return PumpEnd::HubClosed,
             },
-            Some(reply) = replies.recv() => reply,
+            Some(reply) = replies.recv() => vec![reply],
         };
-        match tokio::time::timeout(send_timeout, sink.send(message)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return PumpEnd::Disconnected,
-            Err(_) => return PumpEnd::TooSlow { missed: 0 },
+        for message in messages {
+            match tokio::time::timeout(send_timeout, sink.send(message)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return PumpEnd::Disconnected,
+                Err(_) => return PumpEnd::TooSlow { missed: 0 },
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use webqris_core::{SecretString, Timestamp};
 
 use super::payment::parse_column;
-use super::{Conn, DbError, MerchantId, PaymentId, Tx};
+use super::{Conn, DbError, MerchantId, PaymentId, Scope, Tx};
 
 /// A delivery's row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -121,6 +121,12 @@ pub struct DeliveryInfo {
     pub body: Vec<u8>,
     /// The last error.
     pub last_error: Option<String>,
+    /// When it was queued.
+    pub created_at: Timestamp,
+    /// When the next attempt is due (while pending).
+    pub next_attempt_at: Timestamp,
+    /// When it was delivered or gave up.
+    pub finished_at: Option<Timestamp>,
 }
 
 /// One stored attempt (tests, dashboard).
@@ -138,9 +144,63 @@ pub struct AttemptInfo {
     pub duration_ms: i64,
     /// Start of the response body.
     pub response_body: Option<String>,
+    /// When the attempt started.
+    pub started_at: Timestamp,
+}
+
+/// What a request to redeliver came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redelivery {
+    /// Queued: the worker sends it again now.
+    Queued,
+    /// An attempt is in flight right now; nothing changed.
+    InFlight,
+    /// No such delivery.
+    NotFound,
+}
+
+const DELIVERY_COLUMNS: &str = "d.id, d.message_id, d.status, d.attempts, d.body, d.last_error, d.created_at, \
+     d.next_attempt_at, d.finished_at";
+
+fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryInfo> {
+    Ok(DeliveryInfo {
+        id: DeliveryId(r.get(0)?),
+        message_id: r.get(1)?,
+        status: parse_column(r, 2)?,
+        attempts: r.get(3)?,
+        body: r.get(4)?,
+        last_error: r.get(5)?,
+        created_at: Timestamp::from_millis(r.get(6)?),
+        next_attempt_at: Timestamp::from_millis(r.get(7)?),
+        finished_at: r.get::<_, Option<i64>>(8)?.map(Timestamp::from_millis),
+    })
 }
 
 impl Tx<'_> {
+    /// Sends a delivery again (same `webhook-id`, same bytes, the next attempt number), whatever its
+    /// status: due now, with one more attempt than it has made (a delivery that fails again is then
+    /// failed; its retry schedule was used up). Refused while an attempt is in flight.
+    pub fn redeliver(&self, delivery: DeliveryId, now: Timestamp) -> Result<Redelivery, DbError> {
+        let lease: Option<Option<i64>> = self
+            .sql()
+            .prepare_cached("SELECT lease_until FROM deliveries WHERE id = ?1")?
+            .query_row([delivery.0], |r| r.get(0))
+            .optional()?;
+        match lease {
+            None => return Ok(Redelivery::NotFound),
+            Some(Some(until)) if until > now.as_millis() => return Ok(Redelivery::InFlight),
+            Some(_) => {}
+        }
+        self.sql()
+            .prepare_cached(
+                "UPDATE deliveries
+                 SET status = 'pending', next_attempt_at = ?2, finished_at = NULL, lease_until = NULL
+                 WHERE id = ?1",
+            )?
+            .execute(params![delivery.0, now.as_millis()])?;
+        Ok(Redelivery::Queued)
+    }
+
     /// Adds a delivery to the outbox, due now.
     pub fn insert_delivery(
         &self,
@@ -285,27 +345,17 @@ impl Conn<'_> {
 
     /// Deliveries of a payment, oldest first.
     pub fn deliveries_for_payment(&self, payment: PaymentId) -> Result<Vec<DeliveryInfo>, DbError> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT id, message_id, status, attempts, body, last_error
-             FROM deliveries WHERE payment_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([payment.0], |r| {
-            Ok(DeliveryInfo {
-                id: DeliveryId(r.get(0)?),
-                message_id: r.get(1)?,
-                status: parse_column(r, 2)?,
-                attempts: r.get(3)?,
-                body: r.get(4)?,
-                last_error: r.get(5)?,
-            })
-        })?;
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.payment_id = ?1 ORDER BY d.id"
+        ))?;
+        let rows = stmt.query_map([payment.0], delivery_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The attempts of a delivery, in order.
     pub fn delivery_attempts(&self, delivery: DeliveryId) -> Result<Vec<AttemptInfo>, DbError> {
         let mut stmt = self.0.prepare_cached(
-            "SELECT attempt, url, status_code, error, duration_ms, response_body
+            "SELECT attempt, url, status_code, error, duration_ms, response_body, started_at
              FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY attempt",
         )?;
         let rows = stmt.query_map([delivery.0], |r| {
@@ -316,6 +366,7 @@ impl Conn<'_> {
                 error: r.get(3)?,
                 duration_ms: r.get(4)?,
                 response_body: r.get(5)?,
+                started_at: Timestamp::from_millis(r.get(6)?),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -325,18 +376,28 @@ impl Conn<'_> {
     pub fn delivery(&self, id: DeliveryId) -> Result<Option<DeliveryInfo>, DbError> {
         Ok(self
             .0
+            .prepare_cached(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.id = ?1"
+            ))?
+            .query_row([id.0], delivery_from_row)
+            .optional()?)
+    }
+
+    /// The merchant and payment of a delivery, if `scope` may see its merchant.
+    pub fn delivery_in_scope(
+        &self,
+        id: DeliveryId,
+        scope: Scope,
+    ) -> Result<Option<(MerchantId, PaymentId)>, DbError> {
+        Ok(self
+            .0
             .prepare_cached(
-                "SELECT id, message_id, status, attempts, body, last_error FROM deliveries WHERE id = ?1",
+                "SELECT d.merchant_id, d.payment_id FROM deliveries d
+                 JOIN merchants m ON m.id = d.merchant_id
+                 WHERE d.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)",
             )?
-            .query_row([id.0], |r| {
-                Ok(DeliveryInfo {
-                    id: DeliveryId(r.get(0)?),
-                    message_id: r.get(1)?,
-                    status: parse_column(r, 2)?,
-                    attempts: r.get(3)?,
-                    body: r.get(4)?,
-                    last_error: r.get(5)?,
-                })
+            .query_row(params![id.0, scope.owner()], |r| {
+                Ok((MerchantId(r.get(0)?), PaymentId(r.get(1)?)))
             })
             .optional()?)
     }

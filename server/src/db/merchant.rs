@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use webqris_core::{SecretString, Timestamp};
 
-use super::{Conn, DbError, Tx};
+use super::{AccountId, Conn, DbError, Tx};
 
 /// A merchant's row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,6 +26,8 @@ pub struct NewMerchantRow {
     pub callback_secret_prefix: String,
     /// Creation time.
     pub created_at: Timestamp,
+    /// The dashboard account owning it (`None`: made by the CLI; only the operator sees it).
+    pub owner: Option<AccountId>,
 }
 
 /// A merchant as the request paths need it.
@@ -69,8 +71,9 @@ impl Tx<'_> {
         self.sql()
             .prepare_cached(
                 "INSERT INTO merchants (name, qris_payload, webhook_url, webhook_secret,
-                                        callback_secret_hash, callback_secret_prefix, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                        callback_secret_hash, callback_secret_prefix, created_at,
+                                        owner_account_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 new.name,
@@ -80,6 +83,7 @@ impl Tx<'_> {
                 new.callback_secret_hash,
                 new.callback_secret_prefix,
                 new.created_at.as_millis(),
+                new.owner.map(|a| a.0),
             ])?;
         Ok(MerchantId(self.sql().last_insert_rowid()))
     }
@@ -210,5 +214,325 @@ impl Conn<'_> {
             .query_row([merchant.0], |row| row.get::<_, String>(0))
             .optional()?
             .map(SecretString::new))
+    }
+}
+
+/// Which merchants a dashboard account may see: the operator sees all, another account its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every merchant (the operator).
+    All,
+    /// The merchants this account owns.
+    Owner(AccountId),
+}
+
+impl Scope {
+    /// The owner to filter on in SQL (`?n IS NULL OR m.owner_account_id = ?n`).
+    pub(super) fn owner(self) -> Option<i64> {
+        match self {
+            Self::All => None,
+            Self::Owner(account) => Some(account.0),
+        }
+    }
+}
+
+/// A merchant as the dashboard lists it.
+#[derive(Debug, Clone)]
+pub struct MerchantListRow {
+    /// The merchant.
+    pub merchant: Merchant,
+    /// Its owner's login name (`None`: made by the CLI, seen by the operator only).
+    pub owner_email: Option<String>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Payments pending now.
+    pub pending: i64,
+    /// When one of its forwarder devices was last heard from.
+    pub last_device_seen_at: Option<Timestamp>,
+}
+
+/// A merchant with everything its settings page shows.
+#[derive(Debug, Clone)]
+pub struct MerchantDetail {
+    /// The merchant.
+    pub merchant: Merchant,
+    /// Its owner, if an account owns it.
+    pub owner: Option<AccountId>,
+    /// Its owner's login name.
+    pub owner_email: Option<String>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Signs its webhooks (shown and rotated in the dashboard).
+    pub webhook_secret: SecretString,
+    /// Display prefix of the callback secret (the secret itself is only a hash).
+    pub callback_secret_prefix: String,
+}
+
+/// One API token as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTokenRow {
+    /// Row id (used to revoke it).
+    pub id: i64,
+    /// Display prefix.
+    pub prefix: String,
+    /// When it was issued.
+    pub created_at: Timestamp,
+    /// When it was revoked.
+    pub revoked_at: Option<Timestamp>,
+    /// When it was last used (to the minute).
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// Why a merchant was not deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteRefusal {
+    /// It has payments still pending (not past their deadline).
+    PendingPayments(i64),
+    /// Webhooks are still being delivered.
+    PendingDeliveries(i64),
+}
+
+impl Tx<'_> {
+    /// Records `owner` as the owner of `merchant`.
+    pub fn set_merchant_owner(
+        &self,
+        merchant: MerchantId,
+        owner: Option<AccountId>,
+    ) -> Result<(), DbError> {
+        self.sql()
+            .prepare_cached("UPDATE merchants SET owner_account_id = ?2 WHERE id = ?1")?
+            .execute(params![merchant.0, owner.map(|a| a.0)])?;
+        Ok(())
+    }
+
+    /// Renames a merchant.
+    pub fn rename_merchant(&self, merchant: MerchantId, name: &str) -> Result<(), DbError> {
+        self.sql()
+            .prepare_cached("UPDATE merchants SET name = ?2 WHERE id = ?1")?
+            .execute(params![merchant.0, name])?;
+        Ok(())
+    }
+
+    /// Stores a merchant's static QRIS (already checked).
+    pub fn set_merchant_qris(&self, merchant: MerchantId, payload: &str) -> Result<(), DbError> {
+        self.sql()
+            .prepare_cached("UPDATE merchants SET qris_payload = ?2 WHERE id = ?1")?
+            .execute(params![merchant.0, payload])?;
+        Ok(())
+    }
+
+    /// Stores (or clears) a merchant's webhook URL (already checked against the target policy).
+    pub fn set_webhook_url(&self, merchant: MerchantId, url: Option<&str>) -> Result<(), DbError> {
+        self.sql()
+            .prepare_cached("UPDATE merchants SET webhook_url = ?2 WHERE id = ?1")?
+            .execute(params![merchant.0, url])?;
+        Ok(())
+    }
+
+    /// Replaces a merchant's webhook secret; the next attempt of every delivery is signed with it.
+    pub fn set_webhook_secret(
+        &self,
+        merchant: MerchantId,
+        secret: &SecretString,
+    ) -> Result<(), DbError> {
+        self.sql()
+            .prepare_cached("UPDATE merchants SET webhook_secret = ?2 WHERE id = ?1")?
+            .execute(params![merchant.0, secret.expose()])?;
+        Ok(())
+    }
+
+    /// Replaces a merchant's callback secret; the old one stops working at once.
+    pub fn set_callback_secret(
+        &self,
+        merchant: MerchantId,
+        hash: &str,
+        prefix: &str,
+    ) -> Result<(), DbError> {
+        self.sql()
+            .prepare_cached(
+                "UPDATE merchants SET callback_secret_hash = ?2, callback_secret_prefix = ?3
+                 WHERE id = ?1",
+            )?
+            .execute(params![merchant.0, hash, prefix])?;
+        Ok(())
+    }
+
+    /// Revokes one of `merchant`'s API tokens by row id; `false` when it is not that merchant's live
+    /// token.
+    pub fn revoke_api_token_by_id(
+        &self,
+        merchant: MerchantId,
+        token: i64,
+        now: Timestamp,
+    ) -> Result<bool, DbError> {
+        Ok(self
+            .sql()
+            .prepare_cached(
+                "UPDATE api_tokens SET revoked_at = ?3
+                 WHERE id = ?2 AND merchant_id = ?1 AND revoked_at IS NULL",
+            )?
+            .execute(params![merchant.0, token, now.as_millis()])?
+            > 0)
+    }
+
+    /// Records that the API token with this hash was used at `now`.
+    pub fn note_api_token_use(&self, token_hash: &str, now: Timestamp) -> Result<(), DbError> {
+        self.sql()
+            .prepare_cached("UPDATE api_tokens SET last_used_at = ?2 WHERE token_hash = ?1")?
+            .execute(params![token_hash, now.as_millis()])?;
+        Ok(())
+    }
+
+    /// Deletes a merchant and everything recorded for it, unless a payment is still pending (not past
+    /// its deadline at `now`) or a webhook is still being delivered.
+    pub fn delete_merchant(
+        &self,
+        merchant: MerchantId,
+        now: Timestamp,
+    ) -> Result<Result<(), DeleteRefusal>, DbError> {
+        let pending: i64 = self
+            .sql()
+            .prepare_cached(
+                "SELECT COUNT(*) FROM payments
+                 WHERE merchant_id = ?1 AND status = 'pending' AND expired_at > ?2",
+            )?
+            .query_row(params![merchant.0, now.as_millis()], |r| r.get(0))?;
+        if pending > 0 {
+            return Ok(Err(DeleteRefusal::PendingPayments(pending)));
+        }
+        let deliveries: i64 = self
+            .sql()
+            .prepare_cached(
+                "SELECT COUNT(*) FROM deliveries WHERE merchant_id = ?1 AND status = 'pending'",
+            )?
+            .query_row([merchant.0], |r| r.get(0))?;
+        if deliveries > 0 {
+            return Ok(Err(DeleteRefusal::PendingDeliveries(deliveries)));
+        }
+        // Children first: foreign keys are enforced.
+        for statement in [
+            "DELETE FROM delivery_attempts WHERE delivery_id IN
+                 (SELECT id FROM deliveries WHERE merchant_id = ?1)",
+            "DELETE FROM deliveries WHERE merchant_id = ?1",
+            "DELETE FROM manual_confirmations WHERE payment_id IN
+                 (SELECT id FROM payments WHERE merchant_id = ?1)",
+            "DELETE FROM notification_payments WHERE notification_id IN
+                 (SELECT id FROM notifications WHERE merchant_id = ?1)",
+            "DELETE FROM seen WHERE merchant_id = ?1",
+            "DELETE FROM notifications WHERE merchant_id = ?1",
+            "DELETE FROM payments WHERE merchant_id = ?1",
+            "DELETE FROM api_tokens WHERE merchant_id = ?1",
+            "DELETE FROM devices WHERE merchant_id = ?1",
+            "DELETE FROM merchants WHERE id = ?1",
+        ] {
+            self.sql()
+                .prepare_cached(statement)?
+                .execute([merchant.0])?;
+        }
+        Ok(Ok(()))
+    }
+}
+
+impl Conn<'_> {
+    /// The merchant owning the live API token with this hash, and when that token was last used.
+    pub fn merchant_by_api_token_with_use(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(Merchant, Option<Timestamp>)>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(&format!(
+                "SELECT {MERCHANT_COLUMNS}, t.last_used_at
+                 FROM api_tokens t JOIN merchants m ON m.id = t.merchant_id
+                 WHERE t.token_hash = ?1 AND t.revoked_at IS NULL"
+            ))?
+            .query_row([token_hash], |row| {
+                Ok((
+                    merchant_from_row(row)?,
+                    row.get::<_, Option<i64>>(4)?.map(Timestamp::from_millis),
+                ))
+            })
+            .optional()?)
+    }
+
+    /// Every merchant's owner (merchants without one are left out).
+    pub fn merchant_owners(&self) -> Result<Vec<(MerchantId, AccountId)>, DbError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT id, owner_account_id FROM merchants WHERE owner_account_id IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((MerchantId(r.get(0)?), AccountId(r.get(1)?))))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The merchants `scope` may see, by name, with what the list shows.
+    pub fn merchants_in_scope(
+        &self,
+        scope: Scope,
+        now: Timestamp,
+    ) -> Result<Vec<MerchantListRow>, DbError> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {MERCHANT_COLUMNS}, a.email, m.created_at,
+                    (SELECT COUNT(*) FROM payments p
+                     WHERE p.merchant_id = m.id AND p.status = 'pending' AND p.expired_at > ?2),
+                    (SELECT MAX(d.last_seen_at) FROM devices d WHERE d.merchant_id = m.id)
+             FROM merchants m LEFT JOIN accounts a ON a.id = m.owner_account_id
+             WHERE ?1 IS NULL OR m.owner_account_id = ?1
+             ORDER BY m.name COLLATE NOCASE, m.id"
+        ))?;
+        let rows = stmt.query_map(params![scope.owner(), now.as_millis()], |row| {
+            Ok(MerchantListRow {
+                merchant: merchant_from_row(row)?,
+                owner_email: row.get(4)?,
+                created_at: Timestamp::from_millis(row.get(5)?),
+                pending: row.get(6)?,
+                last_device_seen_at: row.get::<_, Option<i64>>(7)?.map(Timestamp::from_millis),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The merchant with this id if `scope` may see it (another account's merchant is not found).
+    pub fn merchant_in_scope(
+        &self,
+        id: MerchantId,
+        scope: Scope,
+    ) -> Result<Option<MerchantDetail>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(&format!(
+                "SELECT {MERCHANT_COLUMNS}, m.owner_account_id, a.email, m.created_at,
+                        m.webhook_secret, m.callback_secret_prefix
+                 FROM merchants m LEFT JOIN accounts a ON a.id = m.owner_account_id
+                 WHERE m.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)"
+            ))?
+            .query_row(params![id.0, scope.owner()], |row| {
+                Ok(MerchantDetail {
+                    merchant: merchant_from_row(row)?,
+                    owner: row.get::<_, Option<i64>>(4)?.map(AccountId),
+                    owner_email: row.get(5)?,
+                    created_at: Timestamp::from_millis(row.get(6)?),
+                    webhook_secret: SecretString::new(row.get::<_, String>(7)?),
+                    callback_secret_prefix: row.get(8)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// A merchant's API tokens with their last use, newest first.
+    pub fn api_token_rows(&self, merchant: MerchantId) -> Result<Vec<ApiTokenRow>, DbError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT id, prefix, created_at, revoked_at, last_used_at FROM api_tokens
+             WHERE merchant_id = ?1 ORDER BY created_at DESC, id DESC",
+        )?;
+        let rows = stmt.query_map([merchant.0], |row| {
+            Ok(ApiTokenRow {
+                id: row.get(0)?,
+                prefix: row.get(1)?,
+                created_at: Timestamp::from_millis(row.get(2)?),
+                revoked_at: row.get::<_, Option<i64>>(3)?.map(Timestamp::from_millis),
+                last_used_at: row.get::<_, Option<i64>>(4)?.map(Timestamp::from_millis),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }

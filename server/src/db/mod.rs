@@ -7,6 +7,7 @@
 //! is what makes "allocate a unique total, then insert" and "check seen, then mark paid" atomic without
 //! retry loops; the partial unique index and the conditional updates are the database's own backstop.
 
+mod account;
 mod delivery;
 mod device;
 mod merchant;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, oneshot};
 
+pub use account::*;
 pub use delivery::*;
 pub use device::*;
 pub use merchant::*;

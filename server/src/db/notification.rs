@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use webqris_core::Timestamp;
 
 use super::payment::parse_column;
-use super::{Conn, DbError, MerchantId, PaymentId, Tx};
+use super::{Conn, DbError, MerchantId, PaymentId, Scope, Tx};
 
 /// A notification's row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -360,5 +360,188 @@ impl Conn<'_> {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Which notifications the dashboard's inbox lists.
+#[derive(Debug, Clone)]
+pub struct InboxFilter {
+    /// Whose merchants.
+    pub scope: Scope,
+    /// One merchant only.
+    pub merchant: Option<MerchantId>,
+    /// Only the unmatched ones (late, no match, no amount) not yet assigned to an invoice.
+    pub unmatched_only: bool,
+    /// Only notifications concerning this payment.
+    pub payment: Option<PaymentId>,
+    /// Only notifications with a smaller row id (the next page).
+    pub before: Option<NotificationId>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// A notification as the dashboard's inbox shows it.
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    /// Row id.
+    pub id: NotificationId,
+    /// Owner.
+    pub merchant_id: MerchantId,
+    /// Owner's name.
+    pub merchant_name: String,
+    /// Forwarder or callback.
+    pub source: NotificationSource,
+    /// When it arrived.
+    pub received_at: Timestamp,
+    /// Posting app.
+    pub app: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Text.
+    pub message: Option<String>,
+    /// Forwarding device.
+    pub device_id: Option<String>,
+    /// The callback's reference.
+    pub reference: Option<String>,
+    /// Outcome.
+    pub outcome: NotificationOutcome,
+    /// The parser's reason, or the duplicate key kind.
+    pub reason: Option<String>,
+    /// First amount read.
+    pub parsed_amount: Option<i64>,
+    /// First sender read.
+    pub sender_name: Option<String>,
+    /// The invoice concerned (paid, late for, repeated, or assigned by hand).
+    pub invoice_id: Option<String>,
+    /// The invoice a person assigned it to, when it was reconciled by hand.
+    pub assigned_invoice_id: Option<String>,
+}
+
+/// The outcomes a person may reconcile, as SQL (kept next to `settlement::ASSIGNABLE`).
+const UNMATCHED_SQL: &str = "('no_match', 'late', 'no_amount')";
+
+impl Tx<'_> {
+    /// Links a notification to the invoice it was assigned to.
+    pub fn link_notification(
+        &self,
+        notification: NotificationId,
+        payment: PaymentId,
+    ) -> Result<(), DbError> {
+        self.sql()
+            .prepare_cached("UPDATE notifications SET payment_id = ?2 WHERE id = ?1")?
+            .execute(params![notification.0, payment.0])?;
+        Ok(())
+    }
+}
+
+impl Conn<'_> {
+    /// `merchant`'s notification with this id.
+    pub fn notification(
+        &self,
+        merchant: MerchantId,
+        id: NotificationId,
+    ) -> Result<Option<StoredNotification>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT id, source, outcome, reason, message, parsed_amount, payment_id, notif_id
+                 FROM notifications WHERE id = ?1 AND merchant_id = ?2",
+            )?
+            .query_row(params![id.0, merchant.0], |r| {
+                Ok(StoredNotification {
+                    id: NotificationId(r.get(0)?),
+                    source: parse_column(r, 1)?,
+                    outcome: parse_column(r, 2)?,
+                    reason: r.get(3)?,
+                    message: r.get(4)?,
+                    parsed_amount: r.get(5)?,
+                    payment_id: r.get::<_, Option<i64>>(6)?.map(PaymentId),
+                    notif_id: r.get(7)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// The invoice a notification was assigned to by hand, if it was.
+    pub fn assigned_invoice(&self, id: NotificationId) -> Result<Option<String>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT p.invoice_id FROM manual_confirmations c JOIN payments p ON p.id = c.payment_id
+                 WHERE c.notification_id = ?1",
+            )?
+            .query_row([id.0], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The notifications matching `filter`, newest first.
+    pub fn inbox(&self, filter: &InboxFilter) -> Result<Vec<InboxRow>, DbError> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT n.id, n.merchant_id, m.name, n.source, n.received_at, n.app, n.title, n.message,
+                    n.device_id, n.reference, n.outcome, n.reason, n.parsed_amount, n.sender_name,
+                    p.invoice_id, ap.invoice_id
+             FROM notifications n
+             JOIN merchants m ON m.id = n.merchant_id
+             LEFT JOIN payments p ON p.id = n.payment_id
+             LEFT JOIN manual_confirmations c ON c.notification_id = n.id
+             LEFT JOIN payments ap ON ap.id = c.payment_id
+             WHERE (?1 IS NULL OR m.owner_account_id = ?1)
+               AND (?2 IS NULL OR n.merchant_id = ?2)
+               AND (?3 = 0 OR (n.outcome IN {UNMATCHED_SQL} AND c.payment_id IS NULL))
+               AND (?4 IS NULL OR n.payment_id = ?4)
+               AND (?5 IS NULL OR n.id < ?5)
+             ORDER BY n.id DESC
+             LIMIT ?6"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                filter.scope.owner(),
+                filter.merchant.map(|m| m.0),
+                filter.unmatched_only,
+                filter.payment.map(|p| p.0),
+                filter.before.map(|n| n.0),
+                i64::try_from(filter.limit).unwrap_or(i64::MAX),
+            ],
+            |r| {
+                Ok(InboxRow {
+                    id: NotificationId(r.get(0)?),
+                    merchant_id: MerchantId(r.get(1)?),
+                    merchant_name: r.get(2)?,
+                    source: parse_column(r, 3)?,
+                    received_at: Timestamp::from_millis(r.get(4)?),
+                    app: r.get(5)?,
+                    title: r.get(6)?,
+                    message: r.get(7)?,
+                    device_id: r.get(8)?,
+                    reference: r.get(9)?,
+                    outcome: parse_column(r, 10)?,
+                    reason: r.get(11)?,
+                    parsed_amount: r.get(12)?,
+                    sender_name: r.get(13)?,
+                    invoice_id: r.get(14)?,
+                    assigned_invoice_id: r.get(15)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The notification with this id if `scope` may see its merchant.
+    pub fn inbox_row_in_scope(
+        &self,
+        id: NotificationId,
+        scope: Scope,
+    ) -> Result<Option<(MerchantId, NotificationOutcome)>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT n.merchant_id, n.outcome FROM notifications n
+                 JOIN merchants m ON m.id = n.merchant_id
+                 WHERE n.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)",
+            )?
+            .query_row(params![id.0, scope.owner()], |r| {
+                Ok((MerchantId(r.get(0)?), parse_column(r, 1)?))
+            })
+            .optional()?)
     }
 }

@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use webqris_core::Timestamp;
 use webqris_core::wire::{PaymentStatus, WebhookEvent, WebhookPaymentData};
 
-use super::{Conn, DbError, DeliveryId, MerchantId, Tx};
+use super::{Conn, DbError, DeliveryId, MerchantId, Scope, Tx};
 use crate::secret;
 
 /// A payment's row id (the `id` of WebSocket frames).
@@ -110,6 +110,8 @@ pub struct NewPayment {
     pub created_at: Timestamp,
     /// Deadline.
     pub expired_at: Timestamp,
+    /// The public payment page's URL token (256 random bits).
+    pub page_token: Option<String>,
 }
 
 /// The result of the paid transition.
@@ -232,8 +234,8 @@ impl Tx<'_> {
             .prepare_cached(&format!(
                 "INSERT INTO payments (invoice_id, merchant_id, merchant_order_id, customer_name,
                                             return_url, amount, unique_code, total_amount, qris_payload,
-                                            created_at, expired_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                                            created_at, expired_at, page_token)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  RETURNING {RETURNING}"
             ))?
             .query_row(
@@ -249,6 +251,7 @@ impl Tx<'_> {
                     new.qris_payload,
                     new.created_at.as_millis(),
                     new.expired_at.as_millis(),
+                    new.page_token,
                 ],
                 payment_from_row,
             )?;
@@ -279,9 +282,48 @@ impl Tx<'_> {
                 payment_from_row,
             )
             .optional()?;
-        let Some(payment) = paid else {
-            return Ok(None);
-        };
+        match paid {
+            Some(payment) => self.with_outbox(payment, method, now).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The paid transition a person makes in the dashboard (`payment_method` `manual`): like
+    /// [`Tx::mark_paid`], but an invoice past its deadline, or already expired, may be paid too (the
+    /// money did arrive). A paid invoice is never paid again: `None` then, and nothing is written.
+    pub fn mark_paid_manually(
+        &self,
+        payment: PaymentId,
+        now: Timestamp,
+    ) -> Result<Option<PaidPayment>, DbError> {
+        let method = PaymentMethod::Manual;
+        let paid = self
+            .sql()
+            .prepare_cached(&format!(
+                "UPDATE payments
+                 SET status = 'paid', payment_method = ?2, sender_name = NULL, paid_at = ?3, closed_at = ?3
+                 WHERE id = ?1 AND status IN ('pending', 'expired')
+                 RETURNING {RETURNING}"
+            ))?
+            .query_row(
+                params![payment.0, method.as_str(), now.as_millis()],
+                payment_from_row,
+            )
+            .optional()?;
+        match paid {
+            Some(payment) => self.with_outbox(payment, &method, now).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The second half of every paid transition: the outbox row carrying the exact webhook body, in the
+    /// same transaction, when the merchant has a webhook URL.
+    fn with_outbox(
+        &self,
+        payment: PaymentRow,
+        method: &PaymentMethod,
+        now: Timestamp,
+    ) -> Result<PaidPayment, DbError> {
         let (merchant_name, webhook_url): (String, Option<String>) = self
             .sql()
             .prepare_cached("SELECT name, webhook_url FROM merchants WHERE id = ?1")?
@@ -312,11 +354,11 @@ impl Tx<'_> {
             }
             None => None,
         };
-        Ok(Some(PaidPayment {
+        Ok(PaidPayment {
             payment,
             merchant_name,
             delivery,
-        }))
+        })
     }
 
     /// Moves every pending payment whose deadline has passed to `expired`; its total stays reserved for
@@ -427,5 +469,211 @@ impl Conn<'_> {
                 "SELECT COUNT(*) FROM payments WHERE merchant_id = ?1 AND status = 'pending'",
             )?
             .query_row([merchant.0], |r| r.get(0))?)
+    }
+}
+
+/// Which payments the dashboard lists.
+#[derive(Debug, Clone)]
+pub struct PaymentFilter {
+    /// Whose merchants.
+    pub scope: Scope,
+    /// One merchant only.
+    pub merchant: Option<MerchantId>,
+    /// Status as of `now` (a pending invoice past its deadline counts as expired).
+    pub status: Option<PaymentStatus>,
+    /// Created at or after.
+    pub from: Option<Timestamp>,
+    /// Created before.
+    pub to: Option<Timestamp>,
+    /// A piece of the invoice id or of the merchant's order id.
+    pub search: Option<String>,
+    /// Only payments with a smaller row id (the next page).
+    pub before: Option<PaymentId>,
+    /// At most this many.
+    pub limit: usize,
+    /// The instant statuses are judged at.
+    pub now: Timestamp,
+}
+
+/// A payment with its merchant's name.
+#[derive(Debug, Clone)]
+pub struct PaymentWithMerchant {
+    /// The payment.
+    pub payment: PaymentRow,
+    /// Its merchant's name.
+    pub merchant_name: String,
+    /// Its public payment page token (invoices from before schema version 3 have none).
+    pub page_token: Option<String>,
+}
+
+/// A manual confirmation as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualConfirmationRow {
+    /// Who confirmed it.
+    pub account_email: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// The notification reconciled by hand, if any.
+    pub notification_id: Option<super::NotificationId>,
+    /// When.
+    pub confirmed_at: Timestamp,
+}
+
+/// `%` and `_` are wildcards in LIKE; a search for them means the characters themselves.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+impl Tx<'_> {
+    /// Stores why and by whom a payment was confirmed by hand (and which notification it reconciles).
+    pub fn insert_manual_confirmation(
+        &self,
+        payment: PaymentId,
+        account: Option<super::AccountId>,
+        reason: &str,
+        notification: Option<super::NotificationId>,
+        now: Timestamp,
+    ) -> Result<(), DbError> {
+        self.sql()
+            .prepare_cached(
+                "INSERT INTO manual_confirmations (payment_id, account_id, reason, notification_id,
+                                                   confirmed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                payment.0,
+                account.map(|a| a.0),
+                reason,
+                notification.map(|n| n.0),
+                now.as_millis()
+            ])?;
+        Ok(())
+    }
+}
+
+impl Conn<'_> {
+    /// The payments matching `filter`, newest first.
+    pub fn payments_matching(
+        &self,
+        filter: &PaymentFilter,
+    ) -> Result<Vec<PaymentWithMerchant>, DbError> {
+        let status = filter.status.map(PaymentStatus::as_str);
+        let search = filter.search.as_deref().map(like_pattern);
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {COLUMNS}, m.name, p.page_token
+             FROM payments p JOIN merchants m ON m.id = p.merchant_id
+             WHERE (?1 IS NULL OR m.owner_account_id = ?1)
+               AND (?2 IS NULL OR p.merchant_id = ?2)
+               AND (?3 IS NULL
+                    OR (?3 = 'paid' AND p.status = 'paid')
+                    OR (?3 = 'pending' AND p.status = 'pending' AND p.expired_at > ?9)
+                    OR (?3 = 'expired' AND (p.status = 'expired'
+                                            OR (p.status = 'pending' AND p.expired_at <= ?9))))
+               AND (?4 IS NULL OR p.created_at >= ?4)
+               AND (?5 IS NULL OR p.created_at < ?5)
+               AND (?6 IS NULL OR p.invoice_id LIKE ?6 ESCAPE '\\'
+                               OR p.merchant_order_id LIKE ?6 ESCAPE '\\')
+               AND (?7 IS NULL OR p.id < ?7)
+             ORDER BY p.id DESC
+             LIMIT ?8"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                filter.scope.owner(),
+                filter.merchant.map(|m| m.0),
+                status,
+                filter.from.map(Timestamp::as_millis),
+                filter.to.map(Timestamp::as_millis),
+                search,
+                filter.before.map(|p| p.0),
+                i64::try_from(filter.limit).unwrap_or(i64::MAX),
+                filter.now.as_millis(),
+            ],
+            |row| {
+                Ok(PaymentWithMerchant {
+                    payment: payment_from_row(row)?,
+                    merchant_name: row.get(NCOLUMNS)?,
+                    page_token: row.get(NCOLUMNS + 1)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The payment with this invoice id if `scope` may see its merchant (otherwise not found).
+    pub fn payment_in_scope(
+        &self,
+        invoice_id: &str,
+        scope: Scope,
+    ) -> Result<Option<PaymentWithMerchant>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS}, m.name, p.page_token
+                 FROM payments p JOIN merchants m ON m.id = p.merchant_id
+                 WHERE p.invoice_id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)"
+            ))?
+            .query_row(params![invoice_id, scope.owner()], |row| {
+                Ok(PaymentWithMerchant {
+                    payment: payment_from_row(row)?,
+                    merchant_name: row.get(NCOLUMNS)?,
+                    page_token: row.get(NCOLUMNS + 1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// The payment whose public page has this token.
+    pub fn payment_by_page_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<PaymentWithMerchant>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS}, m.name, p.page_token
+                 FROM payments p JOIN merchants m ON m.id = p.merchant_id
+                 WHERE p.page_token = ?1"
+            ))?
+            .query_row([token], |row| {
+                Ok(PaymentWithMerchant {
+                    payment: payment_from_row(row)?,
+                    merchant_name: row.get(NCOLUMNS)?,
+                    page_token: row.get(NCOLUMNS + 1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// How a payment was confirmed by hand, if it was.
+    pub fn manual_confirmation(
+        &self,
+        payment: PaymentId,
+    ) -> Result<Option<ManualConfirmationRow>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT a.email, c.reason, c.notification_id, c.confirmed_at
+                 FROM manual_confirmations c LEFT JOIN accounts a ON a.id = c.account_id
+                 WHERE c.payment_id = ?1",
+            )?
+            .query_row([payment.0], |row| {
+                Ok(ManualConfirmationRow {
+                    account_email: row.get(0)?,
+                    reason: row.get(1)?,
+                    notification_id: row.get::<_, Option<i64>>(2)?.map(super::NotificationId),
+                    confirmed_at: Timestamp::from_millis(row.get(3)?),
+                })
+            })
+            .optional()?)
     }
 }

@@ -7,7 +7,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::DbError;
 
 /// Migration steps, in order; step `i` brings the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_DEVICES];
+pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_DEVICES, V3_DASHBOARD];
 
 /// The version a fully migrated database has.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -178,6 +178,55 @@ CREATE TABLE devices (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 3: the dashboard. Accounts (argon2id password hashes) and their sessions (token hashes, CSRF
+/// tokens, absolute expiry); when an API token was last used; the unguessable token of each invoice's
+/// public payment page; and manual confirmations (who, why, and the notification reconciled by hand).
+/// `merchants.owner_account_id` (from version 1) names the owning account; NULL (merchants made by the
+/// CLI) means only the operator sees the merchant.
+pub const V3_DASHBOARD: &str = r#"
+CREATE TABLE accounts (
+    id            INTEGER PRIMARY KEY,
+    -- Lowercased and trimmed: the login name.
+    email         TEXT    NOT NULL UNIQUE,
+    -- PHC string of an argon2id hash.
+    password_hash TEXT    NOT NULL,
+    is_operator   INTEGER NOT NULL DEFAULT 0 CHECK (is_operator IN (0, 1)),
+    created_at    INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+    id         INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts (id),
+    -- SHA-256 of the cookie value; the cookie itself is never stored.
+    token_hash TEXT    NOT NULL UNIQUE,
+    -- Sent back in X-CSRF-Token on every state-changing request of this session.
+    csrf_token TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_account ON sessions (account_id);
+CREATE INDEX sessions_expiry ON sessions (expires_at);
+
+CREATE INDEX merchants_owner ON merchants (owner_account_id);
+
+ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;
+
+-- The public payment page's URL token (NULL for invoices made before version 3: they have no page).
+ALTER TABLE payments ADD COLUMN page_token TEXT;
+CREATE UNIQUE INDEX payments_page_token ON payments (page_token) WHERE page_token IS NOT NULL;
+CREATE INDEX payments_created ON payments (merchant_id, created_at);
+
+CREATE TABLE manual_confirmations (
+    payment_id      INTEGER PRIMARY KEY REFERENCES payments (id),
+    -- Who confirmed (NULL if that is unknown).
+    account_id      INTEGER REFERENCES accounts (id),
+    reason          TEXT    NOT NULL,
+    -- The notification reconciled by hand ("assign to invoice"); each one pays at most one invoice.
+    notification_id INTEGER UNIQUE REFERENCES notifications (id),
+    confirmed_at    INTEGER NOT NULL
+);
+"#;
+
 /// The file's schema version.
 pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |row| row.get(0))
@@ -255,6 +304,28 @@ mod tests {
             [],
         )
         .expect("v2 table usable");
+        conn.execute_batch(
+            "INSERT INTO accounts (id, email, password_hash, is_operator, created_at)
+             VALUES (1, 'owner@example.com', '$argon2id$x', 1, 0);
+             INSERT INTO sessions (account_id, token_hash, csrf_token, created_at, expires_at)
+             VALUES (1, 'h', 'c', 0, 1);
+             UPDATE merchants SET owner_account_id = 1 WHERE id = 1;
+             UPDATE api_tokens SET last_used_at = 5;
+             INSERT INTO manual_confirmations (payment_id, account_id, reason, confirmed_at)
+             VALUES (1, 1, 'seen in the bank app', 0);",
+        )
+        .expect("v3 tables usable");
+        let page: Option<String> = conn
+            .query_row(
+                "SELECT page_token FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("v3 column");
+        assert_eq!(
+            page, None,
+            "invoices from before version 3 have no payment page"
+        );
         migrate(&mut conn).expect("migrating twice is a no-op");
     }
 

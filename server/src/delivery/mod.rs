@@ -17,9 +17,9 @@ use axum::http::header::CONTENT_TYPE;
 use reqwest::Client;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
-use webqris_core::Timestamp;
 use webqris_core::signing::{self, StandardWebhooks};
 use webqris_core::wire::{WEBHOOK_USER_AGENT, WsWebhookDeliveredData, WsWebhookFailedData};
+use webqris_core::{SecretString, Timestamp};
 
 use crate::config::WebhookConfig;
 use crate::db::{AttemptRecord, ClaimedDelivery, NextStep};
@@ -155,9 +155,12 @@ async fn until_next_due(state: &AppState) -> Option<Duration> {
 }
 
 /// What one HTTP attempt produced.
-struct Response {
-    status: u16,
-    body: String,
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The HTTP status.
+    pub status: u16,
+    /// The first `webhook.max_response_bytes` of the body (lossy UTF-8).
+    pub body: String,
 }
 
 /// One attempt of one delivery, recorded whatever happens.
@@ -272,22 +275,47 @@ async fn send(
         .url
         .as_deref()
         .ok_or_else(|| "the merchant has no webhook URL configured".to_owned())?;
+    post_signed(
+        client,
+        url,
+        &delivery.secret,
+        &delivery.message_id,
+        &delivery.body,
+        config,
+        now,
+    )
+    .await
+}
+
+/// POSTs `body` to `url` signed with `secret` the way every webhook is (`X-Webhook-Signature`,
+/// `X-Signature`, Standard Webhooks headers with `message_id`), after checking `url` against the target
+/// policy; returns the status and the start of the response body, or what went wrong. The delivery
+/// worker and the dashboard's "send test webhook" share it.
+pub async fn post_signed(
+    client: &Client,
+    url: &str,
+    secret: &SecretString,
+    message_id: &str,
+    body: &[u8],
+    config: &WebhookConfig,
+    now: Timestamp,
+) -> Result<Response, String> {
     let url = target::check_url(url, config.allow_private_targets).map_err(|e| e.to_string())?;
-    let secret = delivery.secret.expose();
-    let hex = signing::hex_signature(secret, &delivery.body);
+    let secret = secret.expose();
+    let hex = signing::hex_signature(secret, body);
     let timestamp = now.as_millis().div_euclid(1000);
     let mut request = client
         .post(url)
         .header(CONTENT_TYPE, "application/json")
         .header("X-Webhook-Signature", &hex)
         .header("X-Signature", &hex)
-        .header("webhook-id", &delivery.message_id)
+        .header("webhook-id", message_id)
         .header("webhook-timestamp", timestamp.to_string());
     match StandardWebhooks::from_secret(secret) {
         Ok(signer) => {
             request = request.header(
                 "webhook-signature",
-                signer.sign(&delivery.message_id, timestamp, &delivery.body),
+                signer.sign(message_id, timestamp, body),
             );
         }
         Err(e) => {
@@ -296,7 +324,7 @@ async fn send(
         }
     }
     let mut response = request
-        .body(delivery.body.clone())
+        .body(body.to_vec())
         .send()
         .await
         .map_err(|e| describe(&e))?;

@@ -3,10 +3,12 @@
 
 mod callback;
 mod cli;
+mod dashboard;
 mod delivery;
 mod errors;
 mod money;
 mod notification;
+mod page;
 mod payment;
 mod restart;
 mod support;

@@ -30,12 +30,13 @@ async fn create_answers_201_with_a_dynamic_qris_for_the_unique_total() {
             "amount",
             "expired_at",
             "invoice_id",
+            "payment_url",
             "qris_payload",
             "success",
             "total_amount",
             "unique_code"
         ],
-        "exactly the documented fields"
+        "exactly the documented fields, plus the hosted page's payment_url"
     );
     assert_eq!(body["success"], true);
     assert_eq!(body["amount"], 25000);
@@ -265,7 +266,7 @@ async fn an_overdue_invoice_is_expired_before_the_sweep_runs() {
 }
 
 #[tokio::test]
-async fn return_url_is_stored_payment_url_stays_absent_and_text_fields_are_bounded() {
+async fn return_url_is_stored_payment_url_points_at_the_public_page_and_text_fields_are_bounded() {
     let server = TestServer::start().await;
     let m = server.merchant("Toko ABC", None).await;
     let (code, body) = server
@@ -276,7 +277,12 @@ async fn return_url_is_stored_payment_url_stays_absent_and_text_fields_are_bound
         )
         .await;
     assert_eq!(code, StatusCode::CREATED);
-    assert!(body.get("payment_url").is_none());
+    let page = body["payment_url"].as_str().expect("payment_url");
+    let token = page
+        .strip_prefix(&server.url("/pay/"))
+        .expect("on this server's public URL");
+    assert_eq!(token.len(), 43, "256 random bits, not guessable: {page}");
+    assert!(!page.contains(body["invoice_id"].as_str().expect("id")));
     let stored = server
         .payment(&m, body["invoice_id"].as_str().expect("id"))
         .await;

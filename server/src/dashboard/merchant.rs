@@ -1,0 +1,611 @@
+//! A merchant's settings in the dashboard: create, rename, delete; its static QRIS (pasted, or read from
+//! an uploaded photo or screenshot, shown for confirmation before it is saved); API tokens; webhook URL
+//! and secret, with a signed test webhook; the callback secret with the forwarder setup QR; and its
+//! forwarder devices.
+
+use std::sync::LazyLock;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json as JsonResponse, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use webqris_core::Timestamp;
+use webqris_core::qris;
+
+use super::session::Viewer;
+use super::{merchant_id, merchant_not_found, visible_merchant};
+use crate::db::{DeleteRefusal, DeviceRow, MerchantDetail, MerchantId, MerchantListRow};
+use crate::delivery;
+use crate::error::AppError;
+use crate::extract::Json;
+use crate::merchant::{self, MerchantError, NewMerchant};
+use crate::qr;
+use crate::secret;
+use crate::state::AppState;
+
+/// The routes of this file; uploads of QR images may be up to `max_upload_bytes`.
+pub fn router(max_upload_bytes: usize) -> Router<AppState> {
+    Router::new()
+        .route("/dashboard/api/merchants", get(list).post(create))
+        .route(
+            "/dashboard/api/merchants/{id}",
+            get(detail).patch(rename).delete(remove),
+        )
+        .route("/dashboard/api/merchants/{id}/qris", put(set_qris))
+        .route("/dashboard/api/qris/decode", post(decode))
+        .route(
+            "/dashboard/api/qris/scan",
+            post(scan).layer(DefaultBodyLimit::max(max_upload_bytes)),
+        )
+        .route(
+            "/dashboard/api/merchants/{id}/tokens",
+            get(tokens).post(create_token),
+        )
+        .route(
+            "/dashboard/api/merchants/{id}/tokens/{token}",
+            delete(revoke_token),
+        )
+        .route("/dashboard/api/merchants/{id}/webhook", put(set_webhook))
+        .route(
+            "/dashboard/api/merchants/{id}/webhook/secret",
+            post(rotate_webhook_secret),
+        )
+        .route(
+            "/dashboard/api/merchants/{id}/webhook/test",
+            post(test_webhook),
+        )
+        .route(
+            "/dashboard/api/merchants/{id}/callback-secret",
+            post(rotate_callback_secret),
+        )
+        .route("/dashboard/api/merchants/{id}/devices", get(devices))
+        .route("/dashboard/api/devices", get(all_devices))
+}
+
+/// Images decoded at once: a large photo takes a few hundred megabytes while it is decoded, so uploads
+/// queue here rather than all at once.
+static SCANS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(2));
+
+/// The forwarder setup link the Android app scans (its parser reads exactly this shape):
+/// `webqris://setup?server=<url-encoded base URL>&secret=<callback secret>&merchant=<url-encoded name>`.
+pub fn setup_link(server: &str, callback_secret: &str, merchant_name: &str) -> String {
+    let mut url = reqwest::Url::parse("webqris://setup").expect("a constant, valid URL");
+    url.query_pairs_mut()
+        .append_pair("server", server)
+        .append_pair("secret", callback_secret)
+        .append_pair("merchant", merchant_name);
+    url.into()
+}
+
+fn merchant_error(e: MerchantError) -> AppError {
+    match e {
+        MerchantError::Db(e) => AppError::from(e),
+        MerchantError::UnknownMerchant(_) => merchant_not_found(),
+        other => AppError::BadRequest(other.to_string()),
+    }
+}
+
+/// What the dashboard shows of a static QRIS: the summary, or why it is not usable.
+fn qris_json(payload: &str) -> Value {
+    match qris::check_static(payload) {
+        Ok(summary) => {
+            json!({"payload": payload, "usable": true, "summary": summary, "error": null})
+        }
+        Err(error) => json!({
+            "payload": payload,
+            "usable": false,
+            // What could still be read, so a person sees which code this is (e.g. an already dynamic one).
+            "summary": qris::parse(payload).ok().map(|q| q.summary()),
+            "error": error.to_string(),
+        }),
+    }
+}
+
+fn silent(state: &AppState, last_seen: Timestamp) -> bool {
+    state.now().as_millis() - last_seen.as_millis()
+        > state.config.forwarder.silence_alert_secs.millis()
+}
+
+fn list_json(state: &AppState, row: &MerchantListRow) -> Value {
+    let summary = row
+        .merchant
+        .qris_payload
+        .as_deref()
+        .and_then(|p| qris::parse(p).ok())
+        .map(|q| q.summary());
+    json!({
+        "id": row.merchant.id.0,
+        "name": row.merchant.name,
+        "owner_email": row.owner_email,
+        "created_at": row.created_at,
+        "qris_configured": row.merchant.qris_payload.is_some(),
+        "qris_merchant_name": summary.and_then(|s| s.merchant_name),
+        "webhook_url": row.merchant.webhook_url,
+        "pending": row.pending,
+        "last_device_seen_at": row.last_device_seen_at,
+        "device_silent": row.last_device_seen_at.is_some_and(|at| silent(state, at)),
+    })
+}
+
+fn detail_json(state: &AppState, m: &MerchantDetail) -> Value {
+    json!({
+        "id": m.merchant.id.0,
+        "name": m.merchant.name,
+        "owner_email": m.owner_email,
+        "created_at": m.created_at,
+        "qris": m.merchant.qris_payload.as_deref().map(qris_json),
+        "webhook_url": m.merchant.webhook_url,
+        "webhook_secret": m.webhook_secret.expose(),
+        "callback_secret_prefix": m.callback_secret_prefix,
+        "server_url": &*state.public_url,
+    })
+}
+
+fn device_json(state: &AppState, d: &DeviceRow) -> Value {
+    json!({
+        "device_id": d.device_id,
+        "app_version": d.app_version,
+        "listener_connected": d.listener_connected,
+        "outbox_pending": d.outbox_pending,
+        "last_notification_at": d.last_notification_at,
+        "first_seen_at": d.first_seen_at,
+        "last_seen_at": d.last_seen_at,
+        "last_heartbeat_at": d.last_heartbeat_at,
+        "silent": silent(state, d.last_seen_at),
+    })
+}
+
+/// The callback secret's setup link and its QR (shown once, with the secret).
+fn callback_secret_json(state: &AppState, secret: &str, name: &str) -> Result<Value, AppError> {
+    let link = setup_link(&state.public_url, secret, name);
+    let qr = qr::png_data_url(&link).map_err(AppError::internal)?;
+    Ok(json!({"callback_secret": secret, "setup_link": link, "setup_qr": qr}))
+}
+
+async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
+    let (scope, now) = (viewer.scope(), state.now());
+    let rows = state
+        .db
+        .read(move |c| c.merchants_in_scope(scope, now))
+        .await?;
+    let merchants: Vec<Value> = rows.iter().map(|r| list_json(&state, r)).collect();
+    Ok(JsonResponse(json!({"success": true, "merchants": merchants})).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct NameBody {
+    name: String,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Json(body): Json<NameBody>,
+) -> Result<Response, AppError> {
+    let owner = viewer.account.id;
+    let created = merchant::create_owned(
+        &state.db,
+        NewMerchant {
+            name: body.name,
+            qris: None,
+            webhook_url: None,
+        },
+        Some(owner),
+        state.config.webhook.allow_private_targets,
+        state.now(),
+    )
+    .await
+    .map_err(merchant_error)?;
+    state.hub.owners().set(created.merchant_id, Some(owner));
+    let detail = visible_merchant(&state, &viewer, created.merchant_id.0).await?;
+    let mut answer = callback_secret_json(&state, created.callback_secret.expose(), &created.name)?;
+    answer["success"] = json!(true);
+    answer["merchant"] = detail_json(&state, &detail);
+    Ok((StatusCode::CREATED, JsonResponse(answer)).into_response())
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, AppError> {
+    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
+    let merchant = m.merchant.id;
+    let devices = state.db.read(move |c| c.devices(merchant)).await?;
+    let mut answer = detail_json(&state, &m);
+    answer["devices"] = devices.iter().map(|d| device_json(&state, d)).collect();
+    Ok(JsonResponse(json!({"success": true, "merchant": answer})).into_response())
+}
+
+async fn rename(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+    Json(body): Json<NameBody>,
+) -> Result<Response, AppError> {
+    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
+    let name = merchant::check_name(&body.name).map_err(merchant_error)?;
+    let merchant = m.merchant.id;
+    let stored = name.clone();
+    state
+        .db
+        .write(move |tx| tx.rename_merchant(merchant, &stored))
+        .await?;
+    Ok(JsonResponse(json!({"success": true, "name": name})).into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, AppError> {
+    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
+    let (merchant, now) = (m.merchant.id, state.now());
+    match state
+        .db
+        .write(move |tx| tx.delete_merchant(merchant, now))
+        .await?
+    {
+        Ok(()) => {
+            state.hub.owners().set(merchant, None);
+            tracing::info!(
+                merchant = merchant.0,
+                account = viewer.account.id.0,
+                "merchant deleted"
+            );
+            Ok(JsonResponse(json!({"success": true})).into_response())
+        }
+        Err(DeleteRefusal::PendingPayments(n)) => Err(AppError::Conflict(format!(
+            "This merchant has {n} pending payment(s); wait until they are paid or expired before deleting it"
+        ))),
+        Err(DeleteRefusal::PendingDeliveries(n)) => Err(AppError::Conflict(format!(
+            "This merchant has {n} webhook(s) still being delivered; try again once they are done"
+        ))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PayloadBody {
+    payload: String,
+}
+
+/// `POST /dashboard/api/qris/decode`: what a pasted payload says, and whether it can be used.
+async fn decode(_viewer: Viewer, Json(body): Json<PayloadBody>) -> Result<Response, AppError> {
+    let payload = body.payload.trim();
+    if payload.is_empty() {
+        return Err(AppError::BadRequest("payload must not be empty".to_owned()));
+    }
+    let mut answer = qris_json(payload);
+    answer["success"] = json!(true);
+    Ok(JsonResponse(answer).into_response())
+}
+
+/// `POST /dashboard/api/qris/scan`: the raw bytes of a photo or screenshot (PNG or JPEG); reads the QR
+/// code in it and answers like `decode`.
+async fn scan(
+    State(state): State<AppState>,
+    _viewer: Viewer,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::BadRequest(format!(
+                "The image is too large (at most {} bytes)",
+                state.config.dashboard.max_upload_bytes
+            ))
+        } else {
+            AppError::BadRequest(format!("Cannot read the upload: {}", e.body_text()))
+        }
+    })?;
+    if bytes.is_empty() {
+        return Err(AppError::BadRequest("No image was uploaded".to_owned()));
+    }
+    let _permit = SCANS.acquire().await.map_err(AppError::internal)?;
+    let read = tokio::task::spawn_blocking(move || qr::scan(&bytes))
+        .await
+        .map_err(AppError::internal)?;
+    let payload = read.map_err(|e| AppError::BadRequest(format!("Cannot read a QR code: {e}")))?;
+    let mut answer = qris_json(payload.trim());
+    answer["success"] = json!(true);
+    Ok(JsonResponse(answer).into_response())
+}
+
+/// `PUT /dashboard/api/merchants/{id}/qris`: saves a static QRIS (refused unless it can be made
+/// dynamic for every amount).
+async fn set_qris(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+    Json(body): Json<PayloadBody>,
+) -> Result<Response, AppError> {
+    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
+    let payload = body.payload.trim().to_owned();
+    let summary = qris::check_static(&payload).map_err(|e| {
+        AppError::BadRequest(format!("QRIS payload is not a usable static QRIS: {e}"))
+    })?;
+    let merchant = m.merchant.id;
+    state
+        .db
+        .write(move |tx| tx.set_merchant_qris(merchant, &payload))
+        .await?;
+    Ok(JsonResponse(json!({"success": true, "summary": summary})).into_response())
+}
+
+async fn tokens(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, AppError> {
+    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
+    let merchant = m.merchant.id;
+    let rows = state.db.read(move |c| c.api_token_rows(merchant)).await?;
+    let tokens: Vec<Value> = rows
+        .iter()
+        .map(|t| {
+            json!({
+                "id": t.id,
+                "prefix": t.prefix,
+                "created_at": t.created_at,
+                "revoked_at": t.revoked_at,
+                "last_used_at": t.last_used_at,
+            })
+        })
+        .collect();
+    Ok(JsonResponse(json!({"success": true, "tokens": tokens})).into_response())
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, AppError> {
+    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
+    let issued = merchant::issue_api_token(&state.db, m.merchant.id, state.now())
+        .await
+        .map_err(merchant_error)?;
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(json!({
+            "success": true,
+            "token": issued.token.expose(),
+            "prefix": issued.prefix,
+        })),
+    )
+        .into_response())
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    path: Result<Path<(i64, i64)>, PathRejection>,
+) -> Result<Response, AppError> {
+    let Ok(Path((id, token))) = path else {
+        return Err(AppError::NotFound("API token not found".to_owned()));
+    };
+    let m = visible_merchant(&state, &viewer, id).await?;
+    let (merchant, now) = (m.merchant.id, state.now());
+    if state
+        .db
+        .write(move |tx| tx.revoke_api_token_by_id(merchant, token, now))
+        .await?
+    {
+        Ok(JsonResponse(json!({"success": true})).into_response())
+    } else {
+        Err(AppError::NotFound(
+            "API token not found (or already revoked)".to_owned(),
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct WebhookBody {
+    url: Option<String>,
+}
+
+/// `PUT /dashboard/api/merchants/{id}/webhook`: sets (or, with `null`/empty, clears) the webhook URL,
+/// under the same target policy as the command line.
+async fn set_webhook(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+    Json(body): Json<WebhookBody>,
+) -> Result<Response, AppError> {
+    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
+    let url = match body.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(text) => Some(
+            merchant::check_webhook_url(text, state.config.webhook.allow_private_targets)
+                .await
+                .map_err(merchant_error)?,
+        ),
+        None => None,
+    };
+    let merchant = m.merchant.id;
+    let stored = url.clone();
+    state
+        .db
+        .write(move |tx| tx.set_webhook_url(merchant, stored.as_deref()))
+        .await?;
+    Ok(JsonResponse(json!({"success": true, "webhook_url": url})).into_response())
+}
+
+async fn rotate_webhook_secret(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, AppError> {
+    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
+    let secret = secret::webhook_secret();
+    let (merchant, stored) = (m.merchant.id, secret.clone());
+    state
+        .db
+        .write(move |tx| tx.set_webhook_secret(merchant, &stored))
+        .await?;
+    Ok(JsonResponse(json!({"success": true, "webhook_secret": secret.expose()})).into_response())
+}
+
+/// `POST /dashboard/api/merchants/{id}/webhook/test`: signs and POSTs a `webhook.test` event to the
+/// merchant's URL now, exactly as real webhooks are sent, and reports what the receiver answered.
+async fn test_webhook(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, AppError> {
+    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
+    let Some(url) = m.merchant.webhook_url.clone() else {
+        return Err(AppError::BadRequest("Set a webhook URL first".to_owned()));
+    };
+    let now = state.now();
+    let body = serde_json::to_vec(&json!({
+        "event": "webhook.test",
+        "data": {
+            "merchant": m.merchant.name,
+            "message": "Test webhook from the webqris dashboard; no payment is involved.",
+            "sent_at": now,
+        }
+    }))
+    .map_err(AppError::internal)?;
+    let client = delivery::http_client(&state.config.webhook).map_err(AppError::internal)?;
+    let message_id = secret::message_id();
+    let started = Instant::now();
+    let sent = delivery::post_signed(
+        &client,
+        &url,
+        &m.webhook_secret,
+        &message_id,
+        &body,
+        &state.config.webhook,
+        now,
+    )
+    .await;
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let answer = match sent {
+        Ok(response) => json!({
+            "success": true,
+            "url": url,
+            "webhook_id": message_id,
+            "status_code": response.status,
+            "ok": (200..300).contains(&response.status),
+            "duration_ms": duration_ms,
+            "body": response.body,
+            "error": null,
+        }),
+        Err(error) => json!({
+            "success": true,
+            "url": url,
+            "webhook_id": message_id,
+            "status_code": null,
+            "ok": false,
+            "duration_ms": duration_ms,
+            "body": null,
+            "error": error,
+        }),
+    };
+    Ok(JsonResponse(answer).into_response())
+}
+
+/// `POST /dashboard/api/merchants/{id}/callback-secret`: a new callback secret (the old one stops working
+/// at once), shown once with the forwarder setup QR that carries it.
+async fn rotate_callback_secret(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, AppError> {
+    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
+    let issued = merchant::new_callback_secret();
+    let (merchant, hash, prefix) = (
+        m.merchant.id,
+        issued.hash.clone(),
+        issued.display_prefix.clone(),
+    );
+    state
+        .db
+        .write(move |tx| tx.set_callback_secret(merchant, &hash, &prefix))
+        .await?;
+    let mut answer = callback_secret_json(&state, issued.plaintext.expose(), &m.merchant.name)?;
+    answer["success"] = json!(true);
+    answer["callback_secret_prefix"] = json!(issued.display_prefix);
+    Ok(JsonResponse(answer).into_response())
+}
+
+async fn devices(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, AppError> {
+    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
+    let merchant = m.merchant.id;
+    let rows = state.db.read(move |c| c.devices(merchant)).await?;
+    let devices: Vec<Value> = rows.iter().map(|d| device_json(&state, d)).collect();
+    Ok(JsonResponse(json!({
+        "success": true,
+        "devices": devices,
+        "silence_alert_secs": state.config.forwarder.silence_alert_secs.duration().as_secs(),
+    }))
+    .into_response())
+}
+
+/// `GET /dashboard/api/devices`: every visible merchant's devices, for the silent-device alert.
+async fn all_devices(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
+    let (scope, now) = (viewer.scope(), state.now());
+    let merchants = state
+        .db
+        .read(move |c| c.merchants_in_scope(scope, now))
+        .await?;
+    let mut devices = Vec::new();
+    for row in merchants {
+        let id: MerchantId = row.merchant.id;
+        for d in state.db.read(move |c| c.devices(id)).await? {
+            let mut value = device_json(&state, &d);
+            value["merchant_id"] = json!(id.0);
+            value["merchant_name"] = json!(row.merchant.name);
+            devices.push(value);
+        }
+    }
+    Ok(JsonResponse(json!({
+        "success": true,
+        "devices": devices,
+        "silence_alert_secs": state.config.forwarder.silence_alert_secs.duration().as_secs(),
+    }))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_setup_link_has_the_shape_the_forwarder_app_parses() {
+        let link = setup_link(
+            "https://pay.example.com/webqris",
+            "wqcb_abc-_123",
+            "Toko A&B",
+        );
+        assert_eq!(
+            link,
+            "webqris://setup?server=https%3A%2F%2Fpay.example.com%2Fwebqris&secret=wqcb_abc-_123&merchant=Toko+A%26B"
+        );
+        let parsed = reqwest::Url::parse(&link).expect("a URL");
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (
+                    "server".to_owned(),
+                    "https://pay.example.com/webqris".to_owned()
+                ),
+                ("secret".to_owned(), "wqcb_abc-_123".to_owned()),
+                ("merchant".to_owned(), "Toko A&B".to_owned()),
+            ]
+        );
+    }
+}
