@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
             state.config.dashboard.max_upload_bytes,
         ))
         .merge(crate::page::router())
+        .route("/", get(home))
         .route("/healthz", get(healthz));
     with_layers(routes, max_body).with_state(state)
 }
@@ -55,6 +56,11 @@ where
 /// `/ws` carry their bearer token there, and logs must never hold credentials.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+}
+
+/// `GET /`: a person opening the server's address in a browser lands on the dashboard.
+async fn home() -> axum::response::Redirect {
+    axum::response::Redirect::to("/dashboard")
 }
 
 /// `GET /healthz`: answers without touching the database (the benchmark's baseline).

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use crate::support::TestServer;
+use crate::support::{TestServer, within};
 
 fn assert_contract_error(body: &Value) {
     let object = body
@@ -123,10 +123,29 @@ async fn a_body_over_the_limit_is_400_and_the_limit_is_configurable() {
 }
 
 #[tokio::test]
+async fn the_root_sends_a_browser_to_the_dashboard() {
+    let server = TestServer::start().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let answer = within("GET /", client.get(server.url("/")).send())
+        .await
+        .expect("an answer");
+    assert!(answer.status().is_redirection(), "{}", answer.status());
+    assert_eq!(
+        answer
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok()),
+        Some("/dashboard")
+    );
+}
+
+#[tokio::test]
 async fn unknown_routes_are_404_and_wrong_methods_405_in_the_contract_shape() {
     let server = TestServer::start().await;
     for path in [
-        "/",
         "/api",
         "/api/payments",
         "/api/payments/INV-1/nope",
