@@ -61,7 +61,7 @@ fn merchant_token_and_admin_commands_print_the_documented_shapes() {
     assert!(ok, "{merchant}");
     assert_eq!(
         keys(&merchant),
-        ["callback_secret", "merchant_id", "name", "webhook_secret"]
+        ["merchant_id", "name", "callback_secret", "webhook_secret"]
     );
     assert_eq!(merchant["name"], "Toko ABC");
     assert!(merchant["merchant_id"].is_i64());
@@ -84,7 +84,7 @@ fn merchant_token_and_admin_commands_print_the_documented_shapes() {
         &[],
     );
     assert!(ok, "{token}");
-    assert_eq!(keys(&token), ["prefix", "token"]);
+    assert_eq!(keys(&token), ["token", "prefix"]);
     let (text, prefix) = (
         token["token"].as_str().expect("token"),
         token["prefix"].as_str().expect("prefix"),

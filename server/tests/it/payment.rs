@@ -27,16 +27,16 @@ async fn create_answers_201_with_a_dynamic_qris_for_the_unique_total() {
     assert_eq!(
         keys,
         [
-            "amount",
-            "expired_at",
-            "invoice_id",
-            "payment_url",
-            "qris_payload",
             "success",
+            "invoice_id",
+            "qris_payload",
+            "amount",
+            "unique_code",
             "total_amount",
-            "unique_code"
+            "expired_at",
+            "payment_url"
         ],
-        "exactly the documented fields, plus the hosted page's payment_url"
+        "exactly the documented fields in their documented order, plus the hosted page's payment_url"
     );
     assert_eq!(body["success"], true);
     assert_eq!(body["amount"], 25000);
