@@ -258,12 +258,13 @@ impl Hub {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use webqris_core::Timestamp;
 
     use super::*;
 
-    fn payment(merchant: i64, n: i64) -> PaymentRow {
+    /// A pending payment row of `merchant` numbered `n`, for tests of what is published.
+    pub(crate) fn payment(merchant: i64, n: i64) -> PaymentRow {
         PaymentRow {
             id: PaymentId(n),
             invoice_id: format!("INV-{n}"),

@@ -200,13 +200,12 @@ mod tests {
     use std::task::{Context, Poll};
 
     use tokio::sync::Semaphore;
-    use webqris_core::Timestamp;
-    use webqris_core::wire::PaymentStatus;
 
     use super::*;
     use crate::clock::Clock;
-    use crate::db::{MerchantId, PaymentId, PaymentRow};
+    use crate::db::MerchantId;
     use crate::hub::Hub;
+    use crate::hub::tests::payment;
 
     /// A client that takes one frame each time the test allows it, and records what it took.
     struct GatedSink {
@@ -250,28 +249,6 @@ mod tests {
 
         fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), axum::Error>> {
             Poll::Ready(Ok(()))
-        }
-    }
-
-    fn payment(merchant: i64, n: i64) -> PaymentRow {
-        PaymentRow {
-            id: PaymentId(n),
-            invoice_id: format!("INV-{n}"),
-            merchant_id: MerchantId(merchant),
-            merchant_order_id: None,
-            customer_name: None,
-            return_url: None,
-            amount: 1000,
-            unique_code: n,
-            total_amount: 1000 + n,
-            qris_payload: String::new(),
-            status: PaymentStatus::Pending,
-            payment_method: None,
-            sender_name: None,
-            created_at: Timestamp::from_millis(0),
-            expired_at: Timestamp::from_millis(0),
-            paid_at: None,
-            closed_at: None,
         }
     }
 
