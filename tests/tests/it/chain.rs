@@ -272,3 +272,36 @@ async fn a_queue_built_while_the_server_was_down_pays_when_it_comes_back() {
     assert_eq!(body["data"]["invoice_id"], invoice.as_str());
     forwarder.shutdown();
 }
+
+#[tokio::test]
+async fn scanning_the_dashboards_setup_qr_gives_a_phone_that_reaches_its_merchant() {
+    let shop = Shop::open("Toko A&B").await;
+    // What the dashboard's setup QR holds (server side) read by the app's parser (phone side).
+    let link = webqris_server::dashboard::merchant::setup_link(
+        &shop.server.url(""),
+        &shop.merchant.callback_secret,
+        &shop.merchant.name,
+    );
+    let setup =
+        webqris_android::parse_setup_link(link).expect("the app reads the dashboard's link");
+    assert_eq!(setup.merchant_name.as_deref(), Some("Toko A&B"));
+
+    let forwarder = Forwarder::new(ForwarderConfig {
+        server_url: setup.server_url,
+        callback_secret: setup.callback_secret,
+        ..shop.phone_config()
+    })
+    .expect("forwarder");
+    let answer = tokio::task::spawn_blocking({
+        let forwarder = Arc::clone(&forwarder);
+        move || forwarder.test_connection()
+    })
+    .await
+    .expect("test task")
+    .expect("the connection test passes");
+    assert_eq!(
+        answer,
+        "Koneksi berhasil! Auth valid ✓ (Merchant: Toko A&B)"
+    );
+    forwarder.shutdown();
+}
