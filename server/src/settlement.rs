@@ -241,7 +241,14 @@ fn settle_notification(
         .as_deref()
         .filter(|d| !d.trim().is_empty())
     {
-        tx.touch_device(merchant, device.trim(), now)?;
+        // The heartbeat refuses longer ids; a notification is never refused for its device name (nothing a
+        // phone sends is dropped), so the devices table gets the name cut at the same bound.
+        let device: String = device
+            .trim()
+            .chars()
+            .take(crate::api::device::MAX_DEVICE_ID_CHARS)
+            .collect();
+        tx.touch_device(merchant, &device, now)?;
     }
     let remember_hash = |id| match &n.client_hash {
         Some(hash) => tx.remember_key(merchant, SeenKind::EventHash, hash, now, id),

@@ -501,6 +501,25 @@ async fn numeric_ids_from_third_party_forwarders_are_accepted_and_the_device_is_
 }
 
 #[tokio::test]
+async fn a_huge_device_name_still_pays_and_is_remembered_cut_to_the_heartbeat_bound() {
+    let server = TestServer::start().await;
+    let m = server.merchant("Toko ABC", None).await;
+    let (invoice_id, total) = invoice(&server, &m, 25000).await;
+    let body = with(dana(total), json!({"device_id": "é".repeat(20_000)}));
+    let (code, answer) = server.notify(&m, &body).await;
+    assert_eq!(code, StatusCode::OK, "{answer}");
+    assert_eq!(server.status_of(&m, &invoice_id).await, "paid");
+    let merchant = m.id;
+    let devices = server
+        .db
+        .read(move |c| c.devices(merchant))
+        .await
+        .expect("devices");
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].device_id, "é".repeat(128));
+}
+
+#[tokio::test]
 async fn the_heartbeat_records_the_device_and_answers_with_the_server_time() {
     let server = TestServer::start().await;
     let m = server.merchant("Toko ABC", None).await;
