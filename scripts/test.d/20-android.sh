@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The Android forwarder, as far as a machine without the Android SDK can check it (README, "Android
 # forwarder"):
-#   1. the bridge against the real webqris server (Rust, android-bridge/tests/it/real_server.rs);
-#   2. the Kotlin bindings (JVM flavour) through JNA, and the app's sources under Robolectric, against a
+#   (the bridge's Rust tests, including those against the real server, run in `cargo test --workspace`)
+#   1. the Kotlin bindings (JVM flavour) through JNA, and the app's sources under Robolectric, against a
 #      scripted loopback server and the real webqris server (android-app/pom.xml);
-#   3. the bridge cross-compiled for aarch64-linux-android and x86_64-linux-android.
+#   2. the bridge cross-compiled for aarch64-linux-android and x86_64-linux-android.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -15,12 +15,9 @@ timed() {
   echo "    ($(( SECONDS - started )) s)"
 }
 
-step "build the webqris server and the bridge (host)"
+step "build the webqris server (the Kotlin tests start it) and the bridge (host)"
 timed cargo build --quiet --locked -p webqris-server --bin webqris -p webqris-android
 webqris_bin="$PWD/target/debug/webqris"
-
-step "Rust: the forwarder against the real webqris server"
-timed env WEBQRIS_BIN="$webqris_bin" cargo test --quiet --locked -p webqris-android --test it real_server -- --include-ignored
 
 step "Kotlin: bindings (JVM flavour) and the app under Robolectric"
 timed scripts/gen-bindings.sh jvm android-app/target/generated-sources/uniffi

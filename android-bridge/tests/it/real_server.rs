@@ -1,30 +1,24 @@
-//! The forwarder against the real `webqris` server, driven only through its command-line contract
-//! (`webqris serve`, `merchant create`, `token create`) and its HTTP API: a DANA notification pays the
-//! invoice, a queue survives the server being down and the forwarder being restarted, and nothing is
-//! paid twice.
-//!
-//! The binary is `$WEBQRIS_BIN`, else `target/debug/webqris` (built by `cargo test --workspace` and by
-//! `scripts/test.d/20-android.sh`).
+//! The forwarder against the real webqris server: `webqris_server::run` (the seam `webqris serve` uses) on a
+//! fixed loopback port with its own SQLite file, stopped and started again on that port, with a merchant
+//! made through the same library path as `webqris merchant create`. A DANA notification pays the invoice,
+//! a queue survives the server being down and the forwarder being restarted, and nothing is paid twice.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::{Value, json};
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use webqris_android::{DeliveryState, ForwarderConfig, IncomingNotification, SubmitOutcome};
+use webqris_core::Timestamp;
+use webqris_server::ServerError;
+use webqris_server::config::Config;
+use webqris_server::db::Db;
+use webqris_server::merchant::{self, NewMerchant};
 
-use crate::support::{WAIT_MS, closed_port, open};
-
-const NEEDS_SERVER: &str = "build it first: cargo build -p webqris-server --bin webqris";
-
-fn webqris_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("WEBQRIS_BIN") {
-        return bin.into();
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    root.join("target").join("debug").join("webqris")
-}
+use crate::support::{WAIT, WAIT_MS, closed_port, open};
 
 /// A static QRIS payload from the vendored corpus (a DANA merchant).
 fn static_qris() -> String {
@@ -37,12 +31,17 @@ fn static_qris() -> String {
         .expect("the verssache-DANA row")
 }
 
-/// One `webqris` server process on a loopback port with its own database.
+/// A running server: the sender that stops it and its task.
+type Running = (oneshot::Sender<()>, JoinHandle<Result<(), ServerError>>);
+
+/// The webqris server on one loopback address with its own database; it can be stopped and started
+/// again on the same address (the phone's settings do not change when the server goes away).
 struct RealServer {
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     addr: SocketAddr,
-    child: Option<Child>,
-    merchant_id: String,
+    config: Config,
+    rt: Runtime,
+    running: Option<Running>,
     callback_secret: String,
     api_token: String,
 }
@@ -51,33 +50,43 @@ impl RealServer {
     /// A database with one merchant (static QRIS set) and an API token; the server not yet started.
     fn prepared() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut server = Self {
+        let config = Config {
+            db: dir.path().join("webqris.db"),
+            ..Config::default()
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (callback_secret, api_token) = rt.block_on(async {
+            let db = Db::open(&config.db, &config.database).expect("database");
+            let now = Timestamp::now();
+            let new = NewMerchant {
+                name: "Toko ABC".into(),
+                qris: Some(static_qris()),
+                webhook_url: None,
+            };
+            let created = merchant::create(&db, new, false, now)
+                .await
+                .expect("merchant created");
+            let token = merchant::issue_api_token(&db, created.merchant_id, now)
+                .await
+                .expect("token issued");
+            (
+                created.callback_secret.expose().to_owned(),
+                token.token.expose().to_owned(),
+            )
+        });
+        Self {
             addr: closed_port(),
-            dir,
-            child: None,
-            merchant_id: String::new(),
-            callback_secret: String::new(),
-            api_token: String::new(),
-        };
-        let merchant = server.cli(&[
-            "merchant",
-            "create",
-            "--name",
-            "Toko ABC",
-            "--qris",
-            &static_qris(),
-        ]);
-        server.merchant_id = match &merchant["merchant_id"] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        server.callback_secret = merchant["callback_secret"]
-            .as_str()
-            .expect("callback_secret")
-            .to_owned();
-        let token = server.cli(&["token", "create", "--merchant", &server.merchant_id.clone()]);
-        server.api_token = token["token"].as_str().expect("token").to_owned();
-        server
+            _dir: dir,
+            config,
+            rt,
+            running: None,
+            callback_secret,
+            api_token,
+        }
     }
 
     fn started() -> Self {
@@ -86,59 +95,33 @@ impl RealServer {
         server
     }
 
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("webqris.db")
-    }
-
-    fn cli(&self, args: &[&str]) -> Value {
-        let out = Command::new(webqris_bin())
-            .args(args)
-            .arg("--db")
-            .arg(self.db())
-            .arg("--json")
-            .output()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run {}: {e} ({NEEDS_SERVER})",
-                    webqris_bin().display()
-                )
-            });
-        assert!(
-            out.status.success(),
-            "webqris {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
-    }
-
-    /// Starts `webqris serve` and waits until it accepts connections.
+    /// Starts the server on its address; it accepts connections when this returns (the socket is bound).
     fn start(&mut self) {
-        let child = Command::new(webqris_bin())
-            .args(["serve", "--listen", &self.addr.to_string(), "--db"])
-            .arg(self.db())
-            .env("WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn webqris serve");
-        self.child = Some(child);
-        // Readiness of another process has no event to await: probe the port until a deadline.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_err() {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("webqris serve exited with {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "webqris serve did not listen on {}",
-                self.addr
-            );
-            std::thread::park_timeout(Duration::from_millis(25));
+        assert!(self.running.is_none(), "already running");
+        let listener = self
+            .rt
+            .block_on(tokio::net::TcpListener::bind(self.addr))
+            .expect("bind the server's address again");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = self.rt.spawn(webqris_server::run(
+            self.config.clone(),
+            listener,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        self.running = Some((stop, handle));
+    }
+
+    /// Stops the server: its port refuses connections from now on.
+    fn stop(&mut self) {
+        if let Some((stop, handle)) = self.running.take() {
+            let _ = stop.send(());
+            self.rt
+                .block_on(async { tokio::time::timeout(WAIT, handle).await })
+                .expect("the server stops in time")
+                .expect("server task")
+                .expect("server stopped cleanly");
         }
     }
 
@@ -147,11 +130,7 @@ impl RealServer {
     }
 
     fn http(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("rt");
-        rt.block_on(async {
+        self.rt.block_on(async {
             webqris_android::tls::install_crypto_provider();
             let client = reqwest::Client::new();
             let url = format!("{}{path}", self.url());
@@ -208,10 +187,7 @@ impl RealServer {
 
 impl Drop for RealServer {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.stop();
     }
 }
 
@@ -240,7 +216,6 @@ fn rupiah(amount: i64) -> String {
 }
 
 #[test]
-#[ignore = "drives the webqris binary: run by scripts/test.d/20-android.sh after building it"]
 fn a_dana_notification_pays_the_invoice() {
     let server = RealServer::started();
     let (invoice, total) = server.create_invoice(25_000);
@@ -263,7 +238,6 @@ fn a_dana_notification_pays_the_invoice() {
 }
 
 #[test]
-#[ignore = "drives the webqris binary: run by scripts/test.d/20-android.sh after building it"]
 fn a_notification_queued_while_the_server_is_down_pays_once_it_is_up() {
     let mut server = RealServer::prepared();
     let state = tempfile::tempdir().expect("tempdir");
@@ -271,8 +245,7 @@ fn a_notification_queued_while_the_server_is_down_pays_once_it_is_up() {
     // The invoice exists; then the server goes down and the payment notification arrives.
     server.start();
     let (invoice, total) = server.create_invoice(30_000);
-    let pid = server.child.take().expect("running");
-    drop(KillOnDrop(pid));
+    server.stop();
     fwd.submit(dana_paid(total, 1_774_088_200_000))
         .expect("submit");
     assert_eq!(
@@ -286,17 +259,7 @@ fn a_notification_queued_while_the_server_is_down_pays_once_it_is_up() {
     assert_eq!(server.status_of(&invoice)["status"], "paid");
 }
 
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
-#[ignore = "drives the webqris binary: run by scripts/test.d/20-android.sh after building it"]
 fn the_same_payment_forwarded_by_two_phones_pays_once() {
     let server = RealServer::started();
     let (invoice, total) = server.create_invoice(40_000);
@@ -325,7 +288,6 @@ fn the_same_payment_forwarded_by_two_phones_pays_once() {
 }
 
 #[test]
-#[ignore = "drives the webqris binary: run by scripts/test.d/20-android.sh after building it"]
 fn a_wrong_secret_is_refused_and_the_test_and_heartbeat_answer() {
     let server = RealServer::started();
     let state = tempfile::tempdir().expect("tempdir");
@@ -346,14 +308,12 @@ fn a_wrong_secret_is_refused_and_the_test_and_heartbeat_answer() {
 
 /// `webqris-forward` killed with items queued (server down), then run again: everything arrives, once.
 #[test]
-#[ignore = "drives the webqris binary: run by scripts/test.d/20-android.sh after building it"]
 fn the_host_command_survives_a_restart_mid_queue_and_pays_nothing_twice() {
     let mut server = RealServer::prepared();
     server.start();
     let (inv1, total1) = server.create_invoice(11_000);
     let (inv2, total2) = server.create_invoice(12_000);
-    let stopped = server.child.take().expect("running");
-    drop(KillOnDrop(stopped));
+    server.stop();
     let state = tempfile::tempdir().expect("tempdir");
     let input = state.path().join("in.jsonl");
     let lines: Vec<String> = [(total1, 1_774_088_400_000_i64), (total2, 1_774_088_400_500)]

@@ -1,6 +1,6 @@
 //! A scripted HTTP server on loopback for the forwarder's client-side rules (ordering, backoff,
 //! Retry-After, 401): every request is pushed into a channel, every answer comes from a script. The
-//! rules that depend on the real server's behaviour are tested against the `webqris` binary instead
+//! rules that depend on the real server's behaviour are tested against the real server instead
 //! (`real_server.rs`).
 
 use std::collections::VecDeque;
