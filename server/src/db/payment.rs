@@ -51,7 +51,7 @@ pub struct PaymentRow {
     pub merchant_order_id: Option<String>,
     /// Customer name given at creation.
     pub customer_name: Option<String>,
-    /// Where the hosted payment page returns the customer (stored for the next issue).
+    /// Where the hosted payment page sends the customer once paid.
     pub return_url: Option<String>,
     /// Amount requested.
     pub amount: i64,
