@@ -709,6 +709,9 @@ fn request_body(row: &Row, settings: &Settings) -> NotificationRequest {
         device_id: Some(settings.device_id.clone()),
         notif_id: Some(event::forwarder_notif_id(&row.notif_key, row.post_time_ms)),
         event_hash: Some(row.event_hash.clone()),
+        category: None,
+        template: None,
+        channel_id: None,
     }
 }
 
@@ -908,6 +911,9 @@ async fn connection_test(shared: &Arc<Shared>) -> Result<String, ForwarderError>
         device_id: Some(settings.device_id.clone()),
         notif_id: Some(format!("test@{now}")),
         event_hash: Some(wire::TEST_EVENT_HASH.into()),
+        category: None,
+        template: None,
+        channel_id: None,
     };
     let url = delivery::endpoint(&settings.base, NOTIFICATION_PATH);
     let (status, text) = post_json(shared, &settings, &url, &body).await?;

@@ -228,6 +228,30 @@ pub struct NotificationRequest {
     /// The forwarder's event hash; `"test"` marks a connection test.
     #[serde(default, deserialize_with = "string_or_number")]
     pub event_hash: Option<String>,
+    /// webqris extension: Android's `Notification.category` (`msg`, `email`, `call`, `social`, …), so the
+    /// server can tell a chat message from a payment notification. Absent from other forwarders.
+    #[serde(
+        default,
+        deserialize_with = "string_or_number",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub category: Option<String>,
+    /// webqris extension: `Notification.EXTRA_TEMPLATE`, e.g. `android.app.Notification$MessagingStyle`
+    /// (a conversation never pays).
+    #[serde(
+        default,
+        deserialize_with = "string_or_number",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub template: Option<String>,
+    /// webqris extension: the notification's channel id (Android 8+), which tells an app's payment
+    /// notifications from its other ones.
+    #[serde(
+        default,
+        deserialize_with = "string_or_number",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub channel_id: Option<String>,
 }
 
 /// Accepts a JSON string or number (or null) as an optional string.
@@ -650,6 +674,30 @@ mod tests {
         assert_eq!(numeric.notif_id.as_deref(), Some("-1"));
         assert_eq!(numeric.timestamp.as_deref(), Some("1774088123000"));
         assert!(serde_json::from_value::<NotificationRequest>(json!({"app": "x"})).is_err());
+    }
+
+    #[test]
+    fn the_optional_android_fields_are_read_and_left_out_when_absent() {
+        let body: NotificationRequest = serde_json::from_value(json!({
+          "message": "x",
+          "category": "msg",
+          "template": "android.app.Notification$MessagingStyle",
+          "channel_id": "chat"
+        }))
+        .expect("extension fields");
+        assert_eq!(body.category.as_deref(), Some("msg"));
+        assert_eq!(
+            body.template.as_deref(),
+            Some("android.app.Notification$MessagingStyle")
+        );
+        assert_eq!(body.channel_id.as_deref(), Some("chat"));
+        let plain: NotificationRequest =
+            serde_json::from_value(json!({"message": "x"})).expect("plain body");
+        assert_eq!(
+            serde_json::to_value(&plain).expect("serialises"),
+            json!({"app": null, "title": null, "message": "x", "timestamp": null,
+                   "device_id": null, "notif_id": null, "event_hash": null})
+        );
     }
 
     #[test]
