@@ -499,6 +499,20 @@ pub struct HeartbeatRequest {
     /// When the phone last saw a notification.
     #[serde(default)]
     pub last_notification_at: Option<Timestamp>,
+    /// How long the oldest undelivered notification has waited on the phone, seconds (by the phone's
+    /// own clock, so its drift does not matter).
+    #[serde(default)]
+    pub oldest_pending_age_secs: Option<i64>,
+    /// Of `outbox_pending`, the notifications parked after too many failed attempts.
+    #[serde(default)]
+    pub parked_count: Option<i64>,
+    /// Why delivery is failing now (the refusal, the unreachable server, the newest failed attempt);
+    /// absent when it is not.
+    #[serde(default)]
+    pub last_delivery_error: Option<String>,
+    /// Whether the app has notification access (without it no payment is read).
+    #[serde(default)]
+    pub notification_access: Option<bool>,
 }
 
 /// 200 answer of `POST /api/forwarder/heartbeat`.
@@ -753,6 +767,24 @@ mod tests {
         let minimal: HeartbeatRequest =
             serde_json::from_value(json!({"device_id": "d"})).expect("only device_id required");
         assert_eq!(minimal.app_version, None);
+        assert_eq!(minimal.oldest_pending_age_secs, None);
+        let health: HeartbeatRequest = serde_json::from_value(json!({
+            "device_id": "d",
+            "outbox_pending": 3,
+            "oldest_pending_age_secs": 420,
+            "parked_count": 1,
+            "last_delivery_error": "server answered HTTP 500",
+            "notification_access": false
+        }))
+        .expect("the delivery health fields");
+        assert_eq!(
+            (
+                health.oldest_pending_age_secs,
+                health.parked_count,
+                health.notification_access
+            ),
+            (Some(420), Some(1), Some(false))
+        );
         assert!(serde_json::from_value::<HeartbeatRequest>(json!({"app_version": "x"})).is_err());
         let response = HeartbeatResponse {
             success: true,

@@ -38,9 +38,8 @@ static ONE_TIME_CODE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A word: letters and digits (Unicode), the unit that is masked whole.
-static WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[\p{L}\p{N}]+").expect("a valid regex for alphanumeric words")
-});
+static WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[\p{L}\p{N}]+").expect("a valid regex for alphanumeric words"));
 
 /// Whether a notification (its title, its effective text) reads like a one-time-code message.
 pub fn looks_like_one_time_code(title: &str, text: &str) -> bool {
@@ -70,12 +69,18 @@ mod tests {
     #[test]
     fn one_time_code_messages_are_recognised_in_both_languages() {
         for (title, text) in [
-            ("DANA", "Kode OTP kamu 123456. JANGAN BERIKAN kode ini ke siapa pun."),
+            (
+                "DANA",
+                "Kode OTP kamu 123456. JANGAN BERIKAN kode ini ke siapa pun.",
+            ),
             ("BCA", "Kode verifikasi: 482913"),
             ("Livin'", "JANGAN BAGIKAN kode ini: 77 31 09"),
             ("GoPay", "123456 is your GoPay verification code"),
             ("Bank", "Your one-time password is 998877"),
-            ("Bank", "Use 445566 as your login code. Do not share this code."),
+            (
+                "Bank",
+                "Use 445566 as your login code. Do not share this code.",
+            ),
             ("OTP", "449921"),
             ("BRImo", "Sandi sekali pakai Anda 7788"),
         ] {
@@ -87,8 +92,14 @@ mod tests {
     fn payments_and_ordinary_texts_are_not_one_time_codes() {
         for (title, text) in [
             ("DANA", "Kamu berhasil menerima Rp25.042 dari JOHN DOE"),
-            ("GoPay Merchant", "Pembayaran QRIS Rp 6.000 diterima. Kode unik 42."),
-            ("BCA", "Transfer masuk Rp1.250.000 dari BUDI, ref 202612010001"),
+            (
+                "GoPay Merchant",
+                "Pembayaran QRIS Rp 6.000 diterima. Kode unik 42.",
+            ),
+            (
+                "BCA",
+                "Transfer masuk Rp1.250.000 dari BUDI, ref 202612010001",
+            ),
             ("Shopee Partner", "Pesanan 2612ABC dibayar"),
             ("Promo", "Cashback 50% pakai kode HEMAT50"),
         ] {
