@@ -7,7 +7,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::DbError;
 
 /// Migration steps, in order; step `i` brings the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_DEVICES, V3_DASHBOARD];
+pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_DEVICES, V3_DASHBOARD, V4_DEVICE_HEALTH];
 
 /// The version a fully migrated database has.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -225,6 +225,17 @@ CREATE TABLE manual_confirmations (
     notification_id INTEGER UNIQUE REFERENCES notifications (id),
     confirmed_at    INTEGER NOT NULL
 );
+"#;
+
+/// Version 4: a forwarder's delivery health, as its heartbeat reports it (notification access, parked
+/// count, since when its oldest undelivered notification waits on the server's clock, why it cannot
+/// deliver) and the alert last published for the device, so that each change is announced once.
+pub const V4_DEVICE_HEALTH: &str = r#"
+ALTER TABLE devices ADD COLUMN notification_access INTEGER;
+ALTER TABLE devices ADD COLUMN parked_count INTEGER;
+ALTER TABLE devices ADD COLUMN oldest_pending_since INTEGER;
+ALTER TABLE devices ADD COLUMN last_delivery_error TEXT;
+ALTER TABLE devices ADD COLUMN alert TEXT CHECK (alert IN ('silent', 'cannot_deliver', 'no_notification_access'));
 "#;
 
 /// The file's schema version.
