@@ -1,10 +1,10 @@
 //! Forwarder devices: when each (merchant, device) was last heard from, what its last heartbeat said about
 //! its delivery, and the alert last announced for it.
 
-use rusqlite::params;
 use webqris_core::Timestamp;
 use webqris_core::wire::DeviceAlert;
 
+use super::sql::{Row, params};
 use super::{Conn, DbError, MerchantId, Tx};
 
 /// What a heartbeat reports.
@@ -63,31 +63,33 @@ pub struct DeviceRow {
     pub alert: Option<DeviceAlert>,
 }
 
-const COLUMNS: &str = "merchant_id, device_id, app_version, listener_connected, outbox_pending,
-    last_notification_at, first_seen_at, last_seen_at, last_heartbeat_at, notification_access,
-    parked_count, oldest_pending_since, last_delivery_error, alert";
-
-fn read_device(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
-    let millis = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
-        Ok(r.get::<_, Option<i64>>(i)?.map(Timestamp::from_millis))
+/// The columns [`device_from_row`] reads, in its order.
+macro_rules! device_columns {
+    () => {
+        "merchant_id, device_id, app_version, listener_connected, outbox_pending, \
+         last_notification_at, first_seen_at, last_seen_at, last_heartbeat_at, notification_access, \
+         parked_count, oldest_pending_since, last_delivery_error, alert"
     };
+}
+
+fn device_from_row(r: &Row<'_>) -> Result<DeviceRow, DbError> {
     Ok(DeviceRow {
-        merchant_id: MerchantId(r.get(0)?),
+        merchant_id: r.get(0)?,
         device_id: r.get(1)?,
         app_version: r.get(2)?,
         listener_connected: r.get(3)?,
         outbox_pending: r.get(4)?,
-        last_notification_at: millis(5)?,
-        first_seen_at: Timestamp::from_millis(r.get(6)?),
-        last_seen_at: Timestamp::from_millis(r.get(7)?),
-        last_heartbeat_at: millis(8)?,
+        last_notification_at: r.get(5)?,
+        first_seen_at: r.get(6)?,
+        last_seen_at: r.get(7)?,
+        last_heartbeat_at: r.get(8)?,
         notification_access: r.get(9)?,
         parked_count: r.get(10)?,
-        oldest_pending_since: millis(11)?,
+        oldest_pending_since: r.get(11)?,
         last_delivery_error: r.get(12)?,
         // The CHECK constraint admits only the spellings `DeviceAlert::parse` reads.
         alert: r
-            .get::<_, Option<String>>(13)?
+            .get::<Option<String>>(13)?
             .as_deref()
             .and_then(DeviceAlert::parse),
     })
@@ -101,13 +103,12 @@ impl Tx<'_> {
         device_id: &str,
         now: Timestamp,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
-                 VALUES (?1, ?2, ?3, ?3)
-                 ON CONFLICT (merchant_id, device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-            )?
-            .execute(params![merchant.0, device_id, now.as_millis()])?;
+        self.execute(
+            "INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT (merchant_id, device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+            params![merchant, device_id, now],
+        )?;
         Ok(())
     }
 
@@ -119,9 +120,8 @@ impl Tx<'_> {
         beat: &Heartbeat,
         now: Timestamp,
     ) -> Result<DeviceRow, DbError> {
-        let row = self
-            .sql()
-            .prepare_cached(&format!(
+        self.query_one(
+            concat!(
                 "INSERT INTO devices (merchant_id, device_id, app_version, listener_connected,
                                       outbox_pending, last_notification_at, first_seen_at,
                                       last_seen_at, last_heartbeat_at, notification_access,
@@ -138,25 +138,24 @@ impl Tx<'_> {
                      parked_count = excluded.parked_count,
                      oldest_pending_since = excluded.oldest_pending_since,
                      last_delivery_error = excluded.last_delivery_error
-                 RETURNING {COLUMNS}"
-            ))?
-            .query_row(
-                params![
-                    merchant.0,
-                    beat.device_id,
-                    beat.app_version,
-                    beat.listener_connected,
-                    beat.outbox_pending,
-                    beat.last_notification_at.map(Timestamp::as_millis),
-                    now.as_millis(),
-                    beat.notification_access,
-                    beat.parked_count,
-                    beat.oldest_pending_since.map(Timestamp::as_millis),
-                    beat.last_delivery_error,
-                ],
-                read_device,
-            )?;
-        Ok(row)
+                 RETURNING ",
+                device_columns!()
+            ),
+            params![
+                merchant,
+                beat.device_id,
+                beat.app_version,
+                beat.listener_connected,
+                beat.outbox_pending,
+                beat.last_notification_at,
+                now,
+                beat.notification_access,
+                beat.parked_count,
+                beat.oldest_pending_since,
+                beat.last_delivery_error,
+            ],
+            device_from_row,
+        )
     }
 
     /// Records the alert announced for a device (`None`: healthy again).
@@ -166,37 +165,39 @@ impl Tx<'_> {
         device_id: &str,
         alert: Option<DeviceAlert>,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "UPDATE devices SET alert = ?3 WHERE merchant_id = ?1 AND device_id = ?2",
-            )?
-            .execute(params![
-                merchant.0,
-                device_id,
-                alert.map(DeviceAlert::as_str)
-            ])?;
+        self.execute(
+            "UPDATE devices SET alert = ?3 WHERE merchant_id = ?1 AND device_id = ?2",
+            params![merchant, device_id, alert.map(DeviceAlert::as_str)],
+        )?;
         Ok(())
     }
 
     /// Every device of every merchant, with its merchant's name (for the alert sweep).
     pub fn all_devices(&self) -> Result<Vec<(DeviceRow, String)>, DbError> {
-        let mut stmt = self.sql().prepare_cached(&format!(
-            "SELECT {COLUMNS}, (SELECT name FROM merchants m WHERE m.id = d.merchant_id)
-             FROM devices d ORDER BY merchant_id, device_id"
-        ))?;
-        let rows = stmt.query_map([], |r| Ok((read_device(r)?, r.get(14)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.query_all(
+            concat!(
+                "SELECT ",
+                device_columns!(),
+                ", (SELECT name FROM merchants m WHERE m.id = d.merchant_id)
+                 FROM devices d ORDER BY merchant_id, device_id"
+            ),
+            params![],
+            |r| Ok((device_from_row(r)?, r.get(14)?)),
+        )
     }
 }
 
 impl Conn<'_> {
     /// `merchant`'s devices, most recently seen first.
     pub fn devices(&self, merchant: MerchantId) -> Result<Vec<DeviceRow>, DbError> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM devices WHERE merchant_id = ?1
-             ORDER BY last_seen_at DESC, device_id"
-        ))?;
-        let rows = stmt.query_map([merchant.0], read_device)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.query_all(
+            concat!(
+                "SELECT ",
+                device_columns!(),
+                " FROM devices WHERE merchant_id = ?1 ORDER BY last_seen_at DESC, device_id"
+            ),
+            params![merchant],
+            device_from_row,
+        )
     }
 }
