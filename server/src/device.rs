@@ -4,12 +4,12 @@
 //! request reports: a phone that went silent, or one heard from again through a notification.
 
 use tokio::sync::watch;
-use tokio::time::MissedTickBehavior;
 use webqris_core::Timestamp;
 use webqris_core::wire::{DeviceAlert, WsDeviceAlertData};
 
 use crate::config::ForwarderConfig;
 use crate::db::{DbError, DeviceRow};
+use crate::periodic;
 use crate::state::AppState;
 
 /// What `device` needs a person for at `now`, most urgent first; `None` when it is healthy.
@@ -54,19 +54,9 @@ pub fn alert_data(
 }
 
 /// Sweeps until `stop` becomes true; a failed sweep is logged and the next tick tries again.
-pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(state.config.forwarder.alert_sweep_secs.duration());
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stop.wait_for(|stopping| *stopping) => break,
-        }
-        if let Err(e) = sweep(&state).await {
-            tracing::error!(error = %e, "device alert sweep failed; retrying at the next tick");
-        }
-    }
-    tracing::debug!("device alert sweeper stopped");
+pub async fn run(state: AppState, stop: watch::Receiver<bool>) {
+    let period = state.config.forwarder.alert_sweep_secs.duration();
+    periodic::every(period, stop, "device alert sweep", || sweep(&state)).await;
 }
 
 /// One sweep: every device whose alert changed since it was last announced is recorded and announced.

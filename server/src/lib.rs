@@ -22,6 +22,7 @@ pub mod hub;
 pub mod invoice;
 pub mod merchant;
 pub mod page;
+pub mod periodic;
 pub mod qr;
 pub mod secret;
 pub mod settlement;

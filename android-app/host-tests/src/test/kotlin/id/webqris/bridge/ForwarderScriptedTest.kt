@@ -18,7 +18,8 @@ class ForwarderScriptedTest {
     private val server = ScriptedServer.start()
     private val opened = mutableListOf<Forwarder>()
 
-    private fun open(): Forwarder = Forwarder(
+    /** A forwarder on the scripted server, millisecond retries; parked items wait their default 30 min. */
+    private fun open(maxAttempts: UInt = 10u): Forwarder = Forwarder(
         ForwarderConfig(
             serverUrl = server.url,
             callbackSecret = SECRET,
@@ -27,6 +28,7 @@ class ForwarderScriptedTest {
             databasePath = File(dir, "outbox.db").path,
             retryBaseMs = 20uL,
             retryCapMs = 200uL,
+            maxAttempts = maxAttempts,
         ),
     ).also { opened += it }
 
@@ -102,19 +104,7 @@ class ForwarderScriptedTest {
     @Test
     fun aParkedItemIsShownInTheLogAndRetriedByATap() {
         server.defaultReply = ScriptedServer.Reply(500, """{"success":false,"message":"Internal error"}""")
-        val fwd = Forwarder(
-            ForwarderConfig(
-                serverUrl = server.url,
-                callbackSecret = SECRET,
-                deviceId = "device-01",
-                enabledApps = listOf("id.dana"),
-                databasePath = File(dir, "outbox.db").path,
-                retryBaseMs = 20uL,
-                retryCapMs = 200uL,
-                maxAttempts = 2u,
-                parkedRetryMs = 86_400_000uL,
-            ),
-        ).also { opened += it }
+        val fwd = open(maxAttempts = 2u)
         val hash = (fwd.submit(IncomingNotification("id.dana", "DANA", "Rp10 diterima DANA Bisnis.", null, "k", 5)) as SubmitOutcome.Queued).eventHash
         val parked = fwd.waitUntilDrained(10_000uL)
         assertEquals(1uL, parked.parked)
