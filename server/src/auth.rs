@@ -1,7 +1,8 @@
 //! Authentication as extractors, so handlers never repeat it: [`MerchantAuth`] (API token),
-//! [`CallbackAuth`] (callback secret), [`MerchantSocketAuth`] (API token in `?token=`) and
-//! [`OperatorAuth`] (operator token, or a dashboard session cookie). Bearer secrets are looked up by their
-//! SHA-256; a revoked or unknown secret is a 401 before any handler runs.
+//! [`CallbackAuth`] (callback secret), [`MerchantSocketAuth`] (API token in `?token=`),
+//! [`OperatorAuth`] (operator token, or a dashboard session cookie) and [`OperatorBearer`] (operator
+//! token in the header only). Bearer secrets are looked up by their SHA-256; a revoked or unknown secret
+//! is a 401 before any handler runs.
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::HeaderMap;
@@ -49,6 +50,11 @@ pub struct OperatorAuth {
     /// The dashboard session it was opened with (the socket ends with it); `None` for a token.
     pub session: Option<SessionRow>,
 }
+
+/// A request carrying an operator token in `Authorization: Bearer` (`/metrics`). Only the header: a
+/// scraper can always set it, and a token in the query would end up in proxies' access logs.
+#[derive(Debug, Clone, Copy)]
+pub struct OperatorBearer;
 
 #[derive(Debug, Deserialize)]
 struct TokenQuery {
@@ -187,6 +193,28 @@ impl FromRequestParts<AppState> for OperatorAuth {
                 audience: Audience::Operator,
                 session: None,
             })
+        } else {
+            Err(AppError::Unauthorized("Invalid operator token".to_owned()))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for OperatorBearer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = bearer(&parts.headers).ok_or_else(|| {
+            AppError::Unauthorized(
+                "Missing operator token: send Authorization: Bearer <OPERATOR_TOKEN>".to_owned(),
+            )
+        })?;
+        let hash = secret::hash(token);
+        if state
+            .db
+            .read(move |c| c.operator_token_exists(&hash))
+            .await?
+        {
+            Ok(Self)
         } else {
             Err(AppError::Unauthorized("Invalid operator token".to_owned()))
         }

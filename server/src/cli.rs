@@ -4,9 +4,10 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
@@ -15,6 +16,7 @@ use webqris_core::notification::{self, Notification};
 use webqris_core::qris;
 
 use crate::account;
+use crate::backup;
 use crate::config::{Config, ConfigError};
 use crate::db::{Db, MerchantId};
 use crate::merchant::{self, NewMerchant};
@@ -80,6 +82,19 @@ enum Command {
     Account {
         #[command(subcommand)]
         command: AccountCommand,
+    },
+    /// Copy the database into FILE, consistently, while the server runs (SQLite's online backup).
+    Backup {
+        /// The backup file to write (replaced atomically if it exists).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replace the database with a backup made by `webqris backup`; refused while a server holds it.
+    /// The database it replaces is kept as `<db>.before-restore-<time>`.
+    Restore {
+        /// The backup file to restore.
+        #[arg(long)]
+        from: PathBuf,
     },
 }
 
@@ -238,6 +253,8 @@ fn run(cli: Cli) -> Outcome {
         Command::Admin { command } => with_db(&cli.global, |db, config| {
             Box::pin(run_admin(db, config, command))
         }),
+        Command::Backup { to } => run_backup(&cli.global, &to),
+        Command::Restore { from } => run_restore(&cli.global, &from),
         Command::Account { command } => {
             let AccountCommand::Create { email } = &command;
             let password = match read_password() {
@@ -296,13 +313,18 @@ fn load_config(global: &GlobalArgs) -> Result<Config, ConfigError> {
 
 type CommandFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + 'a>>;
 
+/// The configuration of an administrative command, validated; its log shows warnings only.
+fn admin_config(global: &GlobalArgs) -> Result<Config, ConfigError> {
+    init_tracing("warn", false);
+    load_config(global).and_then(Config::validated)
+}
+
 /// Loads the configuration, opens the database and runs an administrative command on a small runtime.
 fn with_db(
     global: &GlobalArgs,
     command: impl for<'a> FnOnce(&'a Db, &'a Config) -> CommandFuture<'a>,
 ) -> Outcome {
-    init_tracing("warn", false);
-    let config = match load_config(global).and_then(Config::validated) {
+    let config = match admin_config(global) {
         Ok(config) => config,
         Err(e) => return error(e),
     };
@@ -391,6 +413,32 @@ async fn run_admin(db: &Db, config: &Config, command: AdminCommand) -> Outcome {
             Ok(issued) => Outcome::ok(json!({"token": issued.token.expose()})),
             Err(e) => error(e),
         },
+    }
+}
+
+/// `webqris backup --to FILE`.
+fn run_backup(global: &GlobalArgs, to: &Path) -> Outcome {
+    let config = match admin_config(global) {
+        Ok(config) => config,
+        Err(e) => return error(e),
+    };
+    let busy = Duration::from_millis(config.database.busy_timeout_ms);
+    match backup::backup(&config.db, to, busy) {
+        Ok(report) => Outcome::ok(json!(report)),
+        Err(e) => error(e),
+    }
+}
+
+/// `webqris restore --from FILE`.
+fn run_restore(global: &GlobalArgs, from: &Path) -> Outcome {
+    let config = match admin_config(global) {
+        Ok(config) => config,
+        Err(e) => return error(e),
+    };
+    let busy = Duration::from_millis(config.database.busy_timeout_ms);
+    match backup::restore(from, &config.db, config.clock.now(), busy) {
+        Ok(report) => Outcome::ok(json!(report)),
+        Err(e) => error(e),
     }
 }
 

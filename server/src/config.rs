@@ -43,6 +43,10 @@ pub struct Config {
     pub forwarder: ForwarderConfig,
     /// The web dashboard: accounts, sessions, uploads.
     pub dashboard: DashboardConfig,
+    /// `GET /metrics`.
+    pub metrics: MetricsConfig,
+    /// `GET /readyz`.
+    pub readiness: ReadinessConfig,
     /// The clock the server reads (system clock; tests move it forward).
     #[serde(skip)]
     pub clock: Clock,
@@ -64,6 +68,8 @@ impl Default for Config {
             websocket: WebSocketConfig::default(),
             forwarder: ForwarderConfig::default(),
             dashboard: DashboardConfig::default(),
+            metrics: MetricsConfig::default(),
+            readiness: ReadinessConfig::default(),
             clock: Clock::system(),
         }
     }
@@ -250,6 +256,31 @@ impl Default for DashboardConfig {
             login_max_failures: 5,
             login_window_secs: Seconds::from_secs(900),
             max_upload_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// Metrics settings (`[metrics]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` without a credential. Off (the default), a scraper sends an operator token in
+    /// `Authorization: Bearer`. The metrics carry no merchant's data, but they do show a shop's volume.
+    pub public: bool,
+}
+
+/// Readiness settings (`[readiness]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReadinessConfig {
+    /// How long `/readyz` waits for its probe write to commit before it answers 503.
+    pub timeout_secs: Seconds,
+}
+
+impl Default for ReadinessConfig {
+    fn default() -> Self {
+        Self {
+            timeout_secs: Seconds::from_secs(5),
         }
     }
 }
@@ -511,6 +542,8 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("WEBQRIS_LOGIN_MAX_FAILURES", "dashboard.login_max_failures"),
     ("WEBQRIS_LOGIN_WINDOW_SECS", "dashboard.login_window_secs"),
     ("WEBQRIS_MAX_UPLOAD_BYTES", "dashboard.max_upload_bytes"),
+    ("WEBQRIS_METRICS_PUBLIC", "metrics.public"),
+    ("WEBQRIS_READINESS_TIMEOUT_SECS", "readiness.timeout_secs"),
 ];
 
 fn parse_text(value: &str) -> Result<String, String> {
@@ -570,6 +603,8 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "dashboard.login_max_failures" => set!(dashboard.login_max_failures, parse),
         "dashboard.login_window_secs" => set!(dashboard.login_window_secs, parse),
         "dashboard.max_upload_bytes" => set!(dashboard.max_upload_bytes, parse),
+        "metrics.public" => set!(metrics.public, parse_bool),
+        "readiness.timeout_secs" => set!(readiness.timeout_secs, parse),
         _ => return None,
     };
     Some(set)
@@ -673,6 +708,12 @@ impl Config {
         if self.webhook.timeout_secs.duration().is_zero() {
             return Err(invalid(
                 "webhook.timeout_secs",
+                "must be more than 0".into(),
+            ));
+        }
+        if self.readiness.timeout_secs.duration().is_zero() {
+            return Err(invalid(
+                "readiness.timeout_secs",
                 "must be more than 0".into(),
             ));
         }

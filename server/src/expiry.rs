@@ -21,6 +21,7 @@ pub async fn sweep(state: &AppState) -> Result<Vec<ExpiredPayment>, DbError> {
     let expired = state.db.write(move |tx| tx.expire_overdue(now)).await?;
     if !expired.is_empty() {
         tracing::info!(count = expired.len(), "invoices expired");
+        state.metrics.payments_expired(expired.len());
         state.hub.payments_expired(&expired);
     }
     Ok(expired)

@@ -184,6 +184,7 @@ pub async fn create(
         expired_at: Timestamp::from_millis(now.as_millis() + rules.ttl_secs.millis()),
     };
     let (payment, page_token) = state.db.write(move |tx| allocate(tx, &allocation)).await?;
+    state.metrics.payment_created();
     state.hub.payment_created(&payment, &merchant.name);
     Ok(CreatePaymentResponse {
         success: true,

@@ -8,6 +8,7 @@
 pub mod account;
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -21,9 +22,11 @@ pub mod extract;
 pub mod hub;
 pub mod invoice;
 pub mod merchant;
+pub mod metrics;
 pub mod page;
 pub mod periodic;
 pub mod qr;
+pub mod readiness;
 pub mod secret;
 pub mod settlement;
 pub mod state;
@@ -35,11 +38,14 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
+use crate::backup::{BackupError, DatabaseLock};
 use crate::config::{Config, ConfigError};
 use crate::dashboard::limiter::LoginLimiter;
 use crate::dashboard::session::SessionEnds;
 use crate::db::{Db, DbError};
 use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::readiness::Workers;
 use crate::state::AppState;
 
 /// Why the server could not start or stopped with an error.
@@ -51,6 +57,9 @@ pub enum ServerError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The database is being restored (or its lock file cannot be used).
+    #[error(transparent)]
+    Locked(#[from] BackupError),
     /// Serving connections failed.
     #[error("HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
@@ -65,7 +74,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let config = config.validated()?;
+    // Held until the server has stopped: `webqris restore` refuses to overwrite the database meanwhile.
+    let _lock = DatabaseLock::for_server(&config.db)?;
     let db = Db::open(&config.db, &config.database)?;
+    let metrics = Metrics::new();
+    let observed = metrics.clone();
+    db.observe_commits(Arc::new(move |writes, took| {
+        observed.committed(writes, took)
+    }));
     let (sockets_stop, sockets_stopping) = watch::channel(false);
     let (workers_stop, workers_stopping) = watch::channel(false);
     let bound = listener.local_addr().map_err(ServerError::Serve)?;
@@ -83,11 +99,23 @@ pub async fn run(
         public_url,
         login_limiter: LoginLimiter::new(&config.dashboard),
         session_ends: SessionEnds::default(),
+        metrics,
+        workers: Workers::default(),
         config: Arc::new(config),
     };
-    let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));
-    let device_sweeper = tokio::spawn(device::run(state.clone(), workers_stopping.clone()));
-    let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
+    let workers = &state.workers;
+    let sweeper = tokio::spawn(workers.watch(
+        "expiry_sweep",
+        expiry::run(state.clone(), workers_stopping.clone()),
+    ));
+    let device_sweeper = tokio::spawn(workers.watch(
+        "device_alert_sweep",
+        device::run(state.clone(), workers_stopping.clone()),
+    ));
+    let deliverer = tokio::spawn(workers.watch(
+        "webhook_worker",
+        delivery::run(state.clone(), workers_stopping),
+    ));
     tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.path().display(), "webqris listening");
     // Client addresses feed the login rate limit.
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

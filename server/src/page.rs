@@ -20,6 +20,7 @@ use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
+use tracing::Instrument as _;
 use webqris_core::Timestamp;
 use webqris_core::wire::PaymentStatus;
 
@@ -27,6 +28,7 @@ use crate::api::ws::stopping;
 use crate::dashboard::assets::{PAY_HTML, html_page};
 use crate::db::PaymentWithMerchant;
 use crate::error::AppError;
+use crate::metrics::SocketKind;
 use crate::qr;
 use crate::state::AppState;
 
@@ -268,9 +270,11 @@ async fn socket(
     let upgrade = upgrade.map_err(|e| {
         AppError::BadRequest(format!("WebSocket upgrade required: {}", e.body_text()))
     })?;
+    // The socket's lines carry the id of the request that opened it.
+    let span = tracing::Span::current();
     Ok(upgrade
         .max_message_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |ws| watch(state, p, ws)))
+        .on_upgrade(move |ws| watch(state, p, ws).instrument(span)))
 }
 
 /// The frames of the payment page's socket (a typed enum like the API's `WsEvent`).
@@ -290,6 +294,7 @@ fn frame(status: &PublicStatus) -> Option<Message> {
 /// One page's socket: the status now, then again whenever an event concerns this invoice (or events
 /// were missed), until the status is final, the page leaves or the server stops.
 async fn watch(state: AppState, p: PaymentWithMerchant, ws: WebSocket) {
+    let _open = state.metrics.websocket_opened(SocketKind::PaymentPage);
     let (mut sink, mut stream) = ws.split();
     let mut events = state.hub.subscribe();
     let mut shutdown = state.shutdown.clone();

@@ -153,6 +153,25 @@ pub enum NotificationResult {
     },
 }
 
+impl NotificationResult {
+    /// The outcome the notification was stored with.
+    pub fn outcome(&self) -> NotificationOutcome {
+        match self {
+            Self::Test => NotificationOutcome::Test,
+            Self::Duplicate => NotificationOutcome::Duplicate,
+            Self::NoAmount => NotificationOutcome::NoAmount,
+            Self::NotIncoming(_) => NotificationOutcome::NotIncoming,
+            Self::Settled { paid, .. } if !paid.is_empty() => NotificationOutcome::Paid,
+            Self::Settled { payments, .. }
+                if payments.iter().any(|p| p.outcome == PaymentOutcome::Late) =>
+            {
+                NotificationOutcome::Late
+            }
+            Self::Settled { .. } => NotificationOutcome::NoMatch,
+        }
+    }
+}
+
 /// A forwarder notification, prepared outside the transaction (parsing and hashing are pure).
 #[derive(Debug, Clone)]
 struct Prepared {
@@ -435,6 +454,9 @@ fn settle_notification(
 /// Tells the world about invoices just paid: `payment_paid` on the sockets, and the delivery worker.
 pub fn announce_paid(state: &AppState, paid: &[PaidPayment]) {
     for p in paid {
+        let method = p.payment.payment_method.as_deref().unwrap_or_default();
+        tracing::info!(invoice = %p.payment.invoice_id, method, "invoice paid");
+        state.metrics.payment_paid(method);
         state.hub.payment_paid(p);
     }
     if paid.iter().any(|p| p.delivery.is_some()) {
@@ -491,6 +513,20 @@ pub enum CallbackResult {
     Duplicate,
     /// Matched and paid, late, or unmatched.
     Settled(Box<Match>),
+}
+
+impl CallbackResult {
+    /// The outcome the callback was stored with.
+    pub fn outcome(&self) -> NotificationOutcome {
+        match self {
+            Self::Duplicate => NotificationOutcome::Duplicate,
+            Self::Settled(matched) => match matched.as_ref() {
+                Match::Paid(_) => NotificationOutcome::Paid,
+                Match::Late(_) => NotificationOutcome::Late,
+                Match::NoMatch(_) => NotificationOutcome::NoMatch,
+            },
+        }
+    }
 }
 
 /// `POST /api/callback/notify`: settles a simple notifier's report for `merchant`.

@@ -1,6 +1,6 @@
 //! What every handler and worker shares: the database, the configuration, the event hub, the delivery
-//! worker's wake-up bell, the shutdown signal for long-lived connections, the public base URL and the
-//! dashboard's login rate limiter and its logout announcements.
+//! worker's wake-up bell, the shutdown signal for long-lived connections, the public base URL, the
+//! dashboard's login rate limiter and its logout announcements, the metrics and the workers' states.
 
 use std::sync::Arc;
 
@@ -12,6 +12,8 @@ use crate::dashboard::limiter::LoginLimiter;
 use crate::dashboard::session::SessionEnds;
 use crate::db::Db;
 use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::readiness::Workers;
 
 /// Shared server state. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -32,6 +34,10 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     /// Dashboard logouts, for the live sockets opened with those sessions.
     pub session_ends: SessionEnds,
+    /// What `/metrics` reports.
+    pub metrics: Metrics,
+    /// The background workers and whether each runs (`/readyz`).
+    pub workers: Workers,
 }
 
 impl AppState {

@@ -12,6 +12,7 @@ use webqris_core::wire::{
 };
 
 use crate::auth::CallbackAuth;
+use crate::db::NotificationSource;
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::settlement::{self, CallbackResult, Match};
@@ -29,31 +30,33 @@ async fn notify(
 ) -> Result<Response, AppError> {
     let amount = request.amount;
     let reference = request.reference.clone();
-    Ok(
-        match settlement::callback(&state, &merchant, request).await? {
-            CallbackResult::Duplicate => JsonResponse(json!({
-                "success": false,
-                "message": DUPLICATE_MESSAGE,
-                "reference": reference,
-            }))
+    let result = settlement::callback(&state, &merchant, request).await?;
+    state
+        .metrics
+        .notification(NotificationSource::Callback, None, result.outcome());
+    Ok(match result {
+        CallbackResult::Duplicate => JsonResponse(json!({
+            "success": false,
+            "message": DUPLICATE_MESSAGE,
+            "reference": reference,
+        }))
+        .into_response(),
+        CallbackResult::Settled(matched) => match *matched {
+            Match::Paid(paid) => JsonResponse(CallbackNotifyResponse {
+                success: true,
+                invoice_id: paid.payment.invoice_id,
+            })
             .into_response(),
-            CallbackResult::Settled(matched) => match *matched {
-                Match::Paid(paid) => JsonResponse(CallbackNotifyResponse {
-                    success: true,
-                    invoice_id: paid.payment.invoice_id,
-                })
+            Match::Late(_) | Match::NoMatch(_) => (
+                StatusCode::NOT_FOUND,
+                JsonResponse(NotificationNoMatch {
+                    success: false,
+                    message: NO_MATCH_MESSAGE.to_owned(),
+                    parsed_amount: amount,
+                    merchant: merchant.name,
+                }),
+            )
                 .into_response(),
-                Match::Late(_) | Match::NoMatch(_) => (
-                    StatusCode::NOT_FOUND,
-                    JsonResponse(NotificationNoMatch {
-                        success: false,
-                        message: NO_MATCH_MESSAGE.to_owned(),
-                        parsed_amount: amount,
-                        merchant: merchant.name,
-                    }),
-                )
-                    .into_response(),
-            },
         },
-    )
+    })
 }

@@ -1,18 +1,23 @@
-//! The HTTP surface (the API, the dashboard, the public payment pages): one router per area, merged here with the layers every route shares (body limit,
-//! panic catcher, tracing) and the contract-shaped 404/405 fallbacks.
+//! The HTTP surface (the API, the dashboard, the public payment pages, the operators' probes and
+//! metrics): one router per area, merged here with the layers every route shares (request ids, tracing,
+//! panic catcher, body limit, HTTP metrics) and the contract-shaped 404/405 fallbacks.
 
 pub mod callback;
 pub mod device;
 pub mod notify;
+pub mod ops;
 pub mod payment;
 pub mod qr;
 pub mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use tower::util::MapRequestLayer;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::error::{method_not_allowed, panic_response, route_not_found};
@@ -32,14 +37,46 @@ pub fn router(state: AppState) -> Router {
             state.config.dashboard.max_upload_bytes,
         ))
         .merge(crate::page::router())
+        .merge(ops::router())
         .route("/", get(home))
         .route("/healthz", get(healthz));
-    with_layers(routes, max_body).with_state(state)
+    let metrics = state.metrics.clone();
+    with_layers(routes, max_body)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track_http,
+        ))
+        .with_state(state)
+}
+
+/// The header that carries a request's id, in the request (from a proxy, or set here) and in every
+/// answer.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest request id taken from a client or proxy.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Keeps a request id a proxy (or client) sent only when it is short and plain (letters, digits,
+/// `-_.:`); anything else is replaced by a fresh one, so ids stay greppable in logs.
+fn drop_unusable_request_id<B>(mut request: Request<B>) -> Request<B> {
+    let usable = request.headers().get(&REQUEST_ID).is_none_or(|id| {
+        let id = id.as_bytes();
+        !id.is_empty()
+            && id.len() <= MAX_REQUEST_ID
+            && id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    });
+    if !usable {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
 }
 
 /// The fallbacks and layers shared by every route: unknown routes 404 and wrong methods 405 in the
 /// contract's shape, bodies over `max_body` bytes refused (our extractor turns that into a 400), panics
-/// turned into a logged 500.
+/// turned into a logged 500, and every request given an id (`x-request-id`: a proxy's when usable, else
+/// a new UUID) that its log lines carry and its answer, errors included, repeats.
 pub fn with_layers<S>(routes: Router<S>, max_body: usize) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -50,12 +87,21 @@ where
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(MapRequestLayer::new(drop_unusable_request_id))
 }
 
-/// The tracing span of a request: method and path only. The query is left out because `/ws/merchant` and
-/// `/ws` carry their bearer token there, and logs must never hold credentials.
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+/// The tracing span of a request: its id, method and path. The query is left out because `/ws/merchant`
+/// and `/ws` carry their bearer token there, and logs must never hold credentials. At `info`, so that the
+/// id is on every line a request logs at the default level.
+fn request_span(request: &Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
 }
 
 /// `GET /`: a person opening the server's address in a browser lands on the dashboard.

@@ -13,7 +13,7 @@ use webqris_core::wire::{
 };
 
 use crate::auth::CallbackAuth;
-use crate::db::PaymentOutcome;
+use crate::db::{NotificationSource, PaymentOutcome};
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::settlement::{self, NotificationResult, SettledPayment};
@@ -50,7 +50,12 @@ async fn receive(
 ) -> Result<Response, AppError> {
     let raw_message = request.message.clone();
     let notif_id = request.notif_id.clone();
+    let app = request.app.clone();
     let result = settlement::notification(&state, &merchant, request).await?;
+    let source = NotificationSource::Forwarder;
+    state
+        .metrics
+        .notification(source, app.as_deref(), result.outcome());
     Ok(match result {
         NotificationResult::Test => {
             JsonResponse(NotificationTest::for_merchant(&merchant.name)).into_response()

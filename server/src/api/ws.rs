@@ -16,10 +16,12 @@ use axum::routing::get;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, watch};
+use tracing::Instrument as _;
 
 use crate::auth::{MerchantSocketAuth, OperatorAuth};
 use crate::error::AppError;
 use crate::hub::{Audience, HubEvent};
+use crate::metrics::SocketKind;
 use crate::state::AppState;
 
 /// Largest frame a client may send (clients only send `ping`).
@@ -45,9 +47,11 @@ async fn operator(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     let upgrade = upgrade_or_400(upgrade)?;
+    let span = tracing::Span::current();
     Ok(upgrade
         .max_message_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| async move {
+        .on_upgrade(move |socket| {
+            async move {
             match auth.session {
                 // A socket opened with a dashboard session ends with it (logout, logout everywhere,
                 // expiry): dropping it closes the connection.
@@ -62,6 +66,8 @@ async fn operator(
                 }
                 None => serve(state, auth.audience, socket).await,
             }
+            }
+            .instrument(span)
         }))
 }
 
@@ -71,13 +77,22 @@ async fn merchant(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     let upgrade = upgrade_or_400(upgrade)?;
+    // The socket's lines carry the id of the request that opened it.
+    let span = tracing::Span::current();
     Ok(upgrade
         .max_message_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| serve(state, Audience::Merchant(merchant.id), socket)))
+        .on_upgrade(move |socket| {
+            serve(state, Audience::Merchant(merchant.id), socket).instrument(span)
+        }))
 }
 
 /// Runs one socket until the client leaves, falls behind, or the server shuts down.
 async fn serve(state: AppState, audience: Audience, socket: WebSocket) {
+    let _open = state.metrics.websocket_opened(match audience {
+        Audience::Operator => SocketKind::Operator,
+        Audience::Account(_) => SocketKind::Account,
+        Audience::Merchant(_) => SocketKind::Merchant,
+    });
     let (sink, stream) = socket.split();
     let events = state.hub.subscribe();
     let (control, replies) = mpsc::channel(8);

@@ -14,10 +14,12 @@ mod payment;
 pub mod schema;
 pub(crate) mod sql;
 mod sqlite;
+mod stats;
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use account::*;
 pub use delivery::*;
@@ -25,6 +27,7 @@ pub use device::*;
 pub use merchant::*;
 pub use notification::*;
 pub use payment::*;
+pub use stats::*;
 
 use crate::config::DatabaseConfig;
 use sql::Backend;
@@ -91,6 +94,40 @@ pub enum DbError {
     NoRow(&'static str),
 }
 
+/// Told about every commit of the writer: how many writes it carried together and how long the commit
+/// took to become durable (the server's metrics).
+pub type CommitObserver = Arc<dyn Fn(usize, Duration) + Send + Sync>;
+
+/// What a database file holds, as a backup or a restore checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyCheck {
+    /// `PRAGMA integrity_check`: `ok`, or the problems found.
+    pub integrity: String,
+    /// Its schema version.
+    pub schema_version: i64,
+    /// Whether it has webqris's tables at all.
+    pub is_webqris: bool,
+    /// Rows per table, when the file is intact and at this binary's schema version.
+    pub rows: Option<RowCounts>,
+}
+
+/// A consistent copy of the SQLite database `source`, taken while a server may be writing it, in the new
+/// file `dest` (SQLite's online backup API; the copy is one self-contained file).
+pub fn backup_sqlite(source: &Path, dest: &Path, busy_timeout: Duration) -> Result<(), DbError> {
+    sqlite::backup_file(source, dest, busy_timeout)
+}
+
+/// Replaces the content of the SQLite database `target` with the copy `backup`. The caller makes sure
+/// no server holds `target` (see `crate::backup`).
+pub fn restore_sqlite(backup: &Path, target: &Path, busy_timeout: Duration) -> Result<(), DbError> {
+    sqlite::restore_file(backup, target, busy_timeout)
+}
+
+/// Checks a SQLite database file without changing it.
+pub fn check_sqlite(path: &Path, busy_timeout: Duration) -> Result<CopyCheck, DbError> {
+    sqlite::check_file(path, busy_timeout)
+}
+
 /// A read-only view of the database (a reader connection, or the writer inside a transaction).
 #[derive(Debug)]
 pub struct Conn<'c>(Backend<'c>);
@@ -140,6 +177,13 @@ impl Db {
     pub fn path(&self) -> &Path {
         match &self.store {
             Store::Sqlite(sqlite) => sqlite.path(),
+        }
+    }
+
+    /// Tells `observer` about every commit from now on (the first observer set stays).
+    pub fn observe_commits(&self, observer: CommitObserver) {
+        match &self.store {
+            Store::Sqlite(sqlite) => sqlite.observe_commits(observer),
         }
     }
 

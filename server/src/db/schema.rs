@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Both(V2_DEVICES),
     Migration::Both(V3_DASHBOARD),
     Migration::Both(V4_DEVICE_HEALTH),
+    Migration::Both(V5_PROBES),
 ];
 
 /// The version a fully migrated database has.
@@ -268,6 +269,16 @@ ALTER TABLE devices ADD COLUMN parked_count INTEGER;
 ALTER TABLE devices ADD COLUMN oldest_pending_since INTEGER;
 ALTER TABLE devices ADD COLUMN last_delivery_error TEXT;
 ALTER TABLE devices ADD COLUMN alert TEXT CHECK (alert IN ('silent', 'cannot_deliver', 'no_notification_access'));
+"#;
+
+/// Version 5: the readiness probe's row. `GET /readyz` proves the database accepts a write by
+/// committing one here (the time of the last successful probe, one row per probe name).
+pub const V5_PROBES: &str = r#"
+CREATE TABLE probes (
+    name      TEXT    NOT NULL,
+    probed_at INTEGER NOT NULL,
+    PRIMARY KEY (name)
+) WITHOUT ROWID;
 "#;
 
 /// The step that brings a database at version `current` one closer to `target`, with the version it

@@ -10,16 +10,17 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, mpsc};
+use std::time::{Duration, Instant};
 
+use rusqlite::backup::{Backup, StepResult};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{OpenFlags, TransactionBehavior};
 use tokio::sync::{Semaphore, oneshot};
 
 use super::schema;
 use super::sql::{self, Backend, RowImpl, ToParam, Value};
-use super::{Conn, DbError, Tx};
+use super::{CommitObserver, Conn, CopyCheck, DbError, Tx};
 use crate::config::DatabaseConfig;
 
 pub(super) use rusqlite::{Connection, Row};
@@ -36,6 +37,7 @@ pub(super) struct Sqlite {
     writer: mpsc::Sender<Box<dyn WriteJob>>,
     readers: Mutex<Vec<Connection>>,
     reader_permits: Semaphore,
+    observer: Arc<OnceLock<CommitObserver>>,
 }
 
 impl Sqlite {
@@ -67,16 +69,25 @@ impl Sqlite {
             })
             .collect::<Result<Vec<_>, DbError>>()?;
         let (sender, jobs) = mpsc::channel::<Box<dyn WriteJob>>();
+        let observer = Arc::new(OnceLock::new());
+        let told = Arc::clone(&observer);
         std::thread::Builder::new()
             .name("webqris-db-writer".into())
-            .spawn(move || writer_loop(writer, jobs))
+            .spawn(move || writer_loop(writer, jobs, &told))
             .map_err(|e| DbError::Commit(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             path: path.to_owned(),
             reader_permits: Semaphore::new(readers.len()),
             readers: Mutex::new(readers),
             writer: sender,
+            observer,
         })
+    }
+
+    /// Sets who is told about every group commit (the first one set stays).
+    pub(super) fn observe_commits(&self, observer: CommitObserver) {
+        // Set once, by the server at startup; a second call changes nothing.
+        let _ = self.observer.set(observer);
     }
 
     /// The database file.
@@ -92,8 +103,9 @@ impl Sqlite {
         E: From<DbError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        let span = tracing::Span::current();
         self.writer
-            .send(Box::new(PendingWrite { f, reply }))
+            .send(Box::new(PendingWrite { f, reply, span }))
             .map_err(|_| E::from(DbError::Closed))?;
         answer.await.map_err(|_| E::from(DbError::Closed))?
     }
@@ -111,7 +123,9 @@ impl Sqlite {
             .await
             .map_err(|_| E::from(DbError::Closed))?;
         let this = Arc::clone(self);
+        let span = tracing::Span::current();
         let joined = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             let conn = this
                 .readers
                 .lock()
@@ -169,6 +183,8 @@ trait Finish: Send {
 struct PendingWrite<F, T, E> {
     f: F,
     reply: oneshot::Sender<Result<T, E>>,
+    /// The caller's span (a request's, with its request id), entered while the closure runs.
+    span: tracing::Span,
 }
 
 struct FinishedWrite<T, E> {
@@ -183,8 +199,8 @@ where
     E: From<DbError> + Send + 'static,
 {
     fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Finish> {
-        let Self { f, reply } = *self;
-        let result = in_savepoint(conn, f);
+        let Self { f, reply, span } = *self;
+        let result = span.in_scope(|| in_savepoint(conn, f));
         Box::new(FinishedWrite { result, reply })
     }
 
@@ -227,7 +243,11 @@ fn in_savepoint<T, E: From<DbError>>(
 }
 
 /// The writer thread: takes every write waiting, runs them in one transaction, commits, answers.
-fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
+fn writer_loop(
+    conn: Connection,
+    jobs: mpsc::Receiver<Box<dyn WriteJob>>,
+    observer: &OnceLock<CommitObserver>,
+) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -245,7 +265,11 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
             continue;
         }
         let finished: Vec<Box<dyn Finish>> = batch.into_iter().map(|job| job.run(&conn)).collect();
+        let committing = Instant::now();
         let commit = conn.execute_batch("COMMIT").map_err(DbError::from);
+        if let (Ok(()), Some(observe)) = (&commit, observer.get()) {
+            observe(finished.len(), committing.elapsed());
+        }
         if let Err(e) = &commit {
             tracing::error!(error = %e, "group commit failed; rolling back");
             if let Err(rollback) = conn.execute_batch("ROLLBACK") {
@@ -286,6 +310,128 @@ fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
         tx.commit()?;
         tracing::info!(version = next, "database schema migrated");
     }
+}
+
+/// Opens an existing database file for the backup API, never creating one and never migrating it.
+fn open_existing(path: &Path, busy_timeout: Duration) -> Result<Connection, DbError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|source| DbError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    conn.busy_timeout(busy_timeout)?;
+    Ok(conn)
+}
+
+/// Copies every page of `from` into `to` with SQLite's online backup API, in one step: the whole copy
+/// is read in one read transaction, so it is the database as of one commit even while another process
+/// (the server) goes on writing. (Copying a few pages per step would restart after every write of
+/// another process and might never finish under a steady stream of writes.)
+fn copy_pages(
+    from: &Connection,
+    to: &mut Connection,
+    busy_timeout: Duration,
+) -> Result<(), DbError> {
+    let backup = Backup::new(from, to)?;
+    let deadline = Instant::now() + busy_timeout;
+    loop {
+        match backup.step(-1)? {
+            StepResult::Done => return Ok(()),
+            // A lock held by another connection (a writer checkpointing, say): wait for it, within
+            // the busy timeout.
+            StepResult::Busy | StepResult::Locked if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            StepResult::Busy | StepResult::Locked => {
+                return Err(DbError::Commit(format!(
+                    "the database stayed locked for {busy_timeout:?}; try again"
+                )));
+            }
+            // Only a positive page count stops early; -1 copies everything. Go on if it ever does.
+            _ => {}
+        }
+    }
+}
+
+/// A consistent copy of the SQLite database at `source` (which a running server may be writing) in the
+/// new file `dest`, as a single self-contained file (rollback journal, not WAL).
+pub(super) fn backup_file(
+    source: &Path,
+    dest: &Path,
+    busy_timeout: Duration,
+) -> Result<(), DbError> {
+    let from = open_existing(source, busy_timeout)?;
+    let mut to = Connection::open(dest).map_err(|source| DbError::Open {
+        path: dest.to_owned(),
+        source,
+    })?;
+    copy_pages(&from, &mut to, busy_timeout)?;
+    let mode: String = to.pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("delete") {
+        return Err(DbError::Commit(format!(
+            "the copy stayed in journal mode {mode}"
+        )));
+    }
+    Ok(())
+}
+
+/// Replaces the content of the database `target` (created when missing) with the database `backup`,
+/// through SQLite itself (so the target's own WAL is dealt with), and checkpoints it into the main file.
+pub(super) fn restore_file(
+    backup: &Path,
+    target: &Path,
+    busy_timeout: Duration,
+) -> Result<(), DbError> {
+    let from = open_existing(backup, busy_timeout)?;
+    let open_err = |source| DbError::Open {
+        path: target.to_owned(),
+        source,
+    };
+    let mut to = Connection::open(target).map_err(open_err)?;
+    to.busy_timeout(busy_timeout).map_err(open_err)?;
+    copy_pages(&from, &mut to, busy_timeout)?;
+    to.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))?;
+    to.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
+/// What a database file holds, read without changing it: `PRAGMA integrity_check`, its schema version,
+/// and (when it is at this binary's version) its row counts.
+pub(super) fn check_file(path: &Path, busy_timeout: Duration) -> Result<CopyCheck, DbError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|source| DbError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    conn.busy_timeout(busy_timeout)?;
+    let problems: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let integrity = problems.join("; ");
+    let schema_version = version(&conn)?;
+    let is_webqris: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'merchants')",
+        [],
+        |r| r.get(0),
+    )?;
+    let rows = if integrity == "ok" && schema_version == schema::SCHEMA_VERSION {
+        Some(Conn(Backend::Sqlite(&conn)).row_counts()?)
+    } else {
+        None
+    };
+    Ok(CopyCheck {
+        integrity,
+        schema_version,
+        is_webqris,
+        rows,
+    })
 }
 
 /// A parameter as rusqlite binds it, borrowing the text or bytes.

@@ -23,6 +23,7 @@ use webqris_core::{SecretString, Timestamp};
 
 use crate::config::WebhookConfig;
 use crate::db::{AttemptRecord, ClaimedDelivery, NextStep};
+use crate::metrics::WebhookResult;
 use crate::state::AppState;
 
 /// The longest the worker sleeps without looking at the outbox (a safety net; it is woken whenever a
@@ -174,7 +175,16 @@ async fn attempt(
     let clock = Instant::now();
     let config = &state.config.webhook;
     let sent = send(&client, &delivery, config, started_at).await;
-    let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let took = clock.elapsed();
+    state.metrics.webhook_attempt(
+        match &sent {
+            Ok(r) if (200..300).contains(&r.status) => WebhookResult::Delivered,
+            Ok(_) => WebhookResult::Rejected,
+            Err(_) => WebhookResult::Failed,
+        },
+        took,
+    );
+    let duration_ms = i64::try_from(took.as_millis()).unwrap_or(i64::MAX);
     let (status_code, error, response_body) = match sent {
         Ok(Response { status, body }) if (200..300).contains(&status) => {
             (Some(status), None, Some(body))
