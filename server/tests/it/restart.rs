@@ -8,18 +8,21 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
 
 use crate::support::{Receiver, dana, static_qris, within};
 
 /// A `webqris serve` process.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    base: String,
+    pub(crate) base: String,
+    /// Its log lines (JSON) after the "listening" one.
+    pub(crate) logs: mpsc::UnboundedReceiver<Value>,
 }
 
 impl Serve {
     /// Starts the binary on an ephemeral port and waits for its "listening" log line.
-    async fn start(db: &Path, env: &[(&str, &str)]) -> Self {
+    pub(crate) async fn start(db: &Path, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_webqris"));
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
@@ -47,10 +50,19 @@ impl Serve {
         })
         .await;
         // Keep draining stderr so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let (log, logs) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(value) = serde_json::from_str(&line) {
+                    // Nobody listening any more is fine: the lines are only drained then.
+                    let _ = log.send(value);
+                }
+            }
+        });
         Self {
             child,
             base: format!("http://{addr}"),
+            logs,
         }
     }
 
@@ -59,7 +71,7 @@ impl Serve {
     }
 }
 
-fn cli(db: &Path, args: &[&str]) -> Value {
+pub(crate) fn cli(db: &Path, args: &[&str]) -> Value {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_webqris"))
         .args(args)
         .arg("--db")

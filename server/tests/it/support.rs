@@ -167,11 +167,13 @@ impl TestServer {
     async fn launch(config: Config, dir: Arc<tempfile::TempDir>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        // Opened (and migrated) before the server starts: on a multi-threaded runtime the two would
+        // otherwise race to set up a fresh file, and the loser's journal-mode switch finds it busy.
+        let db = Db::open(&config.db, &config.database).expect("open the same database file");
         let (shutdown, stop) = oneshot::channel::<()>();
         let handle = tokio::spawn(webqris_server::run(config.clone(), listener, async move {
             let _ = stop.await;
         }));
-        let db = Db::open(&config.db, &config.database).expect("open the same database file");
         webqris_server::delivery::install_crypto_provider();
         Self {
             addr,

@@ -1,0 +1,102 @@
+//! `GET /readyz`: 200 while the database takes writes and every worker runs; 503, in the contract's
+//! error shape, while another process holds the database's write lock (a stuck `webqris` command, a
+//! restore), whether the write fails at once or hangs past `readiness.timeout_secs`; 200 again after.
+//! `/healthz` stays 200 throughout: it is the liveness probe.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use webqris_server::config::Seconds;
+
+use crate::support::{TestServer, within};
+
+/// Another process's connection holding the write lock of `server`'s database until dropped.
+struct WriteLock(rusqlite::Connection);
+
+impl WriteLock {
+    fn take(server: &TestServer) -> Self {
+        let conn = rusqlite::Connection::open(&server.config.db).expect("open the database file");
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .expect("take the write lock");
+        Self(conn)
+    }
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        // Ends the transaction; closing the connection would too.
+        let _ = self.0.execute_batch("ROLLBACK");
+    }
+}
+
+async fn readyz(server: &TestServer) -> (StatusCode, Value) {
+    server.send(server.http.get(server.url("/readyz"))).await
+}
+
+async fn healthz(server: &TestServer) -> StatusCode {
+    server.send(server.http.get(server.url("/healthz"))).await.0
+}
+
+#[tokio::test]
+async fn a_server_that_takes_writes_and_runs_its_workers_is_ready() {
+    let server = TestServer::start().await;
+    let before = server.clock.now().as_millis();
+    let (status, body) = readyz(&server).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"success": true, "status": "ready", "database": "ok",
+               "workers": {"device_alert_sweep": "running", "expiry_sweep": "running",
+                           "webhook_worker": "running"}})
+    );
+    let probed: i64 = rusqlite::Connection::open(&server.config.db)
+        .expect("open")
+        .query_row(
+            "SELECT probed_at FROM probes WHERE name = 'readyz'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the probe's write committed");
+    assert!((before..=server.clock.now().as_millis()).contains(&probed));
+}
+
+#[tokio::test]
+async fn a_database_that_refuses_writes_makes_the_server_unready_until_it_takes_them_again() {
+    // No waiting for locks: the probe's write fails at once while another process holds the lock.
+    let server = TestServer::start_with(|c| c.database.busy_timeout_ms = 0).await;
+    assert_eq!(readyz(&server).await.0, StatusCode::OK, "ready first");
+    let lock = WriteLock::take(&server);
+    let (status, body) = readyz(&server).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["success"], false);
+    assert_eq!(
+        body["message"],
+        "Not ready: the database does not accept writes"
+    );
+    assert_eq!(body["database"], "failing");
+    assert_eq!(body["workers"]["webhook_worker"], "running");
+    assert_eq!(healthz(&server).await, StatusCode::OK, "still alive");
+    drop(lock);
+    let (status, body) = readyz(&server).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn a_write_that_hangs_past_the_readiness_timeout_makes_the_server_unready() {
+    let server = TestServer::start_with(|c| {
+        c.database.busy_timeout_ms = 60_000;
+        c.readiness.timeout_secs = "0.2".parse::<Seconds>().expect("seconds");
+    })
+    .await;
+    assert_eq!(readyz(&server).await.0, StatusCode::OK, "ready first");
+    let lock = WriteLock::take(&server);
+    let (status, body) = readyz(&server).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["database"], "failing");
+    drop(lock);
+    // The writer waits for the lock with SQLite's growing back-off, so the first probes after the
+    // release may still miss the short timeout: ask until one is answered in time.
+    within("ready again once the lock is free", async {
+        while readyz(&server).await.0 != StatusCode::OK {}
+    })
+    .await;
+}
