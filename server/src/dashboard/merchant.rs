@@ -21,7 +21,9 @@ use webqris_core::qris;
 
 use super::session::Viewer;
 use super::{merchant_id, merchant_not_found, visible_merchant};
-use crate::db::{DeleteRefusal, DeviceRow, MerchantDetail, MerchantId, MerchantListRow};
+use crate::db::{
+    Circuit, DeleteRefusal, DeviceRow, EndpointStatus, MerchantDetail, MerchantId, MerchantListRow,
+};
 use crate::delivery;
 use crate::error::AppError;
 use crate::extract::Json;
@@ -162,6 +164,20 @@ fn device_json(state: &AppState, d: &DeviceRow) -> Value {
     })
 }
 
+/// The webhook endpoint's breaker and queue (`circuit` is `closed` until something went wrong).
+fn endpoint_json(e: &EndpointStatus) -> Value {
+    let health = e.health.as_ref();
+    json!({
+        "circuit": health.map_or(Circuit::Closed, |h| h.circuit).as_str(),
+        "consecutive_failures": health.map_or(0, |h| h.failures),
+        "since": health.and_then(|h| h.changed_at),
+        "next_probe_at": health.filter(|h| h.circuit == Circuit::Open).and_then(|h| h.probe_at),
+        "last_error": health.and_then(|h| h.last_error.clone()),
+        "pending": e.pending,
+        "in_flight": e.in_flight,
+    })
+}
+
 /// The callback secret's setup link and its QR (shown once, with the secret).
 fn callback_secret_json(state: &AppState, secret: &str, name: &str) -> Result<Value, AppError> {
     let link = setup_link(&state.public_url, secret, name);
@@ -219,8 +235,14 @@ async fn detail(
     let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
     let merchant = m.merchant.id;
     let devices = state.db.read(move |c| c.devices(merchant)).await?;
+    let now = state.now();
+    let endpoint = state
+        .db
+        .read(move |c| c.endpoint_status(merchant, now))
+        .await?;
     let mut answer = detail_json(&state, &m);
     answer["devices"] = devices.iter().map(|d| device_json(&state, d)).collect();
+    answer["webhook_health"] = endpoint_json(&endpoint);
     Ok(JsonResponse(json!({"success": true, "merchant": answer})).into_response())
 }
 

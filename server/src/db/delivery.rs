@@ -1,5 +1,12 @@
 //! The webhook outbox: delivery rows (written with the paid transition), leases that keep a delivery from
-//! being sent twice at once, and the log of every attempt.
+//! being sent twice at once, fair claiming across endpoints (a per-endpoint cap counted from the leases,
+//! round robin between endpoints), each endpoint's circuit breaker, and the log of every attempt.
+//!
+//! The attempt number doubles as the lease's fencing token: a claim increments it, and renewing or
+//! recording an attempt only acts while it is still that number, so a worker that lost its lease can
+//! never extend it or overwrite what the new owner does.
+
+use std::time::Duration;
 
 use rusqlite::{OptionalExtension, params};
 use webqris_core::{SecretString, Timestamp};
@@ -104,6 +111,153 @@ pub enum NextStep {
     RetryAt(Timestamp),
     /// Attempts exhausted (or nothing to try).
     Failed,
+}
+
+/// What an attempt says about its endpoint, for the circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// An HTTP response came (any status): the endpoint is up.
+    Answered,
+    /// The attempt timed out or could not connect.
+    Unreachable,
+    /// Nothing was sent to the endpoint (no URL, a refused target, a lost lease): no news about it.
+    NotTried,
+}
+
+/// An endpoint's circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Circuit {
+    /// Attempts flow, up to the per-endpoint cap.
+    Closed,
+    /// The endpoint stopped answering: one probe at a time until it answers again.
+    Open,
+}
+
+impl Circuit {
+    /// The stored spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+        }
+    }
+}
+
+/// A circuit spelling that is not known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown circuit state {0:?}")]
+pub struct UnknownCircuit(String);
+
+impl std::str::FromStr for Circuit {
+    type Err = UnknownCircuit;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "closed" => Ok(Self::Closed),
+            "open" => Ok(Self::Open),
+            other => Err(UnknownCircuit(other.to_owned())),
+        }
+    }
+}
+
+/// The stored health of a merchant's webhook endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointHealth {
+    /// The webhook URL this state is about.
+    pub url: String,
+    /// The breaker.
+    pub circuit: Circuit,
+    /// Attempts in a row that timed out or could not connect.
+    pub failures: i64,
+    /// When the circuit last opened or closed.
+    pub changed_at: Option<Timestamp>,
+    /// While open: when the next probe may start.
+    pub probe_at: Option<Timestamp>,
+    /// Why the last unreachable attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// The breaker's settings (`webhook.breaker_*`).
+#[derive(Debug, Clone, Copy)]
+pub struct Breaker {
+    /// Consecutive unreachable attempts that open the circuit.
+    pub threshold: u32,
+    /// The pause between probes while open.
+    pub probe_interval: Duration,
+}
+
+/// A change of an endpoint's circuit, made by recording an attempt (logged once, by whoever made it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CircuitChange {
+    /// The merchant whose endpoint it is.
+    pub merchant: MerchantId,
+    /// The endpoint's state after the change.
+    pub health: EndpointHealth,
+}
+
+impl EndpointHealth {
+    fn fresh(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            circuit: Circuit::Closed,
+            failures: 0,
+            changed_at: None,
+            probe_at: None,
+            last_error: None,
+        }
+    }
+
+    /// The state after an attempt that reached (or failed to reach) the endpoint.
+    pub fn after(&self, reach: Reach, error: Option<&str>, now: Timestamp, breaker: Breaker) -> Self {
+        let probe_at = Timestamp::from_millis(
+            now.as_millis()
+                .saturating_add(i64::try_from(breaker.probe_interval.as_millis()).unwrap_or(i64::MAX)),
+        );
+        let mut next = self.clone();
+        match reach {
+            Reach::NotTried => {}
+            Reach::Answered => {
+                next.failures = 0;
+                next.probe_at = None;
+                if self.circuit == Circuit::Open {
+                    next.circuit = Circuit::Closed;
+                    next.changed_at = Some(now);
+                }
+            }
+            Reach::Unreachable => {
+                next.failures = self.failures.saturating_add(1);
+                next.last_error = error.map(str::to_owned);
+                if self.circuit == Circuit::Open {
+                    next.probe_at = Some(probe_at);
+                } else if next.failures >= i64::from(breaker.threshold) {
+                    next.circuit = Circuit::Open;
+                    next.changed_at = Some(now);
+                    next.probe_at = Some(probe_at);
+                }
+            }
+        }
+        next
+    }
+}
+
+/// A merchant's webhook endpoint as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointStatus {
+    /// The breaker's state for the merchant's current URL (`None`: nothing went wrong with it yet).
+    pub health: Option<EndpointHealth>,
+    /// Deliveries waiting or in flight.
+    pub pending: i64,
+    /// Attempts in flight now.
+    pub in_flight: i64,
+}
+
+/// A lease a worker holds: the delivery and the attempt number it was claimed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HeldLease {
+    /// The delivery.
+    pub delivery: DeliveryId,
+    /// The attempt number claimed (the fencing token).
+    pub attempt: i64,
 }
 
 /// A delivery as listed (tests, dashboard).
@@ -228,33 +382,80 @@ impl Tx<'_> {
         Ok(DeliveryId(self.sql().last_insert_rowid()))
     }
 
-    /// Claims up to `limit` due deliveries whose lease (if any) has run out: leases them until
-    /// `lease_until` and counts the attempt. A claimed delivery is sent by nobody else until then.
+    /// Renews the leases this worker still owns until `until`; returns those it kept. A lease is kept while
+    /// its delivery is pending, leased and still at the claimed attempt number (nobody claimed it since),
+    /// even if it ran out meanwhile: the claim that would take it over runs in a transaction too.
+    pub fn renew_leases(
+        &self,
+        held: &[HeldLease],
+        until: Timestamp,
+    ) -> Result<Vec<DeliveryId>, DbError> {
+        let mut renew = self.sql().prepare_cached(
+            "UPDATE deliveries SET lease_until = ?3
+             WHERE id = ?1 AND attempts = ?2 AND status = 'pending' AND lease_until IS NOT NULL",
+        )?;
+        let mut kept = Vec::with_capacity(held.len());
+        for lease in held {
+            if renew.execute(params![lease.delivery.0, lease.attempt, until.as_millis()])? == 1 {
+                kept.push(lease.delivery);
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Claims up to `limit` due deliveries fairly: round robin across endpoints (every endpoint's oldest
+    /// due delivery before any endpoint's second), each endpoint's deliveries in due order, and never more
+    /// than `per_endpoint` leases alive on one endpoint, or more than one (a probe, once its `probe_at` has
+    /// come) while its circuit is open. Leases are counted in the table, so the caps hold for every worker
+    /// claiming from it as long as claims are serialised (SQLite's single writer). Each claimed delivery is
+    /// leased until `lease_until` and its attempt counted; nobody else sends it until then.
     pub fn claim_due_deliveries(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
+        per_endpoint: usize,
         limit: usize,
     ) -> Result<Vec<ClaimedDelivery>, DbError> {
         let ids: Vec<i64> = self
             .sql()
             .prepare_cached(
-                "UPDATE deliveries SET lease_until = ?2, attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM deliveries
-                              WHERE status = 'pending' AND next_attempt_at <= ?1
-                                AND (lease_until IS NULL OR lease_until <= ?1)
-                              ORDER BY next_attempt_at, id LIMIT ?3)
-                 RETURNING id",
+                "WITH busy AS (
+                     SELECT merchant_id, COUNT(*) AS leased FROM deliveries
+                     WHERE status = 'pending' AND lease_until > ?1
+                     GROUP BY merchant_id
+                 ),
+                 due AS (
+                     SELECT id, merchant_id, next_attempt_at,
+                            ROW_NUMBER() OVER (PARTITION BY merchant_id
+                                               ORDER BY next_attempt_at, id) AS position
+                     FROM deliveries
+                     WHERE status = 'pending' AND next_attempt_at <= ?1
+                       AND (lease_until IS NULL OR lease_until <= ?1)
+                 )
+                 SELECT due.id FROM due
+                 JOIN merchants m ON m.id = due.merchant_id
+                 LEFT JOIN webhook_endpoints e ON e.merchant_id = due.merchant_id
+                                              AND e.url = m.webhook_url
+                 LEFT JOIN busy ON busy.merchant_id = due.merchant_id
+                 WHERE due.position + COALESCE(busy.leased, 0) <=
+                       CASE WHEN e.circuit = 'open' THEN
+                                CASE WHEN e.probe_at <= ?1 THEN 1 ELSE 0 END
+                            ELSE ?2 END
+                 ORDER BY due.position, due.next_attempt_at, due.id
+                 LIMIT ?3",
             )?
             .query_map(
                 params![
                     now.as_millis(),
-                    lease_until.as_millis(),
+                    i64::try_from(per_endpoint).unwrap_or(i64::MAX),
                     i64::try_from(limit).unwrap_or(i64::MAX)
                 ],
                 |r| r.get(0),
             )?
             .collect::<Result<_, _>>()?;
+        let mut lease = self.sql().prepare_cached(
+            "UPDATE deliveries SET lease_until = ?2, attempts = attempts + 1 WHERE id = ?1",
+        )?;
         let mut details = self.sql().prepare_cached(
             "SELECT d.id, d.message_id, d.merchant_id, m.name, p.invoice_id, d.body, d.attempts,
                     m.webhook_url, m.webhook_secret
@@ -265,6 +466,7 @@ impl Tx<'_> {
         )?;
         ids.into_iter()
             .map(|id| {
+                lease.execute(params![id, lease_until.as_millis()])?;
                 Ok(details.query_row([id], |r| {
                     Ok(ClaimedDelivery {
                         id: DeliveryId(r.get(0)?),
@@ -282,13 +484,18 @@ impl Tx<'_> {
             .collect()
     }
 
-    /// Stores an attempt and moves the delivery on (delivered, retry later, or failed); releases the lease.
+    /// Stores an attempt, moves the delivery on (delivered, retry later, or failed) and releases the lease,
+    /// then feeds what the attempt said about the endpoint to its breaker; returns the circuit's change,
+    /// if it opened or closed. A worker that lost its lease (the attempt number moved on) still logs its
+    /// attempt, and a 2xx still counts as delivered, but a failure leaves the new owner's state alone.
     pub fn record_attempt(
         &self,
         attempt: &AttemptRecord,
         next: NextStep,
+        reach: Reach,
+        breaker: Breaker,
         now: Timestamp,
-    ) -> Result<(), DbError> {
+    ) -> Result<Option<CircuitChange>, DbError> {
         self.sql()
             .prepare_cached(
                 "INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms,
@@ -315,8 +522,10 @@ impl Tx<'_> {
             .prepare_cached(
                 "UPDATE deliveries
                  SET status = ?2, next_attempt_at = COALESCE(?3, next_attempt_at), finished_at = ?4,
-                     last_error = ?5, lease_until = NULL
-                 WHERE id = ?1",
+                     last_error = ?5,
+                     lease_until = CASE WHEN attempts = ?6 THEN NULL ELSE lease_until END
+                 WHERE id = ?1 AND status <> 'delivered'
+                   AND (?2 = 'delivered' OR (attempts = ?6 AND status = 'pending'))",
             )?
             .execute(params![
                 attempt.delivery.0,
@@ -324,23 +533,142 @@ impl Tx<'_> {
                 next_at.map(Timestamp::as_millis),
                 finished_at.map(Timestamp::as_millis),
                 attempt.error,
+                attempt.attempt,
             ])?;
-        Ok(())
+        if reach == Reach::NotTried || attempt.url.is_empty() {
+            return Ok(None);
+        }
+        self.feed_breaker(attempt, reach, breaker, now)
+    }
+
+    /// Applies an attempt's outcome to its endpoint's breaker, if the attempt went to the merchant's
+    /// current URL (a result about a URL since replaced says nothing about the new one).
+    fn feed_breaker(
+        &self,
+        attempt: &AttemptRecord,
+        reach: Reach,
+        breaker: Breaker,
+        now: Timestamp,
+    ) -> Result<Option<CircuitChange>, DbError> {
+        let merchant: Option<i64> = self
+            .sql()
+            .prepare_cached(
+                "SELECT d.merchant_id FROM deliveries d JOIN merchants m ON m.id = d.merchant_id
+                 WHERE d.id = ?1 AND m.webhook_url = ?2",
+            )?
+            .query_row(params![attempt.delivery.0, attempt.url], |r| r.get(0))
+            .optional()?;
+        let Some(merchant) = merchant.map(MerchantId) else {
+            return Ok(None);
+        };
+        let before = self
+            .endpoint_health(merchant)?
+            .filter(|h| h.url == attempt.url)
+            .unwrap_or_else(|| EndpointHealth::fresh(&attempt.url));
+        let after = before.after(reach, attempt.error.as_deref(), now, breaker);
+        if after == before {
+            return Ok(None);
+        }
+        self.sql()
+            .prepare_cached(
+                "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures, changed_at,
+                                                probe_at, last_error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (merchant_id) DO UPDATE
+                 SET url = excluded.url, circuit = excluded.circuit, failures = excluded.failures,
+                     changed_at = excluded.changed_at, probe_at = excluded.probe_at,
+                     last_error = excluded.last_error",
+            )?
+            .execute(params![
+                merchant.0,
+                after.url,
+                after.circuit.as_str(),
+                after.failures,
+                after.changed_at.map(Timestamp::as_millis),
+                after.probe_at.map(Timestamp::as_millis),
+                after.last_error,
+            ])?;
+        Ok((after.circuit != before.circuit).then_some(CircuitChange {
+            merchant,
+            health: after,
+        }))
     }
 }
 
 impl Conn<'_> {
-    /// When the worker next has something to do: the earliest instant a pending delivery becomes
-    /// claimable (its due time, or the end of its lease).
-    pub fn next_delivery_due(&self) -> Result<Option<Timestamp>, DbError> {
+    /// The next instant after `now` at which a delivery may become claimable without anyone ringing the
+    /// worker: a retry falling due, a lease running out, or an open circuit's next probe.
+    pub fn next_delivery_wake(&self, now: Timestamp) -> Result<Option<Timestamp>, DbError> {
         Ok(self
             .0
             .prepare_cached(
-                "SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, 0)))
-                 FROM deliveries WHERE status = 'pending'",
+                "SELECT MIN(at) FROM (
+                     SELECT MIN(next_attempt_at) AS at FROM deliveries
+                     WHERE status = 'pending' AND next_attempt_at > ?1
+                     UNION ALL
+                     SELECT MIN(lease_until) FROM deliveries
+                     WHERE status = 'pending' AND lease_until > ?1
+                     UNION ALL
+                     SELECT MIN(e.probe_at) FROM webhook_endpoints e
+                     WHERE e.circuit = 'open' AND e.probe_at > ?1
+                       AND EXISTS (SELECT 1 FROM deliveries d
+                                   WHERE d.merchant_id = e.merchant_id AND d.status = 'pending')
+                 ) AS wakes",
             )?
-            .query_row([], |r| r.get::<_, Option<i64>>(0))?
+            .query_row([now.as_millis()], |r| r.get::<_, Option<i64>>(0))?
             .map(Timestamp::from_millis))
+    }
+
+    /// A merchant's endpoint: its breaker (if its state is about the current URL) and its queue.
+    pub fn endpoint_status(
+        &self,
+        merchant: MerchantId,
+        now: Timestamp,
+    ) -> Result<EndpointStatus, DbError> {
+        let current: Option<String> = self
+            .0
+            .prepare_cached("SELECT webhook_url FROM merchants WHERE id = ?1")?
+            .query_row([merchant.0], |r| r.get(0))
+            .optional()?
+            .flatten();
+        let health = self
+            .endpoint_health(merchant)?
+            .filter(|h| current.as_deref() == Some(h.url.as_str()));
+        let (pending, in_flight) = self
+            .0
+            .prepare_cached(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN lease_until > ?2 THEN 1 ELSE 0 END), 0)
+                 FROM deliveries WHERE merchant_id = ?1 AND status = 'pending'",
+            )?
+            .query_row(params![merchant.0, now.as_millis()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        Ok(EndpointStatus {
+            health,
+            pending,
+            in_flight,
+        })
+    }
+
+    /// The stored health of a merchant's webhook endpoint (`None`: never attempted, or reset).
+    pub fn endpoint_health(&self, merchant: MerchantId) -> Result<Option<EndpointHealth>, DbError> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT url, circuit, failures, changed_at, probe_at, last_error
+                 FROM webhook_endpoints WHERE merchant_id = ?1",
+            )?
+            .query_row([merchant.0], |r| {
+                Ok(EndpointHealth {
+                    url: r.get(0)?,
+                    circuit: parse_column(r, 1)?,
+                    failures: r.get(2)?,
+                    changed_at: r.get::<_, Option<i64>>(3)?.map(Timestamp::from_millis),
+                    probe_at: r.get::<_, Option<i64>>(4)?.map(Timestamp::from_millis),
+                    last_error: r.get(5)?,
+                })
+            })
+            .optional()?)
     }
 
     /// Deliveries of a payment, oldest first.

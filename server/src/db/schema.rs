@@ -7,7 +7,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::DbError;
 
 /// Migration steps, in order; step `i` brings the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_DEVICES, V3_DASHBOARD];
+pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_DEVICES, V3_DASHBOARD, V4_ENDPOINTS];
 
 /// The version a fully migrated database has.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -227,6 +227,30 @@ CREATE TABLE manual_confirmations (
 );
 "#;
 
+/// Version 4: fair webhook delivery. Each merchant's webhook URL is an endpoint with a circuit breaker
+/// (its state survives a restart and is shared by every worker on the database); deliveries are ranked per
+/// merchant in due order and leases are counted per merchant when claiming.
+pub const V4_ENDPOINTS: &str = r#"
+CREATE TABLE webhook_endpoints (
+    merchant_id INTEGER PRIMARY KEY REFERENCES merchants (id) ON DELETE CASCADE,
+    -- The webhook URL this state belongs to: a merchant whose URL changed starts afresh, closed.
+    url         TEXT    NOT NULL,
+    -- closed: attempts flow, up to the per-endpoint cap; open: one probe at a time, from probe_at.
+    circuit     TEXT    NOT NULL DEFAULT 'closed' CHECK (circuit IN ('closed', 'open')),
+    -- Attempts in a row that timed out or could not connect.
+    failures    INTEGER NOT NULL DEFAULT 0,
+    -- When the circuit last opened or closed.
+    changed_at  INTEGER,
+    -- While open: when the next probe may start.
+    probe_at    INTEGER,
+    -- Why the last unreachable attempt failed.
+    last_error  TEXT
+);
+CREATE INDEX deliveries_merchant_due ON deliveries (merchant_id, next_attempt_at, id)
+    WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE lease_until IS NOT NULL;
+"#;
+
 /// The file's schema version.
 pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |row| row.get(0))
@@ -315,6 +339,12 @@ mod tests {
              VALUES (1, 1, 'seen in the bank app', 0);",
         )
         .expect("v3 tables usable");
+        conn.execute(
+            "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures)
+             VALUES (1, 'https://shop.example/webhook', 'open', 5)",
+            [],
+        )
+        .expect("v4 table usable");
         let page: Option<String> = conn
             .query_row(
                 "SELECT page_token FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
