@@ -208,11 +208,17 @@ impl EndpointHealth {
     }
 
     /// The state after an attempt that reached (or failed to reach) the endpoint.
-    pub fn after(&self, reach: Reach, error: Option<&str>, now: Timestamp, breaker: Breaker) -> Self {
-        let probe_at = Timestamp::from_millis(
-            now.as_millis()
-                .saturating_add(i64::try_from(breaker.probe_interval.as_millis()).unwrap_or(i64::MAX)),
-        );
+    pub fn after(
+        &self,
+        reach: Reach,
+        error: Option<&str>,
+        now: Timestamp,
+        breaker: Breaker,
+    ) -> Self {
+        let probe_at =
+            Timestamp::from_millis(now.as_millis().saturating_add(
+                i64::try_from(breaker.probe_interval.as_millis()).unwrap_or(i64::MAX),
+            ));
         let mut next = self.clone();
         match reach {
             Reach::NotTried => {}
@@ -281,6 +287,8 @@ pub struct DeliveryInfo {
     pub next_attempt_at: Timestamp,
     /// When it was delivered or gave up.
     pub finished_at: Option<Timestamp>,
+    /// Until when a worker holds it (an attempt is in flight while this is in the future).
+    pub lease_until: Option<Timestamp>,
 }
 
 /// One stored attempt (tests, dashboard).
@@ -314,7 +322,7 @@ pub enum Redelivery {
 }
 
 const DELIVERY_COLUMNS: &str = "d.id, d.message_id, d.status, d.attempts, d.body, d.last_error, d.created_at, \
-     d.next_attempt_at, d.finished_at";
+     d.next_attempt_at, d.finished_at, d.lease_until";
 
 fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryInfo> {
     Ok(DeliveryInfo {
@@ -327,6 +335,7 @@ fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryInfo> {
         created_at: Timestamp::from_millis(r.get(6)?),
         next_attempt_at: Timestamp::from_millis(r.get(7)?),
         finished_at: r.get::<_, Option<i64>>(8)?.map(Timestamp::from_millis),
+        lease_until: r.get::<_, Option<i64>>(9)?.map(Timestamp::from_millis),
     })
 }
 
@@ -728,5 +737,68 @@ impl Conn<'_> {
                 Ok((MerchantId(r.get(0)?), PaymentId(r.get(1)?)))
             })
             .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BREAKER: Breaker = Breaker {
+        threshold: 3,
+        probe_interval: Duration::from_secs(5),
+    };
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millis(ms)
+    }
+
+    #[test]
+    fn the_circuit_opens_on_the_threshold_th_unreachable_attempt_in_a_row_and_probes_from_then_on()
+    {
+        let mut h = EndpointHealth::fresh("https://shop.example/hook");
+        for n in 1..=2 {
+            h = h.after(
+                Reach::Unreachable,
+                Some("connection refused"),
+                at(n),
+                BREAKER,
+            );
+            assert_eq!((h.circuit, h.failures), (Circuit::Closed, n));
+        }
+        let opened = h.after(Reach::Unreachable, Some("timed out"), at(10), BREAKER);
+        assert_eq!(opened.circuit, Circuit::Open);
+        assert_eq!(opened.changed_at, Some(at(10)));
+        assert_eq!(opened.probe_at, Some(at(5010)));
+        assert_eq!(opened.last_error.as_deref(), Some("timed out"));
+        let failed_probe = opened.after(Reach::Unreachable, Some("timed out"), at(9000), BREAKER);
+        assert_eq!(failed_probe.circuit, Circuit::Open);
+        assert_eq!(
+            failed_probe.changed_at,
+            Some(at(10)),
+            "still the same opening"
+        );
+        assert_eq!(
+            failed_probe.probe_at,
+            Some(at(14000)),
+            "next probe after a pause"
+        );
+        let closed = failed_probe.after(Reach::Answered, None, at(15000), BREAKER);
+        assert_eq!((closed.circuit, closed.failures), (Circuit::Closed, 0));
+        assert_eq!(closed.changed_at, Some(at(15000)));
+        assert_eq!(closed.probe_at, None);
+    }
+
+    #[test]
+    fn an_answer_resets_the_count_and_attempts_that_reached_nothing_change_nothing() {
+        let h = EndpointHealth::fresh("https://shop.example/hook")
+            .after(Reach::Unreachable, Some("refused"), at(1), BREAKER)
+            .after(Reach::Unreachable, Some("refused"), at(2), BREAKER);
+        assert_eq!(h.after(Reach::NotTried, Some("no URL"), at(3), BREAKER), h);
+        let answered = h.after(Reach::Answered, None, at(4), BREAKER);
+        assert_eq!((answered.circuit, answered.failures), (Circuit::Closed, 0));
+        assert_eq!(answered.changed_at, None, "it never opened");
+        let again = answered.after(Reach::Unreachable, Some("refused"), at(5), BREAKER);
+        assert_eq!(again.failures, 1, "counted afresh: in a row means in a row");
     }
 }

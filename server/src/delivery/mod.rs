@@ -77,7 +77,8 @@ impl Leases {
     /// Starts holding a lease confirmed until `until`; the receiver tells the attempt how long it may run.
     fn hold(&self, delivery: &ClaimedDelivery, until: Instant) -> watch::Receiver<Instant> {
         let (confirmed, watched) = watch::channel(until);
-        self.map().insert(delivery.id, (delivery.attempt, confirmed));
+        self.map()
+            .insert(delivery.id, (delivery.attempt, confirmed));
         watched
     }
 
@@ -424,9 +425,6 @@ async fn attempt(state: AppState, client: Client, delivery: ClaimedDelivery, hel
             },
         );
     }
-    // A slot (and perhaps the endpoint's turn) is free again, or a retry is due sooner than the worker's
-    // sleep: let it look.
-    state.delivery_bell.notify_one();
 }
 
 /// The one log line of a circuit that opened or closed (the change is made once, in the database).
