@@ -418,6 +418,9 @@ impl Tx<'_> {
     /// come) while its circuit is open. Leases are counted in the table, so the caps hold for every worker
     /// claiming from it as long as claims are serialised (SQLite's single writer). Each claimed delivery is
     /// leased until `lease_until` and its attempt counted; nobody else sends it until then.
+    ///
+    /// The cost does not grow with a backlog: endpoints are found by skipping through the per-merchant
+    /// index, and each contributes at most its allowance of rows.
     pub fn claim_due_deliveries(
         &self,
         now: Timestamp,
@@ -425,43 +428,74 @@ impl Tx<'_> {
         per_endpoint: usize,
         limit: usize,
     ) -> Result<Vec<ClaimedDelivery>, DbError> {
-        let ids: Vec<i64> = self
+        let per_endpoint = i64::try_from(per_endpoint).unwrap_or(i64::MAX);
+        let limit_rows = i64::try_from(limit).unwrap_or(i64::MAX);
+        // Every endpoint with something due and unleased: its oldest such delivery, and how many more it
+        // may have in flight now.
+        let mut endpoints: Vec<(i64, i64, i64)> = self
             .sql()
             .prepare_cached(
-                "WITH busy AS (
-                     SELECT merchant_id, COUNT(*) AS leased FROM deliveries
-                     WHERE status = 'pending' AND lease_until > ?1
-                     GROUP BY merchant_id
+                "WITH RECURSIVE endpoints (merchant_id) AS (
+                     SELECT MIN(merchant_id) FROM deliveries WHERE status = 'pending'
+                     UNION ALL
+                     SELECT (SELECT MIN(d.merchant_id) FROM deliveries d
+                             WHERE d.status = 'pending' AND d.merchant_id > endpoints.merchant_id)
+                     FROM endpoints WHERE endpoints.merchant_id IS NOT NULL
                  ),
-                 due AS (
-                     SELECT id, merchant_id, next_attempt_at,
-                            ROW_NUMBER() OVER (PARTITION BY merchant_id
-                                               ORDER BY next_attempt_at, id) AS position
-                     FROM deliveries
-                     WHERE status = 'pending' AND next_attempt_at <= ?1
-                       AND (lease_until IS NULL OR lease_until <= ?1)
+                 busy AS (
+                     SELECT merchant_id, COUNT(*) AS leased FROM deliveries
+                     WHERE lease_until > ?1 GROUP BY merchant_id
+                 ),
+                 heads AS (
+                     SELECT ep.merchant_id,
+                            (SELECT d.next_attempt_at FROM deliveries d
+                             WHERE d.merchant_id = ep.merchant_id AND d.status = 'pending'
+                               AND d.next_attempt_at <= ?1
+                               AND (d.lease_until IS NULL OR d.lease_until <= ?1)
+                             ORDER BY d.next_attempt_at, d.id LIMIT 1) AS head
+                     FROM endpoints ep WHERE ep.merchant_id IS NOT NULL
                  )
-                 SELECT due.id FROM due
-                 JOIN merchants m ON m.id = due.merchant_id
-                 LEFT JOIN webhook_endpoints e ON e.merchant_id = due.merchant_id
+                 SELECT heads.merchant_id, heads.head,
+                        CASE WHEN e.circuit = 'open' THEN
+                                 CASE WHEN e.probe_at <= ?1 THEN 1 ELSE 0 END
+                             ELSE ?2 END - COALESCE(busy.leased, 0) AS allowance
+                 FROM heads
+                 JOIN merchants m ON m.id = heads.merchant_id
+                 LEFT JOIN webhook_endpoints e ON e.merchant_id = heads.merchant_id
                                               AND e.url = m.webhook_url
-                 LEFT JOIN busy ON busy.merchant_id = due.merchant_id
-                 WHERE due.position + COALESCE(busy.leased, 0) <=
-                       CASE WHEN e.circuit = 'open' THEN
-                                CASE WHEN e.probe_at <= ?1 THEN 1 ELSE 0 END
-                            ELSE ?2 END
-                 ORDER BY due.position, due.next_attempt_at, due.id
-                 LIMIT ?3",
+                 LEFT JOIN busy ON busy.merchant_id = heads.merchant_id
+                 WHERE heads.head IS NOT NULL",
             )?
-            .query_map(
-                params![
-                    now.as_millis(),
-                    i64::try_from(per_endpoint).unwrap_or(i64::MAX),
-                    i64::try_from(limit).unwrap_or(i64::MAX)
-                ],
-                |r| r.get(0),
-            )?
+            .query_map(params![now.as_millis(), per_endpoint], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
             .collect::<Result<_, _>>()?;
+        endpoints.retain(|&(_, _, allowance)| allowance > 0);
+        // Every endpoint's first pick precedes any endpoint's second, so only the `limit` endpoints
+        // whose oldest due delivery is oldest can be served this round.
+        endpoints.sort_unstable_by_key(|&(merchant, head, _)| (head, merchant));
+        endpoints.truncate(limit);
+        let mut due = self.sql().prepare_cached(
+            "SELECT id, next_attempt_at FROM deliveries
+             WHERE merchant_id = ?1 AND status = 'pending' AND next_attempt_at <= ?2
+               AND (lease_until IS NULL OR lease_until <= ?2)
+             ORDER BY next_attempt_at, id LIMIT ?3",
+        )?;
+        // (position within its endpoint, due time, id): the round-robin order.
+        let mut picks: Vec<(usize, i64, i64)> = Vec::new();
+        for (merchant, _, allowance) in endpoints {
+            let rows = due.query_map(
+                params![merchant, now.as_millis(), allowance.min(limit_rows)],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )?;
+            for (position, row) in rows.enumerate() {
+                let (id, due_at) = row?;
+                picks.push((position, due_at, id));
+            }
+        }
+        picks.sort_unstable();
+        picks.truncate(limit);
+        let ids = picks.into_iter().map(|(_, _, id)| id);
         let mut lease = self.sql().prepare_cached(
             "UPDATE deliveries SET lease_until = ?2, attempts = attempts + 1 WHERE id = ?1",
         )?;

@@ -191,7 +191,13 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             () = state.delivery_bell.notified() => {}
             () = tokio::time::sleep(wait) => {}
-            Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => log_join(joined),
+            Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
+                log_join(joined);
+                // Every attempt that ended meanwhile frees its slot for the same claim round.
+                while let Some(joined) = in_flight.try_join_next() {
+                    log_join(joined);
+                }
+            }
             _ = renewal.tick(), if !in_flight.is_empty() => {}
             _ = stop.wait_for(|stopping| *stopping) => break,
         }
