@@ -777,6 +777,134 @@ impl Conn<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DatabaseConfig;
+    use crate::db::Db;
+
+    /// A database with merchants 1..=`merchants` (webhook URL `https://m<N>.example/hook`) and, for each
+    /// `(merchant, due)` of `deliveries` in order, one paid payment with its delivery.
+    async fn outbox(merchants: i64, deliveries: &[(i64, i64)]) -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("webqris.db"), &DatabaseConfig::default()).expect("db");
+        let deliveries = deliveries.to_vec();
+        db.write(move |tx| {
+            for m in 1..=merchants {
+                tx.sql().execute(
+                    "INSERT INTO merchants (id, name, webhook_url, webhook_secret, callback_secret_hash,
+                                            callback_secret_prefix, created_at)
+                     VALUES (?1, 'M', 'https://m' || ?1 || '.example/hook', 's', 'h' || ?1, 'p', 0)",
+                    [m],
+                )?;
+            }
+            for (n, (merchant, due)) in deliveries.into_iter().enumerate() {
+                let n = i64::try_from(n).expect("small");
+                tx.sql().execute(
+                    "INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code,
+                                           total_amount, qris_payload, status, payment_method,
+                                           created_at, expired_at, paid_at, closed_at)
+                     VALUES (?1, 'INV-' || ?1, ?2, 1000, ?1, 1000 + ?1, 'q', 'paid', 'x', 0, 1, 0, 0)",
+                    params![n + 1, merchant],
+                )?;
+                tx.insert_delivery(
+                    &format!("msg_{n}"),
+                    MerchantId(merchant),
+                    PaymentId(n + 1),
+                    "payment.paid",
+                    b"{}",
+                    at(due),
+                )?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .await
+        .expect("seeded");
+        (dir, db)
+    }
+
+    async fn claim(db: &Db, now: i64, per_endpoint: usize, limit: usize) -> Vec<(i64, i64)> {
+        db.write(move |tx| tx.claim_due_deliveries(at(now), at(now + 1000), per_endpoint, limit))
+            .await
+            .expect("claim")
+            .into_iter()
+            .map(|d| (d.merchant_id.0, d.id.0))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn claims_go_round_robin_in_due_order_and_never_past_an_endpoints_cap() {
+        // Merchant 1 has a backlog of five, due first; merchants 2 and 3 have two each, due later.
+        let (_dir, db) = outbox(
+            3,
+            &[
+                (1, 1),
+                (1, 2),
+                (1, 3),
+                (1, 4),
+                (1, 5),
+                (2, 6),
+                (2, 7),
+                (3, 8),
+                (3, 9),
+            ],
+        )
+        .await;
+        assert_eq!(
+            claim(&db, 100, 2, 5).await,
+            [(1, 1), (2, 6), (3, 8), (1, 2), (2, 7)],
+            "every endpoint's first before any second, each in due order"
+        );
+        assert_eq!(
+            claim(&db, 100, 2, 10).await,
+            [(3, 9)],
+            "1 and 2 are at their cap of two leases"
+        );
+        assert_eq!(
+            claim(&db, 100, 2, 10).await,
+            [],
+            "nothing more until one ends"
+        );
+        // The leases run out at 1100: everything due is claimable again, still capped per endpoint.
+        assert_eq!(
+            claim(&db, 1200, 2, 10).await,
+            [(1, 1), (2, 6), (3, 8), (1, 2), (2, 7), (3, 9)]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_open_circuit_lets_one_probe_through_once_it_is_due() {
+        let (_dir, db) = outbox(2, &[(1, 1), (1, 2), (1, 3), (2, 4)]).await;
+        db.write(|tx| {
+            tx.sql().execute(
+                "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures, probe_at)
+                 VALUES (1, 'https://m1.example/hook', 'open', 5, 500)",
+                [],
+            )?;
+            Ok::<_, DbError>(())
+        })
+        .await
+        .expect("open");
+        assert_eq!(
+            claim(&db, 100, 8, 10).await,
+            [(2, 4)],
+            "no probe before its time"
+        );
+        assert_eq!(
+            claim(&db, 600, 8, 10).await,
+            [(1, 1)],
+            "one probe, the oldest"
+        );
+        assert_eq!(claim(&db, 700, 8, 10).await, [], "one probe at a time");
+        // A circuit about another URL (the merchant changed it since) does not hold the new one back.
+        db.write(|tx| {
+            tx.sql().execute(
+                "UPDATE merchants SET webhook_url = 'https://new.example/hook' WHERE id = 1",
+                [],
+            )?;
+            Ok::<_, DbError>(())
+        })
+        .await
+        .expect("new url");
+        assert_eq!(claim(&db, 700, 8, 10).await, [(1, 2), (1, 3)]);
+    }
 
     const BREAKER: Breaker = Breaker {
         threshold: 3,

@@ -168,14 +168,15 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 break;
             };
             let lease = leases.hold(&delivery, confirmed);
-            in_flight.spawn(attempt(
+            in_flight.spawn(deliver(
                 state.clone(),
                 client.clone(),
-                delivery,
+                (delivery, lease),
                 Held {
                     _slot: slot,
-                    lease,
                     leases: leases.clone(),
+                    timing,
+                    stop: stop.clone(),
                 },
             ));
         }
@@ -287,11 +288,28 @@ async fn until_next_wake(state: &AppState) -> Option<Duration> {
     }
 }
 
-/// What an attempt task holds while it runs: a global slot and its lease.
+/// What an attempt task holds while it runs: a global slot, and what it needs to take the next delivery.
 struct Held {
     _slot: OwnedSemaphorePermit,
-    lease: watch::Receiver<Instant>,
     leases: Leases,
+    timing: LeaseTiming,
+    stop: watch::Receiver<bool>,
+}
+
+/// Runs attempts on one slot: the claimed delivery, then the next due one (claimed fairly, like any
+/// claim, in the same write that records the attempt: one commit per attempt instead of two), until
+/// nothing is due or the worker stops.
+async fn deliver(
+    state: AppState,
+    client: Client,
+    mut claimed: (ClaimedDelivery, watch::Receiver<Instant>),
+    held: Held,
+) {
+    while let Some((next, confirmed)) = attempt(&state, &client, claimed.0, claimed.1, &held).await
+    {
+        let lease = held.leases.hold(&next, confirmed);
+        claimed = (next, lease);
+    }
 }
 
 /// Resolves once the lease's confirmed instant has passed without a newer renewal.
@@ -322,14 +340,21 @@ pub struct Response {
     pub body: String,
 }
 
-/// One attempt of one delivery, recorded whatever happens.
-async fn attempt(state: AppState, client: Client, delivery: ClaimedDelivery, held: Held) {
+/// One attempt of one delivery, recorded whatever happens; returns the next delivery claimed with the
+/// record, with the instant its lease is trusted until.
+async fn attempt(
+    state: &AppState,
+    client: &Client,
+    delivery: ClaimedDelivery,
+    lease: watch::Receiver<Instant>,
+    held: &Held,
+) -> Option<(ClaimedDelivery, Instant)> {
     let started_at = state.now();
     let clock = Instant::now();
     let config = &state.config.webhook;
     let sent = tokio::select! {
-        sent = send(&client, &delivery, config, started_at) => sent,
-        () = lease_lost(held.lease.clone()) => {
+        sent = send(client, &delivery, config, started_at) => sent,
+        () = lease_lost(lease) => {
             tracing::error!(invoice = %delivery.invoice_id, attempt = delivery.attempt, "the webhook's lease could not be renewed in time; attempt stopped so that it is never in flight twice");
             Err(SendError::not_tried(
                 "stopped: the delivery's lease could not be renewed in time (database unreachable or too slow); it will be retried".to_owned(),
@@ -389,19 +414,36 @@ async fn attempt(state: AppState, client: Client, delivery: ClaimedDelivery, hel
         threshold: config.breaker_threshold,
         probe_interval: config.breaker_probe_secs.duration(),
     };
+    let take_next = !*held.stop.borrow();
+    let (clock, per_endpoint) = (state.config.clock.clone(), config.endpoint_concurrency);
+    let length = i64::try_from(held.timing.length.as_millis()).unwrap_or(i64::MAX);
+    let asked_at = Instant::now();
     let recorded = state
         .db
-        .write(move |tx| tx.record_attempt(&record, next, reach, breaker, now))
+        .write(move |tx| {
+            let change = tx.record_attempt(&record, next, reach, breaker, now)?;
+            let mut claimed = Vec::new();
+            if take_next {
+                let now = clock.now();
+                let until = Timestamp::from_millis(now.as_millis().saturating_add(length));
+                claimed = tx.claim_due_deliveries(now, until, per_endpoint, 1)?;
+            }
+            Ok::<_, crate::db::DbError>((change, claimed.pop()))
+        })
         .await;
     held.leases.release(delivery.id);
-    match recorded {
-        Ok(Some(change)) => log_circuit_change(&delivery, &change),
-        Ok(None) => {}
+    let following = match recorded {
+        Ok((change, following)) => {
+            if let Some(change) = change {
+                log_circuit_change(&delivery, &change);
+            }
+            following.map(|d| (d, asked_at + held.timing.trusted))
+        }
         Err(e) => {
             tracing::error!(error = %e, invoice = %delivery.invoice_id, "cannot record a webhook attempt; its lease will expire and it will be retried");
-            return;
+            return None;
         }
-    }
+    };
     if let Some(error) = error {
         state.hub.webhook_failed(
             delivery.merchant_id,
@@ -431,6 +473,7 @@ async fn attempt(state: AppState, client: Client, delivery: ClaimedDelivery, hel
             },
         );
     }
+    following
 }
 
 /// The one log line of a circuit that opened or closed (the change is made once, in the database).
