@@ -8,10 +8,9 @@
 
 use std::time::Duration;
 
-use rusqlite::{OptionalExtension, params};
 use webqris_core::{SecretString, Timestamp};
 
-use super::payment::parse_column;
+use super::sql::{Row, params};
 use super::{Conn, DbError, MerchantId, PaymentId, Scope, Tx};
 
 /// A delivery's row id.
@@ -321,21 +320,26 @@ pub enum Redelivery {
     NotFound,
 }
 
-const DELIVERY_COLUMNS: &str = "d.id, d.message_id, d.status, d.attempts, d.body, d.last_error, d.created_at, \
-     d.next_attempt_at, d.finished_at, d.lease_until";
+/// The columns [`delivery_from_row`] reads.
+macro_rules! delivery_columns {
+    () => {
+        "d.id, d.message_id, d.status, d.attempts, d.body, d.last_error, d.created_at, \
+         d.next_attempt_at, d.finished_at, d.lease_until"
+    };
+}
 
-fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryInfo> {
+fn delivery_from_row(r: &Row<'_>) -> Result<DeliveryInfo, DbError> {
     Ok(DeliveryInfo {
-        id: DeliveryId(r.get(0)?),
+        id: r.get(0)?,
         message_id: r.get(1)?,
-        status: parse_column(r, 2)?,
+        status: r.get(2)?,
         attempts: r.get(3)?,
         body: r.get(4)?,
         last_error: r.get(5)?,
-        created_at: Timestamp::from_millis(r.get(6)?),
-        next_attempt_at: Timestamp::from_millis(r.get(7)?),
-        finished_at: r.get::<_, Option<i64>>(8)?.map(Timestamp::from_millis),
-        lease_until: r.get::<_, Option<i64>>(9)?.map(Timestamp::from_millis),
+        created_at: r.get(6)?,
+        next_attempt_at: r.get(7)?,
+        finished_at: r.get(8)?,
+        lease_until: r.get(9)?,
     })
 }
 
@@ -344,23 +348,22 @@ impl Tx<'_> {
     /// status: due now, with one more attempt than it has made (a delivery that fails again is then
     /// failed; its retry schedule was used up). Refused while an attempt is in flight.
     pub fn redeliver(&self, delivery: DeliveryId, now: Timestamp) -> Result<Redelivery, DbError> {
-        let lease: Option<Option<i64>> = self
-            .sql()
-            .prepare_cached("SELECT lease_until FROM deliveries WHERE id = ?1")?
-            .query_row([delivery.0], |r| r.get(0))
-            .optional()?;
+        let lease: Option<Option<Timestamp>> = self.query_opt(
+            "SELECT lease_until FROM deliveries WHERE id = ?1",
+            params![delivery],
+            |r| r.get(0),
+        )?;
         match lease {
             None => return Ok(Redelivery::NotFound),
-            Some(Some(until)) if until > now.as_millis() => return Ok(Redelivery::InFlight),
+            Some(Some(until)) if until > now => return Ok(Redelivery::InFlight),
             Some(_) => {}
         }
-        self.sql()
-            .prepare_cached(
-                "UPDATE deliveries
-                 SET status = 'pending', next_attempt_at = ?2, finished_at = NULL, lease_until = NULL
-                 WHERE id = ?1",
-            )?
-            .execute(params![delivery.0, now.as_millis()])?;
+        self.execute(
+            "UPDATE deliveries
+             SET status = 'pending', next_attempt_at = ?2, finished_at = NULL, lease_until = NULL
+             WHERE id = ?1",
+            params![delivery, now],
+        )?;
         Ok(Redelivery::Queued)
     }
 
@@ -374,21 +377,14 @@ impl Tx<'_> {
         body: &[u8],
         now: Timestamp,
     ) -> Result<DeliveryId, DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO deliveries (message_id, merchant_id, payment_id, event, body,
-                                         next_attempt_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            )?
-            .execute(params![
-                message_id,
-                merchant.0,
-                payment.0,
-                event,
-                body,
-                now.as_millis()
-            ])?;
-        Ok(DeliveryId(self.sql().last_insert_rowid()))
+        self.query_one(
+            "INSERT INTO deliveries (message_id, merchant_id, payment_id, event, body,
+                                     next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+             RETURNING id",
+            params![message_id, merchant, payment, event, body, now],
+            |r| r.get(0),
+        )
     }
 
     /// Renews the leases this worker still owns until `until`; returns those it kept. A lease is kept while
@@ -399,13 +395,14 @@ impl Tx<'_> {
         held: &[HeldLease],
         until: Timestamp,
     ) -> Result<Vec<DeliveryId>, DbError> {
-        let mut renew = self.sql().prepare_cached(
-            "UPDATE deliveries SET lease_until = ?3
-             WHERE id = ?1 AND attempts = ?2 AND status = 'pending' AND lease_until IS NOT NULL",
-        )?;
         let mut kept = Vec::with_capacity(held.len());
         for lease in held {
-            if renew.execute(params![lease.delivery.0, lease.attempt, until.as_millis()])? == 1 {
+            let renewed = self.execute(
+                "UPDATE deliveries SET lease_until = ?3
+                 WHERE id = ?1 AND attempts = ?2 AND status = 'pending' AND lease_until IS NOT NULL",
+                params![lease.delivery, lease.attempt, until],
+            )?;
+            if renewed == 1 {
                 kept.push(lease.delivery);
             }
         }
@@ -428,101 +425,97 @@ impl Tx<'_> {
         per_endpoint: usize,
         limit: usize,
     ) -> Result<Vec<ClaimedDelivery>, DbError> {
-        let per_endpoint = i64::try_from(per_endpoint).unwrap_or(i64::MAX);
-        let limit_rows = i64::try_from(limit).unwrap_or(i64::MAX);
         // Every endpoint with something due and unleased: its oldest such delivery, and how many more it
         // may have in flight now.
-        let mut endpoints: Vec<(i64, i64, i64)> = self
-            .sql()
-            .prepare_cached(
-                "WITH RECURSIVE endpoints (merchant_id) AS (
-                     SELECT MIN(merchant_id) FROM deliveries WHERE status = 'pending'
-                     UNION ALL
-                     SELECT (SELECT MIN(d.merchant_id) FROM deliveries d
-                             WHERE d.status = 'pending' AND d.merchant_id > endpoints.merchant_id)
-                     FROM endpoints WHERE endpoints.merchant_id IS NOT NULL
-                 ),
-                 busy AS (
-                     SELECT merchant_id, COUNT(*) AS leased FROM deliveries
-                     WHERE lease_until > ?1 GROUP BY merchant_id
-                 ),
-                 heads AS (
-                     SELECT ep.merchant_id,
-                            (SELECT d.next_attempt_at FROM deliveries d
-                             WHERE d.merchant_id = ep.merchant_id AND d.status = 'pending'
-                               AND d.next_attempt_at <= ?1
-                               AND (d.lease_until IS NULL OR d.lease_until <= ?1)
-                             ORDER BY d.next_attempt_at, d.id LIMIT 1) AS head
-                     FROM endpoints ep WHERE ep.merchant_id IS NOT NULL
-                 )
-                 SELECT heads.merchant_id, heads.head,
-                        CASE WHEN e.circuit = 'open' THEN
-                                 CASE WHEN e.probe_at <= ?1 THEN 1 ELSE 0 END
-                             ELSE ?2 END - COALESCE(busy.leased, 0) AS allowance
-                 FROM heads
-                 JOIN merchants m ON m.id = heads.merchant_id
-                 LEFT JOIN webhook_endpoints e ON e.merchant_id = heads.merchant_id
-                                              AND e.url = m.webhook_url
-                 LEFT JOIN busy ON busy.merchant_id = heads.merchant_id
-                 WHERE heads.head IS NOT NULL",
-            )?
-            .query_map(params![now.as_millis(), per_endpoint], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<Result<_, _>>()?;
+        let mut endpoints: Vec<(MerchantId, Timestamp, i64)> = self.query_all(
+            "WITH RECURSIVE endpoints (merchant_id) AS (
+                 SELECT MIN(merchant_id) FROM deliveries WHERE status = 'pending'
+                 UNION ALL
+                 SELECT (SELECT MIN(d.merchant_id) FROM deliveries d
+                         WHERE d.status = 'pending' AND d.merchant_id > endpoints.merchant_id)
+                 FROM endpoints WHERE endpoints.merchant_id IS NOT NULL
+             ),
+             busy AS (
+                 SELECT merchant_id, COUNT(*) AS leased FROM deliveries
+                 WHERE lease_until > ?1 GROUP BY merchant_id
+             ),
+             heads AS (
+                 SELECT ep.merchant_id,
+                        (SELECT d.next_attempt_at FROM deliveries d
+                         WHERE d.merchant_id = ep.merchant_id AND d.status = 'pending'
+                           AND d.next_attempt_at <= ?1
+                           AND (d.lease_until IS NULL OR d.lease_until <= ?1)
+                         ORDER BY d.next_attempt_at, d.id LIMIT 1) AS head
+                 FROM endpoints ep WHERE ep.merchant_id IS NOT NULL
+             )
+             SELECT heads.merchant_id, heads.head,
+                    CASE WHEN e.circuit = 'open' THEN
+                             CASE WHEN e.probe_at <= ?1 THEN 1 ELSE 0 END
+                         ELSE ?2 END - COALESCE(busy.leased, 0) AS allowance
+             FROM heads
+             JOIN merchants m ON m.id = heads.merchant_id
+             LEFT JOIN webhook_endpoints e ON e.merchant_id = heads.merchant_id
+                                          AND e.url = m.webhook_url
+             LEFT JOIN busy ON busy.merchant_id = heads.merchant_id
+             WHERE heads.head IS NOT NULL",
+            params![now, per_endpoint],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         endpoints.retain(|&(_, _, allowance)| allowance > 0);
         // Every endpoint's first pick precedes any endpoint's second, so only the `limit` endpoints
         // whose oldest due delivery is oldest can be served this round.
-        endpoints.sort_unstable_by_key(|&(merchant, head, _)| (head, merchant));
+        endpoints.sort_unstable_by_key(|&(merchant, head, _)| (head, merchant.0));
         endpoints.truncate(limit);
-        let mut due = self.sql().prepare_cached(
-            "SELECT id, next_attempt_at FROM deliveries
-             WHERE merchant_id = ?1 AND status = 'pending' AND next_attempt_at <= ?2
-               AND (lease_until IS NULL OR lease_until <= ?2)
-             ORDER BY next_attempt_at, id LIMIT ?3",
-        )?;
         // (position within its endpoint, due time, id): the round-robin order.
-        let mut picks: Vec<(usize, i64, i64)> = Vec::new();
+        let mut picks: Vec<(usize, Timestamp, i64)> = Vec::new();
         for (merchant, _, allowance) in endpoints {
-            let rows = due.query_map(
-                params![merchant, now.as_millis(), allowance.min(limit_rows)],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            let take = usize::try_from(allowance).unwrap_or(0).min(limit);
+            let rows: Vec<(i64, Timestamp)> = self.query_all(
+                "SELECT id, next_attempt_at FROM deliveries
+                 WHERE merchant_id = ?1 AND status = 'pending' AND next_attempt_at <= ?2
+                   AND (lease_until IS NULL OR lease_until <= ?2)
+                 ORDER BY next_attempt_at, id LIMIT ?3",
+                params![merchant, now, take],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            for (position, row) in rows.enumerate() {
-                let (id, due_at) = row?;
-                picks.push((position, due_at, id));
-            }
+            picks.extend(
+                rows.into_iter()
+                    .enumerate()
+                    .map(|(position, (id, due))| (position, due, id)),
+            );
         }
         picks.sort_unstable();
         picks.truncate(limit);
-        let ids = picks.into_iter().map(|(_, _, id)| id);
-        let mut lease = self.sql().prepare_cached(
-            "UPDATE deliveries SET lease_until = ?2, attempts = attempts + 1 WHERE id = ?1",
-        )?;
-        let mut details = self.sql().prepare_cached(
-            "SELECT d.id, d.message_id, d.merchant_id, m.name, p.invoice_id, d.body, d.attempts,
-                    m.webhook_url, m.webhook_secret
-             FROM deliveries d
-             JOIN merchants m ON m.id = d.merchant_id
-             JOIN payments p ON p.id = d.payment_id
-             WHERE d.id = ?1",
-        )?;
-        ids.into_iter()
-            .map(|id| {
-                lease.execute(params![id, lease_until.as_millis()])?;
-                Ok(details.query_row([id], |r| {
-                    Ok(ClaimedDelivery {
-                        id: DeliveryId(r.get(0)?),
-                        message_id: r.get(1)?,
-                        merchant_id: MerchantId(r.get(2)?),
-                        merchant_name: r.get(3)?,
-                        invoice_id: r.get(4)?,
-                        body: r.get(5)?,
-                        attempt: r.get(6)?,
-                        url: r.get(7)?,
-                        secret: SecretString::new(r.get::<_, String>(8)?),
-                    })
-                })?)
+        picks
+            .into_iter()
+            .map(|(_, _, id)| {
+                let id = DeliveryId(id);
+                self.execute(
+                    "UPDATE deliveries SET lease_until = ?2, attempts = attempts + 1 WHERE id = ?1",
+                    params![id, lease_until],
+                )?;
+                self.query_one(
+                    "SELECT d.id, d.message_id, d.merchant_id, m.name, p.invoice_id, d.body,
+                            d.attempts, m.webhook_url, m.webhook_secret
+                     FROM deliveries d
+                     JOIN merchants m ON m.id = d.merchant_id
+                     JOIN payments p ON p.id = d.payment_id
+                     WHERE d.id = ?1",
+                    params![id],
+                    |r| {
+                        Ok(ClaimedDelivery {
+                            id: r.get(0)?,
+                            message_id: r.get(1)?,
+                            merchant_id: r.get(2)?,
+                            merchant_name: r.get(3)?,
+                            invoice_id: r.get(4)?,
+                            body: r.get(5)?,
+                            attempt: r.get(6)?,
+                            url: r.get(7)?,
+                            secret: SecretString::new(r.get::<String>(8)?),
+                        })
+                    },
+                )
             })
             .collect()
     }
@@ -539,45 +532,43 @@ impl Tx<'_> {
         breaker: Breaker,
         now: Timestamp,
     ) -> Result<Option<CircuitChange>, DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms,
-                                                status_code, error, response_body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (delivery_id, attempt) DO NOTHING",
-            )?
-            .execute(params![
-                attempt.delivery.0,
+        self.execute(
+            "INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms,
+                                            status_code, error, response_body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (delivery_id, attempt) DO NOTHING",
+            params![
+                attempt.delivery,
                 attempt.attempt,
                 attempt.url,
-                attempt.started_at.as_millis(),
+                attempt.started_at,
                 attempt.duration_ms,
                 attempt.status_code,
                 attempt.error,
                 attempt.response_body,
-            ])?;
+            ],
+        )?;
         let (status, next_at, finished_at) = match next {
             NextStep::Delivered => (DeliveryStatus::Delivered, None, Some(now)),
             NextStep::RetryAt(at) => (DeliveryStatus::Pending, Some(at), None),
             NextStep::Failed => (DeliveryStatus::Failed, None, Some(now)),
         };
-        self.sql()
-            .prepare_cached(
-                "UPDATE deliveries
-                 SET status = ?2, next_attempt_at = COALESCE(?3, next_attempt_at), finished_at = ?4,
-                     last_error = ?5,
-                     lease_until = CASE WHEN attempts = ?6 THEN NULL ELSE lease_until END
-                 WHERE id = ?1 AND status <> 'delivered'
-                   AND (?2 = 'delivered' OR (attempts = ?6 AND status = 'pending'))",
-            )?
-            .execute(params![
-                attempt.delivery.0,
-                status.as_str(),
-                next_at.map(Timestamp::as_millis),
-                finished_at.map(Timestamp::as_millis),
+        self.execute(
+            "UPDATE deliveries
+             SET status = ?2, next_attempt_at = COALESCE(?3, next_attempt_at), finished_at = ?4,
+                 last_error = ?5,
+                 lease_until = CASE WHEN attempts = ?6 THEN NULL ELSE lease_until END
+             WHERE id = ?1 AND status <> 'delivered'
+               AND (?2 = 'delivered' OR (attempts = ?6 AND status = 'pending'))",
+            params![
+                attempt.delivery,
+                status,
+                next_at,
+                finished_at,
                 attempt.error,
                 attempt.attempt,
-            ])?;
+            ],
+        )?;
         if reach == Reach::NotTried || attempt.url.is_empty() {
             return Ok(None);
         }
@@ -593,15 +584,13 @@ impl Tx<'_> {
         breaker: Breaker,
         now: Timestamp,
     ) -> Result<Option<CircuitChange>, DbError> {
-        let merchant: Option<i64> = self
-            .sql()
-            .prepare_cached(
-                "SELECT d.merchant_id FROM deliveries d JOIN merchants m ON m.id = d.merchant_id
-                 WHERE d.id = ?1 AND m.webhook_url = ?2",
-            )?
-            .query_row(params![attempt.delivery.0, attempt.url], |r| r.get(0))
-            .optional()?;
-        let Some(merchant) = merchant.map(MerchantId) else {
+        let merchant: Option<MerchantId> = self.query_opt(
+            "SELECT d.merchant_id FROM deliveries d JOIN merchants m ON m.id = d.merchant_id
+             WHERE d.id = ?1 AND m.webhook_url = ?2",
+            params![attempt.delivery, attempt.url],
+            |r| r.get(0),
+        )?;
+        let Some(merchant) = merchant else {
             return Ok(None);
         };
         let before = self
@@ -612,25 +601,24 @@ impl Tx<'_> {
         if after == before {
             return Ok(None);
         }
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures, changed_at,
-                                                probe_at, last_error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (merchant_id) DO UPDATE
-                 SET url = excluded.url, circuit = excluded.circuit, failures = excluded.failures,
-                     changed_at = excluded.changed_at, probe_at = excluded.probe_at,
-                     last_error = excluded.last_error",
-            )?
-            .execute(params![
-                merchant.0,
+        self.execute(
+            "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures, changed_at, probe_at,
+                                            last_error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (merchant_id) DO UPDATE
+             SET url = excluded.url, circuit = excluded.circuit, failures = excluded.failures,
+                 changed_at = excluded.changed_at, probe_at = excluded.probe_at,
+                 last_error = excluded.last_error",
+            params![
+                merchant,
                 after.url,
-                after.circuit.as_str(),
+                after.circuit,
                 after.failures,
-                after.changed_at.map(Timestamp::as_millis),
-                after.probe_at.map(Timestamp::as_millis),
+                after.changed_at,
+                after.probe_at,
                 after.last_error,
-            ])?;
+            ],
+        )?;
         Ok((after.circuit != before.circuit).then_some(CircuitChange {
             merchant,
             health: after,
@@ -642,24 +630,22 @@ impl Conn<'_> {
     /// The next instant after `now` at which a delivery may become claimable without anyone ringing the
     /// worker: a retry falling due, a lease running out, or an open circuit's next probe.
     pub fn next_delivery_wake(&self, now: Timestamp) -> Result<Option<Timestamp>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT MIN(at) FROM (
-                     SELECT MIN(next_attempt_at) AS at FROM deliveries
-                     WHERE status = 'pending' AND next_attempt_at > ?1
-                     UNION ALL
-                     SELECT MIN(lease_until) FROM deliveries
-                     WHERE status = 'pending' AND lease_until > ?1
-                     UNION ALL
-                     SELECT MIN(e.probe_at) FROM webhook_endpoints e
-                     WHERE e.circuit = 'open' AND e.probe_at > ?1
-                       AND EXISTS (SELECT 1 FROM deliveries d
-                                   WHERE d.merchant_id = e.merchant_id AND d.status = 'pending')
-                 ) AS wakes",
-            )?
-            .query_row([now.as_millis()], |r| r.get::<_, Option<i64>>(0))?
-            .map(Timestamp::from_millis))
+        self.query_one(
+            "SELECT MIN(at) FROM (
+                 SELECT MIN(next_attempt_at) AS at FROM deliveries
+                 WHERE status = 'pending' AND next_attempt_at > ?1
+                 UNION ALL
+                 SELECT MIN(lease_until) FROM deliveries
+                 WHERE status = 'pending' AND lease_until > ?1
+                 UNION ALL
+                 SELECT MIN(e.probe_at) FROM webhook_endpoints e
+                 WHERE e.circuit = 'open' AND e.probe_at > ?1
+                   AND EXISTS (SELECT 1 FROM deliveries d
+                               WHERE d.merchant_id = e.merchant_id AND d.status = 'pending')
+             ) AS wakes",
+            params![now],
+            |r| r.get(0),
+        )
     }
 
     /// A merchant's endpoint: its breaker (if its state is about the current URL) and its queue.
@@ -669,23 +655,22 @@ impl Conn<'_> {
         now: Timestamp,
     ) -> Result<EndpointStatus, DbError> {
         let current: Option<String> = self
-            .0
-            .prepare_cached("SELECT webhook_url FROM merchants WHERE id = ?1")?
-            .query_row([merchant.0], |r| r.get(0))
-            .optional()?
+            .query_opt(
+                "SELECT webhook_url FROM merchants WHERE id = ?1",
+                params![merchant],
+                |r| r.get(0),
+            )?
             .flatten();
         let health = self
             .endpoint_health(merchant)?
             .filter(|h| current.as_deref() == Some(h.url.as_str()));
-        let (pending, in_flight) = self
-            .0
-            .prepare_cached(
-                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN lease_until > ?2 THEN 1 ELSE 0 END), 0)
-                 FROM deliveries WHERE merchant_id = ?1 AND status = 'pending'",
-            )?
-            .query_row(params![merchant.0, now.as_millis()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
+        let (pending, in_flight) = self.query_one(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN lease_until > ?2 THEN 1 ELSE 0 END), 0)
+                              AS BIGINT)
+             FROM deliveries WHERE merchant_id = ?1 AND status = 'pending'",
+            params![merchant, now],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         Ok(EndpointStatus {
             health,
             pending,
@@ -695,63 +680,67 @@ impl Conn<'_> {
 
     /// The stored health of a merchant's webhook endpoint (`None`: never attempted, or reset).
     pub fn endpoint_health(&self, merchant: MerchantId) -> Result<Option<EndpointHealth>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT url, circuit, failures, changed_at, probe_at, last_error
-                 FROM webhook_endpoints WHERE merchant_id = ?1",
-            )?
-            .query_row([merchant.0], |r| {
+        self.query_opt(
+            "SELECT url, circuit, failures, changed_at, probe_at, last_error
+             FROM webhook_endpoints WHERE merchant_id = ?1",
+            params![merchant],
+            |r| {
                 Ok(EndpointHealth {
                     url: r.get(0)?,
-                    circuit: parse_column(r, 1)?,
+                    circuit: r.get(1)?,
                     failures: r.get(2)?,
-                    changed_at: r.get::<_, Option<i64>>(3)?.map(Timestamp::from_millis),
-                    probe_at: r.get::<_, Option<i64>>(4)?.map(Timestamp::from_millis),
+                    changed_at: r.get(3)?,
+                    probe_at: r.get(4)?,
                     last_error: r.get(5)?,
                 })
-            })
-            .optional()?)
+            },
+        )
     }
 
     /// Deliveries of a payment, oldest first.
     pub fn deliveries_for_payment(&self, payment: PaymentId) -> Result<Vec<DeliveryInfo>, DbError> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.payment_id = ?1 ORDER BY d.id"
-        ))?;
-        let rows = stmt.query_map([payment.0], delivery_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.query_all(
+            concat!(
+                "SELECT ",
+                delivery_columns!(),
+                " FROM deliveries d WHERE d.payment_id = ?1 ORDER BY d.id"
+            ),
+            params![payment],
+            delivery_from_row,
+        )
     }
 
     /// The attempts of a delivery, in order.
     pub fn delivery_attempts(&self, delivery: DeliveryId) -> Result<Vec<AttemptInfo>, DbError> {
-        let mut stmt = self.0.prepare_cached(
+        self.query_all(
             "SELECT attempt, url, status_code, error, duration_ms, response_body, started_at
              FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY attempt",
-        )?;
-        let rows = stmt.query_map([delivery.0], |r| {
-            Ok(AttemptInfo {
-                attempt: r.get(0)?,
-                url: r.get(1)?,
-                status_code: r.get(2)?,
-                error: r.get(3)?,
-                duration_ms: r.get(4)?,
-                response_body: r.get(5)?,
-                started_at: Timestamp::from_millis(r.get(6)?),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![delivery],
+            |r| {
+                Ok(AttemptInfo {
+                    attempt: r.get(0)?,
+                    url: r.get(1)?,
+                    status_code: r.get(2)?,
+                    error: r.get(3)?,
+                    duration_ms: r.get(4)?,
+                    response_body: r.get(5)?,
+                    started_at: r.get(6)?,
+                })
+            },
+        )
     }
 
     /// A delivery by id.
     pub fn delivery(&self, id: DeliveryId) -> Result<Option<DeliveryInfo>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.id = ?1"
-            ))?
-            .query_row([id.0], delivery_from_row)
-            .optional()?)
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                delivery_columns!(),
+                " FROM deliveries d WHERE d.id = ?1"
+            ),
+            params![id],
+            delivery_from_row,
+        )
     }
 
     /// The merchant and payment of a delivery, if `scope` may see its merchant.
@@ -760,17 +749,13 @@ impl Conn<'_> {
         id: DeliveryId,
         scope: Scope,
     ) -> Result<Option<(MerchantId, PaymentId)>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT d.merchant_id, d.payment_id FROM deliveries d
-                 JOIN merchants m ON m.id = d.merchant_id
-                 WHERE d.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)",
-            )?
-            .query_row(params![id.0, scope.owner()], |r| {
-                Ok((MerchantId(r.get(0)?), PaymentId(r.get(1)?)))
-            })
-            .optional()?)
+        self.query_opt(
+            "SELECT d.merchant_id, d.payment_id FROM deliveries d
+             JOIN merchants m ON m.id = d.merchant_id
+             WHERE d.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)",
+            params![id, scope.owner()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 }
 
@@ -788,16 +773,16 @@ mod tests {
         let deliveries = deliveries.to_vec();
         db.write(move |tx| {
             for m in 1..=merchants {
-                tx.sql().execute(
+                tx.execute(
                     "INSERT INTO merchants (id, name, webhook_url, webhook_secret, callback_secret_hash,
                                             callback_secret_prefix, created_at)
                      VALUES (?1, 'M', 'https://m' || ?1 || '.example/hook', 's', 'h' || ?1, 'p', 0)",
-                    [m],
+                    params![m],
                 )?;
             }
             for (n, (merchant, due)) in deliveries.into_iter().enumerate() {
                 let n = i64::try_from(n).expect("small");
-                tx.sql().execute(
+                tx.execute(
                     "INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code,
                                            total_amount, qris_payload, status, payment_method,
                                            created_at, expired_at, paid_at, closed_at)
@@ -873,10 +858,10 @@ mod tests {
     async fn an_open_circuit_lets_one_probe_through_once_it_is_due() {
         let (_dir, db) = outbox(2, &[(1, 1), (1, 2), (1, 3), (2, 4)]).await;
         db.write(|tx| {
-            tx.sql().execute(
+            tx.execute(
                 "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures, probe_at)
                  VALUES (1, 'https://m1.example/hook', 'open', 5, 500)",
-                [],
+                params![],
             )?;
             Ok::<_, DbError>(())
         })
@@ -895,9 +880,9 @@ mod tests {
         assert_eq!(claim(&db, 700, 8, 10).await, [], "one probe at a time");
         // A circuit about another URL (the merchant changed it since) does not hold the new one back.
         db.write(|tx| {
-            tx.sql().execute(
+            tx.execute(
                 "UPDATE merchants SET webhook_url = 'https://new.example/hook' WHERE id = 1",
-                [],
+                params![],
             )?;
             Ok::<_, DbError>(())
         })

@@ -1,13 +1,45 @@
-//! The schema and its migrations. `PRAGMA user_version` is the number of migrations applied; the list is
-//! append-only (never edit a released step, add one). Money is INTEGER Rupiah, instants INTEGER epoch
-//! milliseconds, states TEXT checked against their spellings.
-
-use rusqlite::{Connection, TransactionBehavior};
+//! The schema and its migrations, the same version numbers on every backend. The list is append-only
+//! (never edit a released step, add one); the backend records how many steps it has applied (SQLite:
+//! `PRAGMA user_version`). Money is INTEGER Rupiah, instants INTEGER epoch milliseconds, states TEXT
+//! checked against their spellings, booleans INTEGER 0/1.
+//!
+//! A step is written once ([`Migration::Both`]) in the DDL both SQLite and PostgreSQL accept once
+//! PostgreSQL's spellings are substituted: `INTEGER PRIMARY KEY` for a row id, `INTEGER`, `TEXT`,
+//! `BLOB`, `WITHOUT ROWID`, `CHECK`, partial indexes, `ALTER TABLE … ADD COLUMN`. A step that cannot be
+//! (a SQLite table rebuild, say) is spelled per dialect ([`Migration::PerDialect`]).
 
 use super::DbError;
 
-/// Migration steps, in order; step `i` brings the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_DEVICES, V3_DASHBOARD, V4_ENDPOINTS];
+/// One migration step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migration {
+    /// The same DDL on every backend.
+    Both(&'static str),
+    /// DDL that differs per backend.
+    PerDialect {
+        /// For SQLite.
+        sqlite: &'static str,
+        /// For PostgreSQL.
+        postgres: &'static str,
+    },
+}
+
+impl Migration {
+    /// The step as SQLite runs it.
+    pub const fn sqlite(self) -> &'static str {
+        match self {
+            Self::Both(sql) | Self::PerDialect { sqlite: sql, .. } => sql,
+        }
+    }
+}
+
+/// Migration steps, in order; step `i` brings the database from version `i` to `i + 1`.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration::Both(V1_INITIAL),
+    Migration::Both(V2_DEVICES),
+    Migration::Both(V3_DASHBOARD),
+    Migration::Both(V4_ENDPOINTS),
+];
 
 /// The version a fully migrated database has.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -228,11 +260,11 @@ CREATE TABLE manual_confirmations (
 "#;
 
 /// Version 4: fair webhook delivery. Each merchant's webhook URL is an endpoint with a circuit breaker
-/// (its state survives a restart and is shared by every worker on the database); deliveries are ranked per
-/// merchant in due order and leases are counted per merchant when claiming.
+/// (its state survives a restart and is shared by every worker on the database); deliveries are found per
+/// merchant in due order and leases are counted through their own index when claiming.
 pub const V4_ENDPOINTS: &str = r#"
 CREATE TABLE webhook_endpoints (
-    merchant_id INTEGER PRIMARY KEY REFERENCES merchants (id) ON DELETE CASCADE,
+    merchant_id INTEGER NOT NULL REFERENCES merchants (id) ON DELETE CASCADE,
     -- The webhook URL this state belongs to: a merchant whose URL changed starts afresh, closed.
     url         TEXT    NOT NULL,
     -- closed: attempts flow, up to the per-endpoint cap; open: one probe at a time, from probe_at.
@@ -244,162 +276,26 @@ CREATE TABLE webhook_endpoints (
     -- While open: when the next probe may start.
     probe_at    INTEGER,
     -- Why the last unreachable attempt failed.
-    last_error  TEXT
+    last_error  TEXT,
+    PRIMARY KEY (merchant_id)
 );
 CREATE INDEX deliveries_merchant_due ON deliveries (merchant_id, next_attempt_at, id)
     WHERE status = 'pending';
 CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE lease_until IS NOT NULL;
 "#;
 
-/// The file's schema version.
-pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.pragma_query_value(None, "user_version", |row| row.get(0))
-}
-
-/// Applies the missing steps, each in its own transaction together with the version bump. Safe against
-/// a concurrent migrator (the CLI and the server): the version is re-read under the write lock.
-pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
-    migrate_to(conn, SCHEMA_VERSION)
-}
-
-/// Applies steps up to `target` (tests build old files with it).
-pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
-    loop {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current = version(&tx)?;
-        if current > SCHEMA_VERSION {
-            return Err(DbError::TooNew {
-                found: current,
-                known: SCHEMA_VERSION,
-            });
-        }
-        if current >= target {
-            return Ok(());
-        }
-        let next = current + 1;
-        let step = usize::try_from(current).expect("a version between 0 and SCHEMA_VERSION");
-        tx.execute_batch(MIGRATIONS[step])
-            .and_then(|()| tx.pragma_update(None, "user_version", next))
-            .map_err(|source| DbError::Migration {
-                version: next,
-                source,
-            })?;
-        tx.commit()?;
-        tracing::info!(version = next, "database schema migrated");
+/// The step that brings a database at version `current` one closer to `target`, with the version it
+/// reaches; `None` when it is there. A database newer than this binary is refused, whatever `target`.
+pub(super) fn next_step(current: i64, target: i64) -> Result<Option<(i64, Migration)>, DbError> {
+    if current > SCHEMA_VERSION {
+        return Err(DbError::TooNew {
+            found: current,
+            known: SCHEMA_VERSION,
+        });
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_version_1_file_with_data_upgrades_to_the_current_schema() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("old.db");
-        {
-            let mut conn = Connection::open(&path).expect("open");
-            migrate_to(&mut conn, 1).expect("first schema");
-            assert_eq!(version(&conn).expect("version"), 1);
-            conn.execute_batch(
-                "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
-                                        callback_secret_prefix, created_at)
-                 VALUES (1, 'Toko ABC', 'whsec_x', 'h', 'wqcb_', 0);
-                 INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                       qris_payload, created_at, expired_at)
-                 VALUES ('INV-1-aaaaaa', 1, 25000, 42, 25042, 'qris', 0, 1800000);",
-            )
-            .expect("seed v1 data");
-        }
-        let mut conn = Connection::open(&path).expect("reopen");
-        migrate(&mut conn).expect("upgrade");
-        assert_eq!(version(&conn).expect("version"), SCHEMA_VERSION);
-        let total: i64 = conn
-            .query_row(
-                "SELECT total_amount FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("v1 data survives");
-        assert_eq!(total, 25042);
-        conn.execute(
-            "INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
-             VALUES (1, 'device-01', 0, 0)",
-            [],
-        )
-        .expect("v2 table usable");
-        conn.execute_batch(
-            "INSERT INTO accounts (id, email, password_hash, is_operator, created_at)
-             VALUES (1, 'owner@example.com', '$argon2id$x', 1, 0);
-             INSERT INTO sessions (account_id, token_hash, csrf_token, created_at, expires_at)
-             VALUES (1, 'h', 'c', 0, 1);
-             UPDATE merchants SET owner_account_id = 1 WHERE id = 1;
-             UPDATE api_tokens SET last_used_at = 5;
-             INSERT INTO manual_confirmations (payment_id, account_id, reason, confirmed_at)
-             VALUES (1, 1, 'seen in the bank app', 0);",
-        )
-        .expect("v3 tables usable");
-        conn.execute(
-            "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures)
-             VALUES (1, 'https://shop.example/webhook', 'open', 5)",
-            [],
-        )
-        .expect("v4 table usable");
-        let page: Option<String> = conn
-            .query_row(
-                "SELECT page_token FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("v3 column");
-        assert_eq!(
-            page, None,
-            "invoices from before version 3 have no payment page"
-        );
-        migrate(&mut conn).expect("migrating twice is a no-op");
+    if current >= target {
+        return Ok(None);
     }
-
-    #[test]
-    fn a_file_from_a_newer_webqris_is_refused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = Connection::open(dir.path().join("new.db")).expect("open");
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
-            .expect("set version");
-        let err = migrate(&mut conn).expect_err("refused");
-        assert!(matches!(err, DbError::TooNew { .. }), "{err}");
-    }
-
-    #[test]
-    fn the_pending_total_index_refuses_a_second_pending_payment_with_the_same_total() {
-        let mut conn = Connection::open_in_memory().expect("open");
-        migrate(&mut conn).expect("schema");
-        conn.execute_batch(
-            "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
-                                    callback_secret_prefix, created_at)
-             VALUES (1, 'A', 's', 'h', 'p', 0);
-             INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                   qris_payload, created_at, expired_at)
-             VALUES ('INV-1', 1, 25000, 42, 25042, 'q', 0, 1);",
-        )
-        .expect("first");
-        let second = conn.execute(
-            "INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                   qris_payload, created_at, expired_at)
-             VALUES ('INV-2', 1, 25041, 1, 25042, 'q', 0, 1)",
-            [],
-        );
-        assert!(second.is_err(), "same pending total refused by the index");
-        conn.execute(
-            "UPDATE payments SET status = 'expired', closed_at = 1 WHERE invoice_id = 'INV-1'",
-            [],
-        )
-        .expect("expire");
-        conn.execute(
-            "INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                   qris_payload, created_at, expired_at)
-             VALUES ('INV-2', 1, 25041, 1, 25042, 'q', 0, 1)",
-            [],
-        )
-        .expect("allowed once the first is no longer pending");
-    }
+    let step = usize::try_from(current).expect("a version between 0 and SCHEMA_VERSION");
+    Ok(Some((current + 1, MIGRATIONS[step])))
 }
