@@ -2,9 +2,10 @@
 //! being sent twice at once, fair claiming across endpoints (a per-endpoint cap counted from the leases,
 //! round robin between endpoints), each endpoint's circuit breaker, and the log of every attempt.
 //!
-//! The attempt number doubles as the lease's fencing token: a claim increments it, and renewing or
-//! recording an attempt only acts while it is still that number, so a worker that lost its lease can
-//! never extend it or overwrite what the new owner does.
+//! A claim names its worker (`lease_owner`, random per worker run) and increments the attempt number,
+//! which doubles as the fencing token: a worker renews only the leases it still owns, and recording an
+//! attempt only moves the delivery on while it is still at that number, so a worker that lost its lease
+//! can neither extend it nor overwrite what the new owner does.
 
 use std::time::Duration;
 
@@ -387,26 +388,28 @@ impl Tx<'_> {
         )
     }
 
-    /// Renews the leases this worker still owns until `until`; returns those it kept. A lease is kept while
-    /// its delivery is pending, leased and still at the claimed attempt number (nobody claimed it since),
-    /// even if it ran out meanwhile: the claim that would take it over runs in a transaction too.
+    /// Renews the leases `owner` holds that run out before `older_than` until `until`; returns those renewed, with the attempt number each was claimed for. A lease is kept
+    /// while its delivery is pending and leased to `owner`, even if it ran out meanwhile: a claim that took
+    /// it over would have made itself the owner, in a transaction too.
     pub fn renew_leases(
         &self,
-        held: &[HeldLease],
+        owner: &str,
         until: Timestamp,
-    ) -> Result<Vec<DeliveryId>, DbError> {
-        let mut kept = Vec::with_capacity(held.len());
-        for lease in held {
-            let renewed = self.execute(
-                "UPDATE deliveries SET lease_until = ?3
-                 WHERE id = ?1 AND attempts = ?2 AND status = 'pending' AND lease_until IS NOT NULL",
-                params![lease.delivery, lease.attempt, until],
-            )?;
-            if renewed == 1 {
-                kept.push(lease.delivery);
-            }
-        }
-        Ok(kept)
+        older_than: Timestamp,
+    ) -> Result<Vec<HeldLease>, DbError> {
+        self.query_all(
+            "UPDATE deliveries SET lease_until = ?2
+             WHERE lease_until IS NOT NULL AND lease_until < ?3 AND lease_owner = ?1
+               AND status = 'pending'
+             RETURNING id, attempts",
+            params![owner, until, older_than],
+            |r| {
+                Ok(HeldLease {
+                    delivery: r.get(0)?,
+                    attempt: r.get(1)?,
+                })
+            },
+        )
     }
 
     /// Claims up to `limit` due deliveries fairly: round robin across endpoints (every endpoint's oldest
@@ -414,7 +417,7 @@ impl Tx<'_> {
     /// than `per_endpoint` leases alive on one endpoint, or more than one (a probe, once its `probe_at` has
     /// come) while its circuit is open. Leases are counted in the table, so the caps hold for every worker
     /// claiming from it as long as claims are serialised (SQLite's single writer). Each claimed delivery is
-    /// leased until `lease_until` and its attempt counted; nobody else sends it until then.
+    /// leased to `owner` until `lease_until` and its attempt counted; nobody else sends it until then.
     ///
     /// The cost does not grow with a backlog: endpoints are found by skipping through the per-merchant
     /// index, and each contributes at most its allowance of rows.
@@ -422,6 +425,7 @@ impl Tx<'_> {
         &self,
         now: Timestamp,
         lease_until: Timestamp,
+        owner: &str,
         per_endpoint: usize,
         limit: usize,
     ) -> Result<Vec<ClaimedDelivery>, DbError> {
@@ -491,8 +495,9 @@ impl Tx<'_> {
             .map(|(_, _, id)| {
                 let id = DeliveryId(id);
                 self.execute(
-                    "UPDATE deliveries SET lease_until = ?2, attempts = attempts + 1 WHERE id = ?1",
-                    params![id, lease_until],
+                    "UPDATE deliveries SET lease_until = ?2, lease_owner = ?3, attempts = attempts + 1
+                     WHERE id = ?1",
+                    params![id, lease_until, owner],
                 )?;
                 self.query_one(
                     "SELECT d.id, d.message_id, d.merchant_id, m.name, p.invoice_id, d.body,
@@ -806,12 +811,14 @@ mod tests {
     }
 
     async fn claim(db: &Db, now: i64, per_endpoint: usize, limit: usize) -> Vec<(i64, i64)> {
-        db.write(move |tx| tx.claim_due_deliveries(at(now), at(now + 1000), per_endpoint, limit))
-            .await
-            .expect("claim")
-            .into_iter()
-            .map(|d| (d.merchant_id.0, d.id.0))
-            .collect()
+        db.write(move |tx| {
+            tx.claim_due_deliveries(at(now), at(now + 1000), "test", per_endpoint, limit)
+        })
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|d| (d.merchant_id.0, d.id.0))
+        .collect()
     }
 
     #[tokio::test]

@@ -261,7 +261,8 @@ CREATE TABLE manual_confirmations (
 
 /// Version 4: fair webhook delivery. Each merchant's webhook URL is an endpoint with a circuit breaker
 /// (its state survives a restart and is shared by every worker on the database); deliveries are found per
-/// merchant in due order and leases are counted through their own index when claiming.
+/// merchant in due order, leases are counted through their own index when claiming and name their
+/// worker.
 pub const V4_ENDPOINTS: &str = r#"
 CREATE TABLE webhook_endpoints (
     merchant_id INTEGER NOT NULL REFERENCES merchants (id) ON DELETE CASCADE,
@@ -282,6 +283,8 @@ CREATE TABLE webhook_endpoints (
 CREATE INDEX deliveries_merchant_due ON deliveries (merchant_id, next_attempt_at, id)
     WHERE status = 'pending';
 CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE lease_until IS NOT NULL;
+-- The worker that holds the lease (random per worker run), so it can renew all of its leases at once.
+ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
 "#;
 
 /// The step that brings a database at version `current` one closer to `target`, with the version it

@@ -98,13 +98,13 @@ impl Leases {
 
     /// Records a renewal of `asked` that kept `kept`: those are confirmed until `until`, the others are
     /// lost (their attempts stop at once).
-    fn renewed(&self, asked: &[HeldLease], kept: &[DeliveryId], until: Instant) {
+    fn renewed(&self, asked: &[HeldLease], kept: &[HeldLease], until: Instant) {
         let map = self.map();
         for lease in asked {
             if let Some((attempt, confirmed)) = map.get(&lease.delivery)
                 && *attempt == lease.attempt
             {
-                let deadline = if kept.contains(&lease.delivery) {
+                let deadline = if kept.contains(lease) {
                     until
                 } else {
                     Instant::now()
@@ -119,9 +119,11 @@ impl Leases {
     }
 }
 
-/// How the worker uses `webhook.lease_secs`.
-#[derive(Debug, Clone, Copy)]
+/// How the worker uses `webhook.lease_secs`, and the name its leases carry.
+#[derive(Debug, Clone)]
 struct LeaseTiming {
+    /// This worker run's name in `lease_owner` (random: a restarted or second worker is another owner).
+    owner: Arc<str>,
     /// Written to the database with each claim and renewal.
     length: Duration,
     /// How long after a renewal was asked for the attempt may keep running without a newer one: shorter
@@ -132,9 +134,14 @@ struct LeaseTiming {
 }
 
 impl LeaseTiming {
+    fn length_ms(&self) -> i64 {
+        i64::try_from(self.length.as_millis()).unwrap_or(i64::MAX)
+    }
+
     fn new(config: &WebhookConfig) -> Self {
         let length = config.lease_secs.duration();
         Self {
+            owner: format!("worker-{:016x}", rand::random::<u64>()).into(),
             length,
             trusted: length * 3 / 4,
             renew_every: length / 3,
@@ -159,7 +166,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut renewal = tokio::time::interval(timing.renew_every);
     renewal.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let claimed = claim_round(&state, &leases, timing, slots.available_permits()).await;
+        let claimed = claim_round(&state, &leases, &timing, slots.available_permits()).await;
         let claimed_any = claimed.as_ref().is_some_and(|c| !c.is_empty());
         for (delivery, confirmed) in claimed.unwrap_or_default() {
             let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
@@ -175,7 +182,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 Held {
                     _slot: slot,
                     leases: leases.clone(),
-                    timing,
+                    timing: timing.clone(),
                     stop: stop.clone(),
                 },
             ));
@@ -213,7 +220,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             Some(joined) = in_flight.join_next() => log_join(joined),
             _ = renewal.tick() => {
-                claim_round(&state, &leases, timing, 0).await;
+                claim_round(&state, &leases, &timing, 0).await;
             }
         }
     }
@@ -233,7 +240,7 @@ fn log_join(joined: Result<(), tokio::task::JoinError>) {
 async fn claim_round(
     state: &AppState,
     leases: &Leases,
-    timing: LeaseTiming,
+    timing: &LeaseTiming,
     free: usize,
 ) -> Option<Vec<(ClaimedDelivery, Instant)>> {
     let held = leases.held();
@@ -243,27 +250,27 @@ async fn claim_round(
     let asked_at = Instant::now();
     let clock = state.config.clock.clone();
     let per_endpoint = state.config.webhook.endpoint_concurrency;
-    let length = i64::try_from(timing.length.as_millis()).unwrap_or(i64::MAX);
-    let asked = held.clone();
+    let length = timing.length_ms();
+    let owner = Arc::clone(&timing.owner);
     // The lease is counted from when the write runs, not from when it was queued.
     let written = state
         .db
         .write(move |tx| {
             let now = clock.now();
             let until = Timestamp::from_millis(now.as_millis().saturating_add(length));
-            let kept = tx.renew_leases(&asked, until)?;
+            let renewed = tx.renew_leases(&owner, until, Timestamp::from_millis(i64::MAX))?;
             let claimed = if free == 0 {
                 Vec::new()
             } else {
-                tx.claim_due_deliveries(now, until, per_endpoint, free)?
+                tx.claim_due_deliveries(now, until, &owner, per_endpoint, free)?
             };
-            Ok::<_, crate::db::DbError>((kept, claimed))
+            Ok::<_, crate::db::DbError>((renewed, claimed))
         })
         .await;
     match written {
-        Ok((kept, claimed)) => {
+        Ok((renewed, claimed)) => {
             let trusted = asked_at + timing.trusted;
-            leases.renewed(&held, &kept, trusted);
+            leases.renewed(&held, &renewed, trusted);
             Some(claimed.into_iter().map(|d| (d, trusted)).collect())
         }
         Err(e) => {
@@ -416,7 +423,8 @@ async fn attempt(
     };
     let take_next = !*held.stop.borrow();
     let (clock, per_endpoint) = (state.config.clock.clone(), config.endpoint_concurrency);
-    let length = i64::try_from(held.timing.length.as_millis()).unwrap_or(i64::MAX);
+    let (owner, length) = (Arc::clone(&held.timing.owner), held.timing.length_ms());
+    let renewed_lately = length - i64::try_from(held.timing.renew_every.as_millis()).unwrap_or(0);
     let asked_at = Instant::now();
     let recorded = state
         .db
@@ -426,7 +434,11 @@ async fn attempt(
             if take_next {
                 let now = clock.now();
                 let until = Timestamp::from_millis(now.as_millis().saturating_add(length));
-                claimed = tx.claim_due_deliveries(now, until, per_endpoint, 1)?;
+                // This worker's leases not renewed lately first (the clock may have jumped since the last
+                // round), so that the claim cannot take a delivery still in flight here.
+                let stale = Timestamp::from_millis(now.as_millis().saturating_add(renewed_lately));
+                tx.renew_leases(&owner, until, stale)?;
+                claimed = tx.claim_due_deliveries(now, until, &owner, per_endpoint, 1)?;
             }
             Ok::<_, crate::db::DbError>((change, claimed.pop()))
         })

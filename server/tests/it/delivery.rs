@@ -473,25 +473,28 @@ async fn the_breaker_opens_after_timeouts_survives_a_restart_and_closes_when_the
 
 #[tokio::test]
 async fn one_webhook_id_is_never_in_flight_twice_even_past_its_lease() {
-    // The lease (2 s) is shorter than the attempt (held until the test lets it go), and the server's
-    // clock jumps ten minutes ahead while the attempt runs, past the lease and the attempt timeout: what
-    // a commit stall longer than both looks like to the next claim. The lease is renewed in every claim round, so that claim must not take the
-    // delivery again.
+    // The server's clock jumps ten minutes ahead while A's attempt runs, past its lease (30 s) and the
+    // attempt timeout: what a commit stall longer than both looks like to the next claim. That claim is
+    // the one B's finishing attempt makes for its slot, in the same write as its record: it must renew
+    // this worker's other leases first and leave A alone. (Without that, the old one-shot lease let the
+    // claim send A a second copy.)
     let server = TestServer::start_with(|c| {
-        c.webhook.lease_secs = Seconds::from_secs(2);
+        c.webhook.lease_secs = Seconds::from_secs(30);
         c.webhook.timeout_secs = Seconds::from_secs(60);
     })
     .await;
     let mut slow = Receiver::holding().await;
-    let mut fast = Receiver::start().await;
+    let mut other = Receiver::holding().await;
     let a = server.merchant("Toko Lambat", Some(&slow.url)).await;
-    let b = server.merchant("Toko Cepat", Some(&fast.url)).await;
+    let b = server.merchant("Toko Lain", Some(&other.url)).await;
+    let mut operator = server.operator_socket().await;
     let (invoice, _) = pay(&server, &a, 25000).await;
     let first = slow.next().await;
-    server.clock.advance(Duration::from_secs(600));
-    // A claim round runs after the jump (it claims B's webhook).
     pay(&server, &b, 30000).await;
-    fast.next().await;
+    other.next().await;
+    server.clock.advance(Duration::from_secs(600));
+    other.release();
+    operator.next_event("webhook_delivered").await;
     let held = deliveries(&server, &a, &invoice).await;
     assert_eq!(held[0].attempts, 1, "not claimed a second time");
     assert!(
@@ -501,6 +504,12 @@ async fn one_webhook_id_is_never_in_flight_twice_even_past_its_lease() {
         "the lease was renewed past the jump: {:?}",
         held[0].lease_until
     );
+    // A claim round of the worker itself (a new payment rings it) leaves it alone too.
+    pay(&server, &b, 30001).await;
+    other.next().await;
+    other.release();
+    operator.next_event("webhook_delivered").await;
+    assert_eq!(deliveries(&server, &a, &invoice).await[0].attempts, 1);
     slow.release();
     let (payment, db) = (server.payment(&a, &invoice).await.id, server.db.clone());
     server.stop().await;
