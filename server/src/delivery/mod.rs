@@ -71,7 +71,10 @@ pub fn install_crypto_provider() {
 /// The leases this worker holds, each with the instant (on the monotonic clock) until which its renewal
 /// is confirmed. An attempt watches its entry and stops when that instant passes.
 #[derive(Clone, Default)]
-struct Leases(Arc<Mutex<HashMap<DeliveryId, (i64, watch::Sender<Instant>)>>>);
+struct Leases(Arc<Mutex<HeldAttempts>>);
+
+/// Each lease held: the attempt number it was claimed for, and where its confirmation is announced.
+type HeldAttempts = HashMap<DeliveryId, (i64, watch::Sender<Instant>)>;
 
 impl Leases {
     /// Starts holding a lease confirmed until `until`; the receiver tells the attempt how long it may run.
@@ -114,7 +117,7 @@ impl Leases {
         }
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<DeliveryId, (i64, watch::Sender<Instant>)>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HeldAttempts> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde_json::json;
 use webqris_server::config::{RetrySchedule, Seconds};
-use webqris_server::db::{Circuit, DeliveryInfo, DeliveryStatus, MerchantId};
+use webqris_server::db::{AttemptInfo, Circuit, DeliveryInfo, DeliveryStatus, MerchantId};
 
 use crate::support::{Receiver, TestMerchant, TestServer, dana, within};
 
@@ -30,6 +30,28 @@ async fn deliveries(server: &TestServer, m: &TestMerchant, invoice: &str) -> Vec
         .read(move |c| c.deliveries_for_payment(payment))
         .await
         .expect("read")
+}
+
+/// Stops the server gracefully (it waits for the attempts in flight, so the log is complete afterwards) and
+/// returns the invoice's delivery and its attempts.
+async fn stop_and_read_log(
+    server: TestServer,
+    m: &TestMerchant,
+    invoice: &str,
+) -> (DeliveryInfo, Vec<AttemptInfo>) {
+    let (payment, db) = (server.payment(m, invoice).await.id, server.db.clone());
+    server.stop().await;
+    let stored = db
+        .read(move |c| c.deliveries_for_payment(payment))
+        .await
+        .expect("read");
+    let delivery = stored.into_iter().next().expect("one delivery");
+    let id = delivery.id;
+    let attempts = db
+        .read(move |c| c.delivery_attempts(id))
+        .await
+        .expect("attempts");
+    (delivery, attempts)
 }
 
 #[tokio::test]
@@ -104,20 +126,9 @@ async fn failed_attempts_are_retried_with_the_same_id_a_fresh_timestamp_and_ever
         "signed afresh"
     );
 
-    // Graceful stop waits for attempts in flight, so the log is complete afterwards.
-    let (payment, db) = (server.payment(&m, &invoice).await.id, server.db.clone());
-    server.stop().await;
-    let stored = db
-        .read(move |c| c.deliveries_for_payment(payment))
-        .await
-        .expect("read");
-    assert_eq!(stored[0].status, DeliveryStatus::Delivered);
-    assert_eq!(stored[0].attempts, 3);
-    let delivery = stored[0].id;
-    let attempts = db
-        .read(move |c| c.delivery_attempts(delivery))
-        .await
-        .expect("attempts");
+    let (delivery, attempts) = stop_and_read_log(server, &m, &invoice).await;
+    assert_eq!(delivery.status, DeliveryStatus::Delivered);
+    assert_eq!(delivery.attempts, 3);
     let codes: Vec<_> = attempts.iter().map(|a| a.status_code).collect();
     assert_eq!(codes, [Some(500), Some(502), Some(200)]);
     assert!(
@@ -511,23 +522,13 @@ async fn one_webhook_id_is_never_in_flight_twice_even_past_its_lease() {
     operator.next_event("webhook_delivered").await;
     assert_eq!(deliveries(&server, &a, &invoice).await[0].attempts, 1);
     slow.release();
-    let (payment, db) = (server.payment(&a, &invoice).await.id, server.db.clone());
-    server.stop().await;
+    let (delivery, attempts) = stop_and_read_log(server, &a, &invoice).await;
     assert!(
         slow.try_next().is_none(),
         "a single attempt of {} was in flight",
         first.header("webhook-id")
     );
-    let stored = db
-        .read(move |c| c.deliveries_for_payment(payment))
-        .await
-        .expect("read");
-    assert_eq!(stored[0].status, DeliveryStatus::Delivered);
-    assert_eq!(stored[0].attempts, 1);
-    let delivery = stored[0].id;
-    let attempts = db
-        .read(move |c| c.delivery_attempts(delivery))
-        .await
-        .expect("attempts");
+    assert_eq!(delivery.status, DeliveryStatus::Delivered);
+    assert_eq!(delivery.attempts, 1);
     assert_eq!(attempts.len(), 1);
 }
