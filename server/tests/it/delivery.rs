@@ -10,7 +10,7 @@ use serde_json::json;
 use webqris_server::config::{RetrySchedule, Seconds};
 use webqris_server::db::{AttemptInfo, Circuit, DeliveryInfo, DeliveryStatus, MerchantId};
 
-use crate::support::{Receiver, TestMerchant, TestServer, dana, within};
+use crate::support::{Receiver, TestMerchant, TestServer, dana, refusing_url, within};
 
 async fn pay(server: &TestServer, m: &TestMerchant, amount: i64) -> (String, i64) {
     let created = server.create_payment(m, amount).await;
@@ -299,16 +299,6 @@ async fn a_merchant_without_a_webhook_url_gets_no_delivery_row() {
     let m = server.merchant("Toko ABC", None).await;
     let (invoice, _) = pay(&server, &m, 25000).await;
     assert!(deliveries(&server, &m, &invoice).await.is_empty());
-}
-
-/// A URL on loopback where nothing listens: connections are refused at once.
-async fn refusing_url() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    drop(listener);
-    format!("http://{addr}/webhook")
 }
 
 async fn endpoint_circuit(server: &TestServer, m: MerchantId) -> Option<(Circuit, i64)> {
