@@ -38,7 +38,8 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Both(V1_INITIAL),
     Migration::Both(V2_DEVICES),
     Migration::Both(V3_DASHBOARD),
-    Migration::Both(V4_ENDPOINTS),
+    Migration::Both(V4_DEVICE_HEALTH),
+    Migration::Both(V5_ENDPOINTS),
 ];
 
 /// The version a fully migrated database has.
@@ -259,11 +260,22 @@ CREATE TABLE manual_confirmations (
 );
 "#;
 
-/// Version 4: fair webhook delivery. Each merchant's webhook URL is an endpoint with a circuit breaker
+/// Version 4: a forwarder's delivery health, as its heartbeat reports it (notification access, parked
+/// count, since when its oldest undelivered notification waits on the server's clock, why it cannot
+/// deliver) and the alert last announced for the device, so that each change is announced once.
+pub const V4_DEVICE_HEALTH: &str = r#"
+ALTER TABLE devices ADD COLUMN notification_access INTEGER;
+ALTER TABLE devices ADD COLUMN parked_count INTEGER;
+ALTER TABLE devices ADD COLUMN oldest_pending_since INTEGER;
+ALTER TABLE devices ADD COLUMN last_delivery_error TEXT;
+ALTER TABLE devices ADD COLUMN alert TEXT CHECK (alert IN ('silent', 'cannot_deliver', 'no_notification_access'));
+"#;
+
+/// Version 5: fair webhook delivery. Each merchant's webhook URL is an endpoint with a circuit breaker
 /// (its state survives a restart and is shared by every worker on the database); deliveries are found per
 /// merchant in due order, leases are counted through their own index when claiming and name their
 /// worker.
-pub const V4_ENDPOINTS: &str = r#"
+pub const V5_ENDPOINTS: &str = r#"
 CREATE TABLE webhook_endpoints (
     merchant_id INTEGER NOT NULL REFERENCES merchants (id) ON DELETE CASCADE,
     -- The webhook URL this state belongs to: a merchant whose URL changed starts afresh, closed.

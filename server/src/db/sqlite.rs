@@ -525,7 +525,7 @@ mod tests {
              VALUES (1, 'https://shop.example/webhook', 'open', 5)",
             [],
         )
-        .expect("v4 table usable");
+        .expect("v5 table usable");
         let page: Option<String> = conn
             .query_row(
                 "SELECT page_token FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
