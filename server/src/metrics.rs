@@ -70,8 +70,11 @@ pub enum WebhookResult {
     Delivered,
     /// An answer that is not 2xx.
     Rejected,
-    /// No answer: connection refused, timeout, TLS, a refused target, no webhook URL.
-    Failed,
+    /// No answer: a timeout or a connection that could not be made (refused, DNS, TLS).
+    Unreachable,
+    /// Anything else: nothing sent (no webhook URL, a refused target, a lease lost mid-attempt) or
+    /// another error.
+    Other,
 }
 
 impl WebhookResult {
@@ -79,7 +82,8 @@ impl WebhookResult {
         match self {
             Self::Delivered => "delivered",
             Self::Rejected => "rejected",
-            Self::Failed => "failed",
+            Self::Unreachable => "unreachable",
+            Self::Other => "other",
         }
     }
 }
@@ -250,7 +254,7 @@ impl Metrics {
         );
         r.register(
             "webqris_webhook_attempts",
-            "Webhook attempts, by result (delivered, rejected: not 2xx, failed: no answer)",
+            "Webhook attempts, by result (delivered; rejected: not 2xx; unreachable: timeout or no connection; other: not sent or another error)",
             inner.webhook_attempts.clone(),
         );
         r.register(

@@ -39,7 +39,8 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Both(V2_DEVICES),
     Migration::Both(V3_DASHBOARD),
     Migration::Both(V4_DEVICE_HEALTH),
-    Migration::Both(V5_PROBES),
+    Migration::Both(V5_ENDPOINTS),
+    Migration::Both(V6_PROBES),
 ];
 
 /// The version a fully migrated database has.
@@ -271,9 +272,37 @@ ALTER TABLE devices ADD COLUMN last_delivery_error TEXT;
 ALTER TABLE devices ADD COLUMN alert TEXT CHECK (alert IN ('silent', 'cannot_deliver', 'no_notification_access'));
 "#;
 
-/// Version 5: the readiness probe's row. `GET /readyz` proves the database accepts a write by
+/// Version 5: fair webhook delivery. Each merchant's webhook URL is an endpoint with a circuit breaker
+/// (its state survives a restart and is shared by every worker on the database); deliveries are found per
+/// merchant in due order, leases are counted through their own index when claiming and name their
+/// worker.
+pub const V5_ENDPOINTS: &str = r#"
+CREATE TABLE webhook_endpoints (
+    merchant_id INTEGER NOT NULL REFERENCES merchants (id) ON DELETE CASCADE,
+    -- The webhook URL this state belongs to: a merchant whose URL changed starts afresh, closed.
+    url         TEXT    NOT NULL,
+    -- closed: attempts flow, up to the per-endpoint cap; open: one probe at a time, from probe_at.
+    circuit     TEXT    NOT NULL DEFAULT 'closed' CHECK (circuit IN ('closed', 'open')),
+    -- Attempts in a row that timed out or could not connect.
+    failures    INTEGER NOT NULL DEFAULT 0,
+    -- When the circuit last opened or closed.
+    changed_at  INTEGER,
+    -- While open: when the next probe may start.
+    probe_at    INTEGER,
+    -- Why the last unreachable attempt failed.
+    last_error  TEXT,
+    PRIMARY KEY (merchant_id)
+);
+CREATE INDEX deliveries_merchant_due ON deliveries (merchant_id, next_attempt_at, id)
+    WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE lease_until IS NOT NULL;
+-- The worker that holds the lease (random per worker run), so it can renew all of its leases at once.
+ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+"#;
+
+/// Version 6: the readiness probe's row. `GET /readyz` proves the database accepts a write by
 /// committing one here (the time of the last successful probe, one row per probe name).
-pub const V5_PROBES: &str = r#"
+pub const V6_PROBES: &str = r#"
 CREATE TABLE probes (
     name      TEXT    NOT NULL,
     probed_at INTEGER NOT NULL,
