@@ -6,6 +6,7 @@ mod backup;
 mod metrics;
 mod readiness;
 mod request_id;
+mod service_unit;
 
 use std::collections::HashMap;
 
