@@ -1,7 +1,8 @@
 //! `webqris backup` and `webqris restore`, the real binary against a database the real server is
 //! writing: a backup taken under a stream of writes is intact and consistent (every invoice answered
-//! before it began is in it, every paid invoice has its webhook delivery, nothing half-written); a
-//! restore is refused while a server holds the database and keeps the database it replaces.
+//! before it began is in it, every paid invoice has its webhook delivery, nothing half-written) and,
+//! restored, serves a working server; a restore is refused while a server holds the database and keeps
+//! the database it replaces.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -212,6 +213,33 @@ async fn a_backup_taken_under_a_stream_of_writes_is_intact_and_consistent() {
         [copy.file_name().expect("name")],
         "no temporary file left"
     );
+
+    // The copy restored into a fresh database serves: what it holds answers, and it takes new payments.
+    let restored = dir.path().join("restored.db");
+    let (ok, answer) = restore(&restored, &copy).await;
+    assert!(ok, "{answer}");
+    let paid_in_copy = strings(
+        &conn,
+        "SELECT invoice_id FROM payments WHERE status = 'paid' ORDER BY id LIMIT 1",
+    );
+    let pending_in_copy = strings(
+        &conn,
+        "SELECT invoice_id FROM payments WHERE status = 'pending' ORDER BY id LIMIT 1",
+    );
+    let server = serve(&restored).await;
+    assert_eq!(server.status_of(&m, &paid_in_copy[0]).await, "paid");
+    assert_eq!(server.status_of(&m, &pending_in_copy[0]).await, "pending");
+    let fresh = server.create_payment(&m, 777_000).await;
+    let total = fresh["total_amount"].as_i64().expect("total");
+    let (status, body) = server.notify(&m, &dana(total)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        server
+            .status_of(&m, fresh["invoice_id"].as_str().expect("id"))
+            .await,
+        "paid"
+    );
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
