@@ -18,7 +18,7 @@ pub struct OutboxStats {
     pub due: i64,
     /// Of those, being attempted now (leased).
     pub in_flight: i64,
-    /// How long the longest-waiting due delivery (attempted now or not) has been due.
+    /// How long the longest-waiting due delivery (not being attempted) has been due.
     pub oldest_due_age: Option<Duration>,
 }
 
@@ -70,7 +70,9 @@ impl Conn<'_> {
                                             AND (lease_until IS NULL OR lease_until <= ?1)
                                            THEN 1 ELSE 0 END), 0) AS BIGINT),
                     CAST(COALESCE(SUM(CASE WHEN lease_until > ?1 THEN 1 ELSE 0 END), 0) AS BIGINT),
-                    MIN(CASE WHEN next_attempt_at <= ?1 THEN next_attempt_at END)
+                    MIN(CASE WHEN next_attempt_at <= ?1
+                                  AND (lease_until IS NULL OR lease_until <= ?1)
+                             THEN next_attempt_at END)
              FROM deliveries WHERE status = 'pending'",
             params![now],
             |r| {

@@ -165,6 +165,11 @@ async fn the_outbox_gauges_show_a_delivery_in_flight_until_it_is_delivered() {
         0.0,
         "in flight, not waiting"
     );
+    assert_eq!(
+        held.get("webqris_webhook_outbox_oldest_due_age_seconds"),
+        0.0,
+        "in flight, not waiting"
+    );
     receiver.release();
     socket.next_event("webhook_delivered").await;
     let done = scrape(&server, &operator).await;
