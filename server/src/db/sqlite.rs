@@ -312,16 +312,18 @@ fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
     }
 }
 
-/// Opens an existing database file for the backup API, never creating one and never migrating it.
-fn open_existing(path: &Path, busy_timeout: Duration) -> Result<Connection, DbError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|source| DbError::Open {
-        path: path.to_owned(),
-        source,
-    })?;
+/// Opens an existing database file (`access`: read-write or read-only) for the backup API or a check,
+/// never creating one and never migrating it.
+fn open_existing(
+    path: &Path,
+    access: OpenFlags,
+    busy_timeout: Duration,
+) -> Result<Connection, DbError> {
+    let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|source| DbError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
     conn.busy_timeout(busy_timeout)?;
     Ok(conn)
 }
@@ -363,7 +365,7 @@ pub(super) fn backup_file(
     dest: &Path,
     busy_timeout: Duration,
 ) -> Result<(), DbError> {
-    let from = open_existing(source, busy_timeout)?;
+    let from = open_existing(source, OpenFlags::SQLITE_OPEN_READ_WRITE, busy_timeout)?;
     let mut to = Connection::open(dest).map_err(|source| DbError::Open {
         path: dest.to_owned(),
         source,
@@ -385,7 +387,7 @@ pub(super) fn restore_file(
     target: &Path,
     busy_timeout: Duration,
 ) -> Result<(), DbError> {
-    let from = open_existing(backup, busy_timeout)?;
+    let from = open_existing(backup, OpenFlags::SQLITE_OPEN_READ_ONLY, busy_timeout)?;
     let open_err = |source| DbError::Open {
         path: target.to_owned(),
         source,
@@ -401,15 +403,7 @@ pub(super) fn restore_file(
 /// What a database file holds, read without changing it: `PRAGMA integrity_check`, its schema version,
 /// and (when it is at this binary's version) its row counts.
 pub(super) fn check_file(path: &Path, busy_timeout: Duration) -> Result<CopyCheck, DbError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|source| DbError::Open {
-        path: path.to_owned(),
-        source,
-    })?;
-    conn.busy_timeout(busy_timeout)?;
+    let conn = open_existing(path, OpenFlags::SQLITE_OPEN_READ_ONLY, busy_timeout)?;
     let problems: Vec<String> = conn
         .prepare("PRAGMA integrity_check")?
         .query_map([], |r| r.get(0))?

@@ -27,28 +27,26 @@ async fn run_cli(args: Vec<String>) -> (bool, Value) {
     .expect("the CLI ran")
 }
 
-async fn backup(db: &Path, to: &Path) -> (bool, Value) {
+/// `webqris <command> --db DB <flag> FILE --json`.
+async fn on_file(command: &str, db: &Path, flag: &str, file: &Path) -> (bool, Value) {
+    let path = |p: &Path| p.display().to_string();
     run_cli(vec![
-        "backup".into(),
+        command.into(),
         "--db".into(),
-        db.display().to_string(),
-        "--to".into(),
-        to.display().to_string(),
+        path(db),
+        flag.into(),
+        path(file),
         "--json".into(),
     ])
     .await
 }
 
+async fn backup(db: &Path, to: &Path) -> (bool, Value) {
+    on_file("backup", db, "--to", to).await
+}
+
 async fn restore(db: &Path, from: &Path) -> (bool, Value) {
-    run_cli(vec![
-        "restore".into(),
-        "--db".into(),
-        db.display().to_string(),
-        "--from".into(),
-        from.display().to_string(),
-        "--json".into(),
-    ])
-    .await
+    on_file("restore", db, "--from", from).await
 }
 
 /// A read-only look into a database file, the way an operator would check a copy.
