@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -253,8 +253,12 @@ fn run(cli: Cli) -> Outcome {
         Command::Admin { command } => with_db(&cli.global, |db, config| {
             Box::pin(run_admin(db, config, command))
         }),
-        Command::Backup { to } => run_backup(&cli.global, &to),
-        Command::Restore { from } => run_restore(&cli.global, &from),
+        Command::Backup { to } => run_on_database(&cli.global, |config, busy| {
+            backup::backup(&config.db, &to, busy)
+        }),
+        Command::Restore { from } => run_on_database(&cli.global, |config, busy| {
+            backup::restore(&from, &config.db, config.clock.now(), busy)
+        }),
         Command::Account { command } => {
             let AccountCommand::Create { email } = &command;
             let password = match read_password() {
@@ -416,27 +420,18 @@ async fn run_admin(db: &Db, config: &Config, command: AdminCommand) -> Outcome {
     }
 }
 
-/// `webqris backup --to FILE`.
-fn run_backup(global: &GlobalArgs, to: &Path) -> Outcome {
+/// `webqris backup --to FILE` and `webqris restore --from FILE`: `command` on the configured database
+/// with its busy timeout; its report is the answer.
+fn run_on_database<R: serde::Serialize>(
+    global: &GlobalArgs,
+    command: impl FnOnce(&Config, Duration) -> Result<R, backup::BackupError>,
+) -> Outcome {
     let config = match admin_config(global) {
         Ok(config) => config,
         Err(e) => return error(e),
     };
     let busy = Duration::from_millis(config.database.busy_timeout_ms);
-    match backup::backup(&config.db, to, busy) {
-        Ok(report) => Outcome::ok(json!(report)),
-        Err(e) => error(e),
-    }
-}
-
-/// `webqris restore --from FILE`.
-fn run_restore(global: &GlobalArgs, from: &Path) -> Outcome {
-    let config = match admin_config(global) {
-        Ok(config) => config,
-        Err(e) => return error(e),
-    };
-    let busy = Duration::from_millis(config.database.busy_timeout_ms);
-    match backup::restore(from, &config.db, config.clock.now(), busy) {
+    match command(&config, busy) {
         Ok(report) => Outcome::ok(json!(report)),
         Err(e) => error(e),
     }
