@@ -243,7 +243,8 @@ static FAMILIES: &[FamilySpec] = &[
                 r"\bpembayaran sebesar {AMOUNT} telah diterima pada transaksi {REF}",
             ),
         ],
-        // corpus (ADB-verified): "Pembayaran sebesar Rp1.000 diterima".
+        // corpus (ADB-verified): "Pembayaran sebesar Rp1.000 diterima"; fgteam Payment Observer's README
+        // shows the same title over the same text.
         titles: &["pembayaran sebesar {AMOUNT} diterima"],
     },
     FamilySpec {
@@ -274,7 +275,9 @@ static FAMILIES: &[FamilySpec] = &[
     },
     FamilySpec {
         family: AppFamily::MerchantBca,
-        apps: &[app("com.bca.msb", "Merchant BCA", true)],
+        // No verified wording or title (searched public forwarders' fixtures, logs and issues; only
+        // illustrative README payloads were found): not watched by default, the generic rule never pays.
+        apps: &[app("com.bca.msb", "Merchant BCA", false)],
         rules: &[],
         titles: &[],
     },
@@ -291,7 +294,9 @@ static FAMILIES: &[FamilySpec] = &[
     },
     FamilySpec {
         family: AppFamily::BriMerchant,
-        apps: &[app("id.co.bri.merchant", "BRImerchant", true)],
+        // No verified wording or title (searched public forwarders' fixtures, logs and issues; only
+        // illustrative README payloads were found): not watched by default, the generic rule never pays.
+        apps: &[app("id.co.bri.merchant", "BRImerchant", false)],
         rules: &[],
         titles: &[],
     },
@@ -303,7 +308,9 @@ static FAMILIES: &[FamilySpec] = &[
     },
     FamilySpec {
         family: AppFamily::LivinMerchant,
-        apps: &[app("id.bmri.livinmerchant", "Livin' Merchant", true)],
+        // No verified wording or title (searched public forwarders' fixtures, logs and issues; only
+        // illustrative README payloads were found): not watched by default, the generic rule never pays.
+        apps: &[app("id.bmri.livinmerchant", "Livin' Merchant", false)],
         rules: &[],
         titles: &[],
     },
@@ -327,7 +334,7 @@ static FAMILIES: &[FamilySpec] = &[
                 r"\btransaksi sebesar {AMOUNT} dari {SENDER} telah berhasil\b",
             ),
         ],
-        // corpus: "BNI Merchant".
+        // corpus: "BNI Merchant"; fgteam Payment Observer's README shows the same title and text.
         titles: &["bni merchant"],
     },
     FamilySpec {
@@ -586,13 +593,16 @@ mod tests {
             "com.gojek.gopaymerchant",
             "com.gojek.resto",
             "com.shopeepay.merchant.id",
-            "com.bca.msb",
-            "id.co.bri.merchant",
-            "id.bmri.livinmerchant",
             "id.co.bni.merchant",
             "com.interactive.qrisid",
         ] {
             assert!(enabled(merchant), "{merchant} should be watched by default");
+        }
+        for unverified in ["com.bca.msb", "id.co.bri.merchant", "id.bmri.livinmerchant"] {
+            assert!(
+                !enabled(unverified),
+                "{unverified} has no verified paying wording: opt-in"
+            );
         }
         assert!(
             !enabled("com.gojek.gopay"),
