@@ -322,7 +322,10 @@ mod tests {
     fn promotion_and_top_up_words_inside_a_name_do_not_count_but_failures_do() {
         let text = "Rp1 dari TOKO PROMO JAYA berhasil diterima";
         let name = text.find("TOKO").expect("name")..text.find(" berhasil").expect("end");
-        assert_eq!(reason("", text, &blank_names(text, &[name.clone()])), None);
+        assert_eq!(
+            reason("", text, &blank_names(text, std::slice::from_ref(&name))),
+            None
+        );
         assert_eq!(
             why(text),
             Some(Reason::Promo),

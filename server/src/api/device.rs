@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json as JsonResponse, Router};
+use webqris_core::device::DeviceId;
 use webqris_core::wire::{HeartbeatRequest, HeartbeatResponse};
 
 use crate::auth::CallbackAuth;
@@ -11,8 +12,6 @@ use crate::error::AppError;
 use crate::extract::Json;
 use crate::state::AppState;
 
-/// Longest `device_id` accepted.
-pub const MAX_DEVICE_ID_CHARS: usize = 128;
 /// Longest `app_version` accepted.
 pub const MAX_VERSION_CHARS: usize = 64;
 
@@ -26,12 +25,12 @@ async fn heartbeat(
     CallbackAuth(merchant): CallbackAuth,
     Json(request): Json<HeartbeatRequest>,
 ) -> Result<JsonResponse<HeartbeatResponse>, AppError> {
-    let device_id = request.device_id.trim().to_owned();
-    if device_id.is_empty() || device_id.chars().count() > MAX_DEVICE_ID_CHARS {
-        return Err(AppError::BadRequest(format!(
-            "device_id must be 1 to {MAX_DEVICE_ID_CHARS} characters"
-        )));
-    }
+    // One rule for every path that records a device: trimmed and cut at `DeviceId::MAX_CHARS`.
+    let Some(device_id) = DeviceId::new(&request.device_id) else {
+        return Err(AppError::BadRequest(
+            "device_id must not be empty".to_owned(),
+        ));
+    };
     if request
         .app_version
         .as_deref()
@@ -47,7 +46,7 @@ async fn heartbeat(
         ));
     }
     let beat = Heartbeat {
-        device_id,
+        device_id: device_id.as_str().to_owned(),
         app_version: request.app_version,
         listener_connected: request.listener_connected,
         outbox_pending: request.outbox_pending,

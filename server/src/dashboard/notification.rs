@@ -86,6 +86,7 @@ async fn list(
         scope: viewer.scope(),
         merchant: number::<i64>("merchant", query.merchant.as_deref())?.map(MerchantId),
         unmatched_only: matches!(query.unmatched.as_deref(), Some("1" | "true" | "yes")),
+        rereadable_only: false,
         payment: None,
         before: number::<i64>("before", query.before.as_deref())?.map(NotificationId),
         limit,

@@ -14,6 +14,7 @@ mod merchant;
 mod notification;
 mod payment;
 pub mod schema;
+mod trust;
 
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -30,6 +31,7 @@ pub use device::*;
 pub use merchant::*;
 pub use notification::*;
 pub use payment::*;
+pub use trust::*;
 
 use crate::config::DatabaseConfig;
 

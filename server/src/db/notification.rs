@@ -63,6 +63,32 @@ spelled!(
         Late = "late",
         /// A connection test.
         Test = "test",
+        /// From a source that may not pay (see `webqris_core::notification::trust`); stored, never paid.
+        Untrusted = "untrusted",
+        /// A payment notification waiting for a person (a channel never seen paying).
+        Held = "held",
+    }
+);
+
+spelled!(
+    /// The trust decision taken on a notification (`webqris_core::notification::trust::Trust`).
+    TrustOutcome, "trust outcome" {
+        /// It may pay.
+        Trusted = "trusted",
+        /// It never pays.
+        Untrusted = "untrusted",
+        /// It waits for a person.
+        Held = "held",
+    }
+);
+
+spelled!(
+    /// How a merchant came to know an `(app, channel)` pair.
+    LearnedBy, "channel origin" {
+        /// A payment on it paid an invoice.
+        Payment = "payment",
+        /// A person confirmed it in the dashboard.
+        Person = "person",
     }
 );
 
@@ -145,6 +171,16 @@ pub struct NewNotification {
     pub sender_name: Option<String>,
     /// The invoice concerned.
     pub payment_id: Option<PaymentId>,
+    /// Android's `Notification.category`.
+    pub category: Option<String>,
+    /// Android's `Notification.EXTRA_TEMPLATE`.
+    pub template: Option<String>,
+    /// The notification channel.
+    pub channel_id: Option<String>,
+    /// The trust decision, when one was taken.
+    pub trust: Option<TrustOutcome>,
+    /// Its reason (`untrusted_source`, `new_channel`…).
+    pub trust_reason: Option<String>,
 }
 
 /// One payment read from a notification, with its outcome.
@@ -175,6 +211,10 @@ pub struct StoredNotification {
     pub outcome: NotificationOutcome,
     /// Reason.
     pub reason: Option<String>,
+    /// Posting app's package.
+    pub app: Option<String>,
+    /// Title.
+    pub title: Option<String>,
     /// Text.
     pub message: Option<String>,
     /// First amount read.
@@ -183,6 +223,43 @@ pub struct StoredNotification {
     pub payment_id: Option<PaymentId>,
     /// The forwarder's notification id.
     pub notif_id: Option<String>,
+    /// Android's `Notification.category`.
+    pub category: Option<String>,
+    /// Android's `Notification.EXTRA_TEMPLATE`.
+    pub template: Option<String>,
+    /// The notification channel.
+    pub channel_id: Option<String>,
+    /// The trust decision, when one was taken.
+    pub trust: Option<TrustOutcome>,
+    /// Its reason.
+    pub trust_reason: Option<String>,
+}
+
+/// The columns of [`StoredNotification`], in [`stored_notification`]'s order.
+const STORED_COLUMNS: &str = "id, source, outcome, reason, app, title, message, parsed_amount, \
+                              payment_id, notif_id, category, template, channel_id, trust, trust_reason";
+
+fn stored_notification(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredNotification> {
+    Ok(StoredNotification {
+        id: NotificationId(r.get(0)?),
+        source: parse_column(r, 1)?,
+        outcome: parse_column(r, 2)?,
+        reason: r.get(3)?,
+        app: r.get(4)?,
+        title: r.get(5)?,
+        message: r.get(6)?,
+        parsed_amount: r.get(7)?,
+        payment_id: r.get::<_, Option<i64>>(8)?.map(PaymentId),
+        notif_id: r.get(9)?,
+        category: r.get(10)?,
+        template: r.get(11)?,
+        channel_id: r.get(12)?,
+        trust: r
+            .get::<_, Option<String>>(13)?
+            .map(|_| parse_column(r, 13))
+            .transpose()?,
+        trust_reason: r.get(14)?,
+    })
 }
 
 impl Tx<'_> {
@@ -193,8 +270,10 @@ impl Tx<'_> {
                 "INSERT INTO notifications (merchant_id, source, received_at, app, title, message,
                                             device_id, notif_id, event_hash, client_timestamp,
                                             reference, outcome, reason, parsed_amount, sender_name,
-                                            payment_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                            payment_id, category, template, channel_id, trust,
+                                            trust_reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                         ?18, ?19, ?20, ?21)",
             )?
             .execute(params![
                 n.merchant_id.0,
@@ -213,6 +292,11 @@ impl Tx<'_> {
                 n.parsed_amount,
                 n.sender_name,
                 n.payment_id.map(|p| p.0),
+                n.category,
+                n.template,
+                n.channel_id,
+                n.trust.map(TrustOutcome::as_str),
+                n.trust_reason,
             ])?;
         Ok(NotificationId(self.sql().last_insert_rowid()))
     }
@@ -318,24 +402,13 @@ impl Conn<'_> {
         merchant: MerchantId,
         limit: usize,
     ) -> Result<Vec<StoredNotification>, DbError> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT id, source, outcome, reason, message, parsed_amount, payment_id, notif_id
-             FROM notifications WHERE merchant_id = ?1 ORDER BY id DESC LIMIT ?2",
-        )?;
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {STORED_COLUMNS}
+             FROM notifications WHERE merchant_id = ?1 ORDER BY id DESC LIMIT ?2"
+        ))?;
         let rows = stmt.query_map(
             params![merchant.0, i64::try_from(limit).unwrap_or(i64::MAX)],
-            |r| {
-                Ok(StoredNotification {
-                    id: NotificationId(r.get(0)?),
-                    source: parse_column(r, 1)?,
-                    outcome: parse_column(r, 2)?,
-                    reason: r.get(3)?,
-                    message: r.get(4)?,
-                    parsed_amount: r.get(5)?,
-                    payment_id: r.get::<_, Option<i64>>(6)?.map(PaymentId),
-                    notif_id: r.get(7)?,
-                })
-            },
+            stored_notification,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -370,8 +443,11 @@ pub struct InboxFilter {
     pub scope: Scope,
     /// One merchant only.
     pub merchant: Option<MerchantId>,
-    /// Only the unmatched ones (late, no match, no amount) not yet assigned to an invoice.
+    /// Only the unmatched ones (late, no match, no amount, untrusted, held) not yet assigned to an invoice.
     pub unmatched_only: bool,
+    /// Only the forwarder's notifications a parser upgrade could read differently: the unmatched ones and
+    /// those read as not incoming, not yet assigned to an invoice.
+    pub rereadable_only: bool,
     /// Only notifications concerning this payment.
     pub payment: Option<PaymentId>,
     /// Only notifications with a smaller row id (the next page).
@@ -415,10 +491,20 @@ pub struct InboxRow {
     pub invoice_id: Option<String>,
     /// The invoice a person assigned it to, when it was reconciled by hand.
     pub assigned_invoice_id: Option<String>,
+    /// Android's `Notification.category`.
+    pub category: Option<String>,
+    /// Android's `Notification.EXTRA_TEMPLATE`.
+    pub template: Option<String>,
+    /// The notification channel.
+    pub channel_id: Option<String>,
+    /// The trust decision, when one was taken.
+    pub trust: Option<TrustOutcome>,
+    /// Its reason.
+    pub trust_reason: Option<String>,
 }
 
-/// The outcomes a person may reconcile, as SQL (kept next to `settlement::ASSIGNABLE`).
-const UNMATCHED_SQL: &str = "('no_match', 'late', 'no_amount')";
+/// The outcomes a person may reconcile, as SQL (kept next to `settlement::ASSIGNABLE`, checked by a test).
+pub(crate) const UNMATCHED_SQL: &str = "('no_match', 'late', 'no_amount', 'untrusted', 'held')";
 
 impl Tx<'_> {
     /// Links a notification to the invoice it was assigned to.
@@ -443,22 +529,10 @@ impl Conn<'_> {
     ) -> Result<Option<StoredNotification>, DbError> {
         Ok(self
             .0
-            .prepare_cached(
-                "SELECT id, source, outcome, reason, message, parsed_amount, payment_id, notif_id
-                 FROM notifications WHERE id = ?1 AND merchant_id = ?2",
-            )?
-            .query_row(params![id.0, merchant.0], |r| {
-                Ok(StoredNotification {
-                    id: NotificationId(r.get(0)?),
-                    source: parse_column(r, 1)?,
-                    outcome: parse_column(r, 2)?,
-                    reason: r.get(3)?,
-                    message: r.get(4)?,
-                    parsed_amount: r.get(5)?,
-                    payment_id: r.get::<_, Option<i64>>(6)?.map(PaymentId),
-                    notif_id: r.get(7)?,
-                })
-            })
+            .prepare_cached(&format!(
+                "SELECT {STORED_COLUMNS} FROM notifications WHERE id = ?1 AND merchant_id = ?2"
+            ))?
+            .query_row(params![id.0, merchant.0], stored_notification)
             .optional()?)
     }
 
@@ -479,7 +553,8 @@ impl Conn<'_> {
         let mut stmt = self.0.prepare_cached(&format!(
             "SELECT n.id, n.merchant_id, m.name, n.source, n.received_at, n.app, n.title, n.message,
                     n.device_id, n.reference, n.outcome, n.reason, n.parsed_amount, n.sender_name,
-                    p.invoice_id, ap.invoice_id
+                    p.invoice_id, ap.invoice_id, n.category, n.template, n.channel_id, n.trust,
+                    n.trust_reason
              FROM notifications n
              JOIN merchants m ON m.id = n.merchant_id
              LEFT JOIN payments p ON p.id = n.payment_id
@@ -490,6 +565,8 @@ impl Conn<'_> {
                AND (?3 = 0 OR (n.outcome IN {UNMATCHED_SQL} AND c.payment_id IS NULL))
                AND (?4 IS NULL OR n.payment_id = ?4)
                AND (?5 IS NULL OR n.id < ?5)
+               AND (?7 = 0 OR (n.source = 'forwarder' AND c.payment_id IS NULL
+                               AND (n.outcome IN {UNMATCHED_SQL} OR n.outcome = 'not_incoming')))
              ORDER BY n.id DESC
              LIMIT ?6"
         ))?;
@@ -501,6 +578,7 @@ impl Conn<'_> {
                 filter.payment.map(|p| p.0),
                 filter.before.map(|n| n.0),
                 i64::try_from(filter.limit).unwrap_or(i64::MAX),
+                filter.rereadable_only,
             ],
             |r| {
                 Ok(InboxRow {
@@ -520,6 +598,14 @@ impl Conn<'_> {
                     sender_name: r.get(13)?,
                     invoice_id: r.get(14)?,
                     assigned_invoice_id: r.get(15)?,
+                    category: r.get(16)?,
+                    template: r.get(17)?,
+                    channel_id: r.get(18)?,
+                    trust: r
+                        .get::<_, Option<String>>(19)?
+                        .map(|_| parse_column(r, 19))
+                        .transpose()?,
+                    trust_reason: r.get(20)?,
                 })
             },
         )?;

@@ -7,7 +7,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::DbError;
 
 /// Migration steps, in order; step `i` brings the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_DEVICES, V3_DASHBOARD];
+pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_DEVICES, V3_DASHBOARD, V4_TRUST];
 
 /// The version a fully migrated database has.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -227,6 +227,82 @@ CREATE TABLE manual_confirmations (
 );
 "#;
 
+/// Version 4: only a real payment notification pays (issue 8). Notifications gain the outcomes
+/// `untrusted` (stored, never pays) and `held` (waits for a person: a new channel), the Android facts the
+/// forwarder sends (`category`, `template`, `channel_id`) and the trust decision (`trust`, `trust_reason`).
+/// SQLite cannot change a CHECK constraint, so the table is rebuilt the way SQLite documents: a new table
+/// filled with the same rows and ids, the old one dropped, the new one renamed (the tables referring to
+/// `notifications` keep referring to that name; [`migrate_to`] checks every reference before the step
+/// commits). Merchants' trusted sources (a package and the exact titles it pays with) and the
+/// `(app, channel)` pairs that paid or that a person confirmed get their own tables.
+pub const V4_TRUST: &str = r#"
+CREATE TABLE notifications_v4 (
+    id               INTEGER PRIMARY KEY,
+    merchant_id      INTEGER NOT NULL REFERENCES merchants (id),
+    source           TEXT    NOT NULL CHECK (source IN ('forwarder', 'callback')),
+    received_at      INTEGER NOT NULL,
+    app              TEXT,
+    title            TEXT,
+    message          TEXT,
+    device_id        TEXT,
+    notif_id         TEXT,
+    event_hash       TEXT,
+    client_timestamp TEXT,
+    reference        TEXT,
+    outcome          TEXT    NOT NULL CHECK (outcome IN
+                         ('paid', 'duplicate', 'no_amount', 'not_incoming', 'no_match', 'late', 'test',
+                          'untrusted', 'held')),
+    -- The parser's reason for not_incoming/no_amount, or which key made it a duplicate.
+    reason           TEXT,
+    parsed_amount    INTEGER,
+    sender_name      TEXT,
+    -- The invoice concerned: the one paid, the expired one a late payment was for, the recently paid
+    -- one an unmatched payment repeats, or the one a person assigned it to.
+    payment_id       INTEGER REFERENCES payments (id),
+    -- Android's Notification.category, EXTRA_TEMPLATE and channel id, when the forwarder sent them.
+    category         TEXT,
+    template         TEXT,
+    channel_id       TEXT,
+    -- The trust decision (NULL where none was taken: duplicates, tests, callbacks, older rows) and its
+    -- reason (untrusted_source, conversation, new_channel, ...).
+    trust            TEXT    CHECK (trust IN ('trusted', 'untrusted', 'held')),
+    trust_reason     TEXT
+);
+INSERT INTO notifications_v4 (id, merchant_id, source, received_at, app, title, message, device_id,
+                              notif_id, event_hash, client_timestamp, reference, outcome, reason,
+                              parsed_amount, sender_name, payment_id)
+    SELECT id, merchant_id, source, received_at, app, title, message, device_id, notif_id, event_hash,
+           client_timestamp, reference, outcome, reason, parsed_amount, sender_name, payment_id
+    FROM notifications;
+DROP TABLE notifications;
+ALTER TABLE notifications_v4 RENAME TO notifications;
+CREATE INDEX notifications_merchant ON notifications (merchant_id, received_at);
+CREATE INDEX notifications_held ON notifications (merchant_id, app, channel_id) WHERE outcome = 'held';
+
+-- Sources a merchant trusts beyond the built-in payment families: one row per (package, title).
+CREATE TABLE trusted_titles (
+    merchant_id INTEGER NOT NULL REFERENCES merchants (id),
+    -- Lowercased Android package name.
+    package     TEXT    NOT NULL,
+    -- The title as the merchant typed it (trimmed); compared ignoring case and runs of spaces.
+    title       TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (merchant_id, package, title)
+) WITHOUT ROWID;
+
+-- The channels an app has paid on for a merchant, or that a person confirmed: once an app has one, a
+-- payment on any other channel is held for review.
+CREATE TABLE merchant_channels (
+    merchant_id INTEGER NOT NULL REFERENCES merchants (id),
+    -- Lowercased Android package name.
+    app         TEXT    NOT NULL,
+    channel_id  TEXT    NOT NULL,
+    learned_by  TEXT    NOT NULL CHECK (learned_by IN ('payment', 'person')),
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (merchant_id, app, channel_id)
+) WITHOUT ROWID;
+"#;
+
 /// The file's schema version.
 pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |row| row.get(0))
@@ -239,7 +315,20 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 }
 
 /// Applies steps up to `target` (tests build old files with it).
+///
+/// Foreign keys are switched off while steps run (SQLite only allows that outside a transaction): a
+/// step that rebuilds a table, the only way SQLite changes a constraint, would otherwise cascade or
+/// fail on the rows that refer to it. Each step instead checks every reference before it commits, and
+/// the connection's setting is restored afterwards.
 pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
+    let enforced: bool = conn.pragma_query_value(None, "foreign_keys", |row| row.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let result = apply_steps(conn, target);
+    conn.pragma_update(None, "foreign_keys", enforced)?;
+    result
+}
+
+fn apply_steps(conn: &mut Connection, target: i64) -> Result<(), DbError> {
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current = version(&tx)?;
@@ -255,7 +344,20 @@ pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
         let next = current + 1;
         let step = usize::try_from(current).expect("a version between 0 and SCHEMA_VERSION");
         tx.execute_batch(MIGRATIONS[step])
-            .and_then(|()| tx.pragma_update(None, "user_version", next))
+            .and_then(|()| {
+                let broken: i64 =
+                    tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                        r.get(0)
+                    })?;
+                if broken > 0 {
+                    // Reported as a constraint failure of the step; the transaction rolls back.
+                    return Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                        Some(format!("{broken} rows refer to rows that do not exist")),
+                    ));
+                }
+                tx.pragma_update(None, "user_version", next)
+            })
             .map_err(|source| DbError::Migration {
                 version: next,
                 source,
@@ -326,6 +428,90 @@ mod tests {
             page, None,
             "invoices from before version 3 have no payment page"
         );
+        migrate(&mut conn).expect("migrating twice is a no-op");
+    }
+
+    #[test]
+    fn a_version_3_file_with_notifications_keeps_them_and_their_references_at_version_4() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v3.db");
+        {
+            let mut conn = Connection::open(&path).expect("open");
+            conn.pragma_update(None, "foreign_keys", "ON")
+                .expect("foreign keys");
+            migrate_to(&mut conn, 3).expect("version 3");
+            conn.execute_batch(
+                "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
+                                        callback_secret_prefix, created_at)
+                 VALUES (1, 'Toko ABC', 'whsec_x', 'h', 'wqcb_', 0);
+                 INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code, total_amount,
+                                       qris_payload, created_at, expired_at)
+                 VALUES (1, 'INV-1-aaaaaa', 1, 25000, 42, 25042, 'qris', 0, 1800000);
+                 INSERT INTO notifications (id, merchant_id, source, received_at, app, title, message,
+                                            outcome, reason, parsed_amount, payment_id)
+                 VALUES (7, 1, 'forwarder', 5, 'id.dana', 'DANA', 'Rp25.042 diterima DANA Bisnis.',
+                         'no_match', NULL, 25042, 1),
+                        (8, 1, 'forwarder', 6, 'id.dana', 'DANA', 'halo', 'no_amount', 'unrecognized',
+                         NULL, NULL);
+                 INSERT INTO notification_payments (notification_id, position, amount, outcome)
+                 VALUES (7, 0, 25042, 'no_match');
+                 INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
+                 VALUES (1, 'content', 'k', 5, 7);
+                 INSERT INTO manual_confirmations (payment_id, reason, notification_id, confirmed_at)
+                 VALUES (1, 'by hand', 7, 9);",
+            )
+            .expect("seed v3 data");
+        }
+        let mut conn = Connection::open(&path).expect("reopen");
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .expect("foreign keys");
+        migrate(&mut conn).expect("upgrade with foreign keys enforced");
+        assert!(version(&conn).expect("version") >= 4);
+        let kept: Vec<(i64, String, Option<i64>)> = conn
+            .prepare("SELECT id, outcome, parsed_amount FROM notifications ORDER BY id")
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        assert_eq!(
+            kept,
+            vec![
+                (7, "no_match".to_owned(), Some(25042)),
+                (8, "no_amount".to_owned(), None)
+            ]
+        );
+        let broken: i64 = conn
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .expect("check");
+        assert_eq!(broken, 0, "children still refer to their notifications");
+        let refers: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'notification_payments'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("schema");
+        assert!(refers.contains("REFERENCES notifications (id)"), "{refers}");
+        conn.execute_batch(
+            "INSERT INTO notifications (merchant_id, source, received_at, app, outcome, trust,
+                                        trust_reason, category, template, channel_id)
+             VALUES (1, 'forwarder', 10, 'com.whatsapp', 'untrusted', 'untrusted',
+                     'untrusted_source', 'msg', 'android.app.Notification$MessagingStyle', 'chat');
+             INSERT INTO trusted_titles (merchant_id, package, title, created_at)
+             VALUES (1, 'com.example.pos', 'Pembayaran diterima', 0);
+             INSERT INTO merchant_channels (merchant_id, app, channel_id, learned_by, created_at)
+             VALUES (1, 'com.gojek.resto', 'payments', 'payment', 0);",
+        )
+        .expect("version 4 tables and outcomes usable");
+        let refused = conn.execute(
+            "INSERT INTO notifications (merchant_id, source, received_at, outcome)
+             VALUES (1, 'forwarder', 11, 'maybe')",
+            [],
+        );
+        assert!(refused.is_err(), "outcomes are still checked");
         migrate(&mut conn).expect("migrating twice is a no-op");
     }
 

@@ -455,9 +455,20 @@ async fn every_notification_is_stored_with_its_outcome() {
         .await;
     server.notify(&m, &dana(total)).await;
     server.notify(&m, &dana(total)).await;
-    server.notify(&m, &json!({"message": "halo"})).await;
+    server
+        .notify(
+            &m,
+            &json!({"app": "id.dana", "title": "DANA", "message": "halo"}),
+        )
+        .await;
     server.notify(&m, &json!({"app": "id.dana", "title": "DANA", "message": "Promo cashback Rp50.000 sekarang"})).await;
     server.notify(&m, &dana(99)).await;
+    server
+        .notify(
+            &m,
+            &json!({"message": format!("Kamu berhasil menerima Rp{} dari JOHN DOE", rupiah(late))}),
+        )
+        .await;
     server.clock.advance(Duration::from_secs(61));
     server.notify(&m, &dana(late)).await;
     let mut outcomes: Vec<_> = server
@@ -470,7 +481,16 @@ async fn every_notification_is_stored_with_its_outcome() {
     use NotificationOutcome::*;
     assert_eq!(
         outcomes,
-        [Test, Paid, Duplicate, NoAmount, NotIncoming, NoMatch, Late]
+        [
+            Test,
+            Paid,
+            Duplicate,
+            NoAmount,
+            NotIncoming,
+            NoMatch,
+            Untrusted,
+            Late
+        ]
     );
     let stored = server.notifications(&m).await;
     assert!(
