@@ -404,14 +404,45 @@ pub struct CallbackNotifyResponse {
 }
 
 /// A WebSocket event frame: `{"event": …, "data": …, "ts": <epoch ms>}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WsFrame<T> {
-    /// `new_payment`, `payment_paid`, `payments_expired` or `webhook_delivered`.
-    pub event: String,
-    /// The event's data.
-    pub data: T,
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsFrame {
+    /// What happened: the `event` name and its `data`.
+    #[serde(flatten)]
+    pub event: WsEvent,
     /// When the event happened, epoch milliseconds.
     pub ts: i64,
+}
+
+/// Every event a WebSocket client can receive, as `"event"` (the variant's snake_case name) and
+/// `"data"` (its content). Adding an event is adding a variant: the compiler then points at every
+/// `match` that must learn it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum WsEvent {
+    /// `new_payment`: an invoice was created.
+    NewPayment(WsPaymentData),
+    /// `payment_paid`: an invoice was paid (notification, callback or manual confirmation).
+    PaymentPaid(WsPaymentData),
+    /// `payments_expired`: the expiry sweep expired a batch of invoices.
+    PaymentsExpired(WsExpiredData),
+    /// `webhook_delivered`: an outbound webhook got a 2xx.
+    WebhookDelivered(WsWebhookDeliveredData),
+    /// `webhook_failed`: a webhook attempt failed (not in api.md: our addition for the operator's
+    /// view).
+    WebhookFailed(WsWebhookFailedData),
+}
+
+impl WsEvent {
+    /// The `event` name on the wire.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::NewPayment(_) => "new_payment",
+            Self::PaymentPaid(_) => "payment_paid",
+            Self::PaymentsExpired(_) => "payments_expired",
+            Self::WebhookDelivered(_) => "webhook_delivered",
+            Self::WebhookFailed(_) => "webhook_failed",
+        }
+    }
 }
 
 /// The `data` of `new_payment` and `payment_paid` frames.
@@ -434,17 +465,6 @@ pub struct WsPaymentData {
     /// Current status.
     pub status: PaymentStatus,
 }
-
-/// WebSocket event: an invoice was created.
-pub const WS_NEW_PAYMENT: &str = "new_payment";
-/// WebSocket event: an invoice was paid (notification, callback or manual confirmation).
-pub const WS_PAYMENT_PAID: &str = "payment_paid";
-/// WebSocket event: the expiry sweep expired a batch of invoices.
-pub const WS_PAYMENTS_EXPIRED: &str = "payments_expired";
-/// WebSocket event: an outbound webhook got a 2xx.
-pub const WS_WEBHOOK_DELIVERED: &str = "webhook_delivered";
-/// WebSocket event: a webhook attempt failed (not in api.md: our addition for the operator's view).
-pub const WS_WEBHOOK_FAILED: &str = "webhook_failed";
 
 /// The `data` of a `payments_expired` frame (not in api.md: our shape). One frame per sweep; a merchant
 /// socket sees only its own payments.
@@ -742,8 +762,7 @@ mod tests {
     #[test]
     fn ws_payment_paid_frame_has_the_documented_shape() {
         let frame = WsFrame {
-            event: "payment_paid".into(),
-            data: WsPaymentData {
+            event: WsEvent::PaymentPaid(WsPaymentData {
                 id: 123,
                 invoice_id: "INV-1".into(),
                 amount: 25000,
@@ -752,13 +771,66 @@ mod tests {
                 merchant_name: "Toko ABC".into(),
                 sender_name: Some("JOHN DOE".into()),
                 status: PaymentStatus::Paid,
-            },
+            }),
             ts: 1_710_000_000_000,
         };
+        let text = serde_json::to_string(&frame).expect("ser");
         assert_eq!(
-            serde_json::to_string(&frame).expect("ser"),
+            text,
             r#"{"event":"payment_paid","data":{"id":123,"invoice_id":"INV-1","amount":25000,"total_amount":25042,"unique_code":42,"merchant_name":"Toko ABC","sender_name":"JOHN DOE","status":"paid"},"ts":1710000000000}"#
         );
+        assert_eq!(frame.event.name(), "payment_paid");
+        let back: WsFrame = serde_json::from_str(&text).expect("a client reads it back");
+        assert_eq!(back, frame);
+    }
+
+    #[test]
+    fn every_ws_event_is_named_on_the_wire_as_documented() {
+        let payment = WsPaymentData {
+            id: 1,
+            invoice_id: "INV-1".into(),
+            amount: 1,
+            total_amount: 2,
+            unique_code: 1,
+            merchant_name: "M".into(),
+            sender_name: None,
+            status: PaymentStatus::Pending,
+        };
+        let delivered = WsWebhookDeliveredData {
+            invoice_id: "INV-1".into(),
+            webhook_id: "msg_1".into(),
+            merchant_name: "M".into(),
+            attempt: 1,
+            status_code: 200,
+        };
+        let events = [
+            WsEvent::NewPayment(payment.clone()),
+            WsEvent::PaymentPaid(payment.clone()),
+            WsEvent::PaymentsExpired(WsExpiredData {
+                count: 1,
+                payments: vec![payment],
+            }),
+            WsEvent::WebhookDelivered(delivered),
+            WsEvent::WebhookFailed(WsWebhookFailedData {
+                invoice_id: "INV-1".into(),
+                webhook_id: "msg_1".into(),
+                merchant_name: "M".into(),
+                attempt: 1,
+                status_code: None,
+                error: "refused".into(),
+                next_attempt_at: None,
+            }),
+        ];
+        for event in events {
+            let value = serde_json::to_value(WsFrame {
+                event: event.clone(),
+                ts: 5,
+            })
+            .expect("ser");
+            assert_eq!(value["event"], event.name());
+            assert!(value["data"].is_object(), "{value}");
+            assert_eq!(value["ts"], 5);
+        }
     }
 
     #[test]

@@ -10,10 +10,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use serde::Serialize;
 use tokio::sync::broadcast;
 use webqris_core::wire::{
-    self, PaymentStatus, WsExpiredData, WsFrame, WsPaymentData, WsWebhookDeliveredData,
+    PaymentStatus, WsEvent, WsExpiredData, WsFrame, WsPaymentData, WsWebhookDeliveredData,
     WsWebhookFailedData,
 };
 
@@ -147,16 +146,16 @@ impl Hub {
         self.sender.subscribe()
     }
 
-    fn render<T: Serialize>(&self, event: &str, data: T) -> Option<String> {
+    fn render(&self, event: WsEvent) -> Option<String> {
+        let name = event.name();
         let frame = WsFrame {
-            event: event.to_owned(),
-            data,
+            event,
             ts: self.clock.now().as_millis(),
         };
         match serde_json::to_string(&frame) {
             Ok(text) => Some(text),
             Err(e) => {
-                tracing::error!(error = %e, event, "cannot render a WebSocket frame; event dropped");
+                tracing::error!(error = %e, event = name, "cannot render a WebSocket frame; event dropped");
                 None
             }
         }
@@ -167,14 +166,8 @@ impl Hub {
         let _ = self.sender.send(Arc::new(event));
     }
 
-    fn publish_single<T: Serialize>(
-        &self,
-        merchant: MerchantId,
-        event: &str,
-        data: T,
-        payments: Vec<PaymentId>,
-    ) {
-        if let Some(frame) = self.render(event, data) {
+    fn publish_single(&self, merchant: MerchantId, event: WsEvent, payments: Vec<PaymentId>) {
+        if let Some(frame) = self.render(event) {
             self.publish(HubEvent {
                 operator_frame: frame.clone(),
                 merchant_frames: vec![(merchant, self.owners.owner_of(merchant), frame)],
@@ -186,7 +179,7 @@ impl Hub {
     /// `new_payment`: an invoice was created.
     pub fn payment_created(&self, payment: &PaymentRow, merchant_name: &str) {
         let data = payment_data(payment, merchant_name, PaymentStatus::Pending);
-        self.publish_single(payment.merchant_id, wire::WS_NEW_PAYMENT, data, Vec::new());
+        self.publish_single(payment.merchant_id, WsEvent::NewPayment(data), Vec::new());
     }
 
     /// `payment_paid`: an invoice was paid.
@@ -194,20 +187,19 @@ impl Hub {
         let data = payment_data(&paid.payment, &paid.merchant_name, PaymentStatus::Paid);
         self.publish_single(
             paid.payment.merchant_id,
-            wire::WS_PAYMENT_PAID,
-            data,
+            WsEvent::PaymentPaid(data),
             vec![paid.payment.id],
         );
     }
 
     /// `webhook_delivered`: a webhook got a 2xx.
     pub fn webhook_delivered(&self, merchant: MerchantId, data: WsWebhookDeliveredData) {
-        self.publish_single(merchant, wire::WS_WEBHOOK_DELIVERED, data, Vec::new());
+        self.publish_single(merchant, WsEvent::WebhookDelivered(data), Vec::new());
     }
 
     /// `webhook_failed`: a webhook attempt failed (will be retried unless `next_attempt_at` is null).
     pub fn webhook_failed(&self, merchant: MerchantId, data: WsWebhookFailedData) {
-        self.publish_single(merchant, wire::WS_WEBHOOK_FAILED, data, Vec::new());
+        self.publish_single(merchant, WsEvent::WebhookFailed(data), Vec::new());
     }
 
     /// `payments_expired`: one frame per sweep; each merchant's socket gets only its own payments.
@@ -218,13 +210,10 @@ impl Hub {
         let to_data =
             |e: &ExpiredPayment| payment_data(&e.payment, &e.merchant_name, PaymentStatus::Expired);
         let all: Vec<WsPaymentData> = expired.iter().map(to_data).collect();
-        let Some(operator_frame) = self.render(
-            wire::WS_PAYMENTS_EXPIRED,
-            WsExpiredData {
-                count: all.len(),
-                payments: all,
-            },
-        ) else {
+        let Some(operator_frame) = self.render(WsEvent::PaymentsExpired(WsExpiredData {
+            count: all.len(),
+            payments: all,
+        })) else {
             return;
         };
         let mut merchants: Vec<MerchantId> =
@@ -239,13 +228,10 @@ impl Hub {
                     .filter(|e| e.payment.merchant_id == merchant)
                     .map(to_data)
                     .collect();
-                let frame = self.render(
-                    wire::WS_PAYMENTS_EXPIRED,
-                    WsExpiredData {
-                        count: own.len(),
-                        payments: own,
-                    },
-                )?;
+                let frame = self.render(WsEvent::PaymentsExpired(WsExpiredData {
+                    count: own.len(),
+                    payments: own,
+                }))?;
                 Some((merchant, self.owners.owner_of(merchant), frame))
             })
             .collect();

@@ -273,8 +273,16 @@ async fn socket(
         .on_upgrade(move |ws| watch(state, p, ws)))
 }
 
+/// The frames of the payment page's socket (a typed enum like the API's `WsEvent`).
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+enum PageEvent<'a> {
+    /// The invoice's public status, now.
+    Status(&'a PublicStatus),
+}
+
 fn frame(status: &PublicStatus) -> Option<Message> {
-    serde_json::to_string(&serde_json::json!({"event": "status", "data": status}))
+    serde_json::to_string(&PageEvent::Status(status))
         .ok()
         .map(|text| Message::Text(text.into()))
 }

@@ -20,7 +20,7 @@ use webqris_core::Timestamp;
 use webqris_core::qris;
 
 use super::session::Viewer;
-use super::{merchant_id, merchant_not_found, visible_merchant};
+use super::{VisibleMerchant, merchant_not_found, visible_merchant};
 use crate::db::{DeleteRefusal, DeviceRow, MerchantDetail, MerchantId, MerchantListRow};
 use crate::delivery;
 use crate::error::AppError;
@@ -204,35 +204,28 @@ async fn create(
     .await
     .map_err(merchant_error)?;
     state.hub.owners().set(created.merchant_id, Some(owner));
-    let detail = visible_merchant(&state, &viewer, created.merchant_id.0).await?;
+    let detail = visible_merchant(&state, &viewer, created.merchant_id).await?;
     let mut answer = callback_secret_json(&state, created.callback_secret.expose(), &created.name)?;
     answer["success"] = json!(true);
     answer["merchant"] = detail_json(&state, &detail);
     Ok((StatusCode::CREATED, JsonResponse(answer)).into_response())
 }
 
-async fn detail(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Response, AppError> {
-    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
-    let merchant = m.merchant.id;
+async fn detail(State(state): State<AppState>, m: VisibleMerchant) -> Result<Response, AppError> {
+    let merchant = m.id();
     let devices = state.db.read(move |c| c.devices(merchant)).await?;
-    let mut answer = detail_json(&state, &m);
+    let mut answer = detail_json(&state, &m.detail);
     answer["devices"] = devices.iter().map(|d| device_json(&state, d)).collect();
     Ok(JsonResponse(json!({"success": true, "merchant": answer})).into_response())
 }
 
 async fn rename(
     State(state): State<AppState>,
-    viewer: Viewer,
-    id: Result<Path<i64>, PathRejection>,
+    m: VisibleMerchant,
     Json(body): Json<NameBody>,
 ) -> Result<Response, AppError> {
-    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
     let name = merchant::check_name(&body.name).map_err(merchant_error)?;
-    let merchant = m.merchant.id;
+    let merchant = m.id();
     let stored = name.clone();
     state
         .db
@@ -241,13 +234,8 @@ async fn rename(
     Ok(JsonResponse(json!({"success": true, "name": name})).into_response())
 }
 
-async fn remove(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Response, AppError> {
-    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
-    let (merchant, now) = (m.merchant.id, state.now());
+async fn remove(State(state): State<AppState>, m: VisibleMerchant) -> Result<Response, AppError> {
+    let (merchant, now) = (m.id(), state.now());
     match state
         .db
         .write(move |tx| tx.delete_merchant(merchant, now))
@@ -257,7 +245,7 @@ async fn remove(
             state.hub.owners().set(merchant, None);
             tracing::info!(
                 merchant = merchant.0,
-                account = viewer.account.id.0,
+                account = m.viewer.account.id.0,
                 "merchant deleted"
             );
             Ok(JsonResponse(json!({"success": true})).into_response())
@@ -321,16 +309,14 @@ async fn scan(
 /// dynamic for every amount).
 async fn set_qris(
     State(state): State<AppState>,
-    viewer: Viewer,
-    id: Result<Path<i64>, PathRejection>,
+    m: VisibleMerchant,
     Json(body): Json<PayloadBody>,
 ) -> Result<Response, AppError> {
-    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
     let payload = body.payload.trim().to_owned();
     let summary = qris::check_static(&payload).map_err(|e| {
         AppError::BadRequest(format!("QRIS payload is not a usable static QRIS: {e}"))
     })?;
-    let merchant = m.merchant.id;
+    let merchant = m.id();
     state
         .db
         .write(move |tx| tx.set_merchant_qris(merchant, &payload))
@@ -338,13 +324,8 @@ async fn set_qris(
     Ok(JsonResponse(json!({"success": true, "summary": summary})).into_response())
 }
 
-async fn tokens(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Response, AppError> {
-    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
-    let merchant = m.merchant.id;
+async fn tokens(State(state): State<AppState>, m: VisibleMerchant) -> Result<Response, AppError> {
+    let merchant = m.id();
     let rows = state.db.read(move |c| c.api_token_rows(merchant)).await?;
     let tokens: Vec<Value> = rows
         .iter()
@@ -363,11 +344,9 @@ async fn tokens(
 
 async fn create_token(
     State(state): State<AppState>,
-    viewer: Viewer,
-    id: Result<Path<i64>, PathRejection>,
+    m: VisibleMerchant,
 ) -> Result<Response, AppError> {
-    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
-    let issued = merchant::issue_api_token(&state.db, m.merchant.id, state.now())
+    let issued = merchant::issue_api_token(&state.db, m.id(), state.now())
         .await
         .map_err(merchant_error)?;
     Ok((
@@ -383,14 +362,13 @@ async fn create_token(
 
 async fn revoke_token(
     State(state): State<AppState>,
-    viewer: Viewer,
+    m: VisibleMerchant,
     path: Result<Path<(i64, i64)>, PathRejection>,
 ) -> Result<Response, AppError> {
-    let Ok(Path((id, token))) = path else {
+    let Ok(Path((_, token))) = path else {
         return Err(AppError::NotFound("API token not found".to_owned()));
     };
-    let m = visible_merchant(&state, &viewer, id).await?;
-    let (merchant, now) = (m.merchant.id, state.now());
+    let (merchant, now) = (m.id(), state.now());
     if state
         .db
         .write(move |tx| tx.revoke_api_token_by_id(merchant, token, now))
@@ -413,11 +391,9 @@ struct WebhookBody {
 /// under the same target policy as the command line.
 async fn set_webhook(
     State(state): State<AppState>,
-    viewer: Viewer,
-    id: Result<Path<i64>, PathRejection>,
+    m: VisibleMerchant,
     Json(body): Json<WebhookBody>,
 ) -> Result<Response, AppError> {
-    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
     let url = match body.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         Some(text) => Some(
             merchant::check_webhook_url(text, state.config.webhook.allow_private_targets)
@@ -426,7 +402,7 @@ async fn set_webhook(
         ),
         None => None,
     };
-    let merchant = m.merchant.id;
+    let merchant = m.id();
     let stored = url.clone();
     state
         .db
@@ -437,12 +413,10 @@ async fn set_webhook(
 
 async fn rotate_webhook_secret(
     State(state): State<AppState>,
-    viewer: Viewer,
-    id: Result<Path<i64>, PathRejection>,
+    m: VisibleMerchant,
 ) -> Result<Response, AppError> {
-    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
     let secret = secret::webhook_secret();
-    let (merchant, stored) = (m.merchant.id, secret.clone());
+    let (merchant, stored) = (m.id(), secret.clone());
     state
         .db
         .write(move |tx| tx.set_webhook_secret(merchant, &stored))
@@ -454,18 +428,16 @@ async fn rotate_webhook_secret(
 /// merchant's URL now, exactly as real webhooks are sent, and reports what the receiver answered.
 async fn test_webhook(
     State(state): State<AppState>,
-    viewer: Viewer,
-    id: Result<Path<i64>, PathRejection>,
+    m: VisibleMerchant,
 ) -> Result<Response, AppError> {
-    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
-    let Some(url) = m.merchant.webhook_url.clone() else {
+    let Some(url) = m.detail.merchant.webhook_url.clone() else {
         return Err(AppError::BadRequest("Set a webhook URL first".to_owned()));
     };
     let now = state.now();
     let body = serde_json::to_vec(&json!({
         "event": "webhook.test",
         "data": {
-            "merchant": m.merchant.name,
+            "merchant": m.detail.merchant.name,
             "message": "Test webhook from the webqris dashboard; no payment is involved.",
             "sent_at": now,
         }
@@ -477,7 +449,7 @@ async fn test_webhook(
     let sent = delivery::post_signed(
         &client,
         &url,
-        &m.webhook_secret,
+        &m.detail.webhook_secret,
         &message_id,
         &body,
         &state.config.webhook,
@@ -514,33 +486,23 @@ async fn test_webhook(
 /// at once), shown once with the forwarder setup QR that carries it.
 async fn rotate_callback_secret(
     State(state): State<AppState>,
-    viewer: Viewer,
-    id: Result<Path<i64>, PathRejection>,
+    m: VisibleMerchant,
 ) -> Result<Response, AppError> {
-    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
     let issued = merchant::new_callback_secret();
-    let (merchant, hash, prefix) = (
-        m.merchant.id,
-        issued.hash.clone(),
-        issued.display_prefix.clone(),
-    );
+    let (merchant, hash, prefix) = (m.id(), issued.hash.clone(), issued.display_prefix.clone());
     state
         .db
         .write(move |tx| tx.set_callback_secret(merchant, &hash, &prefix))
         .await?;
-    let mut answer = callback_secret_json(&state, issued.plaintext.expose(), &m.merchant.name)?;
+    let mut answer =
+        callback_secret_json(&state, issued.plaintext.expose(), &m.detail.merchant.name)?;
     answer["success"] = json!(true);
     answer["callback_secret_prefix"] = json!(issued.display_prefix);
     Ok(JsonResponse(answer).into_response())
 }
 
-async fn devices(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<Response, AppError> {
-    let m = visible_merchant(&state, &viewer, merchant_id(id)?).await?;
-    let merchant = m.merchant.id;
+async fn devices(State(state): State<AppState>, m: VisibleMerchant) -> Result<Response, AppError> {
+    let merchant = m.id();
     let rows = state.db.read(move |c| c.devices(merchant)).await?;
     let devices: Vec<Value> = rows.iter().map(|d| device_json(&state, d)).collect();
     Ok(JsonResponse(json!({

@@ -12,14 +12,12 @@ use serde_json::{Value, json};
 
 use super::payment::{MAX_REASON_CHARS, confirm_error, payment_json};
 use super::session::Viewer;
+use super::{Pagination, query_number};
 use crate::db::{InboxFilter, InboxRow, MerchantId, NotificationId, PaymentWithMerchant};
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::settlement::{self, ASSIGNABLE, ManualConfirmation};
 use crate::state::AppState;
-
-const DEFAULT_LIMIT: usize = 50;
-const MAX_LIMIT: usize = 200;
 
 /// The routes of this file.
 pub fn router() -> Router<AppState> {
@@ -56,45 +54,28 @@ pub fn inbox_json(n: &InboxRow) -> Value {
 struct ListQuery {
     merchant: Option<String>,
     unmatched: Option<String>,
-    before: Option<String>,
-    limit: Option<String>,
-}
-
-fn number<T: std::str::FromStr>(field: &str, value: Option<&str>) -> Result<Option<T>, AppError> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(|v| {
-            v.parse()
-                .map_err(|_| AppError::BadRequest(format!("{field} must be a number")))
-        })
-        .transpose()
 }
 
 /// `GET /dashboard/api/notifications?merchant=&unmatched=1&before=&limit=`.
 async fn list(
     State(state): State<AppState>,
     viewer: Viewer,
+    page: Pagination,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let Query(query) =
         query.map_err(|e| AppError::BadRequest(format!("Invalid query: {}", e.body_text())))?;
-    let limit = number::<usize>("limit", query.limit.as_deref())?
-        .unwrap_or(DEFAULT_LIMIT)
-        .clamp(1, MAX_LIMIT);
     let filter = InboxFilter {
         scope: viewer.scope(),
-        merchant: number::<i64>("merchant", query.merchant.as_deref())?.map(MerchantId),
+        merchant: query_number::<i64>("merchant", query.merchant.as_deref())?.map(MerchantId),
         unmatched_only: matches!(query.unmatched.as_deref(), Some("1" | "true" | "yes")),
         rereadable_only: false,
         payment: None,
-        before: number::<i64>("before", query.before.as_deref())?.map(NotificationId),
-        limit,
+        before: page.before.map(NotificationId),
+        limit: page.limit,
     };
     let rows = state.db.read(move |c| c.inbox(&filter)).await?;
-    let next_before = (rows.len() == limit)
-        .then(|| rows.last().map(|r| r.id.0))
-        .flatten();
+    let next_before = page.next_before(rows.iter().map(|r| r.id.0));
     Ok(JsonResponse(json!({
         "success": true,
         "notifications": rows.iter().map(inbox_json).collect::<Vec<_>>(),

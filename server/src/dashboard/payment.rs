@@ -14,8 +14,8 @@ use webqris_core::Timestamp;
 use webqris_core::wire::PaymentStatus;
 
 use super::notification::inbox_json;
-use super::required_text;
 use super::session::Viewer;
+use super::{Pagination, query_number, required_text};
 use crate::db::{
     DeliveryId, InboxFilter, MerchantId, PaymentFilter, PaymentId, PaymentWithMerchant, Redelivery,
 };
@@ -26,9 +26,6 @@ use crate::qr;
 use crate::settlement::{self, ConfirmError, ManualConfirmation};
 use crate::state::AppState;
 
-/// Payments per page by default, and at most.
-const DEFAULT_LIMIT: usize = 50;
-const MAX_LIMIT: usize = 200;
 /// Longest reason accepted for a manual confirmation.
 pub const MAX_REASON_CHARS: usize = 500;
 
@@ -83,24 +80,10 @@ struct ListQuery {
     from: Option<String>,
     to: Option<String>,
     q: Option<String>,
-    before: Option<String>,
-    limit: Option<String>,
 }
 
 fn present(value: Option<&String>) -> Option<&str> {
     value.map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-fn number<T: std::str::FromStr>(
-    field: &str,
-    value: Option<&String>,
-) -> Result<Option<T>, AppError> {
-    present(value)
-        .map(|v| {
-            v.parse()
-                .map_err(|_| AppError::BadRequest(format!("{field} must be a number")))
-        })
-        .transpose()
 }
 
 fn instant(field: &str, value: Option<&String>) -> Result<Option<Timestamp>, AppError> {
@@ -119,6 +102,7 @@ fn instant(field: &str, value: Option<&String>) -> Result<Option<Timestamp>, App
 async fn list(
     State(state): State<AppState>,
     viewer: Viewer,
+    page: Pagination,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let Query(query) =
@@ -130,24 +114,19 @@ async fn list(
             })
         })
         .transpose()?;
-    let limit = number::<usize>("limit", query.limit.as_ref())?
-        .unwrap_or(DEFAULT_LIMIT)
-        .clamp(1, MAX_LIMIT);
     let filter = PaymentFilter {
         scope: viewer.scope(),
-        merchant: number::<i64>("merchant", query.merchant.as_ref())?.map(MerchantId),
+        merchant: query_number::<i64>("merchant", query.merchant.as_deref())?.map(MerchantId),
         status,
         from: instant("from", query.from.as_ref())?,
         to: instant("to", query.to.as_ref())?,
         search: present(query.q.as_ref()).map(|q| q.chars().take(100).collect()),
-        before: number::<i64>("before", query.before.as_ref())?.map(PaymentId),
-        limit,
+        before: page.before.map(PaymentId),
+        limit: page.limit,
         now: state.now(),
     };
     let rows = state.db.read(move |c| c.payments_matching(&filter)).await?;
-    let next_before = (rows.len() == limit)
-        .then(|| rows.last().map(|r| r.payment.id.0))
-        .flatten();
+    let next_before = page.next_before(rows.iter().map(|r| r.payment.id.0));
     let payments: Vec<Value> = rows.iter().map(|p| payment_json(&state, p)).collect();
     Ok(JsonResponse(json!({
         "success": true,
