@@ -738,7 +738,7 @@ pub enum ConfirmError {
     NotificationNotFound(i64),
     /// The notification paid an invoice, or was a duplicate or a test: nothing to reconcile.
     #[error(
-        "notification {id} is {outcome}; only unmatched notifications (no_match, late, no_amount) can be assigned"
+        "notification {id} is {outcome}; only notifications that paid nothing (no_match, late, no_amount, not_incoming, untrusted, held) can be assigned"
     )]
     NotAssignable {
         /// The notification.
@@ -770,11 +770,16 @@ pub struct ManualConfirmation {
     pub notification: Option<NotificationId>,
 }
 
-/// Notification outcomes a person may reconcile by assigning them to an invoice.
-pub const ASSIGNABLE: [NotificationOutcome; 3] = [
+/// Notification outcomes a person may reconcile by assigning them to an invoice: every one that paid
+/// nothing and is not a duplicate or a test. A person may judge what the parser or the trust decision
+/// refused (a payment from an app not trusted yet, a wording a parser upgrade reads differently).
+pub const ASSIGNABLE: [NotificationOutcome; 6] = [
     NotificationOutcome::NoMatch,
     NotificationOutcome::Late,
     NotificationOutcome::NoAmount,
+    NotificationOutcome::NotIncoming,
+    NotificationOutcome::Untrusted,
+    NotificationOutcome::Held,
 ];
 
 /// Manual confirmation (the dashboard's path): the same outbox and events as notifications, with
@@ -829,4 +834,36 @@ pub async fn confirm_manually(
         .await?;
     announce_paid(state, std::slice::from_ref(&paid));
     Ok(paid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_assignable_outcomes_in_sql_are_the_assignable_outcomes() {
+        let listed: Vec<String> = crate::db::ASSIGNABLE_SQL
+            .trim_matches(|c| c == '(' || c == ')')
+            .split(',')
+            .map(|s| s.trim().trim_matches('\'').to_owned())
+            .collect();
+        let expected: Vec<String> = ASSIGNABLE.iter().map(|o| o.as_str().to_owned()).collect();
+        assert_eq!(listed, expected);
+    }
+
+    #[test]
+    fn stored_texts_are_cut_at_a_character_boundary_and_marked() {
+        let short = "Rp10 diterima DANA Bisnis.";
+        assert_eq!(stored_text(short), short);
+        let long = "é".repeat(MAX_STORED_TEXT_BYTES);
+        let cut = stored_text(&long);
+        assert!(cut.len() <= MAX_STORED_TEXT_BYTES, "{}", cut.len());
+        assert!(cut.ends_with('…'));
+        assert!(cut.starts_with("éé"));
+        assert_eq!(
+            field(Some(&"x".repeat(1000))).map(|f| f.chars().count()),
+            Some(MAX_STORED_FIELD_CHARS)
+        );
+        assert_eq!(field(Some("  ")), None);
+    }
 }

@@ -443,10 +443,10 @@ pub struct InboxFilter {
     pub scope: Scope,
     /// One merchant only.
     pub merchant: Option<MerchantId>,
-    /// Only the unmatched ones (late, no match, no amount, untrusted, held) not yet assigned to an invoice.
+    /// Only those flagged for attention (see [`needs_attention`]) not yet assigned to an invoice.
     pub unmatched_only: bool,
-    /// Only the forwarder's notifications a parser upgrade could read differently: the unmatched ones and
-    /// those read as not incoming, not yet assigned to an invoice.
+    /// Only the forwarder's notifications that paid nothing and are not yet assigned to an invoice (what
+    /// a parser upgrade could read differently).
     pub rereadable_only: bool,
     /// Only notifications concerning this payment.
     pub payment: Option<PaymentId>,
@@ -503,8 +503,25 @@ pub struct InboxRow {
     pub trust_reason: Option<String>,
 }
 
-/// The outcomes a person may reconcile, as SQL (kept next to `settlement::ASSIGNABLE`, checked by a test).
-pub(crate) const UNMATCHED_SQL: &str = "('no_match', 'late', 'no_amount', 'untrusted', 'held')";
+/// The outcomes a person may assign to an invoice, as SQL (`settlement::ASSIGNABLE`, checked by a test).
+pub const ASSIGNABLE_SQL: &str =
+    "('no_match', 'late', 'no_amount', 'not_incoming', 'untrusted', 'held')";
+
+/// Which notifications the inbox flags for a person's attention (`unmatched`), as SQL over `n`: an amount
+/// that matched nothing, a text whose amount could not be read, or an untrusted or held one that claimed
+/// an amount (a chat message that names none is only noise).
+const ATTENTION_SQL: &str = "(n.outcome IN ('no_match', 'late', 'no_amount')
+                              OR (n.outcome IN ('untrusted', 'held') AND n.parsed_amount IS NOT NULL))";
+
+/// Whether the inbox flags a notification for attention (the rule of `ATTENTION_SQL`).
+pub fn needs_attention(outcome: NotificationOutcome, parsed_amount: Option<i64>) -> bool {
+    use NotificationOutcome::*;
+    match outcome {
+        NoMatch | Late | NoAmount => true,
+        Untrusted | Held => parsed_amount.is_some(),
+        Paid | Duplicate | NotIncoming | Test => false,
+    }
+}
 
 impl Tx<'_> {
     /// Links a notification to the invoice it was assigned to.
@@ -562,11 +579,11 @@ impl Conn<'_> {
              LEFT JOIN payments ap ON ap.id = c.payment_id
              WHERE (?1 IS NULL OR m.owner_account_id = ?1)
                AND (?2 IS NULL OR n.merchant_id = ?2)
-               AND (?3 = 0 OR (n.outcome IN {UNMATCHED_SQL} AND c.payment_id IS NULL))
+               AND (?3 = 0 OR ({ATTENTION_SQL} AND c.payment_id IS NULL))
                AND (?4 IS NULL OR n.payment_id = ?4)
                AND (?5 IS NULL OR n.id < ?5)
                AND (?7 = 0 OR (n.source = 'forwarder' AND c.payment_id IS NULL
-                               AND (n.outcome IN {UNMATCHED_SQL} OR n.outcome = 'not_incoming')))
+                               AND n.outcome IN {ASSIGNABLE_SQL}))
              ORDER BY n.id DESC
              LIMIT ?6"
         ))?;

@@ -2,7 +2,7 @@
 //! package and the exact titles it pays with) and the `(app, channel)` pairs that paid or that a person
 //! confirmed. Packages are stored lowercased; titles as typed, compared ignoring case and space runs.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use webqris_core::Timestamp;
 use webqris_core::notification::trust::{TrustedSource, title_is_one_of};
 
@@ -228,24 +228,5 @@ impl Tx<'_> {
             )?
             .execute(params![merchant.0, app.trim().to_lowercase(), channel])?;
         Ok(deleted > 0)
-    }
-}
-
-impl Conn<'_> {
-    /// Whether the merchant knows `(app, channel)`.
-    pub fn knows_channel(
-        &self,
-        merchant: MerchantId,
-        app: &str,
-        channel: &str,
-    ) -> Result<bool, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT 1 FROM merchant_channels WHERE merchant_id = ?1 AND app = ?2 AND channel_id = ?3",
-            )?
-            .query_row(params![merchant.0, app.trim().to_lowercase(), channel], |_| Ok(()))
-            .optional()?
-            .is_some())
     }
 }
