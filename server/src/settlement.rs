@@ -25,7 +25,7 @@ use std::collections::HashSet;
 use webqris_core::Timestamp;
 use webqris_core::device::DeviceId;
 use webqris_core::event;
-use webqris_core::notification::trust::{self, Envelope, History, Trust};
+use webqris_core::notification::trust::{self, Distrust, Envelope, History, Hold, Trust};
 use webqris_core::notification::{
     self, MAX_TEXT_BYTES, Notification, ParsedPayment, Reading, Reason, Verdict,
 };
@@ -179,6 +179,8 @@ struct Prepared {
     /// The posting app, trimmed and capped.
     app: String,
     device: Option<DeviceId>,
+    /// The channel the forwarder reported, trimmed and capped, when it reported one.
+    channel: Option<String>,
     reading: Reading,
     content_key: String,
     client_hash: Option<String>,
@@ -203,6 +205,7 @@ impl Prepared {
             .map(str::to_owned);
         Self {
             device: request.device_id.as_deref().and_then(DeviceId::new),
+            channel: field(request.channel_id.as_deref()),
             app,
             reading,
             content_key,
@@ -217,13 +220,8 @@ impl Prepared {
             title: self.request.title.as_deref().unwrap_or_default(),
             category: self.request.category.as_deref(),
             template: self.request.template.as_deref(),
-            channel_id: self.request.channel_id.as_deref(),
+            channel_id: self.channel.as_deref(),
         }
-    }
-
-    /// The channel the forwarder reported, trimmed, when it reported one.
-    fn channel(&self) -> Option<String> {
-        field(self.request.channel_id.as_deref())
     }
 }
 
@@ -285,8 +283,10 @@ fn forwarder_row(
 enum Settlement {
     /// Seen before, by this key.
     Duplicate(SeenKind),
-    /// The trust decision refused it (or held it): stored with what it claimed, nothing paid.
-    Unpaid(Trust),
+    /// The trust decision refused it: stored with what it claimed, nothing paid.
+    Untrusted(Distrust),
+    /// A payment waiting for a person: stored with what it claimed, nothing paid.
+    Held(Hold),
     /// Its words are not an incoming payment.
     NotIncoming(Reason),
     /// Its payments, each matched against the pending invoices.
@@ -367,9 +367,9 @@ fn match_payments(
     rules: &Rules,
 ) -> Result<Settlement, DbError> {
     let payments = match (&n.reading.verdict, trust) {
-        (_, Trust::Untrusted(_)) => return Ok(Settlement::Unpaid(trust)),
+        (_, Trust::Untrusted(why)) => return Ok(Settlement::Untrusted(why)),
         (Verdict::NotIncoming { reason }, _) => return Ok(Settlement::NotIncoming(*reason)),
-        (Verdict::Incoming { .. }, Trust::Held(_)) => return Ok(Settlement::Unpaid(trust)),
+        (Verdict::Incoming { .. }, Trust::Held(hold)) => return Ok(Settlement::Held(hold)),
         (Verdict::Incoming { payments, .. }, Trust::Trusted) if !payments.is_empty() => payments,
         (Verdict::Incoming { .. }, Trust::Trusted) => {
             return Ok(Settlement::NotIncoming(Reason::Unrecognized));
@@ -459,70 +459,73 @@ fn record(
         Trust::Held(_) => TrustOutcome::Held,
     });
     row.trust_reason = trust.and_then(Trust::reason).map(str::to_owned);
-    let (result, matched) = match settlement {
-        Settlement::Duplicate(kind) => {
-            row.outcome = NotificationOutcome::Duplicate;
-            row.reason = Some(kind.as_str().to_owned());
-            let id = tx.insert_notification(&row)?;
-            remember_hash(tx, merchant, n, now, id)?;
-            return Ok(NotificationResult::Duplicate);
+    let redelivery = matches!(settlement, Settlement::Duplicate(_));
+    let (result, matched) = outcome(&mut row, &n.reading, settlement);
+    let id = tx.insert_notification(&row)?;
+    remember_hash(tx, merchant, n, now, id)?;
+    if redelivery {
+        // Seen within the window: it does not start a new window of its own.
+        return Ok(result);
+    }
+    tx.rearm_key(merchant, SeenKind::Content, &n.content_key, now, id)?;
+    if let Some(matched) = matched {
+        tx.insert_notification_payments(id, &matched.rows)?;
+        for key in &matched.new_references {
+            tx.remember_key(merchant, SeenKind::Reference, key, now, id)?;
         }
-        Settlement::Unpaid(trust) => {
-            // What it claimed, for a person to judge: the first amount and sender, or the words' reason.
-            match &n.reading.verdict {
-                Verdict::Incoming { payments, .. } => {
-                    row.parsed_amount = payments
-                        .first()
-                        .map(|p| i64::try_from(p.amount).unwrap_or(i64::MAX));
-                    row.sender_name = payments.first().and_then(|p| p.sender.clone());
-                }
-                Verdict::NotIncoming { reason } => {
-                    row.reason = Some(reason_name(*reason).to_owned())
-                }
-            }
-            let (outcome, result) = match trust {
-                Trust::Held(hold) => (
-                    NotificationOutcome::Held,
-                    NotificationResult::Held(hold.as_str()),
-                ),
-                Trust::Untrusted(why) => (
-                    NotificationOutcome::Untrusted,
-                    NotificationResult::Untrusted(why.as_str()),
-                ),
-                Trust::Trusted => unreachable!("a trusted notification is matched or not incoming"),
-            };
-            row.outcome = outcome;
-            (result, None)
+        if let (false, Some(channel)) = (matched.paid.is_empty(), &n.channel) {
+            tx.learn_channel(merchant, &n.app, channel, LearnedBy::Payment, now)?;
+        }
+    }
+    Ok(result)
+}
+
+/// Writes what became of a notification into its row; returns the answer and, for matched payments, what
+/// is recorded with them.
+fn outcome(
+    row: &mut NewNotification,
+    reading: &Reading,
+    settlement: Settlement,
+) -> (NotificationResult, Option<Matched>) {
+    use NotificationOutcome as O;
+    let (outcome, result, matched) = match settlement {
+        Settlement::Duplicate(kind) => {
+            row.reason = Some(kind.as_str().to_owned());
+            (O::Duplicate, NotificationResult::Duplicate, None)
+        }
+        Settlement::Untrusted(why) => {
+            claim(row, reading);
+            (
+                O::Untrusted,
+                NotificationResult::Untrusted(why.as_str()),
+                None,
+            )
+        }
+        Settlement::Held(hold) => {
+            claim(row, reading);
+            (O::Held, NotificationResult::Held(hold.as_str()), None)
         }
         Settlement::NotIncoming(Reason::Unrecognized) => {
-            row.outcome = NotificationOutcome::NoAmount;
-            row.reason = Some(reason_name(Reason::Unrecognized).to_owned());
-            (NotificationResult::NoAmount, None)
+            row.reason = Some(Reason::Unrecognized.as_str().to_owned());
+            (O::NoAmount, NotificationResult::NoAmount, None)
         }
         Settlement::NotIncoming(reason) => {
-            row.outcome = NotificationOutcome::NotIncoming;
-            row.reason = Some(reason_name(reason).to_owned());
-            (NotificationResult::NotIncoming(reason_name(reason)), None)
+            row.reason = Some(reason.as_str().to_owned());
+            (
+                O::NotIncoming,
+                NotificationResult::NotIncoming(reason.as_str()),
+                None,
+            )
         }
         Settlement::Matched(matched) => {
-            row.outcome = matched_outcome(&matched.rows);
-            // The headline payment: the first paid one, else the first late one, else the first not
-            // duplicate.
-            let headline = [
-                PaymentOutcome::Paid,
-                PaymentOutcome::Late,
-                PaymentOutcome::NoMatch,
-            ]
-            .iter()
-            .find_map(|o| matched.rows.iter().find(|r| r.outcome == *o))
-            .or_else(|| matched.rows.first());
-            row.parsed_amount = headline.map(|h| h.amount);
-            row.sender_name = headline.and_then(|h| h.sender_name.clone());
-            row.payment_id = headline.and_then(|h| h.payment_id);
-            if row.outcome == NotificationOutcome::Duplicate {
-                row.reason = Some(SeenKind::Reference.as_str().to_owned());
+            let outcome = matched_outcome(&matched.rows);
+            if let Some(h) = headline(&matched.rows) {
+                row.parsed_amount = Some(h.amount);
+                row.sender_name = h.sender_name.clone();
+                row.payment_id = h.payment_id;
             }
-            let result = if row.outcome == NotificationOutcome::Duplicate {
+            let result = if outcome == O::Duplicate {
+                row.reason = Some(SeenKind::Reference.as_str().to_owned());
                 NotificationResult::Duplicate
             } else {
                 NotificationResult::Settled {
@@ -530,22 +533,38 @@ fn record(
                     paid: matched.paid.clone(),
                 }
             };
-            (result, Some(matched))
+            (outcome, result, Some(matched))
         }
     };
-    let id = tx.insert_notification(&row)?;
-    remember_hash(tx, merchant, n, now, id)?;
-    tx.rearm_key(merchant, SeenKind::Content, &n.content_key, now, id)?;
-    if let Some(matched) = matched {
-        tx.insert_notification_payments(id, &matched.rows)?;
-        for key in &matched.new_references {
-            tx.remember_key(merchant, SeenKind::Reference, key, now, id)?;
+    row.outcome = outcome;
+    (result, matched)
+}
+
+/// What a refused or held notification claimed, kept for a person to judge: its first amount and sender,
+/// or why its words are not a payment.
+fn claim(row: &mut NewNotification, reading: &Reading) {
+    match &reading.verdict {
+        Verdict::Incoming { payments, .. } => {
+            row.parsed_amount = payments
+                .first()
+                .map(|p| i64::try_from(p.amount).unwrap_or(i64::MAX));
+            row.sender_name = payments.first().and_then(|p| p.sender.clone());
         }
-        if let (false, Some(channel)) = (matched.paid.is_empty(), n.channel()) {
-            tx.learn_channel(merchant, &n.app, &channel, LearnedBy::Payment, now)?;
-        }
+        Verdict::NotIncoming { reason } => row.reason = Some(reason.as_str().to_owned()),
     }
-    Ok(result)
+}
+
+/// The payment a notification's row shows: the first paid one, else the first late one, else the first
+/// unmatched one, else the first.
+fn headline(rows: &[NotificationPaymentRow]) -> Option<&NotificationPaymentRow> {
+    [
+        PaymentOutcome::Paid,
+        PaymentOutcome::Late,
+        PaymentOutcome::NoMatch,
+    ]
+    .iter()
+    .find_map(|o| rows.iter().find(|r| r.outcome == *o))
+    .or_else(|| rows.first())
 }
 
 /// A notification's outcome from its payments' outcomes.
@@ -573,20 +592,6 @@ fn remember_hash(
     match &n.client_hash {
         Some(hash) => tx.remember_key(merchant, SeenKind::EventHash, hash, now, id),
         None => Ok(()),
-    }
-}
-
-/// The parser's reason as stored and answered.
-fn reason_name(reason: Reason) -> &'static str {
-    match reason {
-        Reason::Outgoing => "outgoing",
-        Reason::Topup => "topup",
-        Reason::Promo => "promo",
-        Reason::Otp => "otp",
-        Reason::Pending => "pending",
-        Reason::Failed => "failed",
-        Reason::Redacted => "redacted",
-        Reason::Unrecognized => "unrecognized",
     }
 }
 

@@ -95,6 +95,22 @@ pub enum Reason {
     Unrecognized,
 }
 
+impl Reason {
+    /// The stored and wire spelling (the serialised form).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reason::Outgoing => "outgoing",
+            Reason::Topup => "topup",
+            Reason::Promo => "promo",
+            Reason::Otp => "otp",
+            Reason::Pending => "pending",
+            Reason::Failed => "failed",
+            Reason::Redacted => "redacted",
+            Reason::Unrecognized => "unrecognized",
+        }
+    }
+}
+
 /// The parser's conclusion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

@@ -820,6 +820,25 @@ mod names_and_groups {
     }
 }
 
+#[test]
+fn reasons_are_spelled_as_they_serialise() {
+    for reason in [
+        Reason::Outgoing,
+        Reason::Topup,
+        Reason::Promo,
+        Reason::Otp,
+        Reason::Pending,
+        Reason::Failed,
+        Reason::Redacted,
+        Reason::Unrecognized,
+    ] {
+        assert_eq!(
+            serde_json::to_value(reason).expect("serialises"),
+            serde_json::Value::from(reason.as_str())
+        );
+    }
+}
+
 mod redaction_and_empty_texts {
     use super::*;
 
@@ -1084,6 +1103,27 @@ proptest! {
         let text = format!("{prefix}{number}{tail}");
         let _ = verdict("id.dana", "Pembayaran Masuk", &text);
         let _ = verdict("com.gojek.resto", "Pembayaran QRIS diterima!", &text);
+    }
+
+    #[test]
+    fn grouped_texts_made_of_real_and_hostile_lines_never_panic_and_pay_at_most_one_per_line(
+        lines in prop::collection::vec(
+            prop_oneof![
+                "Rp[0-9]{1,3}(\\.[0-9]{3}){0,2} (berhasil|gagal|tidak berhasil) diterima\\.? ID transaksi: [A-Za-z0-9_é-]{1,8}",
+                "Rp[0-9]{1,3}\\.000 berhasil diterima\\. ID transaksi: [A-Z0-9]{4} (dari|di) [A-Z ]{0,12}(PROMO|TOP UP|GAGAL)?",
+                any::<String>(),
+            ],
+            1..6,
+        ),
+        title in prop::sample::select(vec!["Pembayaran QRIS diterima!", "Budi", "Transaksi gagal", ""]),
+    ) {
+        let text = lines.join("\n");
+        let reading = read(&Notification { app: "com.gojek.resto", title, text: &text, big_text: None });
+        if let Verdict::Incoming { payments, .. } = &reading.verdict {
+            prop_assert!(!payments.is_empty());
+            prop_assert!(payments.len() <= lines.len());
+            prop_assert!(payments.iter().all(|p| p.amount > 0));
+        }
     }
 
     #[test]
