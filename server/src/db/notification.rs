@@ -1,10 +1,9 @@
 //! Inbound notifications, each stored with its outcome, the payments read from them, and the per-merchant
 //! duplicate keys (`seen`).
 
-use rusqlite::{OptionalExtension, params};
 use webqris_core::Timestamp;
 
-use super::payment::parse_column;
+use super::sql::{Row, params};
 use super::{Conn, DbError, MerchantId, PaymentId, Scope, Tx};
 
 /// A notification's row id.
@@ -235,29 +234,30 @@ pub struct StoredNotification {
     pub trust_reason: Option<String>,
 }
 
-/// The columns of [`StoredNotification`], in [`stored_notification`]'s order.
-const STORED_COLUMNS: &str = "id, source, outcome, reason, app, title, message, parsed_amount, \
-                              payment_id, notif_id, category, template, channel_id, trust, trust_reason";
+/// The columns [`stored_from_row`] reads.
+macro_rules! stored_columns {
+    () => {
+        "id, source, outcome, reason, app, title, message, parsed_amount, payment_id, notif_id, \
+         category, template, channel_id, trust, trust_reason"
+    };
+}
 
-fn stored_notification(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredNotification> {
+fn stored_from_row(r: &Row<'_>) -> Result<StoredNotification, DbError> {
     Ok(StoredNotification {
-        id: NotificationId(r.get(0)?),
-        source: parse_column(r, 1)?,
-        outcome: parse_column(r, 2)?,
+        id: r.get(0)?,
+        source: r.get(1)?,
+        outcome: r.get(2)?,
         reason: r.get(3)?,
         app: r.get(4)?,
         title: r.get(5)?,
         message: r.get(6)?,
         parsed_amount: r.get(7)?,
-        payment_id: r.get::<_, Option<i64>>(8)?.map(PaymentId),
+        payment_id: r.get(8)?,
         notif_id: r.get(9)?,
         category: r.get(10)?,
         template: r.get(11)?,
         channel_id: r.get(12)?,
-        trust: r
-            .get::<_, Option<String>>(13)?
-            .map(|_| parse_column(r, 13))
-            .transpose()?,
+        trust: r.get(13)?,
         trust_reason: r.get(14)?,
     })
 }
@@ -265,20 +265,19 @@ fn stored_notification(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredNotifica
 impl Tx<'_> {
     /// Stores a notification.
     pub fn insert_notification(&self, n: &NewNotification) -> Result<NotificationId, DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO notifications (merchant_id, source, received_at, app, title, message,
-                                            device_id, notif_id, event_hash, client_timestamp,
-                                            reference, outcome, reason, parsed_amount, sender_name,
-                                            payment_id, category, template, channel_id, trust,
-                                            trust_reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                         ?18, ?19, ?20, ?21)",
-            )?
-            .execute(params![
-                n.merchant_id.0,
-                n.source.as_str(),
-                n.received_at.as_millis(),
+        self.query_one(
+            "INSERT INTO notifications (merchant_id, source, received_at, app, title, message,
+                                        device_id, notif_id, event_hash, client_timestamp,
+                                        reference, outcome, reason, parsed_amount, sender_name,
+                                        payment_id, category, template, channel_id, trust,
+                                        trust_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                     ?19, ?20, ?21)
+             RETURNING id",
+            params![
+                n.merchant_id,
+                n.source,
+                n.received_at,
                 n.app,
                 n.title,
                 n.message,
@@ -287,18 +286,19 @@ impl Tx<'_> {
                 n.event_hash,
                 n.client_timestamp,
                 n.reference,
-                n.outcome.as_str(),
+                n.outcome,
                 n.reason,
                 n.parsed_amount,
                 n.sender_name,
-                n.payment_id.map(|p| p.0),
+                n.payment_id,
                 n.category,
                 n.template,
                 n.channel_id,
-                n.trust.map(TrustOutcome::as_str),
+                n.trust,
                 n.trust_reason,
-            ])?;
-        Ok(NotificationId(self.sql().last_insert_rowid()))
+            ],
+            |r| r.get(0),
+        )
     }
 
     /// Stores the payments read from a notification.
@@ -307,21 +307,21 @@ impl Tx<'_> {
         notification: NotificationId,
         payments: &[NotificationPaymentRow],
     ) -> Result<(), DbError> {
-        let mut stmt = self.sql().prepare_cached(
-            "INSERT INTO notification_payments (notification_id, position, amount, sender_name,
-                                                reference, outcome, payment_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
         for p in payments {
-            stmt.execute(params![
-                notification.0,
-                p.position,
-                p.amount,
-                p.sender_name,
-                p.reference,
-                p.outcome.as_str(),
-                p.payment_id.map(|id| id.0),
-            ])?;
+            self.execute(
+                "INSERT INTO notification_payments (notification_id, position, amount, sender_name,
+                                                    reference, outcome, payment_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    notification,
+                    p.position,
+                    p.amount,
+                    p.sender_name,
+                    p.reference,
+                    p.outcome,
+                    p.payment_id,
+                ],
+            )?;
         }
         Ok(())
     }
@@ -335,19 +335,12 @@ impl Tx<'_> {
         now: Timestamp,
         notification: NotificationId,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (merchant_id, kind, key) DO NOTHING",
-            )?
-            .execute(params![
-                merchant.0,
-                kind.as_str(),
-                key,
-                now.as_millis(),
-                notification.0
-            ])?;
+        self.execute(
+            "INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (merchant_id, kind, key) DO NOTHING",
+            params![merchant, kind, key, now, notification],
+        )?;
         Ok(())
     }
 
@@ -360,20 +353,13 @@ impl Tx<'_> {
         now: Timestamp,
         notification: NotificationId,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (merchant_id, kind, key)
-                 DO UPDATE SET seen_at = excluded.seen_at, notification_id = excluded.notification_id",
-            )?
-            .execute(params![
-                merchant.0,
-                kind.as_str(),
-                key,
-                now.as_millis(),
-                notification.0
-            ])?;
+        self.execute(
+            "INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (merchant_id, kind, key)
+             DO UPDATE SET seen_at = excluded.seen_at, notification_id = excluded.notification_id",
+            params![merchant, kind, key, now, notification],
+        )?;
         Ok(())
     }
 }
@@ -386,14 +372,11 @@ impl Conn<'_> {
         kind: SeenKind,
         key: &str,
     ) -> Result<Option<Timestamp>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT seen_at FROM seen WHERE merchant_id = ?1 AND kind = ?2 AND key = ?3",
-            )?
-            .query_row(params![merchant.0, kind.as_str(), key], |r| r.get(0))
-            .optional()?
-            .map(Timestamp::from_millis))
+        self.query_opt(
+            "SELECT seen_at FROM seen WHERE merchant_id = ?1 AND kind = ?2 AND key = ?3",
+            params![merchant, kind, key],
+            |r| r.get(0),
+        )
     }
 
     /// `merchant`'s notifications, newest first.
@@ -402,15 +385,15 @@ impl Conn<'_> {
         merchant: MerchantId,
         limit: usize,
     ) -> Result<Vec<StoredNotification>, DbError> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {STORED_COLUMNS}
-             FROM notifications WHERE merchant_id = ?1 ORDER BY id DESC LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(
-            params![merchant.0, i64::try_from(limit).unwrap_or(i64::MAX)],
-            stored_notification,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.query_all(
+            concat!(
+                "SELECT ",
+                stored_columns!(),
+                " FROM notifications WHERE merchant_id = ?1 ORDER BY id DESC LIMIT ?2"
+            ),
+            params![merchant, limit],
+            stored_from_row,
+        )
     }
 
     /// The payments read from a notification, in text order.
@@ -418,21 +401,21 @@ impl Conn<'_> {
         &self,
         notification: NotificationId,
     ) -> Result<Vec<NotificationPaymentRow>, DbError> {
-        let mut stmt = self.0.prepare_cached(
+        self.query_all(
             "SELECT position, amount, sender_name, reference, outcome, payment_id
              FROM notification_payments WHERE notification_id = ?1 ORDER BY position",
-        )?;
-        let rows = stmt.query_map([notification.0], |r| {
-            Ok(NotificationPaymentRow {
-                position: r.get(0)?,
-                amount: r.get(1)?,
-                sender_name: r.get(2)?,
-                reference: r.get(3)?,
-                outcome: parse_column(r, 4)?,
-                payment_id: r.get::<_, Option<i64>>(5)?.map(PaymentId),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![notification],
+            |r| {
+                Ok(NotificationPaymentRow {
+                    position: r.get(0)?,
+                    amount: r.get(1)?,
+                    sender_name: r.get(2)?,
+                    reference: r.get(3)?,
+                    outcome: r.get(4)?,
+                    payment_id: r.get(5)?,
+                })
+            },
+        )
     }
 }
 
@@ -504,16 +487,26 @@ pub struct InboxRow {
 }
 
 /// The outcomes a person may assign to an invoice, as SQL (`settlement::ASSIGNABLE`, checked by a test).
-pub const ASSIGNABLE_SQL: &str =
-    "('no_match', 'late', 'no_amount', 'not_incoming', 'untrusted', 'held')";
+macro_rules! assignable_sql {
+    () => {
+        "('no_match', 'late', 'no_amount', 'not_incoming', 'untrusted', 'held')"
+    };
+}
+
+/// [`assignable_sql!`] as a value, for the test that keeps it equal to `settlement::ASSIGNABLE`.
+pub const ASSIGNABLE_SQL: &str = assignable_sql!();
 
 /// Which notifications the inbox flags for a person's attention (`unmatched`), as SQL over `n`: an amount
 /// that matched nothing, a text whose amount could not be read, or an untrusted or held one that claimed
-/// an amount (a chat message that names none is only noise).
-const ATTENTION_SQL: &str = "(n.outcome IN ('no_match', 'late', 'no_amount')
-                              OR (n.outcome IN ('untrusted', 'held') AND n.parsed_amount IS NOT NULL))";
+/// an amount (a chat message that names none is only noise). The rule of [`needs_attention`].
+macro_rules! attention_sql {
+    () => {
+        "(n.outcome IN ('no_match', 'late', 'no_amount')
+          OR (n.outcome IN ('untrusted', 'held') AND n.parsed_amount IS NOT NULL))"
+    };
+}
 
-/// Whether the inbox flags a notification for attention (the rule of `ATTENTION_SQL`).
+/// Whether the inbox flags a notification for attention (the rule of [`attention_sql!`]).
 pub fn needs_attention(outcome: NotificationOutcome, parsed_amount: Option<i64>) -> bool {
     use NotificationOutcome::*;
     match outcome {
@@ -530,9 +523,10 @@ impl Tx<'_> {
         notification: NotificationId,
         payment: PaymentId,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached("UPDATE notifications SET payment_id = ?2 WHERE id = ?1")?
-            .execute(params![notification.0, payment.0])?;
+        self.execute(
+            "UPDATE notifications SET payment_id = ?2 WHERE id = ?1",
+            params![notification, payment],
+        )?;
         Ok(())
     }
 }
@@ -544,72 +538,76 @@ impl Conn<'_> {
         merchant: MerchantId,
         id: NotificationId,
     ) -> Result<Option<StoredNotification>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {STORED_COLUMNS} FROM notifications WHERE id = ?1 AND merchant_id = ?2"
-            ))?
-            .query_row(params![id.0, merchant.0], stored_notification)
-            .optional()?)
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                stored_columns!(),
+                " FROM notifications WHERE id = ?1 AND merchant_id = ?2"
+            ),
+            params![id, merchant],
+            stored_from_row,
+        )
     }
 
     /// The invoice a notification was assigned to by hand, if it was.
     pub fn assigned_invoice(&self, id: NotificationId) -> Result<Option<String>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT p.invoice_id FROM manual_confirmations c JOIN payments p ON p.id = c.payment_id
-                 WHERE c.notification_id = ?1",
-            )?
-            .query_row([id.0], |r| r.get(0))
-            .optional()?)
+        self.query_opt(
+            "SELECT p.invoice_id FROM manual_confirmations c JOIN payments p ON p.id = c.payment_id
+             WHERE c.notification_id = ?1",
+            params![id],
+            |r| r.get(0),
+        )
     }
 
     /// The notifications matching `filter`, newest first.
     pub fn inbox(&self, filter: &InboxFilter) -> Result<Vec<InboxRow>, DbError> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT n.id, n.merchant_id, m.name, n.source, n.received_at, n.app, n.title, n.message,
-                    n.device_id, n.reference, n.outcome, n.reason, n.parsed_amount, n.sender_name,
-                    p.invoice_id, ap.invoice_id, n.category, n.template, n.channel_id, n.trust,
-                    n.trust_reason
-             FROM notifications n
-             JOIN merchants m ON m.id = n.merchant_id
-             LEFT JOIN payments p ON p.id = n.payment_id
-             LEFT JOIN manual_confirmations c ON c.notification_id = n.id
-             LEFT JOIN payments ap ON ap.id = c.payment_id
-             WHERE (?1 IS NULL OR m.owner_account_id = ?1)
-               AND (?2 IS NULL OR n.merchant_id = ?2)
-               AND (?3 = 0 OR ({ATTENTION_SQL} AND c.payment_id IS NULL))
-               AND (?4 IS NULL OR n.payment_id = ?4)
-               AND (?5 IS NULL OR n.id < ?5)
-               AND (?7 = 0 OR (n.source = 'forwarder' AND c.payment_id IS NULL
-                               AND n.outcome IN {ASSIGNABLE_SQL}))
-             ORDER BY n.id DESC
-             LIMIT ?6"
-        ))?;
-        let rows = stmt.query_map(
+        self.query_all(
+            concat!(
+                "SELECT n.id, n.merchant_id, m.name, n.source, n.received_at, n.app, n.title,
+                        n.message, n.device_id, n.reference, n.outcome, n.reason, n.parsed_amount,
+                        n.sender_name, p.invoice_id, ap.invoice_id, n.category, n.template,
+                        n.channel_id, n.trust, n.trust_reason
+                 FROM notifications n
+                 JOIN merchants m ON m.id = n.merchant_id
+                 LEFT JOIN payments p ON p.id = n.payment_id
+                 LEFT JOIN manual_confirmations c ON c.notification_id = n.id
+                 LEFT JOIN payments ap ON ap.id = c.payment_id
+                 WHERE (?1 IS NULL OR m.owner_account_id = ?1)
+                   AND (?2 IS NULL OR n.merchant_id = ?2)
+                   AND (?3 = 0 OR (",
+                attention_sql!(),
+                " AND c.payment_id IS NULL))
+                   AND (?4 IS NULL OR n.payment_id = ?4)
+                   AND (?5 IS NULL OR n.id < ?5)
+                   AND (?7 = 0 OR (n.source = 'forwarder' AND c.payment_id IS NULL
+                                   AND n.outcome IN ",
+                assignable_sql!(),
+                "))
+                 ORDER BY n.id DESC
+                 LIMIT ?6"
+            ),
             params![
                 filter.scope.owner(),
-                filter.merchant.map(|m| m.0),
+                filter.merchant,
                 filter.unmatched_only,
-                filter.payment.map(|p| p.0),
-                filter.before.map(|n| n.0),
-                i64::try_from(filter.limit).unwrap_or(i64::MAX),
+                filter.payment,
+                filter.before,
+                filter.limit,
                 filter.rereadable_only,
             ],
             |r| {
                 Ok(InboxRow {
-                    id: NotificationId(r.get(0)?),
-                    merchant_id: MerchantId(r.get(1)?),
+                    id: r.get(0)?,
+                    merchant_id: r.get(1)?,
                     merchant_name: r.get(2)?,
-                    source: parse_column(r, 3)?,
-                    received_at: Timestamp::from_millis(r.get(4)?),
+                    source: r.get(3)?,
+                    received_at: r.get(4)?,
                     app: r.get(5)?,
                     title: r.get(6)?,
                     message: r.get(7)?,
                     device_id: r.get(8)?,
                     reference: r.get(9)?,
-                    outcome: parse_column(r, 10)?,
+                    outcome: r.get(10)?,
                     reason: r.get(11)?,
                     parsed_amount: r.get(12)?,
                     sender_name: r.get(13)?,
@@ -618,15 +616,11 @@ impl Conn<'_> {
                     category: r.get(16)?,
                     template: r.get(17)?,
                     channel_id: r.get(18)?,
-                    trust: r
-                        .get::<_, Option<String>>(19)?
-                        .map(|_| parse_column(r, 19))
-                        .transpose()?,
+                    trust: r.get(19)?,
                     trust_reason: r.get(20)?,
                 })
             },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        )
     }
 
     /// The notification with this id if `scope` may see its merchant.
@@ -635,16 +629,12 @@ impl Conn<'_> {
         id: NotificationId,
         scope: Scope,
     ) -> Result<Option<(MerchantId, NotificationOutcome)>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT n.merchant_id, n.outcome FROM notifications n
-                 JOIN merchants m ON m.id = n.merchant_id
-                 WHERE n.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)",
-            )?
-            .query_row(params![id.0, scope.owner()], |r| {
-                Ok((MerchantId(r.get(0)?), parse_column(r, 1)?))
-            })
-            .optional()?)
+        self.query_opt(
+            "SELECT n.merchant_id, n.outcome FROM notifications n
+             JOIN merchants m ON m.id = n.merchant_id
+             WHERE n.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)",
+            params![id, scope.owner()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 }

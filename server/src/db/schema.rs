@@ -1,13 +1,48 @@
-//! The schema and its migrations. `PRAGMA user_version` is the number of migrations applied; the list is
-//! append-only (never edit a released step, add one). Money is INTEGER Rupiah, instants INTEGER epoch
-//! milliseconds, states TEXT checked against their spellings.
-
-use rusqlite::{Connection, TransactionBehavior};
+//! The schema and its migrations, the same version numbers on every backend. The list is append-only
+//! (never edit a released step, add one); the backend records how many steps it has applied (SQLite:
+//! `PRAGMA user_version`). Money is INTEGER Rupiah, instants INTEGER epoch milliseconds, states TEXT
+//! checked against their spellings, booleans INTEGER 0/1.
+//!
+//! A step is written once ([`Migration::Both`]) in the DDL both SQLite and PostgreSQL accept once
+//! PostgreSQL's spellings are substituted: `INTEGER PRIMARY KEY` for a row id, `INTEGER`, `TEXT`,
+//! `BLOB`, `WITHOUT ROWID`, `CHECK`, partial indexes, `ALTER TABLE … ADD COLUMN`. A step that cannot be
+//! (a SQLite table rebuild, say) is spelled per dialect ([`Migration::PerDialect`]).
 
 use super::DbError;
 
-/// Migration steps, in order; step `i` brings the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_DEVICES, V3_DASHBOARD, V4_TRUST];
+/// One migration step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migration {
+    /// The same DDL on every backend.
+    Both(&'static str),
+    /// DDL that differs per backend.
+    PerDialect {
+        /// For SQLite.
+        sqlite: &'static str,
+        /// For PostgreSQL.
+        postgres: &'static str,
+    },
+}
+
+impl Migration {
+    /// The step as SQLite runs it.
+    pub const fn sqlite(self) -> &'static str {
+        match self {
+            Self::Both(sql) | Self::PerDialect { sqlite: sql, .. } => sql,
+        }
+    }
+}
+
+/// Migration steps, in order; step `i` brings the database from version `i` to `i + 1`.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration::Both(V1_INITIAL),
+    Migration::Both(V2_DEVICES),
+    Migration::Both(V3_DASHBOARD),
+    Migration::PerDialect {
+        sqlite: V4_TRUST_SQLITE,
+        postgres: V4_TRUST_POSTGRES,
+    },
+];
 
 /// The version a fully migrated database has.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -230,12 +265,13 @@ CREATE TABLE manual_confirmations (
 /// Version 4: only a real payment notification pays (issue 8). Notifications gain the outcomes
 /// `untrusted` (stored, never pays) and `held` (waits for a person: a new channel), the Android facts the
 /// forwarder sends (`category`, `template`, `channel_id`) and the trust decision (`trust`, `trust_reason`).
-/// SQLite cannot change a CHECK constraint, so the table is rebuilt the way SQLite documents: a new table
-/// filled with the same rows and ids, the old one dropped, the new one renamed (the tables referring to
-/// `notifications` keep referring to that name; [`migrate_to`] checks every reference before the step
-/// commits). Merchants' trusted sources (a package and the exact titles it pays with) and the
+/// SQLite cannot change a CHECK constraint, so there the table is rebuilt the way SQLite documents: a new
+/// table filled with the same rows and ids, the old one dropped, the new one renamed (the tables referring
+/// to `notifications` keep referring to that name; the SQLite migrator runs steps with foreign keys off and
+/// checks every reference before a step commits). PostgreSQL alters the constraint in place
+/// ([`V4_TRUST_POSTGRES`]). Merchants' trusted sources (a package and the exact titles it pays with) and the
 /// `(app, channel)` pairs that paid or that a person confirmed get their own tables.
-pub const V4_TRUST: &str = r#"
+pub const V4_TRUST_SQLITE: &str = r#"
 CREATE TABLE notifications_v4 (
     id               INTEGER PRIMARY KEY,
     merchant_id      INTEGER NOT NULL REFERENCES merchants (id),
@@ -303,259 +339,49 @@ CREATE TABLE merchant_channels (
 ) WITHOUT ROWID;
 "#;
 
-/// The file's schema version.
-pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.pragma_query_value(None, "user_version", |row| row.get(0))
-}
+/// Version 4 on PostgreSQL: the same result as [`V4_TRUST_SQLITE`], altered in place (the column CHECK of
+/// `outcome` has PostgreSQL's default name `notifications_outcome_check`).
+pub const V4_TRUST_POSTGRES: &str = r#"
+ALTER TABLE notifications DROP CONSTRAINT notifications_outcome_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_outcome_check CHECK (outcome IN
+    ('paid', 'duplicate', 'no_amount', 'not_incoming', 'no_match', 'late', 'test', 'untrusted', 'held'));
+ALTER TABLE notifications ADD COLUMN category TEXT;
+ALTER TABLE notifications ADD COLUMN template TEXT;
+ALTER TABLE notifications ADD COLUMN channel_id TEXT;
+ALTER TABLE notifications ADD COLUMN trust TEXT CHECK (trust IN ('trusted', 'untrusted', 'held'));
+ALTER TABLE notifications ADD COLUMN trust_reason TEXT;
+CREATE INDEX notifications_held ON notifications (merchant_id, app, channel_id) WHERE outcome = 'held';
 
-/// Applies the missing steps, each in its own transaction together with the version bump. Safe against
-/// a concurrent migrator (the CLI and the server): the version is re-read under the write lock.
-pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
-    migrate_to(conn, SCHEMA_VERSION)
-}
+CREATE TABLE trusted_titles (
+    merchant_id BIGINT  NOT NULL REFERENCES merchants (id),
+    package     TEXT    NOT NULL,
+    title       TEXT    NOT NULL,
+    created_at  BIGINT  NOT NULL,
+    PRIMARY KEY (merchant_id, package, title)
+);
 
-/// Applies steps up to `target` (tests build old files with it).
-///
-/// Foreign keys are switched off while steps run (SQLite only allows that outside a transaction): a
-/// step that rebuilds a table, the only way SQLite changes a constraint, would otherwise cascade or
-/// fail on the rows that refer to it. Each step instead checks every reference before it commits, and
-/// the connection's setting is restored afterwards.
-pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
-    let enforced: bool = conn.pragma_query_value(None, "foreign_keys", |row| row.get(0))?;
-    conn.pragma_update(None, "foreign_keys", false)?;
-    let result = apply_steps(conn, target);
-    conn.pragma_update(None, "foreign_keys", enforced)?;
-    result
-}
+CREATE TABLE merchant_channels (
+    merchant_id BIGINT  NOT NULL REFERENCES merchants (id),
+    app         TEXT    NOT NULL,
+    channel_id  TEXT    NOT NULL,
+    learned_by  TEXT    NOT NULL CHECK (learned_by IN ('payment', 'person')),
+    created_at  BIGINT  NOT NULL,
+    PRIMARY KEY (merchant_id, app, channel_id)
+);
+"#;
 
-fn apply_steps(conn: &mut Connection, target: i64) -> Result<(), DbError> {
-    loop {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current = version(&tx)?;
-        if current > SCHEMA_VERSION {
-            return Err(DbError::TooNew {
-                found: current,
-                known: SCHEMA_VERSION,
-            });
-        }
-        if current >= target {
-            return Ok(());
-        }
-        let next = current + 1;
-        let step = usize::try_from(current).expect("a version between 0 and SCHEMA_VERSION");
-        tx.execute_batch(MIGRATIONS[step])
-            .and_then(|()| {
-                let broken: i64 =
-                    tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
-                        r.get(0)
-                    })?;
-                if broken > 0 {
-                    // Reported as a constraint failure of the step; the transaction rolls back.
-                    return Err(rusqlite::Error::SqliteFailure(
-                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
-                        Some(format!("{broken} rows refer to rows that do not exist")),
-                    ));
-                }
-                tx.pragma_update(None, "user_version", next)
-            })
-            .map_err(|source| DbError::Migration {
-                version: next,
-                source,
-            })?;
-        tx.commit()?;
-        tracing::info!(version = next, "database schema migrated");
+/// The step that brings a database at version `current` one closer to `target`, with the version it
+/// reaches; `None` when it is there. A database newer than this binary is refused, whatever `target`.
+pub(super) fn next_step(current: i64, target: i64) -> Result<Option<(i64, Migration)>, DbError> {
+    if current > SCHEMA_VERSION {
+        return Err(DbError::TooNew {
+            found: current,
+            known: SCHEMA_VERSION,
+        });
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_version_1_file_with_data_upgrades_to_the_current_schema() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("old.db");
-        {
-            let mut conn = Connection::open(&path).expect("open");
-            migrate_to(&mut conn, 1).expect("first schema");
-            assert_eq!(version(&conn).expect("version"), 1);
-            conn.execute_batch(
-                "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
-                                        callback_secret_prefix, created_at)
-                 VALUES (1, 'Toko ABC', 'whsec_x', 'h', 'wqcb_', 0);
-                 INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                       qris_payload, created_at, expired_at)
-                 VALUES ('INV-1-aaaaaa', 1, 25000, 42, 25042, 'qris', 0, 1800000);",
-            )
-            .expect("seed v1 data");
-        }
-        let mut conn = Connection::open(&path).expect("reopen");
-        migrate(&mut conn).expect("upgrade");
-        assert_eq!(version(&conn).expect("version"), SCHEMA_VERSION);
-        let total: i64 = conn
-            .query_row(
-                "SELECT total_amount FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("v1 data survives");
-        assert_eq!(total, 25042);
-        conn.execute(
-            "INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
-             VALUES (1, 'device-01', 0, 0)",
-            [],
-        )
-        .expect("v2 table usable");
-        conn.execute_batch(
-            "INSERT INTO accounts (id, email, password_hash, is_operator, created_at)
-             VALUES (1, 'owner@example.com', '$argon2id$x', 1, 0);
-             INSERT INTO sessions (account_id, token_hash, csrf_token, created_at, expires_at)
-             VALUES (1, 'h', 'c', 0, 1);
-             UPDATE merchants SET owner_account_id = 1 WHERE id = 1;
-             UPDATE api_tokens SET last_used_at = 5;
-             INSERT INTO manual_confirmations (payment_id, account_id, reason, confirmed_at)
-             VALUES (1, 1, 'seen in the bank app', 0);",
-        )
-        .expect("v3 tables usable");
-        let page: Option<String> = conn
-            .query_row(
-                "SELECT page_token FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("v3 column");
-        assert_eq!(
-            page, None,
-            "invoices from before version 3 have no payment page"
-        );
-        migrate(&mut conn).expect("migrating twice is a no-op");
+    if current >= target {
+        return Ok(None);
     }
-
-    #[test]
-    fn a_version_3_file_with_notifications_keeps_them_and_their_references_at_version_4() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("v3.db");
-        {
-            let mut conn = Connection::open(&path).expect("open");
-            conn.pragma_update(None, "foreign_keys", "ON")
-                .expect("foreign keys");
-            migrate_to(&mut conn, 3).expect("version 3");
-            conn.execute_batch(
-                "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
-                                        callback_secret_prefix, created_at)
-                 VALUES (1, 'Toko ABC', 'whsec_x', 'h', 'wqcb_', 0);
-                 INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code, total_amount,
-                                       qris_payload, created_at, expired_at)
-                 VALUES (1, 'INV-1-aaaaaa', 1, 25000, 42, 25042, 'qris', 0, 1800000);
-                 INSERT INTO notifications (id, merchant_id, source, received_at, app, title, message,
-                                            outcome, reason, parsed_amount, payment_id)
-                 VALUES (7, 1, 'forwarder', 5, 'id.dana', 'DANA', 'Rp25.042 diterima DANA Bisnis.',
-                         'no_match', NULL, 25042, 1),
-                        (8, 1, 'forwarder', 6, 'id.dana', 'DANA', 'halo', 'no_amount', 'unrecognized',
-                         NULL, NULL);
-                 INSERT INTO notification_payments (notification_id, position, amount, outcome)
-                 VALUES (7, 0, 25042, 'no_match');
-                 INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
-                 VALUES (1, 'content', 'k', 5, 7);
-                 INSERT INTO manual_confirmations (payment_id, reason, notification_id, confirmed_at)
-                 VALUES (1, 'by hand', 7, 9);",
-            )
-            .expect("seed v3 data");
-        }
-        let mut conn = Connection::open(&path).expect("reopen");
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .expect("foreign keys");
-        migrate(&mut conn).expect("upgrade with foreign keys enforced");
-        assert!(version(&conn).expect("version") >= 4);
-        let kept: Vec<(i64, String, Option<i64>)> = conn
-            .prepare("SELECT id, outcome, parsed_amount FROM notifications ORDER BY id")
-            .expect("query")
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("read");
-        assert_eq!(
-            kept,
-            vec![
-                (7, "no_match".to_owned(), Some(25042)),
-                (8, "no_amount".to_owned(), None)
-            ]
-        );
-        let broken: i64 = conn
-            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
-                r.get(0)
-            })
-            .expect("check");
-        assert_eq!(broken, 0, "children still refer to their notifications");
-        let refers: String = conn
-            .query_row(
-                "SELECT sql FROM sqlite_master WHERE name = 'notification_payments'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("schema");
-        assert!(refers.contains("REFERENCES notifications (id)"), "{refers}");
-        conn.execute_batch(
-            "INSERT INTO notifications (merchant_id, source, received_at, app, outcome, trust,
-                                        trust_reason, category, template, channel_id)
-             VALUES (1, 'forwarder', 10, 'com.whatsapp', 'untrusted', 'untrusted',
-                     'untrusted_source', 'msg', 'android.app.Notification$MessagingStyle', 'chat');
-             INSERT INTO trusted_titles (merchant_id, package, title, created_at)
-             VALUES (1, 'com.example.pos', 'Pembayaran diterima', 0);
-             INSERT INTO merchant_channels (merchant_id, app, channel_id, learned_by, created_at)
-             VALUES (1, 'com.gojek.resto', 'payments', 'payment', 0);",
-        )
-        .expect("version 4 tables and outcomes usable");
-        let refused = conn.execute(
-            "INSERT INTO notifications (merchant_id, source, received_at, outcome)
-             VALUES (1, 'forwarder', 11, 'maybe')",
-            [],
-        );
-        assert!(refused.is_err(), "outcomes are still checked");
-        migrate(&mut conn).expect("migrating twice is a no-op");
-    }
-
-    #[test]
-    fn a_file_from_a_newer_webqris_is_refused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = Connection::open(dir.path().join("new.db")).expect("open");
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
-            .expect("set version");
-        let err = migrate(&mut conn).expect_err("refused");
-        assert!(matches!(err, DbError::TooNew { .. }), "{err}");
-    }
-
-    #[test]
-    fn the_pending_total_index_refuses_a_second_pending_payment_with_the_same_total() {
-        let mut conn = Connection::open_in_memory().expect("open");
-        migrate(&mut conn).expect("schema");
-        conn.execute_batch(
-            "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
-                                    callback_secret_prefix, created_at)
-             VALUES (1, 'A', 's', 'h', 'p', 0);
-             INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                   qris_payload, created_at, expired_at)
-             VALUES ('INV-1', 1, 25000, 42, 25042, 'q', 0, 1);",
-        )
-        .expect("first");
-        let second = conn.execute(
-            "INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                   qris_payload, created_at, expired_at)
-             VALUES ('INV-2', 1, 25041, 1, 25042, 'q', 0, 1)",
-            [],
-        );
-        assert!(second.is_err(), "same pending total refused by the index");
-        conn.execute(
-            "UPDATE payments SET status = 'expired', closed_at = 1 WHERE invoice_id = 'INV-1'",
-            [],
-        )
-        .expect("expire");
-        conn.execute(
-            "INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                   qris_payload, created_at, expired_at)
-             VALUES ('INV-2', 1, 25041, 1, 25042, 'q', 0, 1)",
-            [],
-        )
-        .expect("allowed once the first is no longer pending");
-    }
+    let step = usize::try_from(current).expect("a version between 0 and SCHEMA_VERSION");
+    Ok(Some((current + 1, MIGRATIONS[step])))
 }

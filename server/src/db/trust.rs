@@ -2,11 +2,10 @@
 //! package and the exact titles it pays with) and the `(app, channel)` pairs that paid or that a person
 //! confirmed. Packages are stored lowercased; titles as typed, compared ignoring case and space runs.
 
-use rusqlite::params;
 use webqris_core::Timestamp;
 use webqris_core::notification::trust::{TrustedSource, title_is_one_of};
 
-use super::payment::parse_column;
+use super::sql::params;
 use super::{Conn, DbError, LearnedBy, MerchantId, Tx};
 
 /// One trusted title as the dashboard lists it.
@@ -64,51 +63,51 @@ impl Conn<'_> {
 
     /// The merchant's trusted titles, by package then title.
     pub fn trusted_titles(&self, merchant: MerchantId) -> Result<Vec<TrustedTitle>, DbError> {
-        let mut stmt = self.0.prepare_cached(
+        self.query_all(
             "SELECT package, title, created_at FROM trusted_titles
              WHERE merchant_id = ?1 ORDER BY package, title",
-        )?;
-        let rows = stmt.query_map([merchant.0], |r| {
-            Ok(TrustedTitle {
-                package: r.get(0)?,
-                title: r.get(1)?,
-                created_at: Timestamp::from_millis(r.get(2)?),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![merchant],
+            |r| {
+                Ok(TrustedTitle {
+                    package: r.get(0)?,
+                    title: r.get(1)?,
+                    created_at: r.get(2)?,
+                })
+            },
+        )
     }
 
     /// The channels `app` has paid on for the merchant or that a person confirmed.
     pub fn known_channels(&self, merchant: MerchantId, app: &str) -> Result<Vec<String>, DbError> {
-        let mut stmt = self.0.prepare_cached(
+        self.query_all(
             "SELECT channel_id FROM merchant_channels WHERE merchant_id = ?1 AND app = ?2
              ORDER BY channel_id",
-        )?;
-        let rows = stmt.query_map(params![merchant.0, app.trim().to_lowercase()], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![merchant, app.trim().to_lowercase()],
+            |r| r.get(0),
+        )
     }
 
     /// Every known channel of the merchant.
     pub fn channels(&self, merchant: MerchantId) -> Result<Vec<KnownChannel>, DbError> {
-        let mut stmt = self.0.prepare_cached(
+        self.query_all(
             "SELECT app, channel_id, learned_by, created_at FROM merchant_channels
              WHERE merchant_id = ?1 ORDER BY app, channel_id",
-        )?;
-        let rows = stmt.query_map([merchant.0], |r| {
-            Ok(KnownChannel {
-                app: r.get(0)?,
-                channel_id: r.get(1)?,
-                learned_by: parse_column(r, 2)?,
-                created_at: Timestamp::from_millis(r.get(3)?),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![merchant],
+            |r| {
+                Ok(KnownChannel {
+                    app: r.get(0)?,
+                    channel_id: r.get(1)?,
+                    learned_by: r.get(2)?,
+                    created_at: r.get(3)?,
+                })
+            },
+        )
     }
 
     /// The `(app, channel)` pairs with held notifications awaiting review (not assigned to an invoice,
     /// channel not confirmed since), newest first, at most 100.
     pub fn held_channels(&self, merchant: MerchantId) -> Result<Vec<HeldChannel>, DbError> {
-        let mut stmt = self.0.prepare_cached(
+        self.query_all(
             "SELECT n.app, n.channel_id, COUNT(*), MAX(n.received_at)
              FROM notifications n
              LEFT JOIN manual_confirmations c ON c.notification_id = n.id
@@ -119,24 +118,25 @@ impl Conn<'_> {
              GROUP BY n.app, n.channel_id
              ORDER BY MAX(n.received_at) DESC
              LIMIT 100",
-        )?;
-        let rows = stmt.query_map([merchant.0], |r| {
-            Ok(HeldChannel {
-                app: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                channel_id: r.get(1)?,
-                held: r.get(2)?,
-                last_received_at: Timestamp::from_millis(r.get(3)?),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![merchant],
+            |r| {
+                Ok(HeldChannel {
+                    app: r.get::<Option<String>>(0)?.unwrap_or_default(),
+                    channel_id: r.get(1)?,
+                    held: r.get(2)?,
+                    last_received_at: r.get(3)?,
+                })
+            },
+        )
     }
 
     /// How many trusted titles the merchant has.
     pub fn trusted_title_count(&self, merchant: MerchantId) -> Result<i64, DbError> {
-        Ok(self
-            .0
-            .prepare_cached("SELECT COUNT(*) FROM trusted_titles WHERE merchant_id = ?1")?
-            .query_row([merchant.0], |r| r.get(0))?)
+        self.query_one(
+            "SELECT COUNT(*) FROM trusted_titles WHERE merchant_id = ?1",
+            params![merchant],
+            |r| r.get(0),
+        )
     }
 }
 
@@ -159,12 +159,11 @@ impl Tx<'_> {
         if title_is_one_of(title, &existing) {
             return Ok(false);
         }
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO trusted_titles (merchant_id, package, title, created_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![merchant.0, package, title.trim(), now.as_millis()])?;
+        self.execute(
+            "INSERT INTO trusted_titles (merchant_id, package, title, created_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![merchant, package, title.trim(), now],
+        )?;
         Ok(true)
     }
 
@@ -181,11 +180,10 @@ impl Tx<'_> {
         }) else {
             return Ok(false);
         };
-        self.sql()
-            .prepare_cached(
-                "DELETE FROM trusted_titles WHERE merchant_id = ?1 AND package = ?2 AND title = ?3",
-            )?
-            .execute(params![merchant.0, package, stored.title])?;
+        self.execute(
+            "DELETE FROM trusted_titles WHERE merchant_id = ?1 AND package = ?2 AND title = ?3",
+            params![merchant, package, stored.title],
+        )?;
         Ok(true)
     }
 
@@ -198,19 +196,12 @@ impl Tx<'_> {
         by: LearnedBy,
         now: Timestamp,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO merchant_channels (merchant_id, app, channel_id, learned_by, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (merchant_id, app, channel_id) DO NOTHING",
-            )?
-            .execute(params![
-                merchant.0,
-                app.trim().to_lowercase(),
-                channel,
-                by.as_str(),
-                now.as_millis()
-            ])?;
+        self.execute(
+            "INSERT INTO merchant_channels (merchant_id, app, channel_id, learned_by, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (merchant_id, app, channel_id) DO NOTHING",
+            params![merchant, app.trim().to_lowercase(), channel, by, now],
+        )?;
         Ok(())
     }
 
@@ -221,12 +212,10 @@ impl Tx<'_> {
         app: &str,
         channel: &str,
     ) -> Result<bool, DbError> {
-        let deleted = self
-            .sql()
-            .prepare_cached(
-                "DELETE FROM merchant_channels WHERE merchant_id = ?1 AND app = ?2 AND channel_id = ?3",
-            )?
-            .execute(params![merchant.0, app.trim().to_lowercase(), channel])?;
+        let deleted = self.execute(
+            "DELETE FROM merchant_channels WHERE merchant_id = ?1 AND app = ?2 AND channel_id = ?3",
+            params![merchant, app.trim().to_lowercase(), channel],
+        )?;
         Ok(deleted > 0)
     }
 }

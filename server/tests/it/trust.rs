@@ -4,7 +4,8 @@
 
 use axum::http::StatusCode;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
 use serde_json::{Value, json};
 use webqris_server::config::Config;
 
@@ -133,51 +134,39 @@ fn apply(row: &CorpusRow, hostile: &Hostile) -> Value {
     }
 }
 
-#[test]
-fn a_hostile_app_title_category_or_template_never_makes_a_real_paying_text_pay() {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let server = runtime.block_on(TestServer::start_with(exact_totals));
+/// Cases of the property below: proptest draws them (a fresh seed each run); the server replays each one
+/// in order, and a failure names the case.
+const PROPERTY_CASES: usize = 48;
+
+#[tokio::test]
+async fn a_hostile_app_title_category_or_template_never_makes_a_real_paying_text_pay() {
     let paid: Vec<CorpusRow> = corpus_notifications()
         .into_iter()
         .filter(|r| r.expect == "paid")
         .collect();
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: 48,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
-    let case = std::sync::atomic::AtomicUsize::new(0);
-    let result = runner.run(
-        &(prop::sample::select(paid), hostile()),
-        |(row, hostile)| {
-            let case = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let (code, statuses) = runtime.block_on(async {
-                let (m, invoices) =
-                    merchant_expecting(&server, &format!("Toko {case}"), &row.amounts).await;
-                let (code, _) = server.notify(&m, &apply(&row, &hostile)).await;
-                let mut statuses = Vec::new();
-                for invoice in &invoices {
-                    statuses.push(server.status_of(&m, invoice).await);
-                }
-                (code, statuses)
-            });
-            prop_assert_eq!(
-                code,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "{:?} {:?}",
-                row.line,
-                hostile
+    let strategy = (prop::sample::select(paid), hostile());
+    let mut runner = TestRunner::default();
+    let cases: Vec<(CorpusRow, Hostile)> = (0..PROPERTY_CASES)
+        .map(|_| strategy.new_tree(&mut runner).expect("a case").current())
+        .collect();
+    let server = TestServer::start_with(exact_totals).await;
+    for (case, (row, hostile)) in cases.iter().enumerate() {
+        let (m, invoices) =
+            merchant_expecting(&server, &format!("Toko {case}"), &row.amounts).await;
+        let (code, answer) = server.notify(&m, &apply(row, hostile)).await;
+        assert_eq!(
+            code,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "case {case}: line {} with {hostile:?}: {answer}",
+            row.line
+        );
+        for invoice in &invoices {
+            assert_eq!(
+                server.status_of(&m, invoice).await,
+                "pending",
+                "case {case}: line {} with {hostile:?} paid",
+                row.line
             );
-            if statuses.iter().any(|s| s != "pending") {
-                return Err(TestCaseError::fail(format!(
-                    "line {} with {hostile:?} paid: {statuses:?}",
-                    row.line
-                )));
-            }
-            Ok(())
-        },
-    );
-    if let Err(e) = result {
-        panic!("{e}");
+        }
     }
 }
