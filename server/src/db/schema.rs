@@ -38,9 +38,10 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Both(V1_INITIAL),
     Migration::Both(V2_DEVICES),
     Migration::Both(V3_DASHBOARD),
+    Migration::Both(V4_DEVICE_HEALTH),
     Migration::PerDialect {
-        sqlite: V4_TRUST_SQLITE,
-        postgres: V4_TRUST_POSTGRES,
+        sqlite: V5_TRUST_SQLITE,
+        postgres: V5_TRUST_POSTGRES,
     },
 ];
 
@@ -262,17 +263,28 @@ CREATE TABLE manual_confirmations (
 );
 "#;
 
-/// Version 4: only a real payment notification pays (issue 8). Notifications gain the outcomes
+/// Version 4: a forwarder's delivery health, as its heartbeat reports it (notification access, parked
+/// count, since when its oldest undelivered notification waits on the server's clock, why it cannot
+/// deliver) and the alert last announced for the device, so that each change is announced once.
+pub const V4_DEVICE_HEALTH: &str = r#"
+ALTER TABLE devices ADD COLUMN notification_access INTEGER;
+ALTER TABLE devices ADD COLUMN parked_count INTEGER;
+ALTER TABLE devices ADD COLUMN oldest_pending_since INTEGER;
+ALTER TABLE devices ADD COLUMN last_delivery_error TEXT;
+ALTER TABLE devices ADD COLUMN alert TEXT CHECK (alert IN ('silent', 'cannot_deliver', 'no_notification_access'));
+"#;
+
+/// Version 5: only a real payment notification pays (issue 8). Notifications gain the outcomes
 /// `untrusted` (stored, never pays) and `held` (waits for a person: a new channel), the Android facts the
 /// forwarder sends (`category`, `template`, `channel_id`) and the trust decision (`trust`, `trust_reason`).
 /// SQLite cannot change a CHECK constraint, so there the table is rebuilt the way SQLite documents: a new
 /// table filled with the same rows and ids, the old one dropped, the new one renamed (the tables referring
 /// to `notifications` keep referring to that name; the SQLite migrator runs steps with foreign keys off and
 /// checks every reference before a step commits). PostgreSQL alters the constraint in place
-/// ([`V4_TRUST_POSTGRES`]). Merchants' trusted sources (a package and the exact titles it pays with) and the
+/// ([`V5_TRUST_POSTGRES`]). Merchants' trusted sources (a package and the exact titles it pays with) and the
 /// `(app, channel)` pairs that paid or that a person confirmed get their own tables.
-pub const V4_TRUST_SQLITE: &str = r#"
-CREATE TABLE notifications_v4 (
+pub const V5_TRUST_SQLITE: &str = r#"
+CREATE TABLE notifications_rebuilt (
     id               INTEGER PRIMARY KEY,
     merchant_id      INTEGER NOT NULL REFERENCES merchants (id),
     source           TEXT    NOT NULL CHECK (source IN ('forwarder', 'callback')),
@@ -304,14 +316,14 @@ CREATE TABLE notifications_v4 (
     trust            TEXT    CHECK (trust IN ('trusted', 'untrusted', 'held')),
     trust_reason     TEXT
 );
-INSERT INTO notifications_v4 (id, merchant_id, source, received_at, app, title, message, device_id,
+INSERT INTO notifications_rebuilt (id, merchant_id, source, received_at, app, title, message, device_id,
                               notif_id, event_hash, client_timestamp, reference, outcome, reason,
                               parsed_amount, sender_name, payment_id)
     SELECT id, merchant_id, source, received_at, app, title, message, device_id, notif_id, event_hash,
            client_timestamp, reference, outcome, reason, parsed_amount, sender_name, payment_id
     FROM notifications;
 DROP TABLE notifications;
-ALTER TABLE notifications_v4 RENAME TO notifications;
+ALTER TABLE notifications_rebuilt RENAME TO notifications;
 CREATE INDEX notifications_merchant ON notifications (merchant_id, received_at);
 CREATE INDEX notifications_held ON notifications (merchant_id, app, channel_id) WHERE outcome = 'held';
 
@@ -339,9 +351,9 @@ CREATE TABLE merchant_channels (
 ) WITHOUT ROWID;
 "#;
 
-/// Version 4 on PostgreSQL: the same result as [`V4_TRUST_SQLITE`], altered in place (the column CHECK of
+/// Version 5 on PostgreSQL: the same result as [`V5_TRUST_SQLITE`], altered in place (the column CHECK of
 /// `outcome` has PostgreSQL's default name `notifications_outcome_check`).
-pub const V4_TRUST_POSTGRES: &str = r#"
+pub const V5_TRUST_POSTGRES: &str = r#"
 ALTER TABLE notifications DROP CONSTRAINT notifications_outcome_check;
 ALTER TABLE notifications ADD CONSTRAINT notifications_outcome_check CHECK (outcome IN
     ('paid', 'duplicate', 'no_amount', 'not_incoming', 'no_match', 'late', 'test', 'untrusted', 'held'));

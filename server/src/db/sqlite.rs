@@ -563,7 +563,8 @@ mod tests {
     }
 
     #[test]
-    fn a_version_3_file_with_notifications_keeps_them_and_their_references_at_version_4() {
+    fn a_version_3_file_with_notifications_keeps_them_and_their_references_through_the_trust_step()
+    {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("v3.db");
         {
@@ -597,7 +598,7 @@ mod tests {
         conn.pragma_update(None, "foreign_keys", "ON")
             .expect("foreign keys");
         migrate(&mut conn).expect("upgrade with foreign keys enforced");
-        assert!(version(&conn).expect("version") >= 4);
+        assert_eq!(version(&conn).expect("version"), schema::SCHEMA_VERSION);
         let kept: Vec<(i64, String, Option<i64>)> = conn
             .prepare("SELECT id, outcome, parsed_amount FROM notifications ORDER BY id")
             .expect("query")
@@ -636,7 +637,7 @@ mod tests {
              INSERT INTO merchant_channels (merchant_id, app, channel_id, learned_by, created_at)
              VALUES (1, 'com.gojek.resto', 'payments', 'payment', 0);",
         )
-        .expect("version 4 tables and outcomes usable");
+        .expect("the trust step's tables and outcomes usable");
         let refused = conn.execute(
             "INSERT INTO notifications (merchant_id, source, received_at, outcome)
              VALUES (1, 'forwarder', 11, 'maybe')",
