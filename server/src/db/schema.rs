@@ -39,9 +39,10 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Both(V2_DEVICES),
     Migration::Both(V3_DASHBOARD),
     Migration::Both(V4_DEVICE_HEALTH),
+    Migration::Both(V5_ENDPOINTS),
     Migration::PerDialect {
-        sqlite: V5_TRUST_SQLITE,
-        postgres: V5_TRUST_POSTGRES,
+        sqlite: V6_TRUST_SQLITE,
+        postgres: V6_TRUST_POSTGRES,
     },
 ];
 
@@ -274,16 +275,44 @@ ALTER TABLE devices ADD COLUMN last_delivery_error TEXT;
 ALTER TABLE devices ADD COLUMN alert TEXT CHECK (alert IN ('silent', 'cannot_deliver', 'no_notification_access'));
 "#;
 
-/// Version 5: only a real payment notification pays (issue 8). Notifications gain the outcomes
+/// Version 5: fair webhook delivery. Each merchant's webhook URL is an endpoint with a circuit breaker
+/// (its state survives a restart and is shared by every worker on the database); deliveries are found per
+/// merchant in due order, leases are counted through their own index when claiming and name their
+/// worker.
+pub const V5_ENDPOINTS: &str = r#"
+CREATE TABLE webhook_endpoints (
+    merchant_id INTEGER NOT NULL REFERENCES merchants (id) ON DELETE CASCADE,
+    -- The webhook URL this state belongs to: a merchant whose URL changed starts afresh, closed.
+    url         TEXT    NOT NULL,
+    -- closed: attempts flow, up to the per-endpoint cap; open: one probe at a time, from probe_at.
+    circuit     TEXT    NOT NULL DEFAULT 'closed' CHECK (circuit IN ('closed', 'open')),
+    -- Attempts in a row that timed out or could not connect.
+    failures    INTEGER NOT NULL DEFAULT 0,
+    -- When the circuit last opened or closed.
+    changed_at  INTEGER,
+    -- While open: when the next probe may start.
+    probe_at    INTEGER,
+    -- Why the last unreachable attempt failed.
+    last_error  TEXT,
+    PRIMARY KEY (merchant_id)
+);
+CREATE INDEX deliveries_merchant_due ON deliveries (merchant_id, next_attempt_at, id)
+    WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE lease_until IS NOT NULL;
+-- The worker that holds the lease (random per worker run), so it can renew all of its leases at once.
+ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+"#;
+
+/// Version 6: only a real payment notification pays (issue 8). Notifications gain the outcomes
 /// `untrusted` (stored, never pays) and `held` (waits for a person: a new channel), the Android facts the
 /// forwarder sends (`category`, `template`, `channel_id`) and the trust decision (`trust`, `trust_reason`).
 /// SQLite cannot change a CHECK constraint, so there the table is rebuilt the way SQLite documents: a new
 /// table filled with the same rows and ids, the old one dropped, the new one renamed (the tables referring
 /// to `notifications` keep referring to that name; the SQLite migrator runs steps with foreign keys off and
 /// checks every reference before a step commits). PostgreSQL alters the constraint in place
-/// ([`V5_TRUST_POSTGRES`]). Merchants' trusted sources (a package and the exact titles it pays with) and the
+/// ([`V6_TRUST_POSTGRES`]). Merchants' trusted sources (a package and the exact titles it pays with) and the
 /// `(app, channel)` pairs that paid or that a person confirmed get their own tables.
-pub const V5_TRUST_SQLITE: &str = r#"
+pub const V6_TRUST_SQLITE: &str = r#"
 CREATE TABLE notifications_rebuilt (
     id               INTEGER PRIMARY KEY,
     merchant_id      INTEGER NOT NULL REFERENCES merchants (id),
@@ -351,9 +380,9 @@ CREATE TABLE merchant_channels (
 ) WITHOUT ROWID;
 "#;
 
-/// Version 5 on PostgreSQL: the same result as [`V5_TRUST_SQLITE`], altered in place (the column CHECK of
+/// Version 6 on PostgreSQL: the same result as [`V6_TRUST_SQLITE`], altered in place (the column CHECK of
 /// `outcome` has PostgreSQL's default name `notifications_outcome_check`).
-pub const V5_TRUST_POSTGRES: &str = r#"
+pub const V6_TRUST_POSTGRES: &str = r#"
 ALTER TABLE notifications DROP CONSTRAINT notifications_outcome_check;
 ALTER TABLE notifications ADD CONSTRAINT notifications_outcome_check CHECK (outcome IN
     ('paid', 'duplicate', 'no_amount', 'not_incoming', 'no_match', 'late', 'test', 'untrusted', 'held'));

@@ -548,6 +548,12 @@ mod tests {
              VALUES (1, 1, 'seen in the bank app', 0);",
         )
         .expect("v3 tables usable");
+        conn.execute(
+            "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures)
+             VALUES (1, 'https://shop.example/webhook', 'open', 5)",
+            [],
+        )
+        .expect("v5 table usable");
         let page: Option<String> = conn
             .query_row(
                 "SELECT page_token FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
