@@ -11,8 +11,9 @@ use webqris_core::wire::PaymentStatus;
 
 use super::sqlite;
 use super::{
-    AccountId, Circuit, Conn, DbError, DeliveryId, DeliveryStatus, LearnedBy, MerchantId, NotificationId,
-    NotificationOutcome, NotificationSource, PaymentId, PaymentOutcome, SeenKind, TrustOutcome, Tx,
+    AccountId, Circuit, Conn, DbError, DeliveryId, DeliveryStatus, LearnedBy, MerchantId,
+    NotificationId, NotificationOutcome, NotificationSource, PaymentId, PaymentOutcome, SeenKind,
+    TrustOutcome, Tx,
 };
 
 /// The SQL dialect of a connection, for the rare statement that must be spelled differently
