@@ -15,6 +15,7 @@ pub mod schema;
 pub(crate) mod sql;
 mod sqlite;
 mod stats;
+mod trust;
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub use merchant::*;
 pub use notification::*;
 pub use payment::*;
 pub use stats::*;
+pub use trust::*;
 
 use crate::config::DatabaseConfig;
 use sql::Backend;

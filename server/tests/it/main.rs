@@ -12,5 +12,7 @@ mod ops;
 mod page;
 mod payment;
 mod restart;
+mod spoof;
 mod support;
+mod trust;
 mod ws;
