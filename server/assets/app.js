@@ -1290,7 +1290,7 @@
         clear(testResult).append(
           h("p", { class: "banner small " + (r.ok ? "ok" : "bad"), test: "test-status",
             text: r.status_code !== null ? t("test_result", { status: r.status_code, ms: r.duration_ms }) : t("test_failed", { ms: r.duration_ms, error: r.error }) }),
-          r.body ? h("pre", { class: "excerpt", text: r.body }) : null);
+          r.headers.length ? h("pre", { class: "excerpt", test: "test-headers", text: r.headers.map((x) => x.name + ": " + x.value).join("\n") }) : null);
       } catch (e) {
         clear(testResult);
         showError(webhookError, e);

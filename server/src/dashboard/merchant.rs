@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json as JsonResponse, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use webqris_core::Timestamp;
@@ -424,8 +424,31 @@ async fn rotate_webhook_secret(
     Ok(JsonResponse(json!({"success": true, "webhook_secret": secret.expose()})).into_response())
 }
 
+/// What the test webhook reports: the receiver's status, headers and timing, never its body.
+#[derive(Debug, Serialize)]
+struct TestWebhookAnswer {
+    success: bool,
+    url: String,
+    webhook_id: String,
+    status_code: Option<u16>,
+    ok: bool,
+    duration_ms: u64,
+    /// Response headers in the order received.
+    headers: Vec<HeaderLine>,
+    error: Option<String>,
+}
+
+/// One response header of the test webhook's answer.
+#[derive(Debug, Serialize)]
+struct HeaderLine {
+    name: String,
+    value: String,
+}
+
 /// `POST /dashboard/api/merchants/{id}/webhook/test`: signs and POSTs a `webhook.test` event to the
-/// merchant's URL now, exactly as real webhooks are sent, and reports what the receiver answered.
+/// merchant's URL now, exactly as real webhooks are sent, and reports the receiver's status, headers and
+/// timing. Never its body: with private targets allowed, any account could otherwise read internal
+/// services through this button.
 async fn test_webhook(
     State(state): State<AppState>,
     m: VisibleMerchant,
@@ -457,29 +480,24 @@ async fn test_webhook(
     )
     .await;
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let answer = match sent {
-        Ok(response) => json!({
-            "success": true,
-            "url": url,
-            "webhook_id": message_id,
-            "status_code": response.status,
-            "ok": (200..300).contains(&response.status),
-            "duration_ms": duration_ms,
-            "body": response.body,
-            "error": null,
-        }),
-        Err(error) => json!({
-            "success": true,
-            "url": url,
-            "webhook_id": message_id,
-            "status_code": null,
-            "ok": false,
-            "duration_ms": duration_ms,
-            "body": null,
-            "error": error,
-        }),
+    let (status_code, headers, error) = match sent {
+        Ok(response) => (Some(response.status), response.headers, None),
+        Err(error) => (None, Vec::new(), Some(error)),
     };
-    Ok(JsonResponse(answer).into_response())
+    Ok(JsonResponse(TestWebhookAnswer {
+        success: true,
+        url,
+        webhook_id: message_id,
+        status_code,
+        ok: status_code.is_some_and(|s| (200..300).contains(&s)),
+        duration_ms,
+        headers: headers
+            .into_iter()
+            .map(|(name, value)| HeaderLine { name, value })
+            .collect(),
+        error,
+    })
+    .into_response())
 }
 
 /// `POST /dashboard/api/merchants/{id}/callback-secret`: a new callback secret (the old one stops working

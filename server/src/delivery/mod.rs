@@ -161,7 +161,15 @@ pub struct Response {
     pub status: u16,
     /// The first `webhook.max_response_bytes` of the body (lossy UTF-8).
     pub body: String,
+    /// The response headers (names lowercase, values lossy UTF-8), at most [`MAX_REPORTED_HEADERS`],
+    /// each value cut to [`MAX_HEADER_VALUE_CHARS`].
+    pub headers: Vec<(String, String)>,
 }
+
+/// Response headers reported by [`post_signed`] (the test webhook shows them, never the body).
+pub const MAX_REPORTED_HEADERS: usize = 32;
+/// Characters of one reported response header value.
+pub const MAX_HEADER_VALUE_CHARS: usize = 256;
 
 /// One attempt of one delivery, recorded whatever happens.
 async fn attempt(
@@ -176,10 +184,10 @@ async fn attempt(
     let sent = send(&client, &delivery, config, started_at).await;
     let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
     let (status_code, error, response_body) = match sent {
-        Ok(Response { status, body }) if (200..300).contains(&status) => {
+        Ok(Response { status, body, .. }) if (200..300).contains(&status) => {
             (Some(status), None, Some(body))
         }
-        Ok(Response { status, body }) => (
+        Ok(Response { status, body, .. }) => (
             Some(status),
             Some(format!(
                 "HTTP {status} (only 2xx counts as delivered; redirects are not followed)"
@@ -329,6 +337,18 @@ pub async fn post_signed(
         .await
         .map_err(|e| describe(&e))?;
     let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .take(MAX_REPORTED_HEADERS)
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            (
+                name.as_str().to_owned(),
+                value.chars().take(MAX_HEADER_VALUE_CHARS).collect(),
+            )
+        })
+        .collect();
     let mut body = Vec::new();
     while body.len() < config.max_response_bytes {
         match response.chunk().await {
@@ -345,6 +365,7 @@ pub async fn post_signed(
     Ok(Response {
         status,
         body: String::from_utf8_lossy(&body).into_owned(),
+        headers,
     })
 }
 
