@@ -18,6 +18,7 @@ use crate::account;
 use crate::config::{Config, ConfigError};
 use crate::db::{Db, MerchantId};
 use crate::merchant::{self, NewMerchant};
+use crate::password::Passwords;
 
 /// Self-hosted QRIS payment confirmation (WebQRIS API v3.6 compatible).
 #[derive(Debug, Parser)]
@@ -271,7 +272,8 @@ async fn run_account_create(
     email: String,
     password: SecretString,
 ) -> Outcome {
-    match account::create(db, &email, password, config.clock.now()).await {
+    let passwords = Passwords::new(1);
+    match account::create(db, &passwords, &email, password, config.clock.now()).await {
         Ok(created) => Outcome::ok(json!({
             "account_id": created.id.0,
             "email": created.email,

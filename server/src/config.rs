@@ -233,6 +233,15 @@ pub struct DashboardConfig {
     pub login_window_secs: Seconds,
     /// Largest QR image (photo or screenshot) accepted for upload, in bytes.
     pub max_upload_bytes: usize,
+    /// Password hashes (argon2id, 19 MiB each) computed at once, on their own threads; a login or
+    /// registration that finds them all busy is answered 503 with `Retry-After`. Default: the number of
+    /// CPU cores.
+    pub password_hash_concurrency: usize,
+}
+
+/// The number of CPU cores (the default of the settings that bound CPU-heavy work).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 
 impl Default for DashboardConfig {
@@ -243,6 +252,7 @@ impl Default for DashboardConfig {
             login_max_failures: 5,
             login_window_secs: Seconds::from_secs(900),
             max_upload_bytes: 8 * 1024 * 1024,
+            password_hash_concurrency: cores(),
         }
     }
 }
@@ -496,6 +506,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("WEBQRIS_LOGIN_MAX_FAILURES", "dashboard.login_max_failures"),
     ("WEBQRIS_LOGIN_WINDOW_SECS", "dashboard.login_window_secs"),
     ("WEBQRIS_MAX_UPLOAD_BYTES", "dashboard.max_upload_bytes"),
+    (
+        "WEBQRIS_PASSWORD_HASH_CONCURRENCY",
+        "dashboard.password_hash_concurrency",
+    ),
 ];
 
 fn parse_text(value: &str) -> Result<String, String> {
@@ -553,6 +567,9 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "dashboard.login_max_failures" => set!(dashboard.login_max_failures, parse),
         "dashboard.login_window_secs" => set!(dashboard.login_window_secs, parse),
         "dashboard.max_upload_bytes" => set!(dashboard.max_upload_bytes, parse),
+        "dashboard.password_hash_concurrency" => {
+            set!(dashboard.password_hash_concurrency, parse)
+        }
         _ => return None,
     };
     Some(set)
@@ -675,6 +692,12 @@ impl Config {
         if self.dashboard.login_max_failures == 0 {
             return Err(invalid(
                 "dashboard.login_max_failures",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.dashboard.password_hash_concurrency == 0 {
+            return Err(invalid(
+                "dashboard.password_hash_concurrency",
                 "must be at least 1".into(),
             ));
         }

@@ -21,6 +21,7 @@ pub mod hub;
 pub mod invoice;
 pub mod merchant;
 pub mod page;
+pub mod password;
 pub mod qr;
 pub mod secret;
 pub mod settlement;
@@ -38,6 +39,7 @@ use crate::dashboard::limiter::LoginLimiter;
 use crate::dashboard::session::SessionEnds;
 use crate::db::{Db, DbError};
 use crate::hub::Hub;
+use crate::password::Passwords;
 use crate::state::AppState;
 
 /// Why the server could not start or stopped with an error.
@@ -81,6 +83,7 @@ pub async fn run(
         public_url,
         login_limiter: LoginLimiter::new(&config.dashboard),
         session_ends: SessionEnds::default(),
+        passwords: Passwords::new(config.dashboard.password_hash_concurrency),
         config: Arc::new(config),
     };
     let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));

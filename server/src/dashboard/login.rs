@@ -14,12 +14,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use webqris_core::{SecretString, Timestamp};
 
-use super::limiter::LoginKey;
+use super::limiter::{Attempt, LoginKey};
 use super::session::{self, LoginCsrf, SetCookies, Viewer};
 use crate::account::{self, AccountError};
 use crate::db::Account;
 use crate::error::AppError;
 use crate::extract::Json;
+use crate::password::HashError;
 use crate::secret::{self, BearerKind};
 use crate::state::AppState;
 
@@ -135,9 +136,28 @@ async fn start_session(
         .into_response())
 }
 
-/// `POST /dashboard/api/register`: makes an account (the operator when it is the first) and logs it in.
+/// Counts an attempt of `keys` (429 "`too_many`; try again in N seconds" when one is used up), after
+/// making sure a hashing slot is free (503 otherwise, and nothing is counted: no password was tried).
+fn begin_attempt(state: &AppState, keys: &[LoginKey], too_many: &str) -> Result<Attempt, AppError> {
+    if !state.passwords.has_room() {
+        return Err(HashError::Busy.into());
+    }
+    state
+        .login_limiter
+        .begin(keys, state.now())
+        .map_err(|retry_after_secs| {
+            tracing::warn!("{too_many}: attempt refused");
+            AppError::TooManyRequests {
+                message: format!("{too_many}; try again in {retry_after_secs} seconds"),
+                retry_after_secs,
+            }
+        })
+}
+
+/// `POST /dashboard/api/register`: makes an account and logs it in.
 async fn register(
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     _csrf: LoginCsrf,
     Json(request): Json<Credentials>,
 ) -> Result<Response, AppError> {
@@ -146,17 +166,24 @@ async fn register(
             "Registration is turned off on this server; ask its operator for an account".to_owned(),
         ));
     }
-    let account = account::create(
+    let email = account::normalise_email(&request.email)
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let mut keys = vec![LoginKey::NewEmail(email.clone())];
+    keys.extend(address.map(LoginKey::RegisteringAddress));
+    let attempt = begin_attempt(&state, &keys, "Too many registrations")?;
+    let created = account::create(
         &state.db,
-        &request.email,
+        &state.passwords,
+        &email,
         SecretString::new(request.password),
         state.now(),
     )
-    .await
-    .map_err(|e| match e {
-        AccountError::Taken => AppError::Conflict(e.to_string()),
-        AccountError::Hashing(_) | AccountError::Db(_) => AppError::internal(e),
-        other => AppError::BadRequest(other.to_string()),
+    .await;
+    let account = created.map_err(|e| {
+        if matches!(e, AccountError::Hashing(HashError::Busy)) {
+            state.login_limiter.give_back(attempt);
+        }
+        account_error(e)
     })?;
     tracing::info!(
         account = account.id.0,
@@ -164,6 +191,16 @@ async fn register(
         "dashboard account registered"
     );
     start_session(&state, &account, StatusCode::CREATED).await
+}
+
+/// How the dashboard answers an account that could not be made.
+pub fn account_error(e: AccountError) -> AppError {
+    match e {
+        AccountError::Taken => AppError::Conflict(e.to_string()),
+        AccountError::Hashing(e) => AppError::from(e),
+        AccountError::Db(e) => AppError::from(e),
+        other => AppError::BadRequest(other.to_string()),
+    }
 }
 
 /// `POST /dashboard/api/login`.
@@ -185,28 +222,33 @@ async fn login(
     let name_key = LoginKey::Email(email.clone());
     let mut keys = vec![name_key.clone()];
     keys.extend(address.map(LoginKey::Address));
-    let now = state.now();
-    if let Err(retry_after_secs) = state.login_limiter.check(&keys, now) {
-        tracing::warn!(?address, "login refused: too many failed attempts");
-        return Err(AppError::TooManyRequests {
-            message: format!("Too many failed logins; try again in {retry_after_secs} seconds"),
-            retry_after_secs,
-        });
-    }
+    let attempt = begin_attempt(&state, &keys, "Too many failed logins")?;
     let lookup = email.clone();
     let credentials = state.db.read(move |c| c.account_by_email(&lookup)).await?;
     let stored = credentials.as_ref().map(|c| c.password_hash.clone());
-    let verified = request.password.chars().count() <= account::MAX_PASSWORD_CHARS
-        && account::verify_password(SecretString::new(request.password), stored).await;
+    let verified = if request.password.chars().count() <= account::MAX_PASSWORD_CHARS {
+        match state
+            .passwords
+            .verify(SecretString::new(request.password), stored)
+            .await
+        {
+            Ok(verified) => verified,
+            Err(e) => {
+                // Nothing was checked: this attempt was no guess.
+                state.login_limiter.give_back(attempt);
+                return Err(e.into());
+            }
+        }
+    } else {
+        false
+    };
     match credentials {
         Some(credentials) if verified => {
+            state.login_limiter.give_back(attempt);
             state.login_limiter.forget(&name_key);
             start_session(&state, &credentials.account, StatusCode::OK).await
         }
-        _ => {
-            state.login_limiter.record_failure(&keys, now);
-            Err(AppError::Unauthorized("Wrong email or password".to_owned()))
-        }
+        _ => Err(AppError::Unauthorized("Wrong email or password".to_owned())),
     }
 }
 
