@@ -150,6 +150,15 @@ enum AdminCommand {
 enum AdminTokenCommand {
     /// Issue an operator token, accepted by `/ws?token=` (shown once).
     Create,
+    /// List operator tokens by prefix.
+    List,
+    /// Revoke an operator token by its prefix; a running server closes the sockets it opened within a
+    /// second.
+    Revoke {
+        /// The token's display prefix (as `admin token create` and `admin token list` print it).
+        #[arg(long)]
+        prefix: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -393,6 +402,31 @@ async fn run_admin(db: &Db, config: &Config, command: AdminCommand) -> Outcome {
             Ok(issued) => Outcome::ok(json!({"token": issued.token.expose()})),
             Err(e) => error(e),
         },
+        AdminCommand::Token {
+            command: AdminTokenCommand::List,
+        } => match db.read(|c| c.operator_tokens()).await {
+            Ok(tokens) => Outcome::ok(json!({
+                "tokens": tokens.iter().map(|t| json!({
+                    "prefix": t.prefix,
+                    "created_at": t.created_at,
+                    "revoked_at": t.revoked_at,
+                })).collect::<Vec<_>>()
+            })),
+            Err(e) => error(e),
+        },
+        AdminCommand::Token {
+            command: AdminTokenCommand::Revoke { prefix },
+        } => {
+            let (now, lookup) = (config.clock.now(), prefix.clone());
+            match db
+                .write(move |tx| tx.revoke_operator_tokens(&lookup, now))
+                .await
+            {
+                Ok(0) => error(format!("no live operator token has prefix {prefix:?}")),
+                Ok(revoked) => Outcome::ok(json!({"revoked": revoked})),
+                Err(e) => error(e),
+            }
+        }
     }
 }
 

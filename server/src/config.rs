@@ -2,7 +2,7 @@
 //! environment variables, then command-line flags. Every setting, its TOML key, its environment name and
 //! its default are listed in the README (a test keeps the two in step).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -37,6 +37,8 @@ pub struct Config {
     pub webhook: WebhookConfig,
     /// SQLite.
     pub database: DatabaseConfig,
+    /// Incoming connections: limits and timeouts.
+    pub connection: ConnectionConfig,
     /// WebSocket clients.
     pub websocket: WebSocketConfig,
     /// The Android forwarder.
@@ -61,6 +63,7 @@ impl Default for Config {
             notification: NotificationConfig::default(),
             webhook: WebhookConfig::default(),
             database: DatabaseConfig::default(),
+            connection: ConnectionConfig::default(),
             websocket: WebSocketConfig::default(),
             forwarder: ForwarderConfig::default(),
             dashboard: DashboardConfig::default(),
@@ -178,6 +181,36 @@ impl Default for DatabaseConfig {
     }
 }
 
+/// Connection settings (`[connection]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionConfig {
+    /// Time a client has to send a whole request head (line and headers) once it starts one.
+    pub header_read_timeout_secs: Seconds,
+    /// A keep-alive connection with no request in flight for this long is closed.
+    pub idle_timeout_secs: Seconds,
+    /// Connections open at once (WebSockets included); more are answered 503 and closed. Keep the
+    /// process's file-descriptor limit (`ulimit -n`) above it.
+    pub max_connections: usize,
+    /// Connections open at once from one peer address (behind a reverse proxy, that is the proxy).
+    pub max_connections_per_address: usize,
+    /// Peers whose `X-Forwarded-For` is believed (the reverse proxies in front of this server); empty:
+    /// the header is ignored and the peer's address is the client's.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: Seconds::from_secs(10),
+            idle_timeout_secs: Seconds::from_secs(60),
+            max_connections: 4096,
+            max_connections_per_address: 256,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
 /// WebSocket settings (`[websocket]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -186,6 +219,17 @@ pub struct WebSocketConfig {
     pub queue: usize,
     /// Time allowed to write one frame to a client before it is disconnected.
     pub send_timeout_secs: Seconds,
+    /// A socket that sends nothing (no frame, no answer to the server's pings) for this long is closed.
+    /// The server pings every third of it, and browsers and WebSocket libraries answer pings by
+    /// themselves, so only dead or silent peers are cut.
+    pub idle_timeout_secs: Seconds,
+    /// WebSockets open at once (all kinds together).
+    pub max_sockets: usize,
+    /// WebSockets open at once from one client address.
+    pub max_per_address: usize,
+    /// WebSockets open at once with one credential (an API token, an operator token, a dashboard
+    /// session).
+    pub max_per_credential: usize,
 }
 
 impl Default for WebSocketConfig {
@@ -193,6 +237,10 @@ impl Default for WebSocketConfig {
         Self {
             queue: 1024,
             send_timeout_secs: Seconds::from_secs(10),
+            idle_timeout_secs: Seconds::from_secs(90),
+            max_sockets: 2048,
+            max_per_address: 64,
+            max_per_credential: 16,
         }
     }
 }
@@ -488,10 +536,31 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("WEBQRIS_DB_SYNCHRONOUS", "database.synchronous"),
     ("WEBQRIS_DB_READERS", "database.readers"),
     ("WEBQRIS_DB_BUSY_TIMEOUT_MS", "database.busy_timeout_ms"),
+    (
+        "WEBQRIS_HEADER_READ_TIMEOUT_SECS",
+        "connection.header_read_timeout_secs",
+    ),
+    ("WEBQRIS_IDLE_TIMEOUT_SECS", "connection.idle_timeout_secs"),
+    ("WEBQRIS_MAX_CONNECTIONS", "connection.max_connections"),
+    (
+        "WEBQRIS_MAX_CONNECTIONS_PER_ADDRESS",
+        "connection.max_connections_per_address",
+    ),
+    ("WEBQRIS_TRUSTED_PROXIES", "connection.trusted_proxies"),
     ("WEBQRIS_WS_QUEUE", "websocket.queue"),
     (
         "WEBQRIS_WS_SEND_TIMEOUT_SECS",
         "websocket.send_timeout_secs",
+    ),
+    (
+        "WEBQRIS_WS_IDLE_TIMEOUT_SECS",
+        "websocket.idle_timeout_secs",
+    ),
+    ("WEBQRIS_WS_MAX_SOCKETS", "websocket.max_sockets"),
+    ("WEBQRIS_WS_MAX_PER_ADDRESS", "websocket.max_per_address"),
+    (
+        "WEBQRIS_WS_MAX_PER_CREDENTIAL",
+        "websocket.max_per_credential",
     ),
     (
         "WEBQRIS_HEARTBEAT_INTERVAL_SECS",
@@ -518,6 +587,16 @@ fn parse_text(value: &str) -> Result<String, String> {
 
 fn parse_optional_text(value: &str) -> Result<Option<String>, String> {
     Ok(Some(value.to_owned()))
+}
+
+/// `10.0.0.2, ::1` (empty: none).
+fn parse_addresses(value: &str) -> Result<Vec<IpAddr>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| a.parse().map_err(|_| format!("{a:?} is not an IP address")))
+        .collect()
 }
 
 fn parse_path(value: &str) -> Result<PathBuf, String> {
@@ -560,6 +639,19 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "database.busy_timeout_ms" => set!(database.busy_timeout_ms, parse),
         "websocket.queue" => set!(websocket.queue, parse),
         "websocket.send_timeout_secs" => set!(websocket.send_timeout_secs, parse),
+        "websocket.idle_timeout_secs" => set!(websocket.idle_timeout_secs, parse),
+        "websocket.max_sockets" => set!(websocket.max_sockets, parse),
+        "websocket.max_per_address" => set!(websocket.max_per_address, parse),
+        "websocket.max_per_credential" => set!(websocket.max_per_credential, parse),
+        "connection.header_read_timeout_secs" => {
+            set!(connection.header_read_timeout_secs, parse)
+        }
+        "connection.idle_timeout_secs" => set!(connection.idle_timeout_secs, parse),
+        "connection.max_connections" => set!(connection.max_connections, parse),
+        "connection.max_connections_per_address" => {
+            set!(connection.max_connections_per_address, parse)
+        }
+        "connection.trusted_proxies" => set!(connection.trusted_proxies, parse_addresses),
         "forwarder.heartbeat_interval_secs" => set!(forwarder.heartbeat_interval_secs, parse),
         "forwarder.silence_alert_secs" => set!(forwarder.silence_alert_secs, parse),
         "dashboard.registration" => set!(dashboard.registration, parse_bool),
@@ -676,8 +768,44 @@ impl Config {
         if self.database.readers == 0 {
             return Err(invalid("database.readers", "must be at least 1".into()));
         }
-        if self.websocket.queue == 0 {
-            return Err(invalid("websocket.queue", "must be at least 1".into()));
+        for (key, value) in [
+            ("websocket.queue", self.websocket.queue),
+            ("websocket.max_sockets", self.websocket.max_sockets),
+            ("websocket.max_per_address", self.websocket.max_per_address),
+            (
+                "websocket.max_per_credential",
+                self.websocket.max_per_credential,
+            ),
+            (
+                "connection.max_connections",
+                self.connection.max_connections,
+            ),
+            (
+                "connection.max_connections_per_address",
+                self.connection.max_connections_per_address,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1".into()));
+            }
+        }
+        for (key, value) in [
+            (
+                "connection.header_read_timeout_secs",
+                self.connection.header_read_timeout_secs,
+            ),
+            (
+                "connection.idle_timeout_secs",
+                self.connection.idle_timeout_secs,
+            ),
+            (
+                "websocket.idle_timeout_secs",
+                self.websocket.idle_timeout_secs,
+            ),
+        ] {
+            if value.duration().is_zero() {
+                return Err(invalid(key, "must be more than 0".into()));
+            }
         }
         if let Some(url) = self.public_url.take() {
             self.public_url =

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod connection;
 pub mod dashboard;
 pub mod db;
 pub mod delivery;
@@ -25,10 +26,10 @@ pub mod password;
 pub mod qr;
 pub mod secret;
 pub mod settlement;
+pub mod sockets;
 pub mod state;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -40,6 +41,7 @@ use crate::dashboard::session::SessionEnds;
 use crate::db::{Db, DbError};
 use crate::hub::Hub;
 use crate::password::Passwords;
+use crate::sockets::Sockets;
 use crate::state::AppState;
 
 /// Why the server could not start or stopped with an error.
@@ -84,28 +86,31 @@ pub async fn run(
         login_limiter: LoginLimiter::new(&config.dashboard),
         session_ends: SessionEnds::default(),
         passwords: Passwords::new(config.dashboard.password_hash_concurrency),
+        sockets: Sockets::default(),
         config: Arc::new(config),
     };
     let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));
+    let revalidator = tokio::spawn(sockets::revalidate(state.clone(), workers_stopping.clone()));
     let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
     tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.path().display(), "webqris listening");
-    // Client addresses feed the login rate limit.
-    let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: closing WebSockets, finishing requests in flight");
-            // Receivers gone just means no socket is open.
-            let _ = sockets_stop.send(true);
-        })
-        .await;
+    let app = api::router(state.clone());
+    connection::serve(listener, app, state.config.connection.clone(), async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing WebSockets, finishing requests in flight");
+        // Receivers gone just means no socket is open.
+        let _ = sockets_stop.send(true);
+    })
+    .await;
     let _ = workers_stop.send(true);
     if let Err(e) = sweeper.await {
         tracing::error!(error = %e, "expiry sweeper task failed");
+    }
+    if let Err(e) = revalidator.await {
+        tracing::error!(error = %e, "WebSocket credential checker task failed");
     }
     if let Err(e) = deliverer.await {
         tracing::error!(error = %e, "webhook worker task failed");
     }
     tracing::info!("webqris stopped");
-    served.map_err(ServerError::Serve)
+    Ok(())
 }

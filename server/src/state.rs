@@ -13,6 +13,7 @@ use crate::dashboard::session::SessionEnds;
 use crate::db::Db;
 use crate::hub::Hub;
 use crate::password::Passwords;
+use crate::sockets::Sockets;
 
 /// Shared server state. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -35,6 +36,8 @@ pub struct AppState {
     pub session_ends: SessionEnds,
     /// The bounded password hashing pool.
     pub passwords: Passwords,
+    /// Open WebSockets and what authorised them (limits, revocation).
+    pub sockets: Sockets,
 }
 
 impl AppState {

@@ -2,10 +2,7 @@
 //! are rate limited per login name and per client address (429 in the contract's error shape, with
 //! `Retry-After`), and a successful login or registration starts a new session (never reuses one).
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,6 +14,7 @@ use webqris_core::{SecretString, Timestamp};
 use super::limiter::{Attempt, LoginKey};
 use super::session::{self, LoginCsrf, SetCookies, Viewer};
 use crate::account::{self, AccountError};
+use crate::connection::ClientIp;
 use crate::db::Account;
 use crate::error::AppError;
 use crate::extract::Json;
@@ -32,23 +30,6 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/api/login", post(login))
         .route("/dashboard/api/logout", post(logout))
         .route("/dashboard/api/logout-all", post(logout_everywhere))
-}
-
-/// The client's address, when the server was started with connection info (it always is by `run`).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
-        ))
-    }
 }
 
 /// An account as the dashboard shows it.
@@ -157,7 +138,7 @@ fn begin_attempt(state: &AppState, keys: &[LoginKey], too_many: &str) -> Result<
 /// `POST /dashboard/api/register`: makes an account and logs it in.
 async fn register(
     State(state): State<AppState>,
-    ClientAddr(address): ClientAddr,
+    ClientIp(address): ClientIp,
     _csrf: LoginCsrf,
     Json(request): Json<Credentials>,
 ) -> Result<Response, AppError> {
@@ -168,8 +149,10 @@ async fn register(
     }
     let email = account::normalise_email(&request.email)
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let mut keys = vec![LoginKey::NewEmail(email.clone())];
-    keys.extend(address.map(LoginKey::RegisteringAddress));
+    let keys = [
+        LoginKey::NewEmail(email.clone()),
+        LoginKey::RegisteringAddress(address),
+    ];
     let attempt = begin_attempt(&state, &keys, "Too many registrations")?;
     let created = account::create(
         &state.db,
@@ -206,7 +189,7 @@ pub fn account_error(e: AccountError) -> AppError {
 /// `POST /dashboard/api/login`.
 async fn login(
     State(state): State<AppState>,
-    ClientAddr(address): ClientAddr,
+    ClientIp(address): ClientIp,
     _csrf: LoginCsrf,
     Json(request): Json<Credentials>,
 ) -> Result<Response, AppError> {
@@ -220,8 +203,7 @@ async fn login(
             .collect()
     });
     let name_key = LoginKey::Email(email.clone());
-    let mut keys = vec![name_key.clone()];
-    keys.extend(address.map(LoginKey::Address));
+    let keys = [name_key.clone(), LoginKey::Address(address)];
     let attempt = begin_attempt(&state, &keys, "Too many failed logins")?;
     let lookup = email.clone();
     let credentials = state.db.read(move |c| c.account_by_email(&lookup)).await?;

@@ -28,6 +28,7 @@ use crate::extract::Json;
 use crate::merchant::{self, MerchantError, NewMerchant};
 use crate::qr;
 use crate::secret;
+use crate::sockets::Credential;
 use crate::state::AppState;
 
 /// The routes of this file; uploads of QR images may be up to `max_upload_bytes`.
@@ -243,6 +244,7 @@ async fn remove(State(state): State<AppState>, m: VisibleMerchant) -> Result<Res
     {
         Ok(()) => {
             state.hub.owners().set(merchant, None);
+            state.sockets.close_merchant(merchant);
             tracing::info!(
                 merchant = merchant.0,
                 account = m.viewer.account.id.0,
@@ -374,6 +376,7 @@ async fn revoke_token(
         .write(move |tx| tx.revoke_api_token_by_id(merchant, token, now))
         .await?
     {
+        state.sockets.close_credential(Credential::ApiToken(token));
         Ok(JsonResponse(json!({"success": true})).into_response())
     } else {
         Err(AppError::NotFound(

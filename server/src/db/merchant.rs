@@ -178,18 +178,6 @@ impl Conn<'_> {
             .optional()?)
     }
 
-    /// Whether a live operator token has this hash.
-    pub fn operator_token_exists(&self, token_hash: &str) -> Result<bool, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT 1 FROM operator_tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
-            )?
-            .query_row([token_hash], |_| Ok(()))
-            .optional()?
-            .is_some())
-    }
-
     /// A merchant's API tokens, newest first.
     pub fn api_tokens(&self, merchant: MerchantId) -> Result<Vec<ApiTokenInfo>, DbError> {
         let mut stmt = self.0.prepare_cached(
@@ -434,21 +422,23 @@ impl Tx<'_> {
 }
 
 impl Conn<'_> {
-    /// The merchant owning the live API token with this hash, and when that token was last used.
+    /// The merchant owning the live API token with this hash, the token's row id, and when that token
+    /// was last used.
     pub fn merchant_by_api_token_with_use(
         &self,
         token_hash: &str,
-    ) -> Result<Option<(Merchant, Option<Timestamp>)>, DbError> {
+    ) -> Result<Option<(Merchant, i64, Option<Timestamp>)>, DbError> {
         Ok(self
             .0
             .prepare_cached(&format!(
-                "SELECT {MERCHANT_COLUMNS}, t.last_used_at
+                "SELECT {MERCHANT_COLUMNS}, t.last_used_at, t.id
                  FROM api_tokens t JOIN merchants m ON m.id = t.merchant_id
                  WHERE t.token_hash = ?1 AND t.revoked_at IS NULL"
             ))?
             .query_row([token_hash], |row| {
                 Ok((
                     merchant_from_row(row)?,
+                    row.get(5)?,
                     row.get::<_, Option<i64>>(4)?.map(Timestamp::from_millis),
                 ))
             })

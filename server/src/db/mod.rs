@@ -8,6 +8,7 @@
 //! retry loops; the partial unique index and the conditional updates are the database's own backstop.
 
 mod account;
+mod credential;
 mod delivery;
 mod device;
 mod merchant;
@@ -25,6 +26,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, oneshot};
 
 pub use account::*;
+pub use credential::*;
 pub use delivery::*;
 pub use device::*;
 pub use merchant::*;

@@ -160,6 +160,9 @@ impl TestServer {
         config.webhook.retry_schedule = "0.01,0.02,0.04".parse().expect("schedule");
         config.webhook.timeout_secs = Seconds::from_secs(5);
         config.invoice.expiry_sweep_secs = Seconds::from_secs(3600);
+        // Every test client is on 127.0.0.1: per-address limits are tested by the hostile module only.
+        config.connection.max_connections_per_address = config.connection.max_connections;
+        config.websocket.max_per_address = config.websocket.max_sockets;
         tweak(&mut config);
         Self::launch(config, dir).await
     }
