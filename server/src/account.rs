@@ -1,10 +1,12 @@
 //! Dashboard accounts as the browser (`/dashboard/api/register`) and the command line
 //! (`webqris account create`) make them: login names are normalised, passwords checked and hashed with
-//! argon2id on the bounded hashing pool ([`Passwords`]), and the first account ever made is the operator.
+//! argon2id on the bounded hashing pool ([`Passwords`]). Who becomes the operator is decided by the
+//! caller ([`NewAccountRole`]): the setup link, `--operator` on the command line, never "the first to
+//! register".
 
 use webqris_core::{SecretString, Timestamp};
 
-use crate::db::{Account, Db, DbError, NewAccountError};
+use crate::db::{Account, Db, DbError, NewAccountError, NewAccountRole};
 use crate::password::{HashError, Passwords};
 
 /// Shortest password accepted.
@@ -29,6 +31,14 @@ pub enum AccountError {
     /// The login name is taken.
     #[error("an account with this email already exists")]
     Taken,
+    /// The setup link was used already.
+    #[error("this server is already set up; log in, or ask its operator for an invite")]
+    AlreadySetUp,
+    /// The invite is unknown, used or expired.
+    #[error(
+        "this invite link is not valid (it may have been used or have expired); ask for a new one"
+    )]
+    BadInvite,
     /// The password could not be hashed (the pool is busy, or argon2 failed).
     #[error(transparent)]
     Hashing(#[from] HashError),
@@ -41,6 +51,8 @@ impl From<NewAccountError> for AccountError {
     fn from(e: NewAccountError) -> Self {
         match e {
             NewAccountError::Taken => Self::Taken,
+            NewAccountError::AlreadySetUp => Self::AlreadySetUp,
+            NewAccountError::BadInvite => Self::BadInvite,
             NewAccountError::Db(e) => Self::Db(e),
         }
     }
@@ -73,19 +85,20 @@ pub fn check_password(password: &str) -> Result<(), AccountError> {
     }
 }
 
-/// Makes an account (the operator when it is the first one).
+/// Makes an account as `role` allows.
 pub async fn create(
     db: &Db,
     passwords: &Passwords,
     email: &str,
     password: SecretString,
+    role: NewAccountRole,
     now: Timestamp,
 ) -> Result<Account, AccountError> {
     let email = normalise_email(email)?;
     check_password(password.expose())?;
     let hash = passwords.hash(password).await?;
     Ok(db
-        .write(move |tx| tx.insert_account(&email, &hash, now))
+        .write(move |tx| tx.insert_account(&email, &hash, &role, now))
         .await?)
 }
 

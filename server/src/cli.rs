@@ -16,7 +16,7 @@ use webqris_core::qris;
 
 use crate::account;
 use crate::config::{Config, ConfigError};
-use crate::db::{Db, MerchantId};
+use crate::db::{Db, MerchantId, NewAccountRole};
 use crate::merchant::{self, NewMerchant};
 use crate::password::Passwords;
 
@@ -87,11 +87,14 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum AccountCommand {
     /// Make a dashboard account; the password is read from the first line of stdin (so it never
-    /// appears in the process list or shell history). The first account ever made is the operator.
+    /// appears in the process list or shell history).
     Create {
         /// Login name (an email address).
         #[arg(long)]
         email: String,
+        /// Make it an operator (sees and manages every merchant, invites accounts).
+        #[arg(long)]
+        operator: bool,
     },
 }
 
@@ -249,14 +252,19 @@ fn run(cli: Cli) -> Outcome {
             Box::pin(run_admin(db, config, command))
         }),
         Command::Account { command } => {
-            let AccountCommand::Create { email } = &command;
+            let AccountCommand::Create { email, operator } = &command;
+            let role = if *operator {
+                NewAccountRole::Operator
+            } else {
+                NewAccountRole::Member
+            };
             let password = match read_password() {
                 Ok(password) => password,
                 Err(e) => return error(e),
             };
             let email = email.clone();
             with_db(&cli.global, move |db, config| {
-                Box::pin(run_account_create(db, config, email, password))
+                Box::pin(run_account_create(db, config, email, password, role))
             })
         }
     }
@@ -280,9 +288,10 @@ async fn run_account_create(
     config: &Config,
     email: String,
     password: SecretString,
+    role: NewAccountRole,
 ) -> Outcome {
     let passwords = Passwords::new(1);
-    match account::create(db, &passwords, &email, password, config.clock.now()).await {
+    match account::create(db, &passwords, &email, password, role, config.clock.now()).await {
         Ok(created) => Outcome::ok(json!({
             "account_id": created.id.0,
             "email": created.email,

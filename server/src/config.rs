@@ -48,6 +48,10 @@ pub struct Config {
     /// The clock the server reads (system clock; tests move it forward).
     #[serde(skip)]
     pub clock: Clock,
+    /// The one-time operator setup token to use instead of a random one. Only tests set it (there is no
+    /// TOML key or environment name), so that they can follow the link the server prints.
+    #[serde(skip)]
+    pub setup_token: Option<webqris_core::SecretString>,
 }
 
 impl Default for Config {
@@ -68,6 +72,7 @@ impl Default for Config {
             forwarder: ForwarderConfig::default(),
             dashboard: DashboardConfig::default(),
             clock: Clock::system(),
+            setup_token: None,
         }
     }
 }
@@ -269,9 +274,12 @@ impl Default for ForwarderConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DashboardConfig {
-    /// Whether anyone may register an account in the browser. Off: accounts are made with
-    /// `webqris account create` (the first account is the operator either way).
+    /// Whether anyone may register an (ordinary) account in the browser. Off (the default): accounts are
+    /// made by invite links from the operator or with `webqris account create`. Either way, the operator
+    /// is made only by the one-time setup link or `webqris account create --operator`.
     pub registration: bool,
+    /// How long an invite link stays usable.
+    pub invite_ttl_secs: Seconds,
     /// How long a login stays valid (absolute, from the login).
     pub session_ttl_secs: Seconds,
     /// Failed logins allowed per login name, and per client address, within `login_window_secs`;
@@ -295,7 +303,8 @@ fn cores() -> usize {
 impl Default for DashboardConfig {
     fn default() -> Self {
         Self {
-            registration: true,
+            registration: false,
+            invite_ttl_secs: Seconds::from_secs(7 * 24 * 3600),
             session_ttl_secs: Seconds::from_secs(7 * 24 * 3600),
             login_max_failures: 5,
             login_window_secs: Seconds::from_secs(900),
@@ -571,6 +580,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "forwarder.silence_alert_secs",
     ),
     ("WEBQRIS_REGISTRATION", "dashboard.registration"),
+    ("WEBQRIS_INVITE_TTL_SECS", "dashboard.invite_ttl_secs"),
     ("WEBQRIS_SESSION_TTL_SECS", "dashboard.session_ttl_secs"),
     ("WEBQRIS_LOGIN_MAX_FAILURES", "dashboard.login_max_failures"),
     ("WEBQRIS_LOGIN_WINDOW_SECS", "dashboard.login_window_secs"),
@@ -655,6 +665,7 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "forwarder.heartbeat_interval_secs" => set!(forwarder.heartbeat_interval_secs, parse),
         "forwarder.silence_alert_secs" => set!(forwarder.silence_alert_secs, parse),
         "dashboard.registration" => set!(dashboard.registration, parse_bool),
+        "dashboard.invite_ttl_secs" => set!(dashboard.invite_ttl_secs, parse),
         "dashboard.session_ttl_secs" => set!(dashboard.session_ttl_secs, parse),
         "dashboard.login_max_failures" => set!(dashboard.login_max_failures, parse),
         "dashboard.login_window_secs" => set!(dashboard.login_window_secs, parse),

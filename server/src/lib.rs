@@ -8,6 +8,7 @@
 pub mod account;
 pub mod api;
 pub mod auth;
+pub mod bootstrap;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
+use crate::bootstrap::Bootstrap;
 use crate::config::{Config, ConfigError};
 use crate::dashboard::limiter::LoginLimiter;
 use crate::dashboard::session::SessionEnds;
@@ -75,6 +77,15 @@ pub async fn run(
     if config.public_url.is_none() && !bound.ip().is_loopback() {
         tracing::warn!(%public_url, "public_url is not set; payment links and the forwarder setup QR use the listen address, which phones and customers may not reach");
     }
+    let bootstrap = if !db.read(|c| c.operator_exists()).await? {
+        let (pending, link) = Bootstrap::pending(&public_url, config.setup_token.clone());
+        tracing::warn!(
+            "no operator account exists yet: create it at {link} (this link works once; a restart prints a new one; or run `webqris account create --operator`)"
+        );
+        pending
+    } else {
+        Bootstrap::done()
+    };
     let hub = Hub::new(config.websocket.queue, config.clock.clone());
     hub.owners().load(db.read(|c| c.merchant_owners()).await?);
     let state = AppState {
@@ -87,6 +98,7 @@ pub async fn run(
         session_ends: SessionEnds::default(),
         passwords: Passwords::new(config.dashboard.password_hash_concurrency),
         sockets: Sockets::default(),
+        bootstrap,
         config: Arc::new(config),
     };
     let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 use webqris_core::Timestamp;
 
+use crate::bootstrap::Bootstrap;
 use crate::config::Config;
 use crate::dashboard::limiter::LoginLimiter;
 use crate::dashboard::session::SessionEnds;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub passwords: Passwords,
     /// Open WebSockets and what authorised them (limits, revocation).
     pub sockets: Sockets,
+    /// The one-time operator setup, while no account exists.
+    pub bootstrap: Bootstrap,
 }
 
 impl AppState {

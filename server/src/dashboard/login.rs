@@ -14,8 +14,9 @@ use webqris_core::{SecretString, Timestamp};
 use super::limiter::{Attempt, LoginKey};
 use super::session::{self, LoginCsrf, SetCookies, Viewer};
 use crate::account::{self, AccountError};
+use crate::bootstrap;
 use crate::connection::ClientIp;
-use crate::db::Account;
+use crate::db::{Account, NewAccountRole};
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::password::HashError;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dashboard/api/session", get(current))
         .route("/dashboard/api/register", post(register))
+        .route("/dashboard/api/invites", post(invite))
         .route("/dashboard/api/login", post(login))
         .route("/dashboard/api/logout", post(logout))
         .route("/dashboard/api/logout-all", post(logout_everywhere))
@@ -46,6 +48,16 @@ pub fn account_json(account: &Account) -> Value {
 struct Credentials {
     email: String,
     password: String,
+}
+
+/// A registration: open (when the server allows it), with the one-time setup token (the operator), or
+/// with an invite.
+#[derive(Debug, Deserialize)]
+struct Registration {
+    email: String,
+    password: String,
+    setup_token: Option<String>,
+    invite: Option<String>,
 }
 
 /// `GET /dashboard/api/session`: who is logged in, and the CSRF token the page must send. Before login
@@ -135,18 +147,41 @@ fn begin_attempt(state: &AppState, keys: &[LoginKey], too_many: &str) -> Result<
         })
 }
 
-/// `POST /dashboard/api/register`: makes an account and logs it in.
+/// `POST /dashboard/api/register`: makes an account and logs it in: the operator with the setup token
+/// the server printed, an ordinary account with an invite, or (when `dashboard.registration` is on)
+/// without either.
 async fn register(
     State(state): State<AppState>,
     ClientIp(address): ClientIp,
     _csrf: LoginCsrf,
-    Json(request): Json<Credentials>,
+    Json(request): Json<Registration>,
 ) -> Result<Response, AppError> {
-    if !state.config.dashboard.registration {
-        return Err(AppError::Forbidden(
-            "Registration is turned off on this server; ask its operator for an account".to_owned(),
-        ));
-    }
+    let present = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let role = match (present(&request.setup_token), present(&request.invite)) {
+        (Some(token), _) => {
+            if !state.bootstrap.accepts(&token) {
+                return Err(AppError::Forbidden(
+                    "This setup link is not valid: the server is set up already, or it was restarted and printed a new link".to_owned(),
+                ));
+            }
+            NewAccountRole::FirstOperator
+        }
+        (None, Some(invite)) => NewAccountRole::Invited {
+            invite_hash: secret::hash(&invite),
+        },
+        (None, None) if state.config.dashboard.registration => NewAccountRole::Member,
+        (None, None) => {
+            return Err(AppError::Forbidden(
+                "Registration is turned off on this server; ask its operator for an invite"
+                    .to_owned(),
+            ));
+        }
+    };
     let email = account::normalise_email(&request.email)
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let keys = [
@@ -159,6 +194,7 @@ async fn register(
         &state.passwords,
         &email,
         SecretString::new(request.password),
+        role,
         state.now(),
     )
     .await;
@@ -168,6 +204,9 @@ async fn register(
         }
         account_error(e)
     })?;
+    if account.is_operator {
+        state.bootstrap.finish();
+    }
     tracing::info!(
         account = account.id.0,
         operator = account.is_operator,
@@ -176,10 +215,41 @@ async fn register(
     start_session(&state, &account, StatusCode::CREATED).await
 }
 
+/// `POST /dashboard/api/invites` (operator only): a one-time link that makes one ordinary account,
+/// valid for `dashboard.invite_ttl_secs`.
+async fn invite(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
+    if !viewer.account.is_operator {
+        return Err(AppError::Forbidden(
+            "Only the operator can invite accounts".to_owned(),
+        ));
+    }
+    let token = secret::random_token();
+    let now = state.now();
+    let expires_at = Timestamp::from_millis(
+        now.as_millis()
+            .saturating_add(state.config.dashboard.invite_ttl_secs.millis()),
+    );
+    let (hash, by) = (secret::hash(&token), viewer.account.id);
+    state
+        .db
+        .write(move |tx| tx.insert_invite(&hash, by, now, expires_at))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(json!({
+            "success": true,
+            "invite_link": bootstrap::invite_link(&state.public_url, &token),
+            "expires_at": expires_at,
+        })),
+    )
+        .into_response())
+}
+
 /// How the dashboard answers an account that could not be made.
 pub fn account_error(e: AccountError) -> AppError {
     match e {
-        AccountError::Taken => AppError::Conflict(e.to_string()),
+        AccountError::Taken | AccountError::AlreadySetUp => AppError::Conflict(e.to_string()),
+        AccountError::BadInvite => AppError::Forbidden(e.to_string()),
         AccountError::Hashing(e) => AppError::from(e),
         AccountError::Db(e) => AppError::from(e),
         other => AppError::BadRequest(other.to_string()),

@@ -45,12 +45,36 @@ pub struct SessionRow {
     pub expires_at: Timestamp,
 }
 
+/// What kind of account to store, and what entitles it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewAccountRole {
+    /// The operator, made through the one-time setup link: only while no operator exists.
+    FirstOperator,
+    /// An operator, made on the server's machine (`webqris account create --operator`).
+    Operator,
+    /// An ordinary account, entitled by the unused, unexpired invite whose token hashes to this.
+    Invited {
+        /// SHA-256 of the invite token.
+        invite_hash: String,
+    },
+    /// An ordinary account (open registration, or the command line).
+    Member,
+}
+
 /// Why an account could not be stored.
 #[derive(Debug, thiserror::Error)]
 pub enum NewAccountError {
     /// The login name is taken.
     #[error("an account with this email already exists")]
     Taken,
+    /// The setup link was used already: an operator exists.
+    #[error("this server is already set up; log in, or ask its operator for an invite")]
+    AlreadySetUp,
+    /// The invite does not exist, was used, or has expired.
+    #[error(
+        "this invite link is not valid (it may have been used or have expired); ask for a new one"
+    )]
+    BadInvite,
     /// Storage failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -68,18 +92,46 @@ fn account_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
 }
 
 impl Tx<'_> {
-    /// Stores an account. The first account ever stored is the operator: the check and the insert run in
-    /// the same transaction on the single writer, so two racing registrations cannot both become it.
+    /// Stores an account as `role` allows. The checks (no account yet for the first operator, the
+    /// invite unused and unexpired) and the insert run in one transaction on the single writer, so two
+    /// racing requests cannot both use one setup link or one invite.
     pub fn insert_account(
         &self,
         email: &str,
         password_hash: &str,
+        role: &NewAccountRole,
         now: Timestamp,
     ) -> Result<Account, NewAccountError> {
         if self.account_by_email(email)?.is_some() {
             return Err(NewAccountError::Taken);
         }
-        let first = self.account_count().map_err(NewAccountError::Db)? == 0;
+        let invite = match role {
+            NewAccountRole::FirstOperator => {
+                if self.operator_exists()? {
+                    return Err(NewAccountError::AlreadySetUp);
+                }
+                None
+            }
+            NewAccountRole::Invited { invite_hash } => Some(
+                self.sql()
+                    .prepare_cached(
+                        "SELECT id FROM invites
+                         WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+                    )
+                    .map_err(DbError::from)?
+                    .query_row(params![invite_hash, now.as_millis()], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .optional()
+                    .map_err(DbError::from)?
+                    .ok_or(NewAccountError::BadInvite)?,
+            ),
+            NewAccountRole::Operator | NewAccountRole::Member => None,
+        };
+        let operator = matches!(
+            role,
+            NewAccountRole::FirstOperator | NewAccountRole::Operator
+        );
         let account = self
             .sql()
             .prepare_cached(
@@ -89,11 +141,40 @@ impl Tx<'_> {
             )
             .map_err(DbError::from)?
             .query_row(
-                params![email, password_hash, first, now.as_millis()],
+                params![email, password_hash, operator, now.as_millis()],
                 account_from_row,
             )
             .map_err(DbError::from)?;
+        if let Some(invite) = invite {
+            self.sql()
+                .prepare_cached("UPDATE invites SET used_at = ?2, used_by = ?3 WHERE id = ?1")
+                .map_err(DbError::from)?
+                .execute(params![invite, now.as_millis(), account.id.0])
+                .map_err(DbError::from)?;
+        }
         Ok(account)
+    }
+
+    /// Stores an invite whose token hashes to `token_hash`, valid until `expires_at`.
+    pub fn insert_invite(
+        &self,
+        token_hash: &str,
+        created_by: AccountId,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), DbError> {
+        self.sql()
+            .prepare_cached(
+                "INSERT INTO invites (token_hash, created_by, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                token_hash,
+                created_by.0,
+                now.as_millis(),
+                expires_at.as_millis()
+            ])?;
+        Ok(())
     }
 
     /// Stores a session whose cookie hashes to `token_hash`.
@@ -143,11 +224,11 @@ impl Tx<'_> {
 }
 
 impl Conn<'_> {
-    /// How many accounts exist.
-    pub fn account_count(&self) -> Result<i64, DbError> {
+    /// Whether an operator account exists.
+    pub fn operator_exists(&self) -> Result<bool, DbError> {
         Ok(self
             .0
-            .prepare_cached("SELECT COUNT(*) FROM accounts")?
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM accounts WHERE is_operator = 1)")?
             .query_row([], |r| r.get(0))?)
     }
 

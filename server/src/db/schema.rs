@@ -7,7 +7,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::DbError;
 
 /// Migration steps, in order; step `i` brings the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_DEVICES, V3_DASHBOARD];
+pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_DEVICES, V3_DASHBOARD, V4_INVITES];
 
 /// The version a fully migrated database has.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -225,6 +225,21 @@ CREATE TABLE manual_confirmations (
     notification_id INTEGER UNIQUE REFERENCES notifications (id),
     confirmed_at    INTEGER NOT NULL
 );
+"#;
+
+/// Version 4: invitations to make a dashboard account (registration is off by default; the operator
+/// invites). Only the SHA-256 of the invite token is stored; an invite makes at most one account.
+pub const V4_INVITES: &str = r#"
+CREATE TABLE invites (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_hash TEXT    NOT NULL UNIQUE,
+    created_by INTEGER REFERENCES accounts (id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER,
+    used_by    INTEGER REFERENCES accounts (id)
+);
+CREATE INDEX invites_expiry ON invites (expires_at);
 "#;
 
 /// The file's schema version.

@@ -11,7 +11,7 @@ use reqwest::Method;
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, within};
+use crate::support::{SETUP_TOKEN, TestServer, within};
 
 /// A password good enough for the rules.
 pub const PASSWORD: &str = "kata-sandi-rahasia";
@@ -101,25 +101,32 @@ impl Dashboard {
         tab
     }
 
-    /// Registers an account and stays logged in as it.
+    /// Registers an account and stays logged in as it: the server's operator (through the setup link)
+    /// when it has none yet, else an ordinary account.
     pub async fn register(server: &TestServer, email: &str) -> Self {
         let mut tab = Self::open(server).await;
-        let raw = tab.submit("/dashboard/api/register", email, PASSWORD).await;
+        let operator = server.db.read(|c| c.operator_exists()).await.expect("read");
+        let body = if operator {
+            json!({"email": email, "password": PASSWORD})
+        } else {
+            json!({"email": email, "password": PASSWORD, "setup_token": SETUP_TOKEN})
+        };
+        let raw = tab.post_login_form("/dashboard/api/register", &body).await;
         assert_eq!(raw.status, StatusCode::CREATED, "{}", raw.text);
         tab
     }
 
     /// Posts credentials to `path` (login or register) and adopts the session it starts, if any.
     pub async fn submit(&mut self, path: &str, email: &str, password: &str) -> Raw {
+        self.post_login_form(path, &json!({"email": email, "password": password}))
+            .await
+    }
+
+    /// Posts `body` to a login or registration route with the pre-login CSRF token and adopts the
+    /// session it starts, if any.
+    pub async fn post_login_form(&mut self, path: &str, body: &Value) -> Raw {
         let csrf = self.csrf.clone();
-        let raw = self
-            .raw(
-                Method::POST,
-                path,
-                Some(&json!({"email": email, "password": password})),
-                Some(&csrf),
-            )
-            .await;
+        let raw = self.raw(Method::POST, path, Some(body), Some(&csrf)).await;
         if let Some(session) = set_cookie(&raw.headers, "webqris_session") {
             self.session = Some(session);
             self.csrf = raw.json()["csrf_token"]
