@@ -26,9 +26,10 @@ const LAST_USED_PRECISION_MS: i64 = 60_000;
 /// The header the simple notifier sends its callback secret in.
 pub const CALLBACK_KEY_HEADER: &str = "x-callback-key";
 
-/// The merchant whose API token authenticated the request (`Authorization: Bearer <API_TOKEN>`).
+/// The merchant whose API token authenticated the request (`Authorization: Bearer <API_TOKEN>`), and
+/// that token's row id (rate limits count per token).
 #[derive(Debug, Clone)]
-pub struct MerchantAuth(pub Merchant);
+pub struct MerchantAuth(pub Merchant, pub i64);
 
 /// The merchant whose callback secret authenticated the request (`Authorization: Bearer` or
 /// `X-Callback-Key`).
@@ -114,7 +115,7 @@ impl FromRequestParts<AppState> for MerchantAuth {
         })?;
         merchant_by_api_token(state, token)
             .await
-            .map(|(merchant, _)| Self(merchant))
+            .map(|(merchant, token_id)| Self(merchant, token_id))
     }
 }
 

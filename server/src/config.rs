@@ -45,6 +45,8 @@ pub struct Config {
     pub forwarder: ForwarderConfig,
     /// The web dashboard: accounts, sessions, uploads.
     pub dashboard: DashboardConfig,
+    /// How long old rows are kept.
+    pub retention: RetentionConfig,
     /// The clock the server reads (system clock; tests move it forward).
     #[serde(skip)]
     pub clock: Clock,
@@ -71,6 +73,7 @@ impl Default for Config {
             websocket: WebSocketConfig::default(),
             forwarder: ForwarderConfig::default(),
             dashboard: DashboardConfig::default(),
+            retention: RetentionConfig::default(),
             clock: Clock::system(),
             setup_token: None,
         }
@@ -97,6 +100,12 @@ pub struct InvoiceConfig {
     pub total_cooldown_secs: Seconds,
     /// How often overdue invoices are moved to `expired` (decimals allowed).
     pub expiry_sweep_secs: Seconds,
+    /// Overdue invoices expired per transaction (and per `payments_expired` frame).
+    pub expiry_batch: usize,
+    /// Invoices one API token may create per second, sustained.
+    pub create_per_sec_per_token: u32,
+    /// Invoices one API token may create in a burst above that rate.
+    pub create_burst_per_token: u32,
 }
 
 impl Default for InvoiceConfig {
@@ -109,6 +118,9 @@ impl Default for InvoiceConfig {
             unique_code_max: 999,
             total_cooldown_secs: Seconds::from_secs(3600),
             expiry_sweep_secs: Seconds::from_secs(60),
+            expiry_batch: 500,
+            create_per_sec_per_token: 20,
+            create_burst_per_token: 200,
         }
     }
 }
@@ -174,6 +186,9 @@ pub struct DatabaseConfig {
     pub readers: usize,
     /// How long a connection waits for a lock held by another process (the CLI), milliseconds.
     pub busy_timeout_ms: u64,
+    /// Writes waiting for the single writer at most; beyond that a write is refused at once (the
+    /// request is answered 503 with `Retry-After`) instead of memory growing.
+    pub write_queue: usize,
 }
 
 impl Default for DatabaseConfig {
@@ -182,6 +197,7 @@ impl Default for DatabaseConfig {
             synchronous: Synchronous::Full,
             readers: 4,
             busy_timeout_ms: 5000,
+            write_queue: 4096,
         }
     }
 }
@@ -280,6 +296,8 @@ pub struct DashboardConfig {
     pub registration: bool,
     /// How long an invite link stays usable.
     pub invite_ttl_secs: Seconds,
+    /// Merchants one dashboard account may own.
+    pub max_merchants_per_account: usize,
     /// How long a login stays valid (absolute, from the login).
     pub session_ttl_secs: Seconds,
     /// Failed logins allowed per login name, and per client address, within `login_window_secs`;
@@ -305,11 +323,45 @@ impl Default for DashboardConfig {
         Self {
             registration: false,
             invite_ttl_secs: Seconds::from_secs(7 * 24 * 3600),
+            max_merchants_per_account: 50,
             session_ttl_secs: Seconds::from_secs(7 * 24 * 3600),
             login_max_failures: 5,
             login_window_secs: Seconds::from_secs(900),
             max_upload_bytes: 8 * 1024 * 1024,
             password_hash_concurrency: cores(),
+        }
+    }
+}
+
+/// Retention settings (`[retention]`): ages in days, 0 keeps rows forever.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Notifications received longer ago are deleted (except those a manual confirmation refers to).
+    pub notifications_days: u64,
+    /// Duplicate keys (`seen`) last counted longer ago are deleted: a copy of a notification replayed
+    /// after that is no longer recognised by its client `event_hash`.
+    pub seen_keys_days: u64,
+    /// Attempts of finished webhook deliveries made longer ago are deleted.
+    pub delivery_attempts_days: u64,
+    /// Paid and expired invoices closed longer ago are deleted with their deliveries (never sooner than
+    /// the total cooldown).
+    pub finished_invoices_days: u64,
+    /// How often the pruner runs.
+    pub prune_every_secs: Seconds,
+    /// Rows deleted per transaction.
+    pub prune_batch: usize,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            notifications_days: 180,
+            seen_keys_days: 180,
+            delivery_attempts_days: 90,
+            finished_invoices_days: 365,
+            prune_every_secs: Seconds::from_secs(3600),
+            prune_batch: 500,
         }
     }
 }
@@ -527,6 +579,15 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("WEBQRIS_UNIQUE_CODE_MAX", "invoice.unique_code_max"),
     ("WEBQRIS_TOTAL_COOLDOWN_SECS", "invoice.total_cooldown_secs"),
     ("WEBQRIS_EXPIRY_SWEEP_SECS", "invoice.expiry_sweep_secs"),
+    ("WEBQRIS_EXPIRY_BATCH", "invoice.expiry_batch"),
+    (
+        "WEBQRIS_CREATE_PER_SEC_PER_TOKEN",
+        "invoice.create_per_sec_per_token",
+    ),
+    (
+        "WEBQRIS_CREATE_BURST_PER_TOKEN",
+        "invoice.create_burst_per_token",
+    ),
     (
         "WEBQRIS_DUPLICATE_WINDOW_SECS",
         "notification.duplicate_window_secs",
@@ -545,6 +606,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("WEBQRIS_DB_SYNCHRONOUS", "database.synchronous"),
     ("WEBQRIS_DB_READERS", "database.readers"),
     ("WEBQRIS_DB_BUSY_TIMEOUT_MS", "database.busy_timeout_ms"),
+    ("WEBQRIS_DB_WRITE_QUEUE", "database.write_queue"),
     (
         "WEBQRIS_HEADER_READ_TIMEOUT_SECS",
         "connection.header_read_timeout_secs",
@@ -581,10 +643,32 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("WEBQRIS_REGISTRATION", "dashboard.registration"),
     ("WEBQRIS_INVITE_TTL_SECS", "dashboard.invite_ttl_secs"),
+    (
+        "WEBQRIS_MAX_MERCHANTS_PER_ACCOUNT",
+        "dashboard.max_merchants_per_account",
+    ),
     ("WEBQRIS_SESSION_TTL_SECS", "dashboard.session_ttl_secs"),
     ("WEBQRIS_LOGIN_MAX_FAILURES", "dashboard.login_max_failures"),
     ("WEBQRIS_LOGIN_WINDOW_SECS", "dashboard.login_window_secs"),
     ("WEBQRIS_MAX_UPLOAD_BYTES", "dashboard.max_upload_bytes"),
+    (
+        "WEBQRIS_RETENTION_NOTIFICATIONS_DAYS",
+        "retention.notifications_days",
+    ),
+    (
+        "WEBQRIS_RETENTION_SEEN_KEYS_DAYS",
+        "retention.seen_keys_days",
+    ),
+    (
+        "WEBQRIS_RETENTION_DELIVERY_ATTEMPTS_DAYS",
+        "retention.delivery_attempts_days",
+    ),
+    (
+        "WEBQRIS_RETENTION_FINISHED_INVOICES_DAYS",
+        "retention.finished_invoices_days",
+    ),
+    ("WEBQRIS_PRUNE_EVERY_SECS", "retention.prune_every_secs"),
+    ("WEBQRIS_PRUNE_BATCH", "retention.prune_batch"),
     (
         "WEBQRIS_PASSWORD_HASH_CONCURRENCY",
         "dashboard.password_hash_concurrency",
@@ -638,6 +722,9 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "invoice.unique_code_max" => set!(invoice.unique_code_max, parse),
         "invoice.total_cooldown_secs" => set!(invoice.total_cooldown_secs, parse),
         "invoice.expiry_sweep_secs" => set!(invoice.expiry_sweep_secs, parse),
+        "invoice.expiry_batch" => set!(invoice.expiry_batch, parse),
+        "invoice.create_per_sec_per_token" => set!(invoice.create_per_sec_per_token, parse),
+        "invoice.create_burst_per_token" => set!(invoice.create_burst_per_token, parse),
         "notification.duplicate_window_secs" => set!(notification.duplicate_window_secs, parse),
         "webhook.retry_schedule" => set!(webhook.retry_schedule, parse),
         "webhook.timeout_secs" => set!(webhook.timeout_secs, parse),
@@ -647,6 +734,7 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "database.synchronous" => set!(database.synchronous, parse),
         "database.readers" => set!(database.readers, parse),
         "database.busy_timeout_ms" => set!(database.busy_timeout_ms, parse),
+        "database.write_queue" => set!(database.write_queue, parse),
         "websocket.queue" => set!(websocket.queue, parse),
         "websocket.send_timeout_secs" => set!(websocket.send_timeout_secs, parse),
         "websocket.idle_timeout_secs" => set!(websocket.idle_timeout_secs, parse),
@@ -666,10 +754,19 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "forwarder.silence_alert_secs" => set!(forwarder.silence_alert_secs, parse),
         "dashboard.registration" => set!(dashboard.registration, parse_bool),
         "dashboard.invite_ttl_secs" => set!(dashboard.invite_ttl_secs, parse),
+        "dashboard.max_merchants_per_account" => {
+            set!(dashboard.max_merchants_per_account, parse)
+        }
         "dashboard.session_ttl_secs" => set!(dashboard.session_ttl_secs, parse),
         "dashboard.login_max_failures" => set!(dashboard.login_max_failures, parse),
         "dashboard.login_window_secs" => set!(dashboard.login_window_secs, parse),
         "dashboard.max_upload_bytes" => set!(dashboard.max_upload_bytes, parse),
+        "retention.notifications_days" => set!(retention.notifications_days, parse),
+        "retention.seen_keys_days" => set!(retention.seen_keys_days, parse),
+        "retention.delivery_attempts_days" => set!(retention.delivery_attempts_days, parse),
+        "retention.finished_invoices_days" => set!(retention.finished_invoices_days, parse),
+        "retention.prune_every_secs" => set!(retention.prune_every_secs, parse),
+        "retention.prune_batch" => set!(retention.prune_batch, parse),
         "dashboard.password_hash_concurrency" => {
             set!(dashboard.password_hash_concurrency, parse)
         }
@@ -781,6 +878,13 @@ impl Config {
         }
         for (key, value) in [
             ("websocket.queue", self.websocket.queue),
+            ("invoice.expiry_batch", self.invoice.expiry_batch),
+            ("retention.prune_batch", self.retention.prune_batch),
+            ("database.write_queue", self.database.write_queue),
+            (
+                "dashboard.max_merchants_per_account",
+                self.dashboard.max_merchants_per_account,
+            ),
             ("websocket.max_sockets", self.websocket.max_sockets),
             ("websocket.max_per_address", self.websocket.max_per_address),
             (
@@ -832,6 +936,31 @@ impl Config {
             return Err(invalid(
                 "dashboard.login_max_failures",
                 "must be at least 1".into(),
+            ));
+        }
+        let days = |d: u64| Duration::from_secs(d.saturating_mul(24 * 3600));
+        let r = &self.retention;
+        if r.finished_invoices_days != 0
+            && days(r.finished_invoices_days) < self.invoice.total_cooldown_secs.duration()
+        {
+            return Err(invalid(
+                "retention.finished_invoices_days",
+                "must cover invoice.total_cooldown_secs (a total is never reassigned too soon)"
+                    .into(),
+            ));
+        }
+        if r.seen_keys_days != 0
+            && days(r.seen_keys_days) < self.notification.duplicate_window_secs.duration()
+        {
+            return Err(invalid(
+                "retention.seen_keys_days",
+                "must cover notification.duplicate_window_secs".into(),
+            ));
+        }
+        if self.retention.prune_every_secs.duration().is_zero() {
+            return Err(invalid(
+                "retention.prune_every_secs",
+                "must be more than 0".into(),
             ));
         }
         if self.dashboard.password_hash_concurrency == 0 {

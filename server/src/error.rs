@@ -127,7 +127,13 @@ impl From<crate::password::HashError> for AppError {
 
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
-        Self::Internal(format!("database: {e}"))
+        match e {
+            DbError::Busy => Self::Overloaded {
+                message: e.to_string(),
+                retry_after_secs: 1,
+            },
+            other => Self::Internal(format!("database: {other}")),
+        }
     }
 }
 

@@ -21,10 +21,12 @@ pub mod expiry;
 pub mod extract;
 pub mod hub;
 pub mod invoice;
+pub mod limit;
 pub mod merchant;
 pub mod page;
 pub mod password;
 pub mod qr;
+pub mod retention;
 pub mod secret;
 pub mod settlement;
 pub mod sockets;
@@ -42,6 +44,7 @@ use crate::dashboard::limiter::LoginLimiter;
 use crate::dashboard::session::SessionEnds;
 use crate::db::{Db, DbError};
 use crate::hub::Hub;
+use crate::limit::RateLimit;
 use crate::password::Passwords;
 use crate::sockets::Sockets;
 use crate::state::AppState;
@@ -99,10 +102,15 @@ pub async fn run(
         passwords: Passwords::new(config.dashboard.password_hash_concurrency),
         sockets: Sockets::default(),
         bootstrap,
+        create_limit: RateLimit::new(
+            config.invoice.create_per_sec_per_token,
+            config.invoice.create_burst_per_token,
+        ),
         config: Arc::new(config),
     };
     let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));
     let revalidator = tokio::spawn(sockets::revalidate(state.clone(), workers_stopping.clone()));
+    let pruner = tokio::spawn(retention::run(state.clone(), workers_stopping.clone()));
     let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
     tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.path().display(), "webqris listening");
     let app = api::router(state.clone());
@@ -116,6 +124,9 @@ pub async fn run(
     let _ = workers_stop.send(true);
     if let Err(e) = sweeper.await {
         tracing::error!(error = %e, "expiry sweeper task failed");
+    }
+    if let Err(e) = pruner.await {
+        tracing::error!(error = %e, "retention pruner task failed");
     }
     if let Err(e) = revalidator.await {
         tracing::error!(error = %e, "WebSocket credential checker task failed");

@@ -13,6 +13,7 @@ use crate::dashboard::limiter::LoginLimiter;
 use crate::dashboard::session::SessionEnds;
 use crate::db::Db;
 use crate::hub::Hub;
+use crate::limit::RateLimit;
 use crate::password::Passwords;
 use crate::sockets::Sockets;
 
@@ -39,8 +40,10 @@ pub struct AppState {
     pub passwords: Passwords,
     /// Open WebSockets and what authorised them (limits, revocation).
     pub sockets: Sockets,
-    /// The one-time operator setup, while no account exists.
+    /// The one-time operator setup, while no operator exists.
     pub bootstrap: Bootstrap,
+    /// Invoice creation per API token (by row id).
+    pub create_limit: RateLimit<i64>,
 }
 
 impl AppState {

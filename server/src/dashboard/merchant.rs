@@ -89,6 +89,7 @@ fn merchant_error(e: MerchantError) -> AppError {
     match e {
         MerchantError::Db(e) => AppError::from(e),
         MerchantError::UnknownMerchant(_) => merchant_not_found(),
+        MerchantError::TooMany(_) => AppError::Conflict(e.to_string()),
         other => AppError::BadRequest(other.to_string()),
     }
 }
@@ -198,7 +199,10 @@ async fn create(
             qris: None,
             webhook_url: None,
         },
-        Some(owner),
+        Some(merchant::Owner {
+            account: owner,
+            max_merchants: state.config.dashboard.max_merchants_per_account,
+        }),
         state.config.webhook.allow_private_targets,
         state.now(),
     )

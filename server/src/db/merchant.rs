@@ -445,6 +445,15 @@ impl Conn<'_> {
             .optional()?)
     }
 
+    /// How many merchants `account` owns.
+    pub fn merchants_owned_by(&self, account: AccountId) -> Result<usize, DbError> {
+        let n: i64 = self
+            .0
+            .prepare_cached("SELECT COUNT(*) FROM merchants WHERE owner_account_id = ?1")?
+            .query_row([account.0], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
     /// Every merchant's owner (merchants without one are left out).
     pub fn merchant_owners(&self) -> Result<Vec<(MerchantId, AccountId)>, DbError> {
         let mut stmt = self.0.prepare_cached(

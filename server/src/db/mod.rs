@@ -14,6 +14,7 @@ mod device;
 mod merchant;
 mod notification;
 mod payment;
+mod retention;
 pub mod schema;
 
 use std::ops::Deref;
@@ -32,11 +33,28 @@ pub use device::*;
 pub use merchant::*;
 pub use notification::*;
 pub use payment::*;
+pub use retention::*;
 
 use crate::config::DatabaseConfig;
 
 /// Most writes committed together in one group commit.
 const MAX_BATCH: usize = 128;
+
+/// Longest free text stored from a client (a notification's text). The parser reads at most 4 KiB, so
+/// nothing it could read is lost; the cut only bounds what an attacker can make the server keep.
+pub const MAX_STORED_TEXT_CHARS: usize = 8192;
+/// Longest title stored from a client.
+pub const MAX_STORED_TITLE_CHARS: usize = 1024;
+/// Longest short field stored from a client (an app package, a name, an id, a reference, a hash).
+pub const MAX_STORED_FIELD_CHARS: usize = 255;
+
+/// `text` cut to `max` characters (every string a client sends is bounded before it is stored).
+pub fn capped(text: Option<&str>, max: usize) -> Option<String> {
+    text.map(|t| match t.char_indices().nth(max) {
+        Some((end, _)) => t[..end].to_owned(),
+        None => t.to_owned(),
+    })
+}
 
 /// Why a database operation failed. Variants name the file, version or column involved.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +102,9 @@ pub enum DbError {
     /// The writer thread is gone (the server is shutting down).
     #[error("the database writer has stopped")]
     Closed,
+    /// `database.write_queue` writes are already waiting; this one was refused rather than queued.
+    #[error("the database is busy with other writes; try again in a moment")]
+    Busy,
     /// A database closure panicked; its changes were rolled back.
     #[error("a database operation panicked (rolled back)")]
     Panicked,
@@ -209,7 +230,7 @@ impl std::fmt::Debug for Db {
 
 struct Inner {
     path: PathBuf,
-    writer: mpsc::Sender<Box<dyn WriteJob>>,
+    writer: mpsc::SyncSender<Box<dyn WriteJob>>,
     readers: Mutex<Vec<Connection>>,
     reader_permits: Semaphore,
 }
@@ -242,7 +263,8 @@ impl Db {
                 Ok(conn)
             })
             .collect::<Result<Vec<_>, DbError>>()?;
-        let (sender, jobs) = mpsc::channel::<Box<dyn WriteJob>>();
+        // Bounded: a flood of writes is refused at once (DbError::Busy) instead of growing memory.
+        let (sender, jobs) = mpsc::sync_channel::<Box<dyn WriteJob>>(config.write_queue.max(1));
         std::thread::Builder::new()
             .name("webqris-db-writer".into())
             .spawn(move || writer_loop(writer, jobs))
@@ -263,7 +285,8 @@ impl Db {
     }
 
     /// Runs `f` in a write transaction on the single writer; its changes commit together or not at all,
-    /// and the answer comes after the commit is durable.
+    /// and the answer comes after the commit is durable. [`DbError::Busy`] at once when the writer's
+    /// queue is full.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
@@ -273,8 +296,11 @@ impl Db {
         let (reply, answer) = oneshot::channel();
         self.inner
             .writer
-            .send(Box::new(PendingWrite { f, reply }))
-            .map_err(|_| E::from(DbError::Closed))?;
+            .try_send(Box::new(PendingWrite { f, reply }))
+            .map_err(|e| match e {
+                mpsc::TrySendError::Full(_) => E::from(DbError::Busy),
+                mpsc::TrySendError::Disconnected(_) => E::from(DbError::Closed),
+            })?;
         answer.await.map_err(|_| E::from(DbError::Closed))?
     }
 

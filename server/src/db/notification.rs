@@ -5,7 +5,10 @@ use rusqlite::{OptionalExtension, params};
 use webqris_core::Timestamp;
 
 use super::payment::parse_column;
-use super::{Conn, DbError, MerchantId, PaymentId, Scope, Tx};
+use super::{
+    Conn, DbError, MAX_STORED_FIELD_CHARS, MAX_STORED_TEXT_CHARS, MAX_STORED_TITLE_CHARS,
+    MerchantId, PaymentId, Scope, Tx, capped,
+};
 
 /// A notification's row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -200,18 +203,18 @@ impl Tx<'_> {
                 n.merchant_id.0,
                 n.source.as_str(),
                 n.received_at.as_millis(),
-                n.app,
-                n.title,
-                n.message,
-                n.device_id,
-                n.notif_id,
-                n.event_hash,
-                n.client_timestamp,
-                n.reference,
+                capped(n.app.as_deref(), MAX_STORED_FIELD_CHARS),
+                capped(n.title.as_deref(), MAX_STORED_TITLE_CHARS),
+                capped(n.message.as_deref(), MAX_STORED_TEXT_CHARS),
+                capped(n.device_id.as_deref(), MAX_STORED_FIELD_CHARS),
+                capped(n.notif_id.as_deref(), MAX_STORED_FIELD_CHARS),
+                capped(n.event_hash.as_deref(), MAX_STORED_FIELD_CHARS),
+                capped(n.client_timestamp.as_deref(), MAX_STORED_FIELD_CHARS),
+                capped(n.reference.as_deref(), MAX_STORED_FIELD_CHARS),
                 n.outcome.as_str(),
                 n.reason,
                 n.parsed_amount,
-                n.sender_name,
+                capped(n.sender_name.as_deref(), MAX_STORED_FIELD_CHARS),
                 n.payment_id.map(|p| p.0),
             ])?;
         Ok(NotificationId(self.sql().last_insert_rowid()))
@@ -233,8 +236,8 @@ impl Tx<'_> {
                 notification.0,
                 p.position,
                 p.amount,
-                p.sender_name,
-                p.reference,
+                capped(p.sender_name.as_deref(), MAX_STORED_FIELD_CHARS),
+                capped(p.reference.as_deref(), MAX_STORED_FIELD_CHARS),
                 p.outcome.as_str(),
                 p.payment_id.map(|id| id.0),
             ])?;

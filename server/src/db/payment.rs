@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use webqris_core::Timestamp;
 use webqris_core::wire::{PaymentStatus, WebhookEvent, WebhookPaymentData};
 
-use super::{Conn, DbError, DeliveryId, MerchantId, Scope, Tx};
+use super::{Conn, DbError, DeliveryId, MAX_STORED_FIELD_CHARS, MerchantId, Scope, Tx, capped};
 use crate::secret;
 
 /// A payment's row id (the `id` of WebSocket frames).
@@ -278,7 +278,12 @@ impl Tx<'_> {
                  RETURNING {RETURNING}"
             ))?
             .query_row(
-                params![payment.0, method.as_str(), sender_name, now.as_millis()],
+                params![
+                    payment.0,
+                    method.as_str(),
+                    capped(sender_name, MAX_STORED_FIELD_CHARS),
+                    now.as_millis()
+                ],
                 payment_from_row,
             )
             .optional()?;
@@ -361,16 +366,21 @@ impl Tx<'_> {
         })
     }
 
-    /// Moves every pending payment whose deadline has passed to `expired`; its total stays reserved for
-    /// the cooldown, counted from the deadline.
-    pub fn expire_overdue(&self, now: Timestamp) -> Result<Vec<ExpiredPayment>, DbError> {
+    /// Moves up to `limit` pending payments whose deadline has passed (oldest first) to `expired`; their
+    /// totals stay reserved for the cooldown, counted from the deadline.
+    pub fn expire_overdue(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<ExpiredPayment>, DbError> {
         let mut overdue = self.sql().prepare_cached(&format!(
             "SELECT {COLUMNS}, m.name FROM payments p JOIN merchants m ON m.id = p.merchant_id
              WHERE p.status = 'pending' AND p.expired_at <= ?1
-             ORDER BY p.id"
+             ORDER BY p.id LIMIT ?2"
         ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = overdue
-            .query_map([now.as_millis()], |row| {
+            .query_map(params![now.as_millis(), limit], |row| {
                 Ok(ExpiredPayment {
                     payment: payment_from_row(row)?,
                     merchant_name: row.get(NCOLUMNS)?,
@@ -380,12 +390,13 @@ impl Tx<'_> {
         if rows.is_empty() {
             return Ok(rows);
         }
-        self.sql()
-            .prepare_cached(
-                "UPDATE payments SET status = 'expired', closed_at = expired_at
-                 WHERE status = 'pending' AND expired_at <= ?1",
-            )?
-            .execute([now.as_millis()])?;
+        let mut expire = self.sql().prepare_cached(
+            "UPDATE payments SET status = 'expired', closed_at = expired_at
+             WHERE id = ?1 AND status = 'pending'",
+        )?;
+        for row in &rows {
+            expire.execute([row.payment.id.0])?;
+        }
         Ok(rows
             .into_iter()
             .map(|mut e| {

@@ -171,6 +171,9 @@ impl TestServer {
         // others register openly (the hostile module tests registration off, the default).
         config.setup_token = Some(webqris_core::SecretString::new(SETUP_TOKEN));
         config.dashboard.registration = true;
+        // Floods of creates are part of the money tests; the rate limit itself is a hostile test.
+        config.invoice.create_per_sec_per_token = 1_000_000;
+        config.invoice.create_burst_per_token = 1_000_000;
         tweak(&mut config);
         Self::launch(config, dir).await
     }
