@@ -457,6 +457,55 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_full_write_queue_refuses_at_once_instead_of_growing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(
+            &dir.path().join("q.db"),
+            &DatabaseConfig {
+                write_queue: 1,
+                ..DatabaseConfig::default()
+            },
+        )
+        .expect("opens");
+        // Hold the writer inside a write until the test lets it go.
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let writer = db.clone();
+        let held = tokio::spawn(async move {
+            writer
+                .write(move |_| {
+                    let _ = started_tx.send(());
+                    let _ = gate.recv();
+                    Ok::<_, DbError>(())
+                })
+                .await
+        });
+        tokio::task::spawn_blocking(move || started.recv())
+            .await
+            .expect("join")
+            .expect("the writer runs the first write");
+        // A second write takes the queue's one place (sent on its first poll)...
+        let mut queued = Box::pin(db.write(|_| Ok::<_, DbError>(())));
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut queued)
+                .await
+                .is_err(),
+            "it waits for the held writer"
+        );
+        // ...so a third is refused at once.
+        assert!(matches!(
+            db.write(|_| Ok::<_, DbError>(())).await,
+            Err(DbError::Busy)
+        ));
+        release.send(()).expect("release");
+        held.await.expect("join").expect("first write");
+        queued.await.expect("the queued write commits");
+        db.write(|_| Ok::<_, DbError>(()))
+            .await
+            .expect("room again");
+    }
+
+    #[tokio::test]
     async fn a_panicking_write_is_rolled_back_and_the_writer_survives() {
         let (_dir, db) = open_temp();
         let result: Result<(), DbError> = db
