@@ -8,8 +8,13 @@
 # It does so twice: with the durable default `synchronous=FULL` and with `synchronous=NORMAL` (WAL).
 #
 # Load generator: wrk (Lua scripts in scripts/bench/ vary tokens, amounts, invoices and notifications).
+# The throughput runs lift the per-token invoice rate limit (they measure capacity, not the limit).
+# Then the memory ceilings of issue 9 (scripts/bench/hostile.py): the server's peak RSS under a flood of
+# BENCH_FLOOD (64) concurrent registrations with the default hashing pool, and its RSS with BENCH_SOCKETS
+# (1000) idle WebSockets (socket limits lifted for that run).
 # Settings (environment): BENCH_RUNS (3), BENCH_DURATION seconds per measurement (5), BENCH_THREADS (2),
-# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal").
+# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal"; "" skips the throughput runs), BENCH_FLOOD,
+# BENCH_SOCKETS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +51,8 @@ RESULTS=$WORK/results.tsv
 
 start_server() { # mode db log
   WEBQRIS_DB_SYNCHRONOUS=$1 WEBQRIS_LOG=warn,webqris_server=info WEBQRIS_LOG_JSON=true \
+    WEBQRIS_CREATE_PER_SEC_PER_TOKEN=${WEBQRIS_CREATE_PER_SEC_PER_TOKEN:-100000000} \
+    WEBQRIS_CREATE_BURST_PER_TOKEN=${WEBQRIS_CREATE_BURST_PER_TOKEN:-100000000} \
     "$BIN" serve --listen 127.0.0.1:0 --db "$2" >/dev/null 2>"$3" &
   SERVER_PID=$!
   for _ in $(seq 1 200); do
@@ -104,7 +111,27 @@ for mode in $MODES; do
   done
 done
 
+echo "==> memory ceilings: ${BENCH_FLOOD:-64} concurrent registrations, ${BENCH_SOCKETS:-1000} idle WebSockets" >&2
+DIR=$WORK/hostile
+mkdir -p "$DIR"
+HOSTILE=$DIR/results.txt
+# Per-address attempt limits lifted: what bounds memory here must be the hashing pool alone.
+WEBQRIS_REGISTRATION=true WEBQRIS_LOGIN_MAX_FAILURES=100000 start_server full "$DIR/webqris.db" "$DIR/server.log"
+python3 scripts/bench/hostile.py registrations --base "http://$ADDR" --pid "$SERVER_PID" \
+  --count "${BENCH_FLOOD:-64}" | tee -a "$HOSTILE" >&2
+stop_server
+MERCHANT=$("$BIN" merchant create --name 'Toko Bench' --db "$DIR/sockets.db" --json)
+MID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["merchant_id"])' "$MERCHANT")
+TOKEN=$("$BIN" token create --merchant "$MID" --db "$DIR/sockets.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+WEBQRIS_WS_MAX_SOCKETS=100000 WEBQRIS_WS_MAX_PER_ADDRESS=100000 WEBQRIS_WS_MAX_PER_CREDENTIAL=100000 \
+  WEBQRIS_MAX_CONNECTIONS_PER_ADDRESS=100000 WEBQRIS_MAX_CONNECTIONS=100000 \
+  start_server full "$DIR/sockets.db" "$DIR/server-sockets.log"
+python3 scripts/bench/hostile.py sockets --base "http://$ADDR" --pid "$SERVER_PID" --token "$TOKEN" \
+  --count "${BENCH_SOCKETS:-1000}" | tee -a "$HOSTILE" >&2
+stop_server
+
 echo
+cat "$HOSTILE"
 FSYNC_MS=$(python3 -c 'import os, sys, time
 path = os.path.join(sys.argv[1], "fsync.probe")
 fd = os.open(path, os.O_WRONLY | os.O_CREAT)
@@ -119,4 +146,5 @@ echo "Database directory: $(df -T "$WORK" | awk 'NR == 2 { print $2 " on " $1 }'
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine competes for the same cores)."
 echo "Machine: $(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Linux $(uname -r);" \
   "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on the same machine; medians of $RUNS runs."
-python3 scripts/bench/report.py "$RESULTS"
+[ -s "$RESULTS" ] && python3 scripts/bench/report.py "$RESULTS"
+true

@@ -100,7 +100,9 @@ struct ConnectionsInner {
 /// An admitted connection's place, in the extensions of each of its requests: a WebSocket handler keeps
 /// a clone for as long as the upgraded socket lives, so sockets count as the connections they are.
 #[derive(Debug, Clone)]
-pub struct ConnectionSlot(#[allow(dead_code)] Arc<Admitted>);
+pub struct ConnectionSlot {
+    _place: Arc<Admitted>,
+}
 
 /// One admitted connection; dropping it frees its place.
 #[derive(Debug)]
@@ -217,7 +219,9 @@ pub async fn serve(
             continue;
         };
         let (app, config, stopping) = (app.clone(), Arc::clone(&config), stopping.clone());
-        let slot = ConnectionSlot(Arc::new(admitted));
+        let slot = ConnectionSlot {
+            _place: Arc::new(admitted),
+        };
         tokio::spawn(async move { connection(stream, peer, app, &config, slot, stopping).await });
     }
     // Receivers gone only means no connection is open.

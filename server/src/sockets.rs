@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
 use crate::config::WebSocketConfig;
-use crate::db::{AccountId, DbError, MerchantId};
+use crate::db::{AccountId, MerchantId};
 use crate::state::AppState;
 
 /// How often credentials of open sockets are checked against the database (for revocations made by
@@ -247,13 +247,11 @@ pub async fn revalidate(state: AppState, mut stop: watch::Receiver<bool>) {
                     );
                 }
             }
-            Err(e) => log_failure(&e),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check the credentials of open WebSockets; trying again shortly");
+            }
         }
     }
-}
-
-fn log_failure(e: &DbError) {
-    tracing::warn!(error = %e, "cannot check the credentials of open WebSockets; trying again shortly");
 }
 
 #[cfg(test)]

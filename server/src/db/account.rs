@@ -1,9 +1,9 @@
 //! Dashboard accounts and their sessions. Passwords arrive here already hashed (argon2id, off the async
 //! executor); session cookies arrive as their SHA-256, so neither secret is ever stored in clear.
 
-use rusqlite::{OptionalExtension, params};
 use webqris_core::Timestamp;
 
+use super::sql::{Row, params};
 use super::{Conn, DbError, Tx};
 
 /// An account's row id.
@@ -80,19 +80,24 @@ pub enum NewAccountError {
     Db(#[from] DbError),
 }
 
-const ACCOUNT_COLUMNS: &str = "a.id, a.email, a.is_operator, a.created_at";
+/// The columns [`account_from_row`] reads, first in a statement (a macro so statements stay `'static`).
+macro_rules! account_columns {
+    () => {
+        "a.id, a.email, a.is_operator, a.created_at"
+    };
+}
 
-fn account_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+fn account_from_row(row: &Row<'_>) -> Result<Account, DbError> {
     Ok(Account {
-        id: AccountId(row.get(0)?),
+        id: row.get(0)?,
         email: row.get(1)?,
         is_operator: row.get(2)?,
-        created_at: Timestamp::from_millis(row.get(3)?),
+        created_at: row.get(3)?,
     })
 }
 
 impl Tx<'_> {
-    /// Stores an account as `role` allows. The checks (no account yet for the first operator, the
+    /// Stores an account as `role` allows. The checks (no operator yet for the first operator, the
     /// invite unused and unexpired) and the insert run in one transaction on the single writer, so two
     /// racing requests cannot both use one setup link or one invite.
     pub fn insert_account(
@@ -105,7 +110,7 @@ impl Tx<'_> {
         if self.account_by_email(email)?.is_some() {
             return Err(NewAccountError::Taken);
         }
-        let invite = match role {
+        let invite: Option<i64> = match role {
             NewAccountRole::FirstOperator => {
                 if self.operator_exists()? {
                     return Err(NewAccountError::AlreadySetUp);
@@ -113,18 +118,13 @@ impl Tx<'_> {
                 None
             }
             NewAccountRole::Invited { invite_hash } => Some(
-                self.sql()
-                    .prepare_cached(
-                        "SELECT id FROM invites
-                         WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
-                    )
-                    .map_err(DbError::from)?
-                    .query_row(params![invite_hash, now.as_millis()], |r| {
-                        r.get::<_, i64>(0)
-                    })
-                    .optional()
-                    .map_err(DbError::from)?
-                    .ok_or(NewAccountError::BadInvite)?,
+                self.query_opt(
+                    "SELECT id FROM invites
+                     WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+                    params![invite_hash, now],
+                    |r| r.get(0),
+                )?
+                .ok_or(NewAccountError::BadInvite)?,
             ),
             NewAccountRole::Operator | NewAccountRole::Member => None,
         };
@@ -132,25 +132,18 @@ impl Tx<'_> {
             role,
             NewAccountRole::FirstOperator | NewAccountRole::Operator
         );
-        let account = self
-            .sql()
-            .prepare_cached(
-                "INSERT INTO accounts (email, password_hash, is_operator, created_at)
-                 VALUES (?1, ?2, ?3, ?4)
-                 RETURNING id, email, is_operator, created_at",
-            )
-            .map_err(DbError::from)?
-            .query_row(
-                params![email, password_hash, operator, now.as_millis()],
-                account_from_row,
-            )
-            .map_err(DbError::from)?;
+        let account = self.query_one(
+            "INSERT INTO accounts (email, password_hash, is_operator, created_at)
+             VALUES (?1, ?2, ?3, ?4)
+             RETURNING id, email, is_operator, created_at",
+            params![email, password_hash, operator, now],
+            account_from_row,
+        )?;
         if let Some(invite) = invite {
-            self.sql()
-                .prepare_cached("UPDATE invites SET used_at = ?2, used_by = ?3 WHERE id = ?1")
-                .map_err(DbError::from)?
-                .execute(params![invite, now.as_millis(), account.id.0])
-                .map_err(DbError::from)?;
+            self.execute(
+                "UPDATE invites SET used_at = ?2, used_by = ?3 WHERE id = ?1",
+                params![invite, now, account.id],
+            )?;
         }
         Ok(account)
     }
@@ -163,17 +156,11 @@ impl Tx<'_> {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO invites (token_hash, created_by, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![
-                token_hash,
-                created_by.0,
-                now.as_millis(),
-                expires_at.as_millis()
-            ])?;
+        self.execute(
+            "INSERT INTO invites (token_hash, created_by, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, created_by, now, expires_at],
+        )?;
         Ok(())
     }
 
@@ -186,76 +173,60 @@ impl Tx<'_> {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO sessions (account_id, token_hash, csrf_token, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                account.0,
-                token_hash,
-                csrf_token,
-                now.as_millis(),
-                expires_at.as_millis()
-            ])?;
+        self.execute(
+            "INSERT INTO sessions (account_id, token_hash, csrf_token, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![account, token_hash, csrf_token, now, expires_at],
+        )?;
         // Expired sessions are useless; dropping them here keeps the table small without a sweeper.
-        self.sql()
-            .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
-            .execute([now.as_millis()])?;
+        self.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now])?;
         Ok(())
     }
 
     /// Ends one session; returns whether it existed.
     pub fn delete_session(&self, id: i64) -> Result<bool, DbError> {
-        Ok(self
-            .sql()
-            .prepare_cached("DELETE FROM sessions WHERE id = ?1")?
-            .execute([id])?
-            > 0)
+        Ok(self.execute("DELETE FROM sessions WHERE id = ?1", params![id])? > 0)
     }
 
     /// Ends every session of `account` ("log out everywhere"); returns how many.
     pub fn delete_sessions_of(&self, account: AccountId) -> Result<usize, DbError> {
-        Ok(self
-            .sql()
-            .prepare_cached("DELETE FROM sessions WHERE account_id = ?1")?
-            .execute([account.0])?)
+        self.execute(
+            "DELETE FROM sessions WHERE account_id = ?1",
+            params![account],
+        )
     }
 }
 
 impl Conn<'_> {
     /// Whether an operator account exists.
     pub fn operator_exists(&self) -> Result<bool, DbError> {
-        Ok(self
-            .0
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM accounts WHERE is_operator = 1)")?
-            .query_row([], |r| r.get(0))?)
+        self.exists("SELECT 1 FROM accounts WHERE is_operator = 1", params![])
     }
 
     /// The account with this (lowercased) login name and its password hash.
     pub fn account_by_email(&self, email: &str) -> Result<Option<Credentials>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {ACCOUNT_COLUMNS}, a.password_hash FROM accounts a WHERE a.email = ?1"
-            ))?
-            .query_row([email], |row| {
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                account_columns!(),
+                ", a.password_hash FROM accounts a WHERE a.email = ?1"
+            ),
+            params![email],
+            |row| {
                 Ok(Credentials {
                     account: account_from_row(row)?,
                     password_hash: row.get(4)?,
                 })
-            })
-            .optional()?)
+            },
+        )
     }
 
     /// Whether session `id` still exists and has not expired by `now`.
     pub fn session_is_live(&self, id: i64, now: Timestamp) -> Result<bool, DbError> {
-        Ok(self
-            .0
-            .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1 AND expires_at > ?2")?
-            .query_row(params![id, now.as_millis()], |_| Ok(()))
-            .optional()?
-            .is_some())
+        self.exists(
+            "SELECT 1 FROM sessions WHERE id = ?1 AND expires_at > ?2",
+            params![id, now],
+        )
     }
 
     /// The session whose cookie hashes to `token_hash`, if it has not expired by `now`.
@@ -264,21 +235,23 @@ impl Conn<'_> {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<SessionRow>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {ACCOUNT_COLUMNS}, s.id, s.csrf_token, s.expires_at
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                account_columns!(),
+                ", s.id, s.csrf_token, s.expires_at
                  FROM sessions s JOIN accounts a ON a.id = s.account_id
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2"
-            ))?
-            .query_row(params![token_hash, now.as_millis()], |row| {
+            ),
+            params![token_hash, now],
+            |row| {
                 Ok(SessionRow {
                     account: account_from_row(row)?,
                     id: row.get(4)?,
                     csrf_token: row.get(5)?,
-                    expires_at: Timestamp::from_millis(row.get(6)?),
+                    expires_at: row.get(6)?,
                 })
-            })
-            .optional()?)
+            },
+        )
     }
 }

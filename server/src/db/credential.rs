@@ -3,9 +3,9 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{OptionalExtension, params};
 use webqris_core::Timestamp;
 
+use super::sql::params;
 use super::{Conn, DbError, Tx};
 use crate::sockets::Credential;
 
@@ -31,27 +31,20 @@ impl Conn<'_> {
         let mut live = HashSet::new();
         for credential in credentials {
             let found = match *credential {
-                Credential::ApiToken(id) => self
-                    .0
-                    .prepare_cached(
-                        "SELECT 1 FROM api_tokens WHERE id = ?1 AND revoked_at IS NULL",
-                    )?
-                    .query_row([id], |_| Ok(()))
-                    .optional()?,
-                Credential::OperatorToken(id) => self
-                    .0
-                    .prepare_cached(
-                        "SELECT 1 FROM operator_tokens WHERE id = ?1 AND revoked_at IS NULL",
-                    )?
-                    .query_row([id], |_| Ok(()))
-                    .optional()?,
-                Credential::Session(id) => self
-                    .0
-                    .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1 AND expires_at > ?2")?
-                    .query_row(params![id, now.as_millis()], |_| Ok(()))
-                    .optional()?,
+                Credential::ApiToken(id) => self.exists(
+                    "SELECT 1 FROM api_tokens WHERE id = ?1 AND revoked_at IS NULL",
+                    params![id],
+                )?,
+                Credential::OperatorToken(id) => self.exists(
+                    "SELECT 1 FROM operator_tokens WHERE id = ?1 AND revoked_at IS NULL",
+                    params![id],
+                )?,
+                Credential::Session(id) => self.exists(
+                    "SELECT 1 FROM sessions WHERE id = ?1 AND expires_at > ?2",
+                    params![id, now],
+                )?,
             };
-            if found.is_some() {
+            if found {
                 live.insert(*credential);
             }
         }
@@ -60,40 +53,36 @@ impl Conn<'_> {
 
     /// The row id of the live operator token with this hash.
     pub fn operator_token_id(&self, token_hash: &str) -> Result<Option<i64>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT id FROM operator_tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
-            )?
-            .query_row([token_hash], |row| row.get(0))
-            .optional()?)
+        self.query_opt(
+            "SELECT id FROM operator_tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
+            params![token_hash],
+            |r| r.get(0),
+        )
     }
 
     /// Every operator token, newest first.
     pub fn operator_tokens(&self) -> Result<Vec<OperatorTokenInfo>, DbError> {
-        let mut stmt = self.0.prepare_cached(
+        self.query_all(
             "SELECT prefix, created_at, revoked_at FROM operator_tokens
              ORDER BY created_at DESC, id DESC",
-        )?;
-        let rows = stmt.query_map([], |row| {
-            Ok(OperatorTokenInfo {
-                prefix: row.get(0)?,
-                created_at: Timestamp::from_millis(row.get(1)?),
-                revoked_at: row.get::<_, Option<i64>>(2)?.map(Timestamp::from_millis),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![],
+            |r| {
+                Ok(OperatorTokenInfo {
+                    prefix: r.get(0)?,
+                    created_at: r.get(1)?,
+                    revoked_at: r.get(2)?,
+                })
+            },
+        )
     }
 }
 
 impl Tx<'_> {
     /// Revokes the live operator tokens whose display prefix is `prefix`; returns how many.
     pub fn revoke_operator_tokens(&self, prefix: &str, now: Timestamp) -> Result<usize, DbError> {
-        Ok(self
-            .sql()
-            .prepare_cached(
-                "UPDATE operator_tokens SET revoked_at = ?2 WHERE prefix = ?1 AND revoked_at IS NULL",
-            )?
-            .execute(params![prefix, now.as_millis()])?)
+        self.execute(
+            "UPDATE operator_tokens SET revoked_at = ?2 WHERE prefix = ?1 AND revoked_at IS NULL",
+            params![prefix, now],
+        )
     }
 }

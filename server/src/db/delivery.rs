@@ -1,10 +1,9 @@
 //! The webhook outbox: delivery rows (written with the paid transition), leases that keep a delivery from
 //! being sent twice at once, and the log of every attempt.
 
-use rusqlite::{OptionalExtension, params};
 use webqris_core::{SecretString, Timestamp};
 
-use super::payment::parse_column;
+use super::sql::{Row, params};
 use super::{Conn, DbError, MerchantId, PaymentId, Scope, Tx};
 
 /// A delivery's row id.
@@ -159,20 +158,25 @@ pub enum Redelivery {
     NotFound,
 }
 
-const DELIVERY_COLUMNS: &str = "d.id, d.message_id, d.status, d.attempts, d.body, d.last_error, d.created_at, \
-     d.next_attempt_at, d.finished_at";
+/// The columns [`delivery_from_row`] reads.
+macro_rules! delivery_columns {
+    () => {
+        "d.id, d.message_id, d.status, d.attempts, d.body, d.last_error, d.created_at, \
+         d.next_attempt_at, d.finished_at"
+    };
+}
 
-fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryInfo> {
+fn delivery_from_row(r: &Row<'_>) -> Result<DeliveryInfo, DbError> {
     Ok(DeliveryInfo {
-        id: DeliveryId(r.get(0)?),
+        id: r.get(0)?,
         message_id: r.get(1)?,
-        status: parse_column(r, 2)?,
+        status: r.get(2)?,
         attempts: r.get(3)?,
         body: r.get(4)?,
         last_error: r.get(5)?,
-        created_at: Timestamp::from_millis(r.get(6)?),
-        next_attempt_at: Timestamp::from_millis(r.get(7)?),
-        finished_at: r.get::<_, Option<i64>>(8)?.map(Timestamp::from_millis),
+        created_at: r.get(6)?,
+        next_attempt_at: r.get(7)?,
+        finished_at: r.get(8)?,
     })
 }
 
@@ -181,23 +185,22 @@ impl Tx<'_> {
     /// status: due now, with one more attempt than it has made (a delivery that fails again is then
     /// failed; its retry schedule was used up). Refused while an attempt is in flight.
     pub fn redeliver(&self, delivery: DeliveryId, now: Timestamp) -> Result<Redelivery, DbError> {
-        let lease: Option<Option<i64>> = self
-            .sql()
-            .prepare_cached("SELECT lease_until FROM deliveries WHERE id = ?1")?
-            .query_row([delivery.0], |r| r.get(0))
-            .optional()?;
+        let lease: Option<Option<Timestamp>> = self.query_opt(
+            "SELECT lease_until FROM deliveries WHERE id = ?1",
+            params![delivery],
+            |r| r.get(0),
+        )?;
         match lease {
             None => return Ok(Redelivery::NotFound),
-            Some(Some(until)) if until > now.as_millis() => return Ok(Redelivery::InFlight),
+            Some(Some(until)) if until > now => return Ok(Redelivery::InFlight),
             Some(_) => {}
         }
-        self.sql()
-            .prepare_cached(
-                "UPDATE deliveries
-                 SET status = 'pending', next_attempt_at = ?2, finished_at = NULL, lease_until = NULL
-                 WHERE id = ?1",
-            )?
-            .execute(params![delivery.0, now.as_millis()])?;
+        self.execute(
+            "UPDATE deliveries
+             SET status = 'pending', next_attempt_at = ?2, finished_at = NULL, lease_until = NULL
+             WHERE id = ?1",
+            params![delivery, now],
+        )?;
         Ok(Redelivery::Queued)
     }
 
@@ -211,21 +214,14 @@ impl Tx<'_> {
         body: &[u8],
         now: Timestamp,
     ) -> Result<DeliveryId, DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO deliveries (message_id, merchant_id, payment_id, event, body,
-                                         next_attempt_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            )?
-            .execute(params![
-                message_id,
-                merchant.0,
-                payment.0,
-                event,
-                body,
-                now.as_millis()
-            ])?;
-        Ok(DeliveryId(self.sql().last_insert_rowid()))
+        self.query_one(
+            "INSERT INTO deliveries (message_id, merchant_id, payment_id, event, body,
+                                     next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+             RETURNING id",
+            params![message_id, merchant, payment, event, body, now],
+            |r| r.get(0),
+        )
     }
 
     /// Claims up to `limit` due deliveries whose lease (if any) has run out: leases them until
@@ -236,48 +232,40 @@ impl Tx<'_> {
         lease_until: Timestamp,
         limit: usize,
     ) -> Result<Vec<ClaimedDelivery>, DbError> {
-        let ids: Vec<i64> = self
-            .sql()
-            .prepare_cached(
-                "UPDATE deliveries SET lease_until = ?2, attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM deliveries
-                              WHERE status = 'pending' AND next_attempt_at <= ?1
-                                AND (lease_until IS NULL OR lease_until <= ?1)
-                              ORDER BY next_attempt_at, id LIMIT ?3)
-                 RETURNING id",
-            )?
-            .query_map(
-                params![
-                    now.as_millis(),
-                    lease_until.as_millis(),
-                    i64::try_from(limit).unwrap_or(i64::MAX)
-                ],
-                |r| r.get(0),
-            )?
-            .collect::<Result<_, _>>()?;
-        let mut details = self.sql().prepare_cached(
-            "SELECT d.id, d.message_id, d.merchant_id, m.name, p.invoice_id, d.body, d.attempts,
-                    m.webhook_url, m.webhook_secret
-             FROM deliveries d
-             JOIN merchants m ON m.id = d.merchant_id
-             JOIN payments p ON p.id = d.payment_id
-             WHERE d.id = ?1",
+        let ids: Vec<DeliveryId> = self.query_all(
+            "UPDATE deliveries SET lease_until = ?2, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM deliveries
+                          WHERE status = 'pending' AND next_attempt_at <= ?1
+                            AND (lease_until IS NULL OR lease_until <= ?1)
+                          ORDER BY next_attempt_at, id LIMIT ?3)
+             RETURNING id",
+            params![now, lease_until, limit],
+            |r| r.get(0),
         )?;
         ids.into_iter()
             .map(|id| {
-                Ok(details.query_row([id], |r| {
-                    Ok(ClaimedDelivery {
-                        id: DeliveryId(r.get(0)?),
-                        message_id: r.get(1)?,
-                        merchant_id: MerchantId(r.get(2)?),
-                        merchant_name: r.get(3)?,
-                        invoice_id: r.get(4)?,
-                        body: r.get(5)?,
-                        attempt: r.get(6)?,
-                        url: r.get(7)?,
-                        secret: SecretString::new(r.get::<_, String>(8)?),
-                    })
-                })?)
+                self.query_one(
+                    "SELECT d.id, d.message_id, d.merchant_id, m.name, p.invoice_id, d.body,
+                            d.attempts, m.webhook_url, m.webhook_secret
+                     FROM deliveries d
+                     JOIN merchants m ON m.id = d.merchant_id
+                     JOIN payments p ON p.id = d.payment_id
+                     WHERE d.id = ?1",
+                    params![id],
+                    |r| {
+                        Ok(ClaimedDelivery {
+                            id: r.get(0)?,
+                            message_id: r.get(1)?,
+                            merchant_id: r.get(2)?,
+                            merchant_name: r.get(3)?,
+                            invoice_id: r.get(4)?,
+                            body: r.get(5)?,
+                            attempt: r.get(6)?,
+                            url: r.get(7)?,
+                            secret: SecretString::new(r.get::<String>(8)?),
+                        })
+                    },
+                )
             })
             .collect()
     }
@@ -289,42 +277,40 @@ impl Tx<'_> {
         next: NextStep,
         now: Timestamp,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms,
-                                                status_code, error, response_body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (delivery_id, attempt) DO NOTHING",
-            )?
-            .execute(params![
-                attempt.delivery.0,
+        self.execute(
+            "INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms,
+                                            status_code, error, response_body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (delivery_id, attempt) DO NOTHING",
+            params![
+                attempt.delivery,
                 attempt.attempt,
                 attempt.url,
-                attempt.started_at.as_millis(),
+                attempt.started_at,
                 attempt.duration_ms,
                 attempt.status_code,
                 attempt.error,
                 attempt.response_body,
-            ])?;
+            ],
+        )?;
         let (status, next_at, finished_at) = match next {
             NextStep::Delivered => (DeliveryStatus::Delivered, None, Some(now)),
             NextStep::RetryAt(at) => (DeliveryStatus::Pending, Some(at), None),
             NextStep::Failed => (DeliveryStatus::Failed, None, Some(now)),
         };
-        self.sql()
-            .prepare_cached(
-                "UPDATE deliveries
-                 SET status = ?2, next_attempt_at = COALESCE(?3, next_attempt_at), finished_at = ?4,
-                     last_error = ?5, lease_until = NULL
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                attempt.delivery.0,
-                status.as_str(),
-                next_at.map(Timestamp::as_millis),
-                finished_at.map(Timestamp::as_millis),
-                attempt.error,
-            ])?;
+        self.execute(
+            "UPDATE deliveries
+             SET status = ?2, next_attempt_at = COALESCE(?3, next_attempt_at), finished_at = ?4,
+                 last_error = ?5, lease_until = NULL
+             WHERE id = ?1",
+            params![
+                attempt.delivery,
+                status,
+                next_at,
+                finished_at,
+                attempt.error
+            ],
+        )?;
         Ok(())
     }
 }
@@ -333,54 +319,60 @@ impl Conn<'_> {
     /// When the worker next has something to do: the earliest instant a pending delivery becomes
     /// claimable (its due time, or the end of its lease).
     pub fn next_delivery_due(&self) -> Result<Option<Timestamp>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, 0)))
-                 FROM deliveries WHERE status = 'pending'",
-            )?
-            .query_row([], |r| r.get::<_, Option<i64>>(0))?
-            .map(Timestamp::from_millis))
+        // CASE rather than two-argument MAX, which PostgreSQL spells GREATEST.
+        self.query_one(
+            "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until
+                             ELSE next_attempt_at END)
+             FROM deliveries WHERE status = 'pending'",
+            params![],
+            |r| r.get(0),
+        )
     }
 
     /// Deliveries of a payment, oldest first.
     pub fn deliveries_for_payment(&self, payment: PaymentId) -> Result<Vec<DeliveryInfo>, DbError> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.payment_id = ?1 ORDER BY d.id"
-        ))?;
-        let rows = stmt.query_map([payment.0], delivery_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.query_all(
+            concat!(
+                "SELECT ",
+                delivery_columns!(),
+                " FROM deliveries d WHERE d.payment_id = ?1 ORDER BY d.id"
+            ),
+            params![payment],
+            delivery_from_row,
+        )
     }
 
     /// The attempts of a delivery, in order.
     pub fn delivery_attempts(&self, delivery: DeliveryId) -> Result<Vec<AttemptInfo>, DbError> {
-        let mut stmt = self.0.prepare_cached(
+        self.query_all(
             "SELECT attempt, url, status_code, error, duration_ms, response_body, started_at
              FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY attempt",
-        )?;
-        let rows = stmt.query_map([delivery.0], |r| {
-            Ok(AttemptInfo {
-                attempt: r.get(0)?,
-                url: r.get(1)?,
-                status_code: r.get(2)?,
-                error: r.get(3)?,
-                duration_ms: r.get(4)?,
-                response_body: r.get(5)?,
-                started_at: Timestamp::from_millis(r.get(6)?),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![delivery],
+            |r| {
+                Ok(AttemptInfo {
+                    attempt: r.get(0)?,
+                    url: r.get(1)?,
+                    status_code: r.get(2)?,
+                    error: r.get(3)?,
+                    duration_ms: r.get(4)?,
+                    response_body: r.get(5)?,
+                    started_at: r.get(6)?,
+                })
+            },
+        )
     }
 
     /// A delivery by id.
     pub fn delivery(&self, id: DeliveryId) -> Result<Option<DeliveryInfo>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE d.id = ?1"
-            ))?
-            .query_row([id.0], delivery_from_row)
-            .optional()?)
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                delivery_columns!(),
+                " FROM deliveries d WHERE d.id = ?1"
+            ),
+            params![id],
+            delivery_from_row,
+        )
     }
 
     /// The merchant and payment of a delivery, if `scope` may see its merchant.
@@ -389,16 +381,12 @@ impl Conn<'_> {
         id: DeliveryId,
         scope: Scope,
     ) -> Result<Option<(MerchantId, PaymentId)>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT d.merchant_id, d.payment_id FROM deliveries d
-                 JOIN merchants m ON m.id = d.merchant_id
-                 WHERE d.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)",
-            )?
-            .query_row(params![id.0, scope.owner()], |r| {
-                Ok((MerchantId(r.get(0)?), PaymentId(r.get(1)?)))
-            })
-            .optional()?)
+        self.query_opt(
+            "SELECT d.merchant_id, d.payment_id FROM deliveries d
+             JOIN merchants m ON m.id = d.merchant_id
+             WHERE d.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)",
+            params![id, scope.owner()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 }

@@ -1,8 +1,8 @@
 //! Forwarder devices: when each (merchant, device) was last heard from, and what its last heartbeat said.
 
-use rusqlite::params;
 use webqris_core::Timestamp;
 
+use super::sql::params;
 use super::{Conn, DbError, MerchantId, Tx};
 
 /// What a heartbeat reports.
@@ -49,13 +49,12 @@ impl Tx<'_> {
         device_id: &str,
         now: Timestamp,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
-                 VALUES (?1, ?2, ?3, ?3)
-                 ON CONFLICT (merchant_id, device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-            )?
-            .execute(params![merchant.0, device_id, now.as_millis()])?;
+        self.execute(
+            "INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT (merchant_id, device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+            params![merchant, device_id, now],
+        )?;
         Ok(())
     }
 
@@ -66,29 +65,28 @@ impl Tx<'_> {
         beat: &Heartbeat,
         now: Timestamp,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO devices (merchant_id, device_id, app_version, listener_connected,
-                                      outbox_pending, last_notification_at, first_seen_at,
-                                      last_seen_at, last_heartbeat_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)
-                 ON CONFLICT (merchant_id, device_id) DO UPDATE SET
-                     app_version = excluded.app_version,
-                     listener_connected = excluded.listener_connected,
-                     outbox_pending = excluded.outbox_pending,
-                     last_notification_at = excluded.last_notification_at,
-                     last_seen_at = excluded.last_seen_at,
-                     last_heartbeat_at = excluded.last_heartbeat_at",
-            )?
-            .execute(params![
-                merchant.0,
+        self.execute(
+            "INSERT INTO devices (merchant_id, device_id, app_version, listener_connected,
+                                  outbox_pending, last_notification_at, first_seen_at,
+                                  last_seen_at, last_heartbeat_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)
+             ON CONFLICT (merchant_id, device_id) DO UPDATE SET
+                 app_version = excluded.app_version,
+                 listener_connected = excluded.listener_connected,
+                 outbox_pending = excluded.outbox_pending,
+                 last_notification_at = excluded.last_notification_at,
+                 last_seen_at = excluded.last_seen_at,
+                 last_heartbeat_at = excluded.last_heartbeat_at",
+            params![
+                merchant,
                 beat.device_id,
                 beat.app_version,
                 beat.listener_connected,
                 beat.outbox_pending,
-                beat.last_notification_at.map(Timestamp::as_millis),
-                now.as_millis(),
-            ])?;
+                beat.last_notification_at,
+                now,
+            ],
+        )?;
         Ok(())
     }
 }
@@ -96,23 +94,23 @@ impl Tx<'_> {
 impl Conn<'_> {
     /// `merchant`'s devices, most recently seen first.
     pub fn devices(&self, merchant: MerchantId) -> Result<Vec<DeviceRow>, DbError> {
-        let mut stmt = self.0.prepare_cached(
+        self.query_all(
             "SELECT device_id, app_version, listener_connected, outbox_pending, last_notification_at,
                     first_seen_at, last_seen_at, last_heartbeat_at
              FROM devices WHERE merchant_id = ?1 ORDER BY last_seen_at DESC, device_id",
-        )?;
-        let rows = stmt.query_map([merchant.0], |r| {
-            Ok(DeviceRow {
-                device_id: r.get(0)?,
-                app_version: r.get(1)?,
-                listener_connected: r.get(2)?,
-                outbox_pending: r.get(3)?,
-                last_notification_at: r.get::<_, Option<i64>>(4)?.map(Timestamp::from_millis),
-                first_seen_at: Timestamp::from_millis(r.get(5)?),
-                last_seen_at: Timestamp::from_millis(r.get(6)?),
-                last_heartbeat_at: r.get::<_, Option<i64>>(7)?.map(Timestamp::from_millis),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![merchant],
+            |r| {
+                Ok(DeviceRow {
+                    device_id: r.get(0)?,
+                    app_version: r.get(1)?,
+                    listener_connected: r.get(2)?,
+                    outbox_pending: r.get(3)?,
+                    last_notification_at: r.get(4)?,
+                    first_seen_at: r.get(5)?,
+                    last_seen_at: r.get(6)?,
+                    last_heartbeat_at: r.get(7)?,
+                })
+            },
+        )
     }
 }

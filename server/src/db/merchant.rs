@@ -1,8 +1,8 @@
 //! Merchants and credentials: API tokens, callback secrets and operator tokens, looked up by hash.
 
-use rusqlite::{OptionalExtension, params};
 use webqris_core::{SecretString, Timestamp};
 
+use super::sql::{Row, params};
 use super::{AccountId, Conn, DbError, Tx};
 
 /// A merchant's row id.
@@ -54,11 +54,16 @@ pub struct ApiTokenInfo {
     pub revoked_at: Option<Timestamp>,
 }
 
-const MERCHANT_COLUMNS: &str = "m.id, m.name, m.qris_payload, m.webhook_url";
+/// The columns [`merchant_from_row`] reads, first in a statement (a macro so statements stay `'static`).
+macro_rules! merchant_columns {
+    () => {
+        "m.id, m.name, m.qris_payload, m.webhook_url"
+    };
+}
 
-fn merchant_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Merchant> {
+fn merchant_from_row(row: &Row<'_>) -> Result<Merchant, DbError> {
     Ok(Merchant {
-        id: MerchantId(row.get(0)?),
+        id: row.get(0)?,
         name: row.get(1)?,
         qris_payload: row.get(2)?,
         webhook_url: row.get(3)?,
@@ -68,24 +73,24 @@ fn merchant_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Merchant> {
 impl Tx<'_> {
     /// Stores a new merchant.
     pub fn insert_merchant(&self, new: &NewMerchantRow) -> Result<MerchantId, DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO merchants (name, qris_payload, webhook_url, webhook_secret,
-                                        callback_secret_hash, callback_secret_prefix, created_at,
-                                        owner_account_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
+        self.query_one(
+            "INSERT INTO merchants (name, qris_payload, webhook_url, webhook_secret,
+                                    callback_secret_hash, callback_secret_prefix, created_at,
+                                    owner_account_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             RETURNING id",
+            params![
                 new.name,
                 new.qris_payload,
                 new.webhook_url,
                 new.webhook_secret.expose(),
                 new.callback_secret_hash,
                 new.callback_secret_prefix,
-                new.created_at.as_millis(),
-                new.owner.map(|a| a.0),
-            ])?;
-        Ok(MerchantId(self.sql().last_insert_rowid()))
+                new.created_at,
+                new.owner,
+            ],
+            |r| r.get(0),
+        )
     }
 
     /// Stores an API token hash for `merchant`; `false` when the merchant does not exist.
@@ -99,12 +104,11 @@ impl Tx<'_> {
         if self.merchant(merchant)?.is_none() {
             return Ok(false);
         }
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO api_tokens (merchant_id, token_hash, prefix, created_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![merchant.0, token_hash, prefix, now.as_millis()])?;
+        self.execute(
+            "INSERT INTO api_tokens (merchant_id, token_hash, prefix, created_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![merchant, token_hash, prefix, now],
+        )?;
         Ok(true)
     }
 
@@ -115,13 +119,11 @@ impl Tx<'_> {
         prefix: &str,
         now: Timestamp,
     ) -> Result<usize, DbError> {
-        Ok(self
-            .sql()
-            .prepare_cached(
-                "UPDATE api_tokens SET revoked_at = ?3
-                 WHERE merchant_id = ?1 AND prefix = ?2 AND revoked_at IS NULL",
-            )?
-            .execute(params![merchant.0, prefix, now.as_millis()])?)
+        self.execute(
+            "UPDATE api_tokens SET revoked_at = ?3
+             WHERE merchant_id = ?1 AND prefix = ?2 AND revoked_at IS NULL",
+            params![merchant, prefix, now],
+        )
     }
 
     /// Stores an operator token hash.
@@ -131,11 +133,10 @@ impl Tx<'_> {
         prefix: &str,
         now: Timestamp,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO operator_tokens (token_hash, prefix, created_at) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![token_hash, prefix, now.as_millis()])?;
+        self.execute(
+            "INSERT INTO operator_tokens (token_hash, prefix, created_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, prefix, now],
+        )?;
         Ok(())
     }
 }
@@ -143,25 +144,29 @@ impl Tx<'_> {
 impl Conn<'_> {
     /// The merchant with this id.
     pub fn merchant(&self, id: MerchantId) -> Result<Option<Merchant>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {MERCHANT_COLUMNS} FROM merchants m WHERE m.id = ?1"
-            ))?
-            .query_row([id.0], merchant_from_row)
-            .optional()?)
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                merchant_columns!(),
+                " FROM merchants m WHERE m.id = ?1"
+            ),
+            params![id],
+            merchant_from_row,
+        )
     }
 
     /// The merchant owning the live (not revoked) API token with this hash.
     pub fn merchant_by_api_token(&self, token_hash: &str) -> Result<Option<Merchant>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {MERCHANT_COLUMNS} FROM api_tokens t JOIN merchants m ON m.id = t.merchant_id
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                merchant_columns!(),
+                " FROM api_tokens t JOIN merchants m ON m.id = t.merchant_id
                  WHERE t.token_hash = ?1 AND t.revoked_at IS NULL"
-            ))?
-            .query_row([token_hash], merchant_from_row)
-            .optional()?)
+            ),
+            params![token_hash],
+            merchant_from_row,
+        )
     }
 
     /// The merchant whose callback secret has this hash.
@@ -169,38 +174,41 @@ impl Conn<'_> {
         &self,
         secret_hash: &str,
     ) -> Result<Option<Merchant>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {MERCHANT_COLUMNS} FROM merchants m WHERE m.callback_secret_hash = ?1"
-            ))?
-            .query_row([secret_hash], merchant_from_row)
-            .optional()?)
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                merchant_columns!(),
+                " FROM merchants m WHERE m.callback_secret_hash = ?1"
+            ),
+            params![secret_hash],
+            merchant_from_row,
+        )
     }
 
     /// A merchant's API tokens, newest first.
     pub fn api_tokens(&self, merchant: MerchantId) -> Result<Vec<ApiTokenInfo>, DbError> {
-        let mut stmt = self.0.prepare_cached(
+        self.query_all(
             "SELECT prefix, created_at, revoked_at FROM api_tokens
              WHERE merchant_id = ?1 ORDER BY created_at DESC, id DESC",
-        )?;
-        let rows = stmt.query_map([merchant.0], |row| {
-            Ok(ApiTokenInfo {
-                prefix: row.get(0)?,
-                created_at: Timestamp::from_millis(row.get(1)?),
-                revoked_at: row.get::<_, Option<i64>>(2)?.map(Timestamp::from_millis),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![merchant],
+            |row| {
+                Ok(ApiTokenInfo {
+                    prefix: row.get(0)?,
+                    created_at: row.get(1)?,
+                    revoked_at: row.get(2)?,
+                })
+            },
+        )
     }
 
     /// The secret that signs `merchant`'s webhooks.
     pub fn webhook_secret(&self, merchant: MerchantId) -> Result<Option<SecretString>, DbError> {
         Ok(self
-            .0
-            .prepare_cached("SELECT webhook_secret FROM merchants WHERE id = ?1")?
-            .query_row([merchant.0], |row| row.get::<_, String>(0))
-            .optional()?
+            .query_opt(
+                "SELECT webhook_secret FROM merchants WHERE id = ?1",
+                params![merchant],
+                |row| row.get::<String>(0),
+            )?
             .map(SecretString::new))
     }
 }
@@ -287,33 +295,37 @@ impl Tx<'_> {
         merchant: MerchantId,
         owner: Option<AccountId>,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached("UPDATE merchants SET owner_account_id = ?2 WHERE id = ?1")?
-            .execute(params![merchant.0, owner.map(|a| a.0)])?;
+        self.execute(
+            "UPDATE merchants SET owner_account_id = ?2 WHERE id = ?1",
+            params![merchant, owner],
+        )?;
         Ok(())
     }
 
     /// Renames a merchant.
     pub fn rename_merchant(&self, merchant: MerchantId, name: &str) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached("UPDATE merchants SET name = ?2 WHERE id = ?1")?
-            .execute(params![merchant.0, name])?;
+        self.execute(
+            "UPDATE merchants SET name = ?2 WHERE id = ?1",
+            params![merchant, name],
+        )?;
         Ok(())
     }
 
     /// Stores a merchant's static QRIS (already checked).
     pub fn set_merchant_qris(&self, merchant: MerchantId, payload: &str) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached("UPDATE merchants SET qris_payload = ?2 WHERE id = ?1")?
-            .execute(params![merchant.0, payload])?;
+        self.execute(
+            "UPDATE merchants SET qris_payload = ?2 WHERE id = ?1",
+            params![merchant, payload],
+        )?;
         Ok(())
     }
 
     /// Stores (or clears) a merchant's webhook URL (already checked against the target policy).
     pub fn set_webhook_url(&self, merchant: MerchantId, url: Option<&str>) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached("UPDATE merchants SET webhook_url = ?2 WHERE id = ?1")?
-            .execute(params![merchant.0, url])?;
+        self.execute(
+            "UPDATE merchants SET webhook_url = ?2 WHERE id = ?1",
+            params![merchant, url],
+        )?;
         Ok(())
     }
 
@@ -323,9 +335,10 @@ impl Tx<'_> {
         merchant: MerchantId,
         secret: &SecretString,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached("UPDATE merchants SET webhook_secret = ?2 WHERE id = ?1")?
-            .execute(params![merchant.0, secret.expose()])?;
+        self.execute(
+            "UPDATE merchants SET webhook_secret = ?2 WHERE id = ?1",
+            params![merchant, secret.expose()],
+        )?;
         Ok(())
     }
 
@@ -336,12 +349,11 @@ impl Tx<'_> {
         hash: &str,
         prefix: &str,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "UPDATE merchants SET callback_secret_hash = ?2, callback_secret_prefix = ?3
-                 WHERE id = ?1",
-            )?
-            .execute(params![merchant.0, hash, prefix])?;
+        self.execute(
+            "UPDATE merchants SET callback_secret_hash = ?2, callback_secret_prefix = ?3
+             WHERE id = ?1",
+            params![merchant, hash, prefix],
+        )?;
         Ok(())
     }
 
@@ -353,21 +365,19 @@ impl Tx<'_> {
         token: i64,
         now: Timestamp,
     ) -> Result<bool, DbError> {
-        Ok(self
-            .sql()
-            .prepare_cached(
-                "UPDATE api_tokens SET revoked_at = ?3
-                 WHERE id = ?2 AND merchant_id = ?1 AND revoked_at IS NULL",
-            )?
-            .execute(params![merchant.0, token, now.as_millis()])?
-            > 0)
+        Ok(self.execute(
+            "UPDATE api_tokens SET revoked_at = ?3
+             WHERE id = ?2 AND merchant_id = ?1 AND revoked_at IS NULL",
+            params![merchant, token, now],
+        )? > 0)
     }
 
     /// Records that the API token with this hash was used at `now`.
     pub fn note_api_token_use(&self, token_hash: &str, now: Timestamp) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached("UPDATE api_tokens SET last_used_at = ?2 WHERE token_hash = ?1")?
-            .execute(params![token_hash, now.as_millis()])?;
+        self.execute(
+            "UPDATE api_tokens SET last_used_at = ?2 WHERE token_hash = ?1",
+            params![token_hash, now],
+        )?;
         Ok(())
     }
 
@@ -378,22 +388,20 @@ impl Tx<'_> {
         merchant: MerchantId,
         now: Timestamp,
     ) -> Result<Result<(), DeleteRefusal>, DbError> {
-        let pending: i64 = self
-            .sql()
-            .prepare_cached(
-                "SELECT COUNT(*) FROM payments
-                 WHERE merchant_id = ?1 AND status = 'pending' AND expired_at > ?2",
-            )?
-            .query_row(params![merchant.0, now.as_millis()], |r| r.get(0))?;
+        let pending: i64 = self.query_one(
+            "SELECT COUNT(*) FROM payments
+             WHERE merchant_id = ?1 AND status = 'pending' AND expired_at > ?2",
+            params![merchant, now],
+            |r| r.get(0),
+        )?;
         if pending > 0 {
             return Ok(Err(DeleteRefusal::PendingPayments(pending)));
         }
-        let deliveries: i64 = self
-            .sql()
-            .prepare_cached(
-                "SELECT COUNT(*) FROM deliveries WHERE merchant_id = ?1 AND status = 'pending'",
-            )?
-            .query_row([merchant.0], |r| r.get(0))?;
+        let deliveries: i64 = self.query_one(
+            "SELECT COUNT(*) FROM deliveries WHERE merchant_id = ?1 AND status = 'pending'",
+            params![merchant],
+            |r| r.get(0),
+        )?;
         if deliveries > 0 {
             return Ok(Err(DeleteRefusal::PendingDeliveries(deliveries)));
         }
@@ -413,9 +421,7 @@ impl Tx<'_> {
             "DELETE FROM devices WHERE merchant_id = ?1",
             "DELETE FROM merchants WHERE id = ?1",
         ] {
-            self.sql()
-                .prepare_cached(statement)?
-                .execute([merchant.0])?;
+            self.execute(statement, params![merchant])?;
         }
         Ok(Ok(()))
     }
@@ -428,39 +434,36 @@ impl Conn<'_> {
         &self,
         token_hash: &str,
     ) -> Result<Option<(Merchant, i64, Option<Timestamp>)>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {MERCHANT_COLUMNS}, t.last_used_at, t.id
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                merchant_columns!(),
+                ", t.last_used_at, t.id
                  FROM api_tokens t JOIN merchants m ON m.id = t.merchant_id
                  WHERE t.token_hash = ?1 AND t.revoked_at IS NULL"
-            ))?
-            .query_row([token_hash], |row| {
-                Ok((
-                    merchant_from_row(row)?,
-                    row.get(5)?,
-                    row.get::<_, Option<i64>>(4)?.map(Timestamp::from_millis),
-                ))
-            })
-            .optional()?)
+            ),
+            params![token_hash],
+            |row| Ok((merchant_from_row(row)?, row.get(5)?, row.get(4)?)),
+        )
     }
 
     /// How many merchants `account` owns.
     pub fn merchants_owned_by(&self, account: AccountId) -> Result<usize, DbError> {
-        let n: i64 = self
-            .0
-            .prepare_cached("SELECT COUNT(*) FROM merchants WHERE owner_account_id = ?1")?
-            .query_row([account.0], |r| r.get(0))?;
+        let n: i64 = self.query_one(
+            "SELECT COUNT(*) FROM merchants WHERE owner_account_id = ?1",
+            params![account],
+            |r| r.get(0),
+        )?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     /// Every merchant's owner (merchants without one are left out).
     pub fn merchant_owners(&self) -> Result<Vec<(MerchantId, AccountId)>, DbError> {
-        let mut stmt = self.0.prepare_cached(
+        self.query_all(
             "SELECT id, owner_account_id FROM merchants WHERE owner_account_id IS NOT NULL",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((MerchantId(r.get(0)?), AccountId(r.get(1)?))))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// The merchants `scope` may see, by name, with what the list shows.
@@ -469,25 +472,30 @@ impl Conn<'_> {
         scope: Scope,
         now: Timestamp,
     ) -> Result<Vec<MerchantListRow>, DbError> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {MERCHANT_COLUMNS}, a.email, m.created_at,
+        // lower(): SQLite's NOCASE and PostgreSQL's collations differ; lower() sorts alike on both.
+        self.query_all(
+            concat!(
+                "SELECT ",
+                merchant_columns!(),
+                ", a.email, m.created_at,
                     (SELECT COUNT(*) FROM payments p
                      WHERE p.merchant_id = m.id AND p.status = 'pending' AND p.expired_at > ?2),
                     (SELECT MAX(d.last_seen_at) FROM devices d WHERE d.merchant_id = m.id)
-             FROM merchants m LEFT JOIN accounts a ON a.id = m.owner_account_id
-             WHERE ?1 IS NULL OR m.owner_account_id = ?1
-             ORDER BY m.name COLLATE NOCASE, m.id"
-        ))?;
-        let rows = stmt.query_map(params![scope.owner(), now.as_millis()], |row| {
-            Ok(MerchantListRow {
-                merchant: merchant_from_row(row)?,
-                owner_email: row.get(4)?,
-                created_at: Timestamp::from_millis(row.get(5)?),
-                pending: row.get(6)?,
-                last_device_seen_at: row.get::<_, Option<i64>>(7)?.map(Timestamp::from_millis),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+                 FROM merchants m LEFT JOIN accounts a ON a.id = m.owner_account_id
+                 WHERE ?1 IS NULL OR m.owner_account_id = ?1
+                 ORDER BY lower(m.name), m.id"
+            ),
+            params![scope.owner(), now],
+            |row| {
+                Ok(MerchantListRow {
+                    merchant: merchant_from_row(row)?,
+                    owner_email: row.get(4)?,
+                    created_at: row.get(5)?,
+                    pending: row.get(6)?,
+                    last_device_seen_at: row.get(7)?,
+                })
+            },
+        )
     }
 
     /// The merchant with this id if `scope` may see it (another account's merchant is not found).
@@ -496,42 +504,44 @@ impl Conn<'_> {
         id: MerchantId,
         scope: Scope,
     ) -> Result<Option<MerchantDetail>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {MERCHANT_COLUMNS}, m.owner_account_id, a.email, m.created_at,
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                merchant_columns!(),
+                ", m.owner_account_id, a.email, m.created_at,
                         m.webhook_secret, m.callback_secret_prefix
                  FROM merchants m LEFT JOIN accounts a ON a.id = m.owner_account_id
                  WHERE m.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)"
-            ))?
-            .query_row(params![id.0, scope.owner()], |row| {
+            ),
+            params![id, scope.owner()],
+            |row| {
                 Ok(MerchantDetail {
                     merchant: merchant_from_row(row)?,
-                    owner: row.get::<_, Option<i64>>(4)?.map(AccountId),
+                    owner: row.get(4)?,
                     owner_email: row.get(5)?,
-                    created_at: Timestamp::from_millis(row.get(6)?),
-                    webhook_secret: SecretString::new(row.get::<_, String>(7)?),
+                    created_at: row.get(6)?,
+                    webhook_secret: SecretString::new(row.get::<String>(7)?),
                     callback_secret_prefix: row.get(8)?,
                 })
-            })
-            .optional()?)
+            },
+        )
     }
 
     /// A merchant's API tokens with their last use, newest first.
     pub fn api_token_rows(&self, merchant: MerchantId) -> Result<Vec<ApiTokenRow>, DbError> {
-        let mut stmt = self.0.prepare_cached(
+        self.query_all(
             "SELECT id, prefix, created_at, revoked_at, last_used_at FROM api_tokens
              WHERE merchant_id = ?1 ORDER BY created_at DESC, id DESC",
-        )?;
-        let rows = stmt.query_map([merchant.0], |row| {
-            Ok(ApiTokenRow {
-                id: row.get(0)?,
-                prefix: row.get(1)?,
-                created_at: Timestamp::from_millis(row.get(2)?),
-                revoked_at: row.get::<_, Option<i64>>(3)?.map(Timestamp::from_millis),
-                last_used_at: row.get::<_, Option<i64>>(4)?.map(Timestamp::from_millis),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![merchant],
+            |row| {
+                Ok(ApiTokenRow {
+                    id: row.get(0)?,
+                    prefix: row.get(1)?,
+                    created_at: row.get(2)?,
+                    revoked_at: row.get(3)?,
+                    last_used_at: row.get(4)?,
+                })
+            },
+        )
     }
 }

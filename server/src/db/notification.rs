@@ -1,10 +1,9 @@
 //! Inbound notifications, each stored with its outcome, the payments read from them, and the per-merchant
 //! duplicate keys (`seen`).
 
-use rusqlite::{OptionalExtension, params};
 use webqris_core::Timestamp;
 
-use super::payment::parse_column;
+use super::sql::{Row, params};
 use super::{
     Conn, DbError, MAX_STORED_FIELD_CHARS, MAX_STORED_TEXT_CHARS, MAX_STORED_TITLE_CHARS,
     MerchantId, PaymentId, Scope, Tx, capped,
@@ -188,21 +187,40 @@ pub struct StoredNotification {
     pub notif_id: Option<String>,
 }
 
+/// The columns [`stored_from_row`] reads.
+macro_rules! stored_columns {
+    () => {
+        "id, source, outcome, reason, message, parsed_amount, payment_id, notif_id"
+    };
+}
+
+fn stored_from_row(r: &Row<'_>) -> Result<StoredNotification, DbError> {
+    Ok(StoredNotification {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        outcome: r.get(2)?,
+        reason: r.get(3)?,
+        message: r.get(4)?,
+        parsed_amount: r.get(5)?,
+        payment_id: r.get(6)?,
+        notif_id: r.get(7)?,
+    })
+}
+
 impl Tx<'_> {
     /// Stores a notification.
     pub fn insert_notification(&self, n: &NewNotification) -> Result<NotificationId, DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO notifications (merchant_id, source, received_at, app, title, message,
-                                            device_id, notif_id, event_hash, client_timestamp,
-                                            reference, outcome, reason, parsed_amount, sender_name,
-                                            payment_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            )?
-            .execute(params![
-                n.merchant_id.0,
-                n.source.as_str(),
-                n.received_at.as_millis(),
+        self.query_one(
+            "INSERT INTO notifications (merchant_id, source, received_at, app, title, message,
+                                        device_id, notif_id, event_hash, client_timestamp,
+                                        reference, outcome, reason, parsed_amount, sender_name,
+                                        payment_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             RETURNING id",
+            params![
+                n.merchant_id,
+                n.source,
+                n.received_at,
                 capped(n.app.as_deref(), MAX_STORED_FIELD_CHARS),
                 capped(n.title.as_deref(), MAX_STORED_TITLE_CHARS),
                 capped(n.message.as_deref(), MAX_STORED_TEXT_CHARS),
@@ -211,13 +229,14 @@ impl Tx<'_> {
                 capped(n.event_hash.as_deref(), MAX_STORED_FIELD_CHARS),
                 capped(n.client_timestamp.as_deref(), MAX_STORED_FIELD_CHARS),
                 capped(n.reference.as_deref(), MAX_STORED_FIELD_CHARS),
-                n.outcome.as_str(),
+                n.outcome,
                 n.reason,
                 n.parsed_amount,
                 capped(n.sender_name.as_deref(), MAX_STORED_FIELD_CHARS),
-                n.payment_id.map(|p| p.0),
-            ])?;
-        Ok(NotificationId(self.sql().last_insert_rowid()))
+                n.payment_id,
+            ],
+            |r| r.get(0),
+        )
     }
 
     /// Stores the payments read from a notification.
@@ -226,21 +245,21 @@ impl Tx<'_> {
         notification: NotificationId,
         payments: &[NotificationPaymentRow],
     ) -> Result<(), DbError> {
-        let mut stmt = self.sql().prepare_cached(
-            "INSERT INTO notification_payments (notification_id, position, amount, sender_name,
-                                                reference, outcome, payment_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
         for p in payments {
-            stmt.execute(params![
-                notification.0,
-                p.position,
-                p.amount,
-                capped(p.sender_name.as_deref(), MAX_STORED_FIELD_CHARS),
-                capped(p.reference.as_deref(), MAX_STORED_FIELD_CHARS),
-                p.outcome.as_str(),
-                p.payment_id.map(|id| id.0),
-            ])?;
+            self.execute(
+                "INSERT INTO notification_payments (notification_id, position, amount, sender_name,
+                                                    reference, outcome, payment_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    notification,
+                    p.position,
+                    p.amount,
+                    capped(p.sender_name.as_deref(), MAX_STORED_FIELD_CHARS),
+                    capped(p.reference.as_deref(), MAX_STORED_FIELD_CHARS),
+                    p.outcome,
+                    p.payment_id,
+                ],
+            )?;
         }
         Ok(())
     }
@@ -254,19 +273,12 @@ impl Tx<'_> {
         now: Timestamp,
         notification: NotificationId,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (merchant_id, kind, key) DO NOTHING",
-            )?
-            .execute(params![
-                merchant.0,
-                kind.as_str(),
-                key,
-                now.as_millis(),
-                notification.0
-            ])?;
+        self.execute(
+            "INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (merchant_id, kind, key) DO NOTHING",
+            params![merchant, kind, key, now, notification],
+        )?;
         Ok(())
     }
 
@@ -279,20 +291,13 @@ impl Tx<'_> {
         now: Timestamp,
         notification: NotificationId,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (merchant_id, kind, key)
-                 DO UPDATE SET seen_at = excluded.seen_at, notification_id = excluded.notification_id",
-            )?
-            .execute(params![
-                merchant.0,
-                kind.as_str(),
-                key,
-                now.as_millis(),
-                notification.0
-            ])?;
+        self.execute(
+            "INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (merchant_id, kind, key)
+             DO UPDATE SET seen_at = excluded.seen_at, notification_id = excluded.notification_id",
+            params![merchant, kind, key, now, notification],
+        )?;
         Ok(())
     }
 }
@@ -305,14 +310,11 @@ impl Conn<'_> {
         kind: SeenKind,
         key: &str,
     ) -> Result<Option<Timestamp>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT seen_at FROM seen WHERE merchant_id = ?1 AND kind = ?2 AND key = ?3",
-            )?
-            .query_row(params![merchant.0, kind.as_str(), key], |r| r.get(0))
-            .optional()?
-            .map(Timestamp::from_millis))
+        self.query_opt(
+            "SELECT seen_at FROM seen WHERE merchant_id = ?1 AND kind = ?2 AND key = ?3",
+            params![merchant, kind, key],
+            |r| r.get(0),
+        )
     }
 
     /// `merchant`'s notifications, newest first.
@@ -321,26 +323,15 @@ impl Conn<'_> {
         merchant: MerchantId,
         limit: usize,
     ) -> Result<Vec<StoredNotification>, DbError> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT id, source, outcome, reason, message, parsed_amount, payment_id, notif_id
-             FROM notifications WHERE merchant_id = ?1 ORDER BY id DESC LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(
-            params![merchant.0, i64::try_from(limit).unwrap_or(i64::MAX)],
-            |r| {
-                Ok(StoredNotification {
-                    id: NotificationId(r.get(0)?),
-                    source: parse_column(r, 1)?,
-                    outcome: parse_column(r, 2)?,
-                    reason: r.get(3)?,
-                    message: r.get(4)?,
-                    parsed_amount: r.get(5)?,
-                    payment_id: r.get::<_, Option<i64>>(6)?.map(PaymentId),
-                    notif_id: r.get(7)?,
-                })
-            },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.query_all(
+            concat!(
+                "SELECT ",
+                stored_columns!(),
+                " FROM notifications WHERE merchant_id = ?1 ORDER BY id DESC LIMIT ?2"
+            ),
+            params![merchant, limit],
+            stored_from_row,
+        )
     }
 
     /// The payments read from a notification, in text order.
@@ -348,21 +339,21 @@ impl Conn<'_> {
         &self,
         notification: NotificationId,
     ) -> Result<Vec<NotificationPaymentRow>, DbError> {
-        let mut stmt = self.0.prepare_cached(
+        self.query_all(
             "SELECT position, amount, sender_name, reference, outcome, payment_id
              FROM notification_payments WHERE notification_id = ?1 ORDER BY position",
-        )?;
-        let rows = stmt.query_map([notification.0], |r| {
-            Ok(NotificationPaymentRow {
-                position: r.get(0)?,
-                amount: r.get(1)?,
-                sender_name: r.get(2)?,
-                reference: r.get(3)?,
-                outcome: parse_column(r, 4)?,
-                payment_id: r.get::<_, Option<i64>>(5)?.map(PaymentId),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![notification],
+            |r| {
+                Ok(NotificationPaymentRow {
+                    position: r.get(0)?,
+                    amount: r.get(1)?,
+                    sender_name: r.get(2)?,
+                    reference: r.get(3)?,
+                    outcome: r.get(4)?,
+                    payment_id: r.get(5)?,
+                })
+            },
+        )
     }
 }
 
@@ -421,7 +412,11 @@ pub struct InboxRow {
 }
 
 /// The outcomes a person may reconcile, as SQL (kept next to `settlement::ASSIGNABLE`).
-const UNMATCHED_SQL: &str = "('no_match', 'late', 'no_amount')";
+macro_rules! unmatched_sql {
+    () => {
+        "('no_match', 'late', 'no_amount')"
+    };
+}
 
 impl Tx<'_> {
     /// Links a notification to the invoice it was assigned to.
@@ -430,9 +425,10 @@ impl Tx<'_> {
         notification: NotificationId,
         payment: PaymentId,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached("UPDATE notifications SET payment_id = ?2 WHERE id = ?1")?
-            .execute(params![notification.0, payment.0])?;
+        self.execute(
+            "UPDATE notifications SET payment_id = ?2 WHERE id = ?1",
+            params![notification, payment],
+        )?;
         Ok(())
     }
 }
@@ -444,80 +440,70 @@ impl Conn<'_> {
         merchant: MerchantId,
         id: NotificationId,
     ) -> Result<Option<StoredNotification>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT id, source, outcome, reason, message, parsed_amount, payment_id, notif_id
-                 FROM notifications WHERE id = ?1 AND merchant_id = ?2",
-            )?
-            .query_row(params![id.0, merchant.0], |r| {
-                Ok(StoredNotification {
-                    id: NotificationId(r.get(0)?),
-                    source: parse_column(r, 1)?,
-                    outcome: parse_column(r, 2)?,
-                    reason: r.get(3)?,
-                    message: r.get(4)?,
-                    parsed_amount: r.get(5)?,
-                    payment_id: r.get::<_, Option<i64>>(6)?.map(PaymentId),
-                    notif_id: r.get(7)?,
-                })
-            })
-            .optional()?)
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                stored_columns!(),
+                " FROM notifications WHERE id = ?1 AND merchant_id = ?2"
+            ),
+            params![id, merchant],
+            stored_from_row,
+        )
     }
 
     /// The invoice a notification was assigned to by hand, if it was.
     pub fn assigned_invoice(&self, id: NotificationId) -> Result<Option<String>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT p.invoice_id FROM manual_confirmations c JOIN payments p ON p.id = c.payment_id
-                 WHERE c.notification_id = ?1",
-            )?
-            .query_row([id.0], |r| r.get(0))
-            .optional()?)
+        self.query_opt(
+            "SELECT p.invoice_id FROM manual_confirmations c JOIN payments p ON p.id = c.payment_id
+             WHERE c.notification_id = ?1",
+            params![id],
+            |r| r.get(0),
+        )
     }
 
     /// The notifications matching `filter`, newest first.
     pub fn inbox(&self, filter: &InboxFilter) -> Result<Vec<InboxRow>, DbError> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT n.id, n.merchant_id, m.name, n.source, n.received_at, n.app, n.title, n.message,
-                    n.device_id, n.reference, n.outcome, n.reason, n.parsed_amount, n.sender_name,
-                    p.invoice_id, ap.invoice_id
-             FROM notifications n
-             JOIN merchants m ON m.id = n.merchant_id
-             LEFT JOIN payments p ON p.id = n.payment_id
-             LEFT JOIN manual_confirmations c ON c.notification_id = n.id
-             LEFT JOIN payments ap ON ap.id = c.payment_id
-             WHERE (?1 IS NULL OR m.owner_account_id = ?1)
-               AND (?2 IS NULL OR n.merchant_id = ?2)
-               AND (?3 = 0 OR (n.outcome IN {UNMATCHED_SQL} AND c.payment_id IS NULL))
-               AND (?4 IS NULL OR n.payment_id = ?4)
-               AND (?5 IS NULL OR n.id < ?5)
-             ORDER BY n.id DESC
-             LIMIT ?6"
-        ))?;
-        let rows = stmt.query_map(
+        self.query_all(
+            concat!(
+                "SELECT n.id, n.merchant_id, m.name, n.source, n.received_at, n.app, n.title,
+                        n.message, n.device_id, n.reference, n.outcome, n.reason, n.parsed_amount,
+                        n.sender_name, p.invoice_id, ap.invoice_id
+                 FROM notifications n
+                 JOIN merchants m ON m.id = n.merchant_id
+                 LEFT JOIN payments p ON p.id = n.payment_id
+                 LEFT JOIN manual_confirmations c ON c.notification_id = n.id
+                 LEFT JOIN payments ap ON ap.id = c.payment_id
+                 WHERE (?1 IS NULL OR m.owner_account_id = ?1)
+                   AND (?2 IS NULL OR n.merchant_id = ?2)
+                   AND (?3 = 0 OR (n.outcome IN ",
+                unmatched_sql!(),
+                " AND c.payment_id IS NULL))
+                   AND (?4 IS NULL OR n.payment_id = ?4)
+                   AND (?5 IS NULL OR n.id < ?5)
+                 ORDER BY n.id DESC
+                 LIMIT ?6"
+            ),
             params![
                 filter.scope.owner(),
-                filter.merchant.map(|m| m.0),
+                filter.merchant,
                 filter.unmatched_only,
-                filter.payment.map(|p| p.0),
-                filter.before.map(|n| n.0),
-                i64::try_from(filter.limit).unwrap_or(i64::MAX),
+                filter.payment,
+                filter.before,
+                filter.limit,
             ],
             |r| {
                 Ok(InboxRow {
-                    id: NotificationId(r.get(0)?),
-                    merchant_id: MerchantId(r.get(1)?),
+                    id: r.get(0)?,
+                    merchant_id: r.get(1)?,
                     merchant_name: r.get(2)?,
-                    source: parse_column(r, 3)?,
-                    received_at: Timestamp::from_millis(r.get(4)?),
+                    source: r.get(3)?,
+                    received_at: r.get(4)?,
                     app: r.get(5)?,
                     title: r.get(6)?,
                     message: r.get(7)?,
                     device_id: r.get(8)?,
                     reference: r.get(9)?,
-                    outcome: parse_column(r, 10)?,
+                    outcome: r.get(10)?,
                     reason: r.get(11)?,
                     parsed_amount: r.get(12)?,
                     sender_name: r.get(13)?,
@@ -525,8 +511,7 @@ impl Conn<'_> {
                     assigned_invoice_id: r.get(15)?,
                 })
             },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        )
     }
 
     /// The notification with this id if `scope` may see its merchant.
@@ -535,16 +520,12 @@ impl Conn<'_> {
         id: NotificationId,
         scope: Scope,
     ) -> Result<Option<(MerchantId, NotificationOutcome)>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT n.merchant_id, n.outcome FROM notifications n
-                 JOIN merchants m ON m.id = n.merchant_id
-                 WHERE n.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)",
-            )?
-            .query_row(params![id.0, scope.owner()], |r| {
-                Ok((MerchantId(r.get(0)?), parse_column(r, 1)?))
-            })
-            .optional()?)
+        self.query_opt(
+            "SELECT n.merchant_id, n.outcome FROM notifications n
+             JOIN merchants m ON m.id = n.merchant_id
+             WHERE n.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)",
+            params![id, scope.owner()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 }

@@ -2,13 +2,11 @@
 //! outbox row, expiry, and lookups.
 
 use std::collections::HashSet;
-use std::str::FromStr;
 
-use rusqlite::types::Type;
-use rusqlite::{OptionalExtension, Row, params};
 use webqris_core::Timestamp;
 use webqris_core::wire::{PaymentStatus, WebhookEvent, WebhookPaymentData};
 
+use super::sql::{Row, params};
 use super::{Conn, DbError, DeliveryId, MAX_STORED_FIELD_CHARS, MerchantId, Scope, Tx, capped};
 use crate::secret;
 
@@ -134,41 +132,33 @@ pub struct ExpiredPayment {
     pub merchant_name: String,
 }
 
-const COLUMNS: &str = "p.id, p.invoice_id, p.merchant_id, p.merchant_order_id, p.customer_name, \
-     p.return_url, p.amount, p.unique_code, p.total_amount, p.qris_payload, p.status, \
-     p.payment_method, p.sender_name, p.created_at, p.expired_at, p.paid_at, p.closed_at";
+/// The columns [`payment_from_row`] reads, first in a statement (a macro so statements stay
+/// `'static`); a join's extra columns start at [`NCOLUMNS`].
+macro_rules! payment_columns {
+    () => {
+        "p.id, p.invoice_id, p.merchant_id, p.merchant_order_id, p.customer_name, \
+         p.return_url, p.amount, p.unique_code, p.total_amount, p.qris_payload, p.status, \
+         p.payment_method, p.sender_name, p.created_at, p.expired_at, p.paid_at, p.closed_at"
+    };
+}
 
-/// [`COLUMNS`] unqualified, for `RETURNING` (which sees only the modified table).
-const RETURNING: &str = "id, invoice_id, merchant_id, merchant_order_id, customer_name, \
-     return_url, amount, unique_code, total_amount, qris_payload, status, \
-     payment_method, sender_name, created_at, expired_at, paid_at, closed_at";
+/// [`payment_columns`] unqualified, for `RETURNING` (which sees only the modified table).
+macro_rules! payment_returning {
+    () => {
+        "id, invoice_id, merchant_id, merchant_order_id, customer_name, \
+         return_url, amount, unique_code, total_amount, qris_payload, status, \
+         payment_method, sender_name, created_at, expired_at, paid_at, closed_at"
+    };
+}
 
-/// Number of columns in [`COLUMNS`], where a join's extra columns start.
+/// Number of columns in [`payment_columns`], where a join's extra columns start.
 const NCOLUMNS: usize = 17;
 
-/// Reads a TEXT column through `FromStr`, failing the row (not panicking) on an unknown spelling.
-pub(super) fn parse_column<T: FromStr>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
-where
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    let text: String = row.get(idx)?;
-    text.parse()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
-}
-
-fn millis(row: &Row<'_>, idx: usize) -> rusqlite::Result<Timestamp> {
-    row.get(idx).map(Timestamp::from_millis)
-}
-
-fn opt_millis(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
-    Ok(row.get::<_, Option<i64>>(idx)?.map(Timestamp::from_millis))
-}
-
-fn payment_from_row(row: &Row<'_>) -> rusqlite::Result<PaymentRow> {
+fn payment_from_row(row: &Row<'_>) -> Result<PaymentRow, DbError> {
     Ok(PaymentRow {
-        id: PaymentId(row.get(0)?),
+        id: row.get(0)?,
         invoice_id: row.get(1)?,
-        merchant_id: MerchantId(row.get(2)?),
+        merchant_id: row.get(2)?,
         merchant_order_id: row.get(3)?,
         customer_name: row.get(4)?,
         return_url: row.get(5)?,
@@ -176,13 +166,22 @@ fn payment_from_row(row: &Row<'_>) -> rusqlite::Result<PaymentRow> {
         unique_code: row.get(7)?,
         total_amount: row.get(8)?,
         qris_payload: row.get(9)?,
-        status: parse_column(row, 10)?,
+        status: row.get(10)?,
         payment_method: row.get(11)?,
         sender_name: row.get(12)?,
-        created_at: millis(row, 13)?,
-        expired_at: millis(row, 14)?,
-        paid_at: opt_millis(row, 15)?,
-        closed_at: opt_millis(row, 16)?,
+        created_at: row.get(13)?,
+        expired_at: row.get(14)?,
+        paid_at: row.get(15)?,
+        closed_at: row.get(16)?,
+    })
+}
+
+/// A payment followed by its merchant's name and its page token (the dashboard's joins).
+fn with_merchant_from_row(row: &Row<'_>) -> Result<PaymentWithMerchant, DbError> {
+    Ok(PaymentWithMerchant {
+        payment: payment_from_row(row)?,
+        merchant_name: row.get(NCOLUMNS)?,
+        page_token: row.get(NCOLUMNS + 1)?,
     })
 }
 
@@ -197,65 +196,60 @@ impl Tx<'_> {
         cooldown_start: Timestamp,
     ) -> Result<HashSet<i64>, DbError> {
         let mut taken = HashSet::new();
-        let mut pending = self.sql().prepare_cached(
+        for total in self.query_all(
             "SELECT total_amount FROM payments
              WHERE merchant_id = ?1 AND status = 'pending' AND total_amount BETWEEN ?2 AND ?3",
-        )?;
-        for total in pending.query_map(params![merchant.0, lo, hi], |r| r.get(0))? {
-            taken.insert(total?);
-        }
-        let mut cooling = self.sql().prepare_cached(
-            "SELECT total_amount FROM payments
-             WHERE merchant_id = ?1 AND closed_at > ?4 AND total_amount BETWEEN ?2 AND ?3",
-        )?;
-        for total in cooling.query_map(
-            params![merchant.0, lo, hi, cooldown_start.as_millis()],
+            params![merchant, lo, hi],
             |r| r.get(0),
         )? {
-            taken.insert(total?);
+            taken.insert(total);
+        }
+        for total in self.query_all(
+            "SELECT total_amount FROM payments
+             WHERE merchant_id = ?1 AND closed_at > ?4 AND total_amount BETWEEN ?2 AND ?3",
+            params![merchant, lo, hi, cooldown_start],
+            |r| r.get(0),
+        )? {
+            taken.insert(total);
         }
         Ok(taken)
     }
 
     /// Whether an invoice id is already used.
     pub fn invoice_id_exists(&self, invoice_id: &str) -> Result<bool, DbError> {
-        Ok(self
-            .sql()
-            .prepare_cached("SELECT 1 FROM payments WHERE invoice_id = ?1")?
-            .query_row([invoice_id], |_| Ok(()))
-            .optional()?
-            .is_some())
+        self.exists(
+            "SELECT 1 FROM payments WHERE invoice_id = ?1",
+            params![invoice_id],
+        )
     }
 
     /// Stores a new pending payment. The partial unique index refuses a total already pending.
     pub fn insert_payment(&self, new: &NewPayment) -> Result<PaymentRow, DbError> {
-        let row = self
-            .sql()
-            .prepare_cached(&format!(
+        self.query_one(
+            concat!(
                 "INSERT INTO payments (invoice_id, merchant_id, merchant_order_id, customer_name,
-                                            return_url, amount, unique_code, total_amount, qris_payload,
-                                            created_at, expired_at, page_token)
+                                       return_url, amount, unique_code, total_amount, qris_payload,
+                                       created_at, expired_at, page_token)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 RETURNING {RETURNING}"
-            ))?
-            .query_row(
-                params![
-                    new.invoice_id,
-                    new.merchant_id.0,
-                    new.merchant_order_id,
-                    new.customer_name,
-                    new.return_url,
-                    new.amount,
-                    new.unique_code,
-                    new.amount + new.unique_code,
-                    new.qris_payload,
-                    new.created_at.as_millis(),
-                    new.expired_at.as_millis(),
-                    new.page_token,
-                ],
-                payment_from_row,
-            )?;
-        Ok(row)
+                 RETURNING ",
+                payment_returning!()
+            ),
+            params![
+                new.invoice_id,
+                new.merchant_id,
+                new.merchant_order_id,
+                new.customer_name,
+                new.return_url,
+                new.amount,
+                new.unique_code,
+                new.amount + new.unique_code,
+                new.qris_payload,
+                new.created_at,
+                new.expired_at,
+                new.page_token,
+            ],
+            payment_from_row,
+        )
     }
 
     /// The paid transition, shared by notifications, callbacks and manual confirmation: one conditional
@@ -269,24 +263,23 @@ impl Tx<'_> {
         sender_name: Option<&str>,
         now: Timestamp,
     ) -> Result<Option<PaidPayment>, DbError> {
-        let paid = self
-            .sql()
-            .prepare_cached(&format!(
+        let paid = self.query_opt(
+            concat!(
                 "UPDATE payments
-                 SET status = 'paid', payment_method = ?2, sender_name = ?3, paid_at = ?4, closed_at = ?4
+                 SET status = 'paid', payment_method = ?2, sender_name = ?3, paid_at = ?4,
+                     closed_at = ?4
                  WHERE id = ?1 AND status = 'pending' AND expired_at > ?4
-                 RETURNING {RETURNING}"
-            ))?
-            .query_row(
-                params![
-                    payment.0,
-                    method.as_str(),
-                    capped(sender_name, MAX_STORED_FIELD_CHARS),
-                    now.as_millis()
-                ],
-                payment_from_row,
-            )
-            .optional()?;
+                 RETURNING ",
+                payment_returning!()
+            ),
+            params![
+                payment,
+                method.as_str(),
+                capped(sender_name, MAX_STORED_FIELD_CHARS),
+                now
+            ],
+            payment_from_row,
+        )?;
         match paid {
             Some(payment) => self.with_outbox(payment, method, now).map(Some),
             None => Ok(None),
@@ -302,19 +295,18 @@ impl Tx<'_> {
         now: Timestamp,
     ) -> Result<Option<PaidPayment>, DbError> {
         let method = PaymentMethod::Manual;
-        let paid = self
-            .sql()
-            .prepare_cached(&format!(
+        let paid = self.query_opt(
+            concat!(
                 "UPDATE payments
-                 SET status = 'paid', payment_method = ?2, sender_name = NULL, paid_at = ?3, closed_at = ?3
+                 SET status = 'paid', payment_method = ?2, sender_name = NULL, paid_at = ?3,
+                     closed_at = ?3
                  WHERE id = ?1 AND status IN ('pending', 'expired')
-                 RETURNING {RETURNING}"
-            ))?
-            .query_row(
-                params![payment.0, method.as_str(), now.as_millis()],
-                payment_from_row,
-            )
-            .optional()?;
+                 RETURNING ",
+                payment_returning!()
+            ),
+            params![payment, method.as_str(), now],
+            payment_from_row,
+        )?;
         match paid {
             Some(payment) => self.with_outbox(payment, &method, now).map(Some),
             None => Ok(None),
@@ -329,10 +321,11 @@ impl Tx<'_> {
         method: &PaymentMethod,
         now: Timestamp,
     ) -> Result<PaidPayment, DbError> {
-        let (merchant_name, webhook_url): (String, Option<String>) = self
-            .sql()
-            .prepare_cached("SELECT name, webhook_url FROM merchants WHERE id = ?1")?
-            .query_row([payment.merchant_id.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (merchant_name, webhook_url): (String, Option<String>) = self.query_one(
+            "SELECT name, webhook_url FROM merchants WHERE id = ?1",
+            params![payment.merchant_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let delivery = match webhook_url {
             Some(_) => {
                 let event = WebhookEvent::payment_paid(WebhookPaymentData {
@@ -373,29 +366,31 @@ impl Tx<'_> {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<ExpiredPayment>, DbError> {
-        let mut overdue = self.sql().prepare_cached(&format!(
-            "SELECT {COLUMNS}, m.name FROM payments p JOIN merchants m ON m.id = p.merchant_id
-             WHERE p.status = 'pending' AND p.expired_at <= ?1
-             ORDER BY p.id LIMIT ?2"
-        ))?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = overdue
-            .query_map(params![now.as_millis(), limit], |row| {
+        let rows = self.query_all(
+            concat!(
+                "SELECT ",
+                payment_columns!(),
+                ", m.name FROM payments p JOIN merchants m ON m.id = p.merchant_id
+                 WHERE p.status = 'pending' AND p.expired_at <= ?1
+                 ORDER BY p.id LIMIT ?2"
+            ),
+            params![now, limit],
+            |row| {
                 Ok(ExpiredPayment {
                     payment: payment_from_row(row)?,
                     merchant_name: row.get(NCOLUMNS)?,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+            },
+        )?;
         if rows.is_empty() {
             return Ok(rows);
         }
-        let mut expire = self.sql().prepare_cached(
-            "UPDATE payments SET status = 'expired', closed_at = expired_at
-             WHERE id = ?1 AND status = 'pending'",
-        )?;
         for row in &rows {
-            expire.execute([row.payment.id.0])?;
+            self.execute(
+                "UPDATE payments SET status = 'expired', closed_at = expired_at
+                 WHERE id = ?1 AND status = 'pending'",
+                params![row.payment.id],
+            )?;
         }
         Ok(rows
             .into_iter()
@@ -415,22 +410,28 @@ impl Conn<'_> {
         merchant: MerchantId,
         invoice_id: &str,
     ) -> Result<Option<PaymentRow>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM payments p WHERE p.invoice_id = ?1 AND p.merchant_id = ?2"
-            ))?
-            .query_row(params![invoice_id, merchant.0], payment_from_row)
-            .optional()?)
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                payment_columns!(),
+                " FROM payments p WHERE p.invoice_id = ?1 AND p.merchant_id = ?2"
+            ),
+            params![invoice_id, merchant],
+            payment_from_row,
+        )
     }
 
     /// A payment by row id.
     pub fn payment(&self, id: PaymentId) -> Result<Option<PaymentRow>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM payments p WHERE p.id = ?1"))?
-            .query_row([id.0], payment_from_row)
-            .optional()?)
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                payment_columns!(),
+                " FROM payments p WHERE p.id = ?1"
+            ),
+            params![id],
+            payment_from_row,
+        )
     }
 
     /// `merchant`'s pending payment with this total (at most one, by the partial unique index); it may
@@ -440,14 +441,16 @@ impl Conn<'_> {
         merchant: MerchantId,
         total: i64,
     ) -> Result<Option<PaymentRow>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM payments p
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                payment_columns!(),
+                " FROM payments p
                  WHERE p.merchant_id = ?1 AND p.status = 'pending' AND p.total_amount = ?2"
-            ))?
-            .query_row(params![merchant.0, total], payment_from_row)
-            .optional()?)
+            ),
+            params![merchant, total],
+            payment_from_row,
+        )
     }
 
     /// The latest of `merchant`'s payments with this total that left `pending` after `since` (paid or
@@ -458,28 +461,26 @@ impl Conn<'_> {
         total: i64,
         since: Timestamp,
     ) -> Result<Option<PaymentRow>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM payments p
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                payment_columns!(),
+                " FROM payments p
                  WHERE p.merchant_id = ?1 AND p.total_amount = ?2 AND p.closed_at > ?3
                  ORDER BY p.closed_at DESC, p.id DESC LIMIT 1"
-            ))?
-            .query_row(
-                params![merchant.0, total, since.as_millis()],
-                payment_from_row,
-            )
-            .optional()?)
+            ),
+            params![merchant, total, since],
+            payment_from_row,
+        )
     }
 
     /// How many of `merchant`'s payments are pending (tests and the dashboard).
     pub fn pending_count(&self, merchant: MerchantId) -> Result<i64, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT COUNT(*) FROM payments WHERE merchant_id = ?1 AND status = 'pending'",
-            )?
-            .query_row([merchant.0], |r| r.get(0))?)
+        self.query_one(
+            "SELECT COUNT(*) FROM payments WHERE merchant_id = ?1 AND status = 'pending'",
+            params![merchant],
+            |r| r.get(0),
+        )
     }
 }
 
@@ -554,19 +555,12 @@ impl Tx<'_> {
         notification: Option<super::NotificationId>,
         now: Timestamp,
     ) -> Result<(), DbError> {
-        self.sql()
-            .prepare_cached(
-                "INSERT INTO manual_confirmations (payment_id, account_id, reason, notification_id,
-                                                   confirmed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                payment.0,
-                account.map(|a| a.0),
-                reason,
-                notification.map(|n| n.0),
-                now.as_millis()
-            ])?;
+        self.execute(
+            "INSERT INTO manual_confirmations (payment_id, account_id, reason, notification_id,
+                                               confirmed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![payment, account, reason, notification, now],
+        )?;
         Ok(())
     }
 }
@@ -579,45 +573,41 @@ impl Conn<'_> {
     ) -> Result<Vec<PaymentWithMerchant>, DbError> {
         let status = filter.status.map(PaymentStatus::as_str);
         let search = filter.search.as_deref().map(like_pattern);
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {COLUMNS}, m.name, p.page_token
-             FROM payments p JOIN merchants m ON m.id = p.merchant_id
-             WHERE (?1 IS NULL OR m.owner_account_id = ?1)
-               AND (?2 IS NULL OR p.merchant_id = ?2)
-               AND (?3 IS NULL
-                    OR (?3 = 'paid' AND p.status = 'paid')
-                    OR (?3 = 'pending' AND p.status = 'pending' AND p.expired_at > ?9)
-                    OR (?3 = 'expired' AND (p.status = 'expired'
-                                            OR (p.status = 'pending' AND p.expired_at <= ?9))))
-               AND (?4 IS NULL OR p.created_at >= ?4)
-               AND (?5 IS NULL OR p.created_at < ?5)
-               AND (?6 IS NULL OR p.invoice_id LIKE ?6 ESCAPE '\\'
-                               OR p.merchant_order_id LIKE ?6 ESCAPE '\\')
-               AND (?7 IS NULL OR p.id < ?7)
-             ORDER BY p.id DESC
-             LIMIT ?8"
-        ))?;
-        let rows = stmt.query_map(
+        // lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+        self.query_all(
+            concat!(
+                "SELECT ",
+                payment_columns!(),
+                ", m.name, p.page_token
+                 FROM payments p JOIN merchants m ON m.id = p.merchant_id
+                 WHERE (?1 IS NULL OR m.owner_account_id = ?1)
+                   AND (?2 IS NULL OR p.merchant_id = ?2)
+                   AND (?3 IS NULL
+                        OR (?3 = 'paid' AND p.status = 'paid')
+                        OR (?3 = 'pending' AND p.status = 'pending' AND p.expired_at > ?9)
+                        OR (?3 = 'expired' AND (p.status = 'expired'
+                                                OR (p.status = 'pending' AND p.expired_at <= ?9))))
+                   AND (?4 IS NULL OR p.created_at >= ?4)
+                   AND (?5 IS NULL OR p.created_at < ?5)
+                   AND (?6 IS NULL OR lower(p.invoice_id) LIKE lower(?6) ESCAPE '\\'
+                                   OR lower(p.merchant_order_id) LIKE lower(?6) ESCAPE '\\')
+                   AND (?7 IS NULL OR p.id < ?7)
+                 ORDER BY p.id DESC
+                 LIMIT ?8"
+            ),
             params![
                 filter.scope.owner(),
-                filter.merchant.map(|m| m.0),
+                filter.merchant,
                 status,
-                filter.from.map(Timestamp::as_millis),
-                filter.to.map(Timestamp::as_millis),
+                filter.from,
+                filter.to,
                 search,
-                filter.before.map(|p| p.0),
-                i64::try_from(filter.limit).unwrap_or(i64::MAX),
-                filter.now.as_millis(),
+                filter.before,
+                filter.limit,
+                filter.now,
             ],
-            |row| {
-                Ok(PaymentWithMerchant {
-                    payment: payment_from_row(row)?,
-                    merchant_name: row.get(NCOLUMNS)?,
-                    page_token: row.get(NCOLUMNS + 1)?,
-                })
-            },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            with_merchant_from_row,
+        )
     }
 
     /// The payment with this invoice id if `scope` may see its merchant (otherwise not found).
@@ -626,21 +616,17 @@ impl Conn<'_> {
         invoice_id: &str,
         scope: Scope,
     ) -> Result<Option<PaymentWithMerchant>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS}, m.name, p.page_token
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                payment_columns!(),
+                ", m.name, p.page_token
                  FROM payments p JOIN merchants m ON m.id = p.merchant_id
                  WHERE p.invoice_id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)"
-            ))?
-            .query_row(params![invoice_id, scope.owner()], |row| {
-                Ok(PaymentWithMerchant {
-                    payment: payment_from_row(row)?,
-                    merchant_name: row.get(NCOLUMNS)?,
-                    page_token: row.get(NCOLUMNS + 1)?,
-                })
-            })
-            .optional()?)
+            ),
+            params![invoice_id, scope.owner()],
+            with_merchant_from_row,
+        )
     }
 
     /// The payment whose public page has this token.
@@ -648,21 +634,17 @@ impl Conn<'_> {
         &self,
         token: &str,
     ) -> Result<Option<PaymentWithMerchant>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS}, m.name, p.page_token
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                payment_columns!(),
+                ", m.name, p.page_token
                  FROM payments p JOIN merchants m ON m.id = p.merchant_id
                  WHERE p.page_token = ?1"
-            ))?
-            .query_row([token], |row| {
-                Ok(PaymentWithMerchant {
-                    payment: payment_from_row(row)?,
-                    merchant_name: row.get(NCOLUMNS)?,
-                    page_token: row.get(NCOLUMNS + 1)?,
-                })
-            })
-            .optional()?)
+            ),
+            params![token],
+            with_merchant_from_row,
+        )
     }
 
     /// How a payment was confirmed by hand, if it was.
@@ -670,21 +652,19 @@ impl Conn<'_> {
         &self,
         payment: PaymentId,
     ) -> Result<Option<ManualConfirmationRow>, DbError> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT a.email, c.reason, c.notification_id, c.confirmed_at
-                 FROM manual_confirmations c LEFT JOIN accounts a ON a.id = c.account_id
-                 WHERE c.payment_id = ?1",
-            )?
-            .query_row([payment.0], |row| {
+        self.query_opt(
+            "SELECT a.email, c.reason, c.notification_id, c.confirmed_at
+             FROM manual_confirmations c LEFT JOIN accounts a ON a.id = c.account_id
+             WHERE c.payment_id = ?1",
+            params![payment],
+            |row| {
                 Ok(ManualConfirmationRow {
                     account_email: row.get(0)?,
                     reason: row.get(1)?,
-                    notification_id: row.get::<_, Option<i64>>(2)?.map(super::NotificationId),
-                    confirmed_at: Timestamp::from_millis(row.get(3)?),
+                    notification_id: row.get(2)?,
+                    confirmed_at: row.get(3)?,
                 })
-            })
-            .optional()?)
+            },
+        )
     }
 }

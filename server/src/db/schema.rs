@@ -1,18 +1,48 @@
-//! The schema and its migrations. `PRAGMA user_version` is the number of migrations applied; the list is
-//! append-only (never edit a released step, add one). Money is INTEGER Rupiah, instants INTEGER epoch
-//! milliseconds, states TEXT checked against their spellings.
-
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+//! The schema and its migrations, the same version numbers on every backend. The list is append-only
+//! (never edit a released step, add one); the backend records how many steps it has applied (SQLite:
+//! `PRAGMA user_version`). Money is INTEGER Rupiah, instants INTEGER epoch milliseconds, states TEXT
+//! checked against their spellings, booleans INTEGER 0/1.
+//!
+//! A step is written once ([`Migration::Both`]) in the DDL both SQLite and PostgreSQL accept once
+//! PostgreSQL's spellings are substituted: `INTEGER PRIMARY KEY` for a row id, `INTEGER`, `TEXT`,
+//! `BLOB`, `WITHOUT ROWID`, `CHECK`, partial indexes, `ALTER TABLE … ADD COLUMN`. A step that cannot be
+//! (a SQLite table rebuild, say) is spelled per dialect ([`Migration::PerDialect`]).
 
 use super::DbError;
 
-/// Migration steps, in order; step `i` brings the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[
-    V1_INITIAL,
-    V2_DEVICES,
-    V3_DASHBOARD,
-    V4_INVITES,
-    V5_IDS_NEVER_REUSED,
+/// One migration step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migration {
+    /// The same DDL on every backend.
+    Both(&'static str),
+    /// DDL that differs per backend.
+    PerDialect {
+        /// For SQLite.
+        sqlite: &'static str,
+        /// For PostgreSQL.
+        postgres: &'static str,
+    },
+}
+
+impl Migration {
+    /// The step as SQLite runs it.
+    pub const fn sqlite(self) -> &'static str {
+        match self {
+            Self::Both(sql) | Self::PerDialect { sqlite: sql, .. } => sql,
+        }
+    }
+}
+
+/// Migration steps, in order; step `i` brings the database from version `i` to `i + 1`.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration::Both(V1_INITIAL),
+    Migration::Both(V2_DEVICES),
+    Migration::Both(V3_DASHBOARD),
+    Migration::Both(V4_INVITES),
+    Migration::PerDialect {
+        sqlite: V5_IDS_NEVER_REUSED_SQLITE,
+        postgres: V5_IDS_NEVER_REUSED_POSTGRES,
+    },
 ];
 
 /// The version a fully migrated database has.
@@ -237,7 +267,7 @@ CREATE TABLE manual_confirmations (
 /// invites). Only the SHA-256 of the invite token is stored; an invite makes at most one account.
 pub const V4_INVITES: &str = r#"
 CREATE TABLE invites (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         INTEGER PRIMARY KEY,
     token_hash TEXT    NOT NULL UNIQUE,
     created_by INTEGER REFERENCES accounts (id),
     created_at INTEGER NOT NULL,
@@ -252,9 +282,10 @@ CREATE INDEX invites_expiry ON invites (expires_at);
 /// accounts, sessions: in WebSocket audiences, frames, URLs, the CLI's output) are never reused after a
 /// delete. SQLite reuses the largest rowid of an `INTEGER PRIMARY KEY` once that row is deleted; only
 /// `AUTOINCREMENT` stops it, and it can only be had by rebuilding each table (SQLite's 12-step
-/// procedure; [`migrate_to`] turns foreign keys off around the steps and checks them before commit).
+/// procedure; the SQLite migrator turns foreign keys off around the steps and checks them before
+/// commit). PostgreSQL identities never reuse ids, so there it is nothing.
 /// Columns keep their order (those added by version 3 last), so rows are copied with `SELECT *`.
-pub const V5_IDS_NEVER_REUSED: &str = r#"
+pub const V5_IDS_NEVER_REUSED_SQLITE: &str = r#"
 CREATE TABLE merchants_v5 (
     id                     INTEGER PRIMARY KEY AUTOINCREMENT,
     name                   TEXT    NOT NULL,
@@ -404,276 +435,21 @@ CREATE INDEX sessions_account ON sessions (account_id);
 CREATE INDEX sessions_expiry ON sessions (expires_at);
 "#;
 
-/// The file's schema version.
-pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.pragma_query_value(None, "user_version", |row| row.get(0))
-}
+/// Version 5 on PostgreSQL: identity columns never hand out a deleted id again; nothing to do.
+pub const V5_IDS_NEVER_REUSED_POSTGRES: &str = "-- identities never reuse ids\n";
 
-/// Applies the missing steps, each in its own transaction together with the version bump. Safe against
-/// a concurrent migrator (the CLI and the server): the version is re-read under the write lock.
-pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
-    migrate_to(conn, SCHEMA_VERSION)
-}
-
-/// Applies steps up to `target` (tests build old files with it). Foreign keys are off while the steps
-/// run (a table rebuild drops and renames referenced tables) and checked before each step commits; the
-/// connection gets them back on afterwards, whatever happened.
-pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
-    let enforced: bool = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
-    conn.pragma_update(None, "foreign_keys", false)?;
-    let result = migrate_steps(conn, target);
-    conn.pragma_update(None, "foreign_keys", enforced)?;
-    result
-}
-
-fn migrate_steps(conn: &mut Connection, target: i64) -> Result<(), DbError> {
-    loop {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current = version(&tx)?;
-        if current > SCHEMA_VERSION {
-            return Err(DbError::TooNew {
-                found: current,
-                known: SCHEMA_VERSION,
-            });
-        }
-        if current >= target {
-            return Ok(());
-        }
-        let next = current + 1;
-        let step = usize::try_from(current).expect("a version between 0 and SCHEMA_VERSION");
-        tx.execute_batch(MIGRATIONS[step])
-            .and_then(|()| {
-                // A step must leave every reference intact; the first broken one aborts it.
-                tx.query_row("PRAGMA foreign_key_check", [], |_| Ok(()))
-                    .optional()?
-                    .map_or(Ok(()), |()| {
-                        Err(rusqlite::Error::SqliteFailure(
-                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
-                            Some("a foreign key is broken after the step".to_owned()),
-                        ))
-                    })
-            })
-            .and_then(|()| tx.pragma_update(None, "user_version", next))
-            .map_err(|source| DbError::Migration {
-                version: next,
-                source,
-            })?;
-        tx.commit()?;
-        tracing::info!(version = next, "database schema migrated");
+/// The step that brings a database at version `current` one closer to `target`, with the version it
+/// reaches; `None` when it is there. A database newer than this binary is refused, whatever `target`.
+pub(super) fn next_step(current: i64, target: i64) -> Result<Option<(i64, Migration)>, DbError> {
+    if current > SCHEMA_VERSION {
+        return Err(DbError::TooNew {
+            found: current,
+            known: SCHEMA_VERSION,
+        });
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_version_1_file_with_data_upgrades_to_the_current_schema() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("old.db");
-        {
-            let mut conn = Connection::open(&path).expect("open");
-            migrate_to(&mut conn, 1).expect("first schema");
-            assert_eq!(version(&conn).expect("version"), 1);
-            conn.execute_batch(
-                "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
-                                        callback_secret_prefix, created_at)
-                 VALUES (1, 'Toko ABC', 'whsec_x', 'h', 'wqcb_', 0);
-                 INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                       qris_payload, created_at, expired_at)
-                 VALUES ('INV-1-aaaaaa', 1, 25000, 42, 25042, 'qris', 0, 1800000);",
-            )
-            .expect("seed v1 data");
-        }
-        let mut conn = Connection::open(&path).expect("reopen");
-        migrate(&mut conn).expect("upgrade");
-        assert_eq!(version(&conn).expect("version"), SCHEMA_VERSION);
-        let total: i64 = conn
-            .query_row(
-                "SELECT total_amount FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("v1 data survives");
-        assert_eq!(total, 25042);
-        conn.execute(
-            "INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
-             VALUES (1, 'device-01', 0, 0)",
-            [],
-        )
-        .expect("v2 table usable");
-        conn.execute_batch(
-            "INSERT INTO accounts (id, email, password_hash, is_operator, created_at)
-             VALUES (1, 'owner@example.com', '$argon2id$x', 1, 0);
-             INSERT INTO sessions (account_id, token_hash, csrf_token, created_at, expires_at)
-             VALUES (1, 'h', 'c', 0, 1);
-             UPDATE merchants SET owner_account_id = 1 WHERE id = 1;
-             UPDATE api_tokens SET last_used_at = 5;
-             INSERT INTO manual_confirmations (payment_id, account_id, reason, confirmed_at)
-             VALUES (1, 1, 'seen in the bank app', 0);",
-        )
-        .expect("v3 tables usable");
-        let page: Option<String> = conn
-            .query_row(
-                "SELECT page_token FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("v3 column");
-        assert_eq!(
-            page, None,
-            "invoices from before version 3 have no payment page"
-        );
-        migrate(&mut conn).expect("migrating twice is a no-op");
+    if current >= target {
+        return Ok(None);
     }
-
-    #[test]
-    fn after_the_rebuild_deleted_ids_are_never_handed_out_again_and_old_rows_survive() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("before-v5.db");
-        {
-            let mut conn = Connection::open(&path).expect("open");
-            conn.pragma_update(None, "foreign_keys", true).expect("fk");
-            let rebuild = MIGRATIONS
-                .iter()
-                .position(|step| *step == V5_IDS_NEVER_REUSED)
-                .expect("the rebuild is a step");
-            let before = i64::try_from(rebuild).expect("small");
-            migrate_to(&mut conn, before).expect("the schema before the rebuild");
-            conn.execute_batch(
-                "INSERT INTO accounts (id, email, password_hash, is_operator, created_at)
-                 VALUES (1, 'owner@example.com', '$argon2id$x', 1, 0);
-                 INSERT INTO sessions (id, account_id, token_hash, csrf_token, created_at, expires_at)
-                 VALUES (1, 1, 'sh', 'c', 0, 9);
-                 INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
-                                        callback_secret_prefix, owner_account_id, created_at)
-                 VALUES (1, 'Toko A', 'whsec_a', 'ha', 'wqcb_a', 1, 0),
-                        (2, 'Toko B', 'whsec_b', 'hb', 'wqcb_b', NULL, 0);
-                 INSERT INTO api_tokens (id, merchant_id, token_hash, prefix, created_at, last_used_at)
-                 VALUES (1, 1, 'ta', 'wqk_a', 0, 7), (2, 2, 'tb', 'wqk_b', 0, NULL);
-                 INSERT INTO operator_tokens (id, token_hash, prefix, created_at) VALUES (1, 'oa', 'wqadm_a', 0);
-                 INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code, total_amount,
-                                       qris_payload, status, payment_method, created_at, expired_at,
-                                       paid_at, closed_at, page_token)
-                 VALUES (1, 'INV-1', 1, 25000, 42, 25042, 'q', 'paid', 'manual', 0, 9, 5, 5, 'pt1'),
-                        (2, 'INV-2', 2, 1000, 1, 1001, 'q', 'pending', NULL, 0, 9, NULL, NULL, NULL);
-                 INSERT INTO notifications (id, merchant_id, source, received_at, message, outcome, payment_id)
-                 VALUES (1, 1, 'forwarder', 5, 'Rp25.042 diterima', 'paid', 1);
-                 INSERT INTO notification_payments (notification_id, position, amount, outcome, payment_id)
-                 VALUES (1, 0, 25042, 'paid', 1);
-                 INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
-                 VALUES (1, 'content', 'k', 5, 1);
-                 INSERT INTO deliveries (id, message_id, merchant_id, payment_id, event, body,
-                                         next_attempt_at, created_at)
-                 VALUES (1, 'msg_1', 1, 1, 'payment.paid', x'7b7d', 5, 5);
-                 INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms)
-                 VALUES (1, 1, 'https://shop.example/hook', 5, 10);
-                 INSERT INTO manual_confirmations (payment_id, account_id, reason, notification_id, confirmed_at)
-                 VALUES (1, 1, 'seen', 1, 5);
-                 INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
-                 VALUES (1, 'device-01', 0, 0);",
-            )
-            .expect("a populated file");
-        }
-        let mut conn = Connection::open(&path).expect("reopen");
-        conn.pragma_update(None, "foreign_keys", true).expect("fk");
-        migrate(&mut conn).expect("upgrade");
-        assert_eq!(version(&conn).expect("version"), SCHEMA_VERSION);
-        let fk: bool = conn
-            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
-            .expect("pragma");
-        assert!(fk, "foreign keys are enforced again after the migration");
-        let broken: Option<String> = conn
-            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
-            .optional()
-            .expect("check");
-        assert_eq!(broken, None, "every reference survived the rebuild");
-        let kept: (String, i64, Option<String>, Option<i64>) = conn
-            .query_row(
-                "SELECT p.invoice_id, p.total_amount, p.page_token, t.last_used_at
-                 FROM payments p JOIN api_tokens t ON t.merchant_id = p.merchant_id WHERE p.id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .expect("old rows");
-        assert_eq!(kept, ("INV-1".into(), 25042, Some("pt1".into()), Some(7)));
-        // The pending-total invariant's index came back with the table.
-        let clash = conn.execute(
-            "INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                   qris_payload, created_at, expired_at)
-             VALUES ('INV-x', 2, 1000, 1, 1001, 'q', 0, 9)",
-            [],
-        );
-        assert!(clash.is_err(), "two pending payments of one total refused");
-        // Delete the newest merchant (and its rows), then make a new one: its id is new.
-        conn.execute_batch(
-            "DELETE FROM payments WHERE merchant_id = 2;
-             DELETE FROM api_tokens WHERE merchant_id = 2;
-             DELETE FROM merchants WHERE id = 2;
-             INSERT INTO merchants (name, webhook_secret, callback_secret_hash, callback_secret_prefix,
-                                    created_at)
-             VALUES ('Toko C', 'whsec_c', 'hc', 'wqcb_c', 0);
-             INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                   qris_payload, created_at, expired_at)
-             VALUES ('INV-3', 1, 1000, 2, 1002, 'q', 0, 9);",
-        )
-        .expect("delete and insert");
-        let ids: (i64, i64) = conn
-            .query_row(
-                "SELECT (SELECT id FROM merchants WHERE name = 'Toko C'),
-                        (SELECT id FROM payments WHERE invoice_id = 'INV-3')",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .expect("ids");
-        assert_eq!(
-            ids,
-            (3, 3),
-            "the deleted merchant 2's and payment 2's ids are not reused"
-        );
-    }
-
-    #[test]
-    fn a_file_from_a_newer_webqris_is_refused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = Connection::open(dir.path().join("new.db")).expect("open");
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
-            .expect("set version");
-        let err = migrate(&mut conn).expect_err("refused");
-        assert!(matches!(err, DbError::TooNew { .. }), "{err}");
-    }
-
-    #[test]
-    fn the_pending_total_index_refuses_a_second_pending_payment_with_the_same_total() {
-        let mut conn = Connection::open_in_memory().expect("open");
-        migrate(&mut conn).expect("schema");
-        conn.execute_batch(
-            "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
-                                    callback_secret_prefix, created_at)
-             VALUES (1, 'A', 's', 'h', 'p', 0);
-             INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                   qris_payload, created_at, expired_at)
-             VALUES ('INV-1', 1, 25000, 42, 25042, 'q', 0, 1);",
-        )
-        .expect("first");
-        let second = conn.execute(
-            "INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                   qris_payload, created_at, expired_at)
-             VALUES ('INV-2', 1, 25041, 1, 25042, 'q', 0, 1)",
-            [],
-        );
-        assert!(second.is_err(), "same pending total refused by the index");
-        conn.execute(
-            "UPDATE payments SET status = 'expired', closed_at = 1 WHERE invoice_id = 'INV-1'",
-            [],
-        )
-        .expect("expire");
-        conn.execute(
-            "INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                   qris_payload, created_at, expired_at)
-             VALUES ('INV-2', 1, 25041, 1, 25042, 'q', 0, 1)",
-            [],
-        )
-        .expect("allowed once the first is no longer pending");
-    }
+    let step = usize::try_from(current).expect("a version between 0 and SCHEMA_VERSION");
+    Ok(Some((current + 1, MIGRATIONS[step])))
 }

@@ -1,0 +1,844 @@
+//! The SQLite backend, the only place rusqlite is used: WAL mode, one writer connection on a dedicated
+//! thread with group commit, a few read-only connections, migrations by `PRAGMA user_version`, and the
+//! statement execution behind [`super::sql`].
+//!
+//! Writes queued at the same moment are committed together (group commit): each closure runs in its own
+//! savepoint, so one closure's error rolls back only its own changes, and nobody is answered before the
+//! shared commit is durable. The single writer is what makes "allocate a unique total, then insert" and
+//! "check seen, then mark paid" atomic without retry loops; the partial unique index and the conditional
+//! updates are the database's own backstop.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::time::Duration;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{OpenFlags, OptionalExtension, TransactionBehavior};
+use tokio::sync::{Semaphore, oneshot};
+
+use super::schema;
+use super::sql::{self, Backend, RowImpl, ToParam, Value};
+use super::{Conn, DbError, Tx};
+use crate::config::DatabaseConfig;
+
+pub(super) use rusqlite::{Connection, Row};
+
+/// Most writes committed together in one group commit.
+const MAX_BATCH: usize = 128;
+
+/// Prepared statements kept per connection: more than the server has, so none is ever prepared twice.
+const STATEMENT_CACHE: usize = 256;
+
+/// The open database: the writer thread's queue and the idle reader connections.
+pub(super) struct Sqlite {
+    path: PathBuf,
+    writer: mpsc::SyncSender<Box<dyn WriteJob>>,
+    readers: Mutex<Vec<Connection>>,
+    reader_permits: Semaphore,
+}
+
+impl Sqlite {
+    /// Opens (creating when missing) the database at `path`, brings its schema up to date and starts
+    /// the writer thread.
+    pub(super) fn open(path: &Path, config: &DatabaseConfig) -> Result<Self, DbError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let open_err = |source| DbError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let mut writer = Connection::open(path).map_err(open_err)?;
+        configure(&writer, config, true).map_err(open_err)?;
+        migrate(&mut writer)?;
+        let readers = (0..config.readers.max(1))
+            .map(|_| {
+                let conn = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(open_err)?;
+                configure(&conn, config, false).map_err(open_err)?;
+                Ok(conn)
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+        // Bounded: a flood of writes is refused at once (DbError::Busy) instead of growing memory.
+        let (sender, jobs) = mpsc::sync_channel::<Box<dyn WriteJob>>(config.write_queue.max(1));
+        std::thread::Builder::new()
+            .name("webqris-db-writer".into())
+            .spawn(move || writer_loop(writer, jobs))
+            .map_err(|e| DbError::Commit(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self {
+            path: path.to_owned(),
+            reader_permits: Semaphore::new(readers.len()),
+            readers: Mutex::new(readers),
+            writer: sender,
+        })
+    }
+
+    /// The database file.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Queues `f` for the writer thread; answers once its group commit is durable. [`DbError::Busy`] at
+    /// once when `database.write_queue` writes are already waiting.
+    pub(super) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .try_send(Box::new(PendingWrite { f, reply }))
+            .map_err(|e| match e {
+                mpsc::TrySendError::Full(_) => E::from(DbError::Busy),
+                mpsc::TrySendError::Disconnected(_) => E::from(DbError::Closed),
+            })?;
+        answer.await.map_err(|_| E::from(DbError::Closed))?
+    }
+
+    /// Runs `f` on an idle reader connection on a blocking thread.
+    pub(super) async fn read<T, E, F>(self: &Arc<Self>, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Conn<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let permit = self
+            .reader_permits
+            .acquire()
+            .await
+            .map_err(|_| E::from(DbError::Closed))?;
+        let this = Arc::clone(self);
+        let joined = tokio::task::spawn_blocking(move || {
+            let conn = this
+                .readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop()
+                .expect("a reader permit guarantees an idle reader connection");
+            let result = catch_unwind(AssertUnwindSafe(|| f(&Conn(Backend::Sqlite(&conn)))));
+            this.readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+            result
+        })
+        .await;
+        drop(permit);
+        match joined {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) | Err(_) => {
+                tracing::error!("a database read closure panicked");
+                Err(E::from(DbError::Panicked))
+            }
+        }
+    }
+}
+
+fn configure(conn: &Connection, config: &DatabaseConfig, writer: bool) -> rusqlite::Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.busy_timeout(Duration::from_millis(config.busy_timeout_ms))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    if writer {
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(%mode, "SQLite refused WAL mode; continuing in this journal mode");
+        }
+        conn.pragma_update(None, "synchronous", config.synchronous.as_str())?;
+    }
+    Ok(())
+}
+
+/// A write waiting for the writer thread.
+trait WriteJob: Send {
+    /// Runs the closure in a savepoint of the open transaction; returns what to tell the caller once the
+    /// transaction's fate is known.
+    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Finish>;
+    /// The transaction could not even start.
+    fn abort(self: Box<Self>, error: DbError);
+}
+
+/// A write that ran; its caller is answered after the commit.
+trait Finish: Send {
+    fn finish(self: Box<Self>, commit: Result<(), &DbError>);
+}
+
+struct PendingWrite<F, T, E> {
+    f: F,
+    reply: oneshot::Sender<Result<T, E>>,
+}
+
+struct FinishedWrite<T, E> {
+    result: Result<T, E>,
+    reply: oneshot::Sender<Result<T, E>>,
+}
+
+impl<F, T, E> WriteJob for PendingWrite<F, T, E>
+where
+    F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<DbError> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Finish> {
+        let Self { f, reply } = *self;
+        let result = in_savepoint(conn, f);
+        Box::new(FinishedWrite { result, reply })
+    }
+
+    fn abort(self: Box<Self>, error: DbError) {
+        // The caller may have given up (request cancelled); nothing else to do then.
+        let _ = self.reply.send(Err(E::from(error)));
+    }
+}
+
+impl<T: Send, E: From<DbError> + Send> Finish for FinishedWrite<T, E> {
+    fn finish(self: Box<Self>, commit: Result<(), &DbError>) {
+        let result = match commit {
+            Ok(()) => self.result,
+            Err(e) => Err(E::from(DbError::Commit(e.to_string()))),
+        };
+        // The caller may have given up (request cancelled); the write stands regardless.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// Runs `f` between `SAVEPOINT` and `RELEASE`, rolling its changes back if it fails or panics.
+fn in_savepoint<T, E: From<DbError>>(
+    conn: &Connection,
+    f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    conn.execute_batch("SAVEPOINT write_job")
+        .map_err(|e| E::from(e.into()))?;
+    let tx = Tx(Conn(Backend::Sqlite(conn)));
+    let result = catch_unwind(AssertUnwindSafe(|| f(&tx))).unwrap_or_else(|_| {
+        tracing::error!("a database write closure panicked; its changes are rolled back");
+        Err(E::from(DbError::Panicked))
+    });
+    let end = if result.is_ok() {
+        "RELEASE write_job"
+    } else {
+        "ROLLBACK TO write_job; RELEASE write_job"
+    };
+    conn.execute_batch(end).map_err(|e| E::from(e.into()))?;
+    result
+}
+
+/// The writer thread: takes every write waiting, runs them in one transaction, commits, answers.
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(error = %e, "cannot begin a write transaction");
+            let message = e.to_string();
+            for job in batch {
+                job.abort(DbError::Commit(message.clone()));
+            }
+            continue;
+        }
+        let finished: Vec<Box<dyn Finish>> = batch.into_iter().map(|job| job.run(&conn)).collect();
+        let commit = conn.execute_batch("COMMIT").map_err(DbError::from);
+        if let Err(e) = &commit {
+            tracing::error!(error = %e, "group commit failed; rolling back");
+            if let Err(rollback) = conn.execute_batch("ROLLBACK") {
+                tracing::error!(error = %rollback, "rollback after a failed commit failed");
+            }
+        }
+        for f in finished {
+            f.finish(commit.as_ref().map(|_| ()));
+        }
+    }
+    tracing::debug!("database writer stopped");
+}
+
+/// The file's schema version (`PRAGMA user_version`: the number of steps applied).
+fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Applies the missing steps.
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    migrate_to(conn, schema::SCHEMA_VERSION)
+}
+
+/// Applies steps up to `target`, each in its own transaction together with the version bump. Safe
+/// against a concurrent migrator (the CLI and the server): the version is re-read under the write lock.
+/// Foreign keys are off while the steps run (a table rebuild drops and renames referenced tables) and
+/// checked before each step commits; the connection gets its setting back afterwards, whatever happened.
+fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
+    let enforced: bool = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let result = migrate_steps(conn, target);
+    conn.pragma_update(None, "foreign_keys", enforced)?;
+    result
+}
+
+fn migrate_steps(conn: &mut Connection, target: i64) -> Result<(), DbError> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some((next, step)) = schema::next_step(version(&tx)?, target)? else {
+            return Ok(());
+        };
+        tx.execute_batch(step.sqlite())
+            .and_then(|()| {
+                // A step must leave every reference intact; the first broken one aborts it.
+                tx.query_row("PRAGMA foreign_key_check", [], |_| Ok(()))
+                    .optional()?
+                    .map_or(Ok(()), |()| {
+                        Err(rusqlite::Error::SqliteFailure(
+                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                            Some("a foreign key is broken after the step".to_owned()),
+                        ))
+                    })
+            })
+            .and_then(|()| tx.pragma_update(None, "user_version", next))
+            .map_err(|source| DbError::Migration {
+                version: next,
+                source,
+            })?;
+        tx.commit()?;
+        tracing::info!(version = next, "database schema migrated");
+    }
+}
+
+/// A parameter as rusqlite binds it, borrowing the text or bytes.
+impl rusqlite::ToSql for Value<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Value::Null => ValueRef::Null,
+            Value::Int(i) => ValueRef::Integer(i),
+            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+fn bind<'p>(params: &'p [&'p dyn ToParam]) -> impl rusqlite::Params + 'p {
+    rusqlite::params_from_iter(params.iter().map(|p| p.to_param()))
+}
+
+/// The first row of `sql`, mapped.
+pub(super) fn query_opt<T>(
+    conn: &Connection,
+    sql: &'static str,
+    params: &[&dyn ToParam],
+    map: impl FnOnce(&sql::Row<'_>) -> Result<T, DbError>,
+) -> Result<Option<T>, DbError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(bind(params))?;
+    match rows.next()? {
+        Some(row) => map(&sql::Row(RowImpl::Sqlite(row))).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Every row of `sql`, in order, through `each`.
+pub(super) fn query_each(
+    conn: &Connection,
+    sql: &'static str,
+    params: &[&dyn ToParam],
+    mut each: impl FnMut(&sql::Row<'_>) -> Result<(), DbError>,
+) -> Result<(), DbError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(bind(params))?;
+    while let Some(row) = rows.next()? {
+        each(&sql::Row(RowImpl::Sqlite(row)))?;
+    }
+    Ok(())
+}
+
+/// Runs a statement without result rows; the number of rows changed.
+pub(super) fn execute(
+    conn: &Connection,
+    sql: &'static str,
+    params: &[&dyn ToParam],
+) -> Result<usize, DbError> {
+    Ok(conn.prepare_cached(sql)?.execute(bind(params))?)
+}
+
+/// Column `idx` of `row` as a [`Value`], decoded by `decode`; the inner `Err` is a value no
+/// [`sql::FromColumn`] type reads (a real number, text that is not UTF-8).
+pub(super) fn column<T>(
+    row: &Row<'_>,
+    idx: usize,
+    decode: impl FnOnce(Value<'_>) -> Result<T, String>,
+) -> Result<Result<T, String>, DbError> {
+    Ok(match row.get_ref(idx)? {
+        ValueRef::Null => decode(Value::Null),
+        ValueRef::Integer(i) => decode(Value::Int(i)),
+        ValueRef::Real(r) => Err(r.to_string()),
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(s) => decode(Value::Text(s)),
+            Err(_) => Err(format!("<{} bytes of text that is not UTF-8>", t.len())),
+        },
+        ValueRef::Blob(b) => decode(Value::Blob(b)),
+    })
+}
+
+/// The name of column `idx` (for error messages).
+pub(super) fn column_name(row: &Row<'_>, idx: usize) -> String {
+    row.as_ref()
+        .column_name(idx)
+        .map_or_else(|_| format!("#{idx}"), str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+    use crate::db::schema::SCHEMA_VERSION;
+    use crate::db::sql::params;
+
+    fn open_temp() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(
+            &dir.path().join("sub/dir/webqris.db"),
+            &DatabaseConfig::default(),
+        )
+        .expect("opens");
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn open_creates_the_directory_and_uses_wal() {
+        let (dir, db) = open_temp();
+        assert!(dir.path().join("sub/dir/webqris.db").exists());
+        let mode: String = db
+            .read(|c| c.query_one("PRAGMA journal_mode", params![], |r| r.get(0)))
+            .await
+            .expect("pragma");
+        assert_eq!(mode, "wal");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_rolls_back_only_itself_and_others_commit() {
+        let (_dir, db) = open_temp();
+        let create = |name: &'static str| {
+            db.write(move |tx| {
+                tx.execute(
+                    "INSERT INTO operator_tokens (token_hash, prefix, created_at) VALUES (?1, 'p', 0)",
+                    params![name],
+                )?;
+                Ok::<_, DbError>(())
+            })
+        };
+        let failing = db.write(|tx| {
+            tx.execute(
+                "INSERT INTO operator_tokens (token_hash, prefix, created_at) VALUES ('doomed', 'p', 0)",
+                params![],
+            )?;
+            Err::<(), _>(DbError::Panicked)
+        });
+        let (a, b, c) = tokio::join!(create("a"), failing, create("b"));
+        a.expect("a commits");
+        assert!(b.is_err());
+        c.expect("b commits");
+        let names: Vec<String> = db
+            .read(|c| {
+                c.query_all(
+                    "SELECT token_hash FROM operator_tokens ORDER BY 1",
+                    params![],
+                    |r| r.get(0),
+                )
+            })
+            .await
+            .expect("read");
+        assert_eq!(names, ["a", "b"]);
+    }
+
+    #[tokio::test]
+    async fn a_full_write_queue_refuses_at_once_instead_of_growing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(
+            &dir.path().join("q.db"),
+            &DatabaseConfig {
+                write_queue: 1,
+                ..DatabaseConfig::default()
+            },
+        )
+        .expect("opens");
+        // Hold the writer inside a write until the test lets it go.
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let writer = db.clone();
+        let held = tokio::spawn(async move {
+            writer
+                .write(move |_| {
+                    let _ = started_tx.send(());
+                    let _ = gate.recv();
+                    Ok::<_, DbError>(())
+                })
+                .await
+        });
+        tokio::task::spawn_blocking(move || started.recv())
+            .await
+            .expect("join")
+            .expect("the writer runs the first write");
+        // A second write takes the queue's one place (sent on its first poll)...
+        let mut queued = Box::pin(db.write(|_| Ok::<_, DbError>(())));
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut queued)
+                .await
+                .is_err(),
+            "it waits for the held writer"
+        );
+        // ...so a third is refused at once.
+        assert!(matches!(
+            db.write(|_| Ok::<_, DbError>(())).await,
+            Err(DbError::Busy)
+        ));
+        release.send(()).expect("release");
+        held.await.expect("join").expect("first write");
+        queued.await.expect("the queued write commits");
+        db.write(|_| Ok::<_, DbError>(()))
+            .await
+            .expect("room again");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_write_is_rolled_back_and_the_writer_survives() {
+        let (_dir, db) = open_temp();
+        let result: Result<(), DbError> = db
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO operator_tokens (token_hash, prefix, created_at) VALUES ('x', 'p', 0)",
+                    params![],
+                )?;
+                panic!("boom");
+            })
+            .await;
+        assert!(matches!(result, Err(DbError::Panicked)));
+        let count: i64 = db
+            .write(|tx| {
+                tx.query_one("SELECT COUNT(*) FROM operator_tokens", params![], |r| {
+                    r.get(0)
+                })
+            })
+            .await
+            .expect("writer still alive");
+        assert_eq!(count, 0);
+    }
+
+    #[tokio::test]
+    async fn a_stored_value_that_does_not_decode_is_reported_with_its_column() {
+        let (_dir, db) = open_temp();
+        let err = db
+            .read(|c| {
+                c.query_one("SELECT 'sideways' AS status", params![], |r| {
+                    r.get::<crate::db::DeliveryStatus>(0)
+                })
+            })
+            .await
+            .expect_err("an unknown spelling fails the row");
+        assert!(
+            matches!(&err, DbError::Corrupt { column, value } if column == "status" && value == "\"sideways\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_version_1_file_with_data_upgrades_to_the_current_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        {
+            let mut conn = Connection::open(&path).expect("open");
+            migrate_to(&mut conn, 1).expect("first schema");
+            assert_eq!(version(&conn).expect("version"), 1);
+            conn.execute_batch(
+                "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
+                                        callback_secret_prefix, created_at)
+                 VALUES (1, 'Toko ABC', 'whsec_x', 'h', 'wqcb_', 0);
+                 INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
+                                       qris_payload, created_at, expired_at)
+                 VALUES ('INV-1-aaaaaa', 1, 25000, 42, 25042, 'qris', 0, 1800000);",
+            )
+            .expect("seed v1 data");
+        }
+        let mut conn = Connection::open(&path).expect("reopen");
+        migrate(&mut conn).expect("upgrade");
+        assert_eq!(version(&conn).expect("version"), SCHEMA_VERSION);
+        let total: i64 = conn
+            .query_row(
+                "SELECT total_amount FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("v1 data survives");
+        assert_eq!(total, 25042);
+        conn.execute(
+            "INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
+             VALUES (1, 'device-01', 0, 0)",
+            [],
+        )
+        .expect("v2 table usable");
+        conn.execute_batch(
+            "INSERT INTO accounts (id, email, password_hash, is_operator, created_at)
+             VALUES (1, 'owner@example.com', '$argon2id$x', 1, 0);
+             INSERT INTO sessions (account_id, token_hash, csrf_token, created_at, expires_at)
+             VALUES (1, 'h', 'c', 0, 1);
+             UPDATE merchants SET owner_account_id = 1 WHERE id = 1;
+             UPDATE api_tokens SET last_used_at = 5;
+             INSERT INTO manual_confirmations (payment_id, account_id, reason, confirmed_at)
+             VALUES (1, 1, 'seen in the bank app', 0);",
+        )
+        .expect("v3 tables usable");
+        let page: Option<String> = conn
+            .query_row(
+                "SELECT page_token FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("v3 column");
+        assert_eq!(
+            page, None,
+            "invoices from before version 3 have no payment page"
+        );
+        migrate(&mut conn).expect("migrating twice is a no-op");
+    }
+
+    #[test]
+    fn after_the_rebuild_deleted_ids_are_never_handed_out_again_and_old_rows_survive() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("before-v5.db");
+        {
+            let mut conn = Connection::open(&path).expect("open");
+            conn.pragma_update(None, "foreign_keys", true).expect("fk");
+            let rebuild = schema::MIGRATIONS
+                .iter()
+                .position(|step| step.sqlite() == schema::V5_IDS_NEVER_REUSED_SQLITE)
+                .expect("the rebuild is a step");
+            let before = i64::try_from(rebuild).expect("small");
+            migrate_to(&mut conn, before).expect("the schema before the rebuild");
+            conn.execute_batch(
+                "INSERT INTO accounts (id, email, password_hash, is_operator, created_at)
+                 VALUES (1, 'owner@example.com', '$argon2id$x', 1, 0);
+                 INSERT INTO sessions (id, account_id, token_hash, csrf_token, created_at, expires_at)
+                 VALUES (1, 1, 'sh', 'c', 0, 9);
+                 INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
+                                        callback_secret_prefix, owner_account_id, created_at)
+                 VALUES (1, 'Toko A', 'whsec_a', 'ha', 'wqcb_a', 1, 0),
+                        (2, 'Toko B', 'whsec_b', 'hb', 'wqcb_b', NULL, 0);
+                 INSERT INTO api_tokens (id, merchant_id, token_hash, prefix, created_at, last_used_at)
+                 VALUES (1, 1, 'ta', 'wqk_a', 0, 7), (2, 2, 'tb', 'wqk_b', 0, NULL);
+                 INSERT INTO operator_tokens (id, token_hash, prefix, created_at) VALUES (1, 'oa', 'wqadm_a', 0);
+                 INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code, total_amount,
+                                       qris_payload, status, payment_method, created_at, expired_at,
+                                       paid_at, closed_at, page_token)
+                 VALUES (1, 'INV-1', 1, 25000, 42, 25042, 'q', 'paid', 'manual', 0, 9, 5, 5, 'pt1'),
+                        (2, 'INV-2', 2, 1000, 1, 1001, 'q', 'pending', NULL, 0, 9, NULL, NULL, NULL);
+                 INSERT INTO notifications (id, merchant_id, source, received_at, message, outcome, payment_id)
+                 VALUES (1, 1, 'forwarder', 5, 'Rp25.042 diterima', 'paid', 1);
+                 INSERT INTO notification_payments (notification_id, position, amount, outcome, payment_id)
+                 VALUES (1, 0, 25042, 'paid', 1);
+                 INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
+                 VALUES (1, 'content', 'k', 5, 1);
+                 INSERT INTO deliveries (id, message_id, merchant_id, payment_id, event, body,
+                                         next_attempt_at, created_at)
+                 VALUES (1, 'msg_1', 1, 1, 'payment.paid', x'7b7d', 5, 5);
+                 INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms)
+                 VALUES (1, 1, 'https://shop.example/hook', 5, 10);
+                 INSERT INTO manual_confirmations (payment_id, account_id, reason, notification_id, confirmed_at)
+                 VALUES (1, 1, 'seen', 1, 5);
+                 INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
+                 VALUES (1, 'device-01', 0, 0);",
+            )
+            .expect("a populated file");
+        }
+        let mut conn = Connection::open(&path).expect("reopen");
+        conn.pragma_update(None, "foreign_keys", true).expect("fk");
+        migrate(&mut conn).expect("upgrade");
+        assert_eq!(version(&conn).expect("version"), SCHEMA_VERSION);
+        let fk: bool = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .expect("pragma");
+        assert!(fk, "foreign keys are enforced again after the migration");
+        let broken: Option<String> = conn
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()
+            .expect("check");
+        assert_eq!(broken, None, "every reference survived the rebuild");
+        let kept: (String, i64, Option<String>, Option<i64>) = conn
+            .query_row(
+                "SELECT p.invoice_id, p.total_amount, p.page_token, t.last_used_at
+                 FROM payments p JOIN api_tokens t ON t.merchant_id = p.merchant_id WHERE p.id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .expect("old rows");
+        assert_eq!(kept, ("INV-1".into(), 25042, Some("pt1".into()), Some(7)));
+        // The pending-total invariant's index came back with the table.
+        let clash = conn.execute(
+            "INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
+                                   qris_payload, created_at, expired_at)
+             VALUES ('INV-x', 2, 1000, 1, 1001, 'q', 0, 9)",
+            [],
+        );
+        assert!(clash.is_err(), "two pending payments of one total refused");
+        // Delete the newest merchant (and its rows), then make a new one: its id is new.
+        conn.execute_batch(
+            "DELETE FROM payments WHERE merchant_id = 2;
+             DELETE FROM api_tokens WHERE merchant_id = 2;
+             DELETE FROM merchants WHERE id = 2;
+             INSERT INTO merchants (name, webhook_secret, callback_secret_hash, callback_secret_prefix,
+                                    created_at)
+             VALUES ('Toko C', 'whsec_c', 'hc', 'wqcb_c', 0);
+             INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
+                                   qris_payload, created_at, expired_at)
+             VALUES ('INV-3', 1, 1000, 2, 1002, 'q', 0, 9);",
+        )
+        .expect("delete and insert");
+        let ids: (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT id FROM merchants WHERE name = 'Toko C'),
+                        (SELECT id FROM payments WHERE invoice_id = 'INV-3')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("ids");
+        assert_eq!(
+            ids,
+            (3, 3),
+            "the deleted merchant 2's and payment 2's ids are not reused"
+        );
+    }
+
+    #[test]
+    fn old_rows_go_in_batches_and_nothing_is_left_dangling() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        conn.pragma_update(None, "foreign_keys", true).expect("fk");
+        migrate(&mut conn).expect("schema");
+        conn.execute_batch(
+            "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
+                                    callback_secret_prefix, created_at)
+             VALUES (1, 'A', 's', 'h', 'p', 0);
+             INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code, total_amount,
+                                   qris_payload, status, payment_method, created_at, expired_at,
+                                   paid_at, closed_at)
+             VALUES (1, 'INV-old', 1, 1000, 1, 1001, 'q', 'paid', 'manual', 0, 10, 10, 10),
+                    (2, 'INV-new', 1, 1000, 2, 1002, 'q', 'paid', 'manual', 0, 10, 900, 900);
+             INSERT INTO notifications (id, merchant_id, source, received_at, outcome, payment_id)
+             VALUES (1, 1, 'forwarder', 5, 'paid', 1), (2, 1, 'forwarder', 6, 'no_match', NULL),
+                    (3, 1, 'forwarder', 7, 'late', NULL), (4, 1, 'forwarder', 950, 'paid', 2);
+             INSERT INTO notification_payments (notification_id, position, amount, outcome, payment_id)
+             VALUES (1, 0, 1001, 'paid', 1);
+             INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
+             VALUES (1, 'content', 'old', 5, 1), (1, 'content', 'new', 950, 4);
+             INSERT INTO manual_confirmations (payment_id, reason, notification_id, confirmed_at)
+             VALUES (2, 'kept', 3, 900);
+             INSERT INTO deliveries (id, message_id, merchant_id, payment_id, event, body, status,
+                                     next_attempt_at, created_at)
+             VALUES (1, 'm1', 1, 1, 'payment.paid', x'00', 'delivered', 10, 10);
+             INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms)
+             VALUES (1, 1, 'u', 10, 1);",
+        )
+        .expect("rows");
+        let cutoff = webqris_core::Timestamp::from_millis(100);
+        let tx = Tx(Conn(Backend::Sqlite(&conn)));
+        // Notifications 1 and 2 are old; 3 is old but a manual confirmation refers to it.
+        assert_eq!(
+            tx.prune(crate::db::Prunable::Notifications, cutoff, 1)
+                .expect("prune"),
+            1
+        );
+        assert_eq!(
+            tx.prune(crate::db::Prunable::Notifications, cutoff, 10)
+                .expect("prune"),
+            1
+        );
+        assert_eq!(
+            tx.prune(crate::db::Prunable::Notifications, cutoff, 10)
+                .expect("prune"),
+            0
+        );
+        assert_eq!(
+            tx.prune(crate::db::Prunable::SeenKeys, cutoff, 10)
+                .expect("prune"),
+            1
+        );
+        assert_eq!(
+            tx.prune(crate::db::Prunable::DeliveryAttempts, cutoff, 10)
+                .expect("prune"),
+            1
+        );
+        assert_eq!(
+            tx.prune(crate::db::Prunable::FinishedInvoices, cutoff, 10)
+                .expect("prune"),
+            1
+        );
+        let left: (i64, i64, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM notifications), (SELECT COUNT(*) FROM seen),
+                        (SELECT COUNT(*) FROM payments), (SELECT COUNT(*) FROM deliveries)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .expect("counts");
+        assert_eq!(
+            left,
+            (2, 1, 1, 0),
+            "the new rows and the reconciled notification stay"
+        );
+        let broken: Option<String> = conn
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()
+            .expect("check");
+        assert_eq!(broken, None);
+    }
+
+    #[test]
+    fn a_file_from_a_newer_webqris_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = Connection::open(dir.path().join("new.db")).expect("open");
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .expect("set version");
+        let err = migrate(&mut conn).expect_err("refused");
+        assert!(matches!(err, DbError::TooNew { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_pending_total_index_refuses_a_second_pending_payment_with_the_same_total() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("schema");
+        conn.execute_batch(
+            "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
+                                    callback_secret_prefix, created_at)
+             VALUES (1, 'A', 's', 'h', 'p', 0);
+             INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
+                                   qris_payload, created_at, expired_at)
+             VALUES ('INV-1', 1, 25000, 42, 25042, 'q', 0, 1);",
+        )
+        .expect("first");
+        let second = conn.execute(
+            "INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
+                                   qris_payload, created_at, expired_at)
+             VALUES ('INV-2', 1, 25041, 1, 25042, 'q', 0, 1)",
+            [],
+        );
+        assert!(second.is_err(), "same pending total refused by the index");
+        conn.execute(
+            "UPDATE payments SET status = 'expired', closed_at = 1 WHERE invoice_id = 'INV-1'",
+            [],
+        )
+        .expect("expire");
+        conn.execute(
+            "INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
+                                   qris_payload, created_at, expired_at)
+             VALUES ('INV-2', 1, 25041, 1, 25042, 'q', 0, 1)",
+            [],
+        )
+        .expect("allowed once the first is no longer pending");
+    }
+}
