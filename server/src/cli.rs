@@ -16,7 +16,7 @@ use webqris_core::qris;
 
 use crate::account;
 use crate::config::{Config, ConfigError};
-use crate::db::{Db, MerchantId, NewAccountRole};
+use crate::db::{ApiTokenInfo, Db, MerchantId, NewAccountRole};
 use crate::merchant::{self, NewMerchant};
 use crate::password::Passwords;
 
@@ -381,13 +381,7 @@ async fn run_token(db: &Db, config: &Config, command: TokenCommand) -> Outcome {
         }
         TokenCommand::List { merchant } => {
             match merchant::api_tokens(db, MerchantId(merchant)).await {
-                Ok(tokens) => Outcome::ok(json!({
-                    "tokens": tokens.iter().map(|t| json!({
-                        "prefix": t.prefix,
-                        "created_at": t.created_at,
-                        "revoked_at": t.revoked_at,
-                    })).collect::<Vec<_>>()
-                })),
+                Ok(tokens) => Outcome::ok(tokens_json(&tokens)),
                 Err(e) => error(e),
             }
         }
@@ -403,6 +397,17 @@ async fn run_token(db: &Db, config: &Config, command: TokenCommand) -> Outcome {
     }
 }
 
+/// `{"tokens": [{"prefix", "created_at", "revoked_at"}…]}`: API or operator tokens as listed.
+fn tokens_json(tokens: &[ApiTokenInfo]) -> Value {
+    json!({
+        "tokens": tokens.iter().map(|t| json!({
+            "prefix": t.prefix,
+            "created_at": t.created_at,
+            "revoked_at": t.revoked_at,
+        })).collect::<Vec<_>>()
+    })
+}
+
 async fn run_admin(db: &Db, config: &Config, command: AdminCommand) -> Outcome {
     match command {
         AdminCommand::Token {
@@ -414,13 +419,7 @@ async fn run_admin(db: &Db, config: &Config, command: AdminCommand) -> Outcome {
         AdminCommand::Token {
             command: AdminTokenCommand::List,
         } => match db.read(|c| c.operator_tokens()).await {
-            Ok(tokens) => Outcome::ok(json!({
-                "tokens": tokens.iter().map(|t| json!({
-                    "prefix": t.prefix,
-                    "created_at": t.created_at,
-                    "revoked_at": t.revoked_at,
-                })).collect::<Vec<_>>()
-            })),
+            Ok(tokens) => Outcome::ok(tokens_json(&tokens)),
             Err(e) => error(e),
         },
         AdminCommand::Token {

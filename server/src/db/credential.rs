@@ -6,19 +6,8 @@ use std::collections::HashSet;
 use webqris_core::Timestamp;
 
 use super::sql::params;
-use super::{Conn, DbError, Tx};
+use super::{ApiTokenInfo, Conn, DbError, Tx};
 use crate::sockets::Credential;
-
-/// One operator token as listed (never the secret itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OperatorTokenInfo {
-    /// Display prefix.
-    pub prefix: String,
-    /// When it was issued.
-    pub created_at: Timestamp,
-    /// When it was revoked, if it was.
-    pub revoked_at: Option<Timestamp>,
-}
 
 impl Conn<'_> {
     /// Which of `credentials` are still live at `now`: API tokens not revoked (and so of a merchant that
@@ -60,14 +49,14 @@ impl Conn<'_> {
         )
     }
 
-    /// Every operator token, newest first.
-    pub fn operator_tokens(&self) -> Result<Vec<OperatorTokenInfo>, DbError> {
+    /// Every operator token, newest first (listed like API tokens).
+    pub fn operator_tokens(&self) -> Result<Vec<ApiTokenInfo>, DbError> {
         self.query_all(
             "SELECT prefix, created_at, revoked_at FROM operator_tokens
              ORDER BY created_at DESC, id DESC",
             params![],
             |r| {
-                Ok(OperatorTokenInfo {
+                Ok(ApiTokenInfo {
                     prefix: r.get(0)?,
                     created_at: r.get(1)?,
                     revoked_at: r.get(2)?,

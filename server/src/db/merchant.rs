@@ -43,7 +43,7 @@ pub struct Merchant {
     pub webhook_url: Option<String>,
 }
 
-/// One API token as listed (never the secret itself).
+/// One API or operator token as listed (never the secret itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiTokenInfo {
     /// Display prefix.

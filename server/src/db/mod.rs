@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use account::*;
-pub use credential::*;
 pub use delivery::*;
 pub use device::*;
 pub use merchant::*;
