@@ -275,6 +275,11 @@ pub struct ForwarderConfig {
     /// A device not heard from for this long is shown as silent in the dashboard (its notifications may
     /// not be reaching the server).
     pub silence_alert_secs: Seconds,
+    /// A device alive but whose oldest undelivered notification has waited this long (or with parked
+    /// notifications) is shown as unable to deliver.
+    pub stuck_alert_secs: Seconds,
+    /// How often devices are checked for silence, so that the alert reaches the live feed.
+    pub alert_sweep_secs: Seconds,
 }
 
 impl Default for ForwarderConfig {
@@ -282,6 +287,8 @@ impl Default for ForwarderConfig {
         Self {
             heartbeat_interval_secs: 300,
             silence_alert_secs: Seconds::from_secs(900),
+            stuck_alert_secs: Seconds::from_secs(300),
+            alert_sweep_secs: Seconds::from_secs(60),
         }
     }
 }
@@ -641,6 +648,14 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "WEBQRIS_FORWARDER_SILENCE_ALERT_SECS",
         "forwarder.silence_alert_secs",
     ),
+    (
+        "WEBQRIS_FORWARDER_STUCK_ALERT_SECS",
+        "forwarder.stuck_alert_secs",
+    ),
+    (
+        "WEBQRIS_FORWARDER_ALERT_SWEEP_SECS",
+        "forwarder.alert_sweep_secs",
+    ),
     ("WEBQRIS_REGISTRATION", "dashboard.registration"),
     ("WEBQRIS_INVITE_TTL_SECS", "dashboard.invite_ttl_secs"),
     (
@@ -752,6 +767,8 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "connection.trusted_proxies" => set!(connection.trusted_proxies, parse_addresses),
         "forwarder.heartbeat_interval_secs" => set!(forwarder.heartbeat_interval_secs, parse),
         "forwarder.silence_alert_secs" => set!(forwarder.silence_alert_secs, parse),
+        "forwarder.stuck_alert_secs" => set!(forwarder.stuck_alert_secs, parse),
+        "forwarder.alert_sweep_secs" => set!(forwarder.alert_sweep_secs, parse),
         "dashboard.registration" => set!(dashboard.registration, parse_bool),
         "dashboard.invite_ttl_secs" => set!(dashboard.invite_ttl_secs, parse),
         "dashboard.max_merchants_per_account" => {
@@ -863,6 +880,12 @@ impl Config {
         }
         if self.max_body_bytes == 0 {
             return Err(invalid("max_body_bytes", "must be more than 0".into()));
+        }
+        if self.forwarder.alert_sweep_secs.duration().is_zero() {
+            return Err(invalid(
+                "forwarder.alert_sweep_secs",
+                "must be more than 0".into(),
+            ));
         }
         if self.webhook.timeout_secs.duration().is_zero() {
             return Err(invalid(

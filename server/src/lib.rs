@@ -16,6 +16,7 @@ pub mod connection;
 pub mod dashboard;
 pub mod db;
 pub mod delivery;
+pub mod device;
 pub mod error;
 pub mod expiry;
 pub mod extract;
@@ -25,6 +26,7 @@ pub mod limit;
 pub mod merchant;
 pub mod page;
 pub mod password;
+pub mod periodic;
 pub mod qr;
 pub mod retention;
 pub mod secret;
@@ -111,6 +113,7 @@ pub async fn run(
     let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));
     let revalidator = tokio::spawn(sockets::revalidate(state.clone(), workers_stopping.clone()));
     let pruner = tokio::spawn(retention::run(state.clone(), workers_stopping.clone()));
+    let device_sweeper = tokio::spawn(device::run(state.clone(), workers_stopping.clone()));
     let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
     tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.path().display(), "webqris listening");
     let app = api::router(state.clone());
@@ -130,6 +133,9 @@ pub async fn run(
     }
     if let Err(e) = revalidator.await {
         tracing::error!(error = %e, "WebSocket credential checker task failed");
+    }
+    if let Err(e) = device_sweeper.await {
+        tracing::error!(error = %e, "device alert sweeper task failed");
     }
     if let Err(e) = deliverer.await {
         tracing::error!(error = %e, "webhook worker task failed");

@@ -18,11 +18,13 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use webqris_core::Timestamp;
 use webqris_core::qris;
+use webqris_core::wire::DeviceAlert;
 
 use super::session::Viewer;
 use super::{VisibleMerchant, merchant_not_found, visible_merchant};
 use crate::db::{DeleteRefusal, DeviceRow, MerchantDetail, MerchantId, MerchantListRow};
 use crate::delivery;
+use crate::device;
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::merchant::{self, MerchantError, NewMerchant};
@@ -150,18 +152,48 @@ fn detail_json(state: &AppState, m: &MerchantDetail) -> Value {
     })
 }
 
+/// A forwarder device in the dashboard: what its last heartbeat said and what it needs a person for.
+#[derive(Debug, Serialize)]
+struct DeviceView<'a> {
+    device_id: &'a str,
+    app_version: Option<&'a str>,
+    listener_connected: Option<bool>,
+    notification_access: Option<bool>,
+    outbox_pending: Option<i64>,
+    parked_count: Option<i64>,
+    /// Since when the oldest undelivered notification waits (server clock), as of the last heartbeat.
+    oldest_pending_since: Option<Timestamp>,
+    last_delivery_error: Option<&'a str>,
+    last_notification_at: Option<Timestamp>,
+    first_seen_at: Timestamp,
+    last_seen_at: Timestamp,
+    last_heartbeat_at: Option<Timestamp>,
+    /// Not heard from for `forwarder.silence_alert_secs` (kept beside `alert` for older pages).
+    silent: bool,
+    /// `silent`, `cannot_deliver`, `no_notification_access`, or null.
+    alert: Option<DeviceAlert>,
+}
+
 fn device_json(state: &AppState, d: &DeviceRow) -> Value {
-    json!({
-        "device_id": d.device_id,
-        "app_version": d.app_version,
-        "listener_connected": d.listener_connected,
-        "outbox_pending": d.outbox_pending,
-        "last_notification_at": d.last_notification_at,
-        "first_seen_at": d.first_seen_at,
-        "last_seen_at": d.last_seen_at,
-        "last_heartbeat_at": d.last_heartbeat_at,
-        "silent": silent(state, d.last_seen_at),
-    })
+    let alert = device::alert(d, state.now(), &state.config.forwarder);
+    let view = DeviceView {
+        device_id: &d.device_id,
+        app_version: d.app_version.as_deref(),
+        listener_connected: d.listener_connected,
+        notification_access: d.notification_access,
+        outbox_pending: d.outbox_pending,
+        parked_count: d.parked_count,
+        oldest_pending_since: d.oldest_pending_since,
+        last_delivery_error: d.last_delivery_error.as_deref(),
+        last_notification_at: d.last_notification_at,
+        first_seen_at: d.first_seen_at,
+        last_seen_at: d.last_seen_at,
+        last_heartbeat_at: d.last_heartbeat_at,
+        silent: alert == Some(DeviceAlert::Silent),
+        alert,
+    };
+    // A struct of plain fields always serialises.
+    serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
 /// The callback secret's setup link and its QR (shown once, with the secret).

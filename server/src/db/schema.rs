@@ -38,10 +38,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Both(V1_INITIAL),
     Migration::Both(V2_DEVICES),
     Migration::Both(V3_DASHBOARD),
-    Migration::Both(V4_INVITES),
+    Migration::Both(V4_DEVICE_HEALTH),
+    Migration::Both(V5_INVITES),
     Migration::PerDialect {
-        sqlite: V5_IDS_NEVER_REUSED_SQLITE,
-        postgres: V5_IDS_NEVER_REUSED_POSTGRES,
+        sqlite: V6_IDS_NEVER_REUSED_SQLITE,
+        postgres: V6_IDS_NEVER_REUSED_POSTGRES,
     },
 ];
 
@@ -263,9 +264,20 @@ CREATE TABLE manual_confirmations (
 );
 "#;
 
-/// Version 4: invitations to make a dashboard account (registration is off by default; the operator
+/// Version 4: a forwarder's delivery health, as its heartbeat reports it (notification access, parked
+/// count, since when its oldest undelivered notification waits on the server's clock, why it cannot
+/// deliver) and the alert last announced for the device, so that each change is announced once.
+pub const V4_DEVICE_HEALTH: &str = r#"
+ALTER TABLE devices ADD COLUMN notification_access INTEGER;
+ALTER TABLE devices ADD COLUMN parked_count INTEGER;
+ALTER TABLE devices ADD COLUMN oldest_pending_since INTEGER;
+ALTER TABLE devices ADD COLUMN last_delivery_error TEXT;
+ALTER TABLE devices ADD COLUMN alert TEXT CHECK (alert IN ('silent', 'cannot_deliver', 'no_notification_access'));
+"#;
+
+/// Version 5: invitations to make a dashboard account (registration is off by default; the operator
 /// invites). Only the SHA-256 of the invite token is stored; an invite makes at most one account.
-pub const V4_INVITES: &str = r#"
+pub const V5_INVITES: &str = r#"
 CREATE TABLE invites (
     id         INTEGER PRIMARY KEY,
     token_hash TEXT    NOT NULL UNIQUE,
@@ -278,14 +290,14 @@ CREATE TABLE invites (
 CREATE INDEX invites_expiry ON invites (expires_at);
 "#;
 
-/// Version 5: ids that leave the database (merchants, tokens, payments, notifications, deliveries,
+/// Version 6: ids that leave the database (merchants, tokens, payments, notifications, deliveries,
 /// accounts, sessions: in WebSocket audiences, frames, URLs, the CLI's output) are never reused after a
 /// delete. SQLite reuses the largest rowid of an `INTEGER PRIMARY KEY` once that row is deleted; only
 /// `AUTOINCREMENT` stops it, and it can only be had by rebuilding each table (SQLite's 12-step
 /// procedure; the SQLite migrator turns foreign keys off around the steps and checks them before
 /// commit). PostgreSQL identities never reuse ids, so there it is nothing.
 /// Columns keep their order (those added by version 3 last), so rows are copied with `SELECT *`.
-pub const V5_IDS_NEVER_REUSED_SQLITE: &str = r#"
+pub const V6_IDS_NEVER_REUSED_SQLITE: &str = r#"
 CREATE TABLE merchants_v5 (
     id                     INTEGER PRIMARY KEY AUTOINCREMENT,
     name                   TEXT    NOT NULL,
@@ -435,8 +447,8 @@ CREATE INDEX sessions_account ON sessions (account_id);
 CREATE INDEX sessions_expiry ON sessions (expires_at);
 "#;
 
-/// Version 5 on PostgreSQL: identity columns never hand out a deleted id again; nothing to do.
-pub const V5_IDS_NEVER_REUSED_POSTGRES: &str = "-- identities never reuse ids\n";
+/// Version 6 on PostgreSQL: identity columns never hand out a deleted id again; nothing to do.
+pub const V6_IDS_NEVER_REUSED_POSTGRES: &str = "-- identities never reuse ids\n";
 
 /// The step that brings a database at version `current` one closer to `target`, with the version it
 /// reaches; `None` when it is there. A database newer than this binary is refused, whatever `target`.

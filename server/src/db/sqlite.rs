@@ -618,7 +618,7 @@ mod tests {
             conn.pragma_update(None, "foreign_keys", true).expect("fk");
             let rebuild = schema::MIGRATIONS
                 .iter()
-                .position(|step| step.sqlite() == schema::V5_IDS_NEVER_REUSED_SQLITE)
+                .position(|step| step.sqlite() == schema::V6_IDS_NEVER_REUSED_SQLITE)
                 .expect("the rebuild is a step");
             let before = i64::try_from(rebuild).expect("small");
             migrate_to(&mut conn, before).expect("the schema before the rebuild");
