@@ -7,14 +7,25 @@
 # no auth) as the baseline, and prints the medians of BENCH_RUNS runs with the ratios to the baseline.
 # It does so twice: with the durable default `synchronous=FULL` and with `synchronous=NORMAL` (WAL).
 #
-# Load generator: wrk (Lua scripts in scripts/bench/ vary tokens, amounts, invoices and notifications).
-# The throughput runs lift the per-token invoice rate limit (they measure capacity, not the limit).
+# Then webhook delivery (issue 14): a healthy merchant's backlog of BENCH_DELIVERY_HEALTHY webhooks drains
+# to a receiver that answers at once, alone ("alone") and next to a merchant whose endpoint accepts
+# connections and never answers, paid BENCH_DELIVERY_HANGING times just before ("hanging"); it reports the
+# healthy merchant's deliveries/s in both and their ratio. The healthy backlog is made while its receiver
+# is down (so the drain measures delivery, not how fast this script pays); its circuit opens, and the
+# drain starts with the probe that finds the receiver up.
+#
 # Then the memory ceilings of issue 9 (scripts/bench/hostile.py): the server's peak RSS under a flood of
 # BENCH_FLOOD (64) concurrent registrations with the default hashing pool, and its RSS with BENCH_SOCKETS
 # (1000) idle WebSockets (socket limits lifted for that run).
+#
+# Load generator: wrk (Lua scripts in scripts/bench/ vary tokens, amounts, invoices and notifications);
+# payments for the delivery case are posted by scripts/bench/seed.py, webhooks received by
+# `cargo run --example webhook_sink`. The throughput runs lift the per-token invoice rate limit (they
+# measure capacity, not the limit).
 # Settings (environment): BENCH_RUNS (3), BENCH_DURATION seconds per measurement (5), BENCH_THREADS (2),
-# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal"; "" skips the throughput runs), BENCH_FLOOD,
-# BENCH_SOCKETS.
+# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal"), BENCH_CASES ("endpoints delivery memory"),
+# BENCH_DELIVERY_HEALTHY (3000), BENCH_DELIVERY_HANGING (200), BENCH_FLOOD (64),
+# BENCH_SOCKETS (1000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +34,9 @@ DURATION=${BENCH_DURATION:-5}
 THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 MODES=${BENCH_MODES:-"full normal"}
+CASES=${BENCH_CASES:-"endpoints delivery memory"}
+HEALTHY=${BENCH_DELIVERY_HEALTHY:-3000}
+HANGING=${BENCH_DELIVERY_HANGING:-200}
 MERCHANTS=100
 PER_MERCHANT=100
 
@@ -30,24 +44,31 @@ command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2;
 command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 1; }
 
 echo "==> building the release binary" >&2
-cargo build --release --locked -p webqris-server >&2
+cargo build --release --locked -p webqris-server --bin webqris --example webhook_sink >&2
 BIN=$PWD/target/release/webqris
+SINK=$PWD/target/release/examples/webhook_sink
 export BENCH_LUA=$PWD/scripts/bench
 export BENCH_THREADS=$THREADS
 QRIS=$(awk -F'\t' '$1 == "valid" && $2 == "verssache-DANA" { print $3 }' tests/corpus/qris-vectors.tsv)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/webqris-bench.XXXXXX")
 SERVER_PID=
+HANG_PID=
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
   fi
+  if [ -n "$HANG_PID" ]; then kill "$HANG_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 RESULTS=$WORK/results.tsv
+DELIVERY_RESULTS=$WORK/delivery.tsv
+MEMORY_RESULTS=$WORK/memory.txt
 : >"$RESULTS"
+: >"$DELIVERY_RESULTS"
+: >"$MEMORY_RESULTS"
 
 start_server() { # mode db log
   WEBQRIS_DB_SYNCHRONOUS=$1 WEBQRIS_LOG=warn,webqris_server=info WEBQRIS_LOG_JSON=true \
@@ -85,53 +106,104 @@ measure() { # mode endpoint run script
   printf '  %-8s %-8s run %s: %s\n' "$1" "$2" "$3" "$line" >&2
 }
 
-for mode in $MODES; do
-  for run in $(seq 1 "$RUNS"); do
-    # Every run starts from the same state: a fresh database with 100 merchants × 100 pending invoices.
-    echo "==> synchronous=$mode, run $run: fresh database, $MERCHANTS merchants, $((MERCHANTS * PER_MERCHANT)) pending invoices" >&2
-    DIR=$WORK/$mode-$run
-    DB=$DIR/webqris.db
-    mkdir -p "$DIR"
-    start_server "$mode" "$DB" "$DIR/server.log"
-    export BENCH_MERCHANTS=$DIR/merchants.tsv BENCH_INVOICES=$DIR/invoices.tsv
-    python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$DB" --count $MERCHANTS --qris "$QRIS" \
-      --out "$BENCH_MERCHANTS"
-    python3 scripts/bench/seed.py topup --db "$DB" --base "http://$ADDR" --merchants "$BENCH_MERCHANTS" \
-      --per-merchant $PER_MERCHANT --out "$BENCH_INVOICES"
-    measure "$mode" healthz "$run" healthz
-    measure "$mode" status "$run" status
-    measure "$mode" create "$run" create
-    # Notifications pay invoices from every pending one (the seeded 10,000 plus those create just made),
-    # each request a different invoice.
-    python3 scripts/bench/seed.py topup --db "$DB" --base "http://$ADDR" --merchants "$BENCH_MERCHANTS" \
-      --per-merchant $PER_MERCHANT --out "$BENCH_INVOICES"
-    measure "$mode" notify "$run" notify
-    stop_server
-    rm -rf "$DIR"
+measure_endpoints() {
+  for mode in $MODES; do
+    for run in $(seq 1 "$RUNS"); do
+      # Every run starts from the same state: a fresh database with 100 merchants × 100 pending invoices.
+      echo "==> synchronous=$mode, run $run: fresh database, $MERCHANTS merchants, $((MERCHANTS * PER_MERCHANT)) pending invoices" >&2
+      DIR=$WORK/$mode-$run
+      DB=$DIR/webqris.db
+      mkdir -p "$DIR"
+      start_server "$mode" "$DB" "$DIR/server.log"
+      export BENCH_MERCHANTS=$DIR/merchants.tsv BENCH_INVOICES=$DIR/invoices.tsv
+      python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$DB" --count $MERCHANTS --qris "$QRIS" \
+        --out "$BENCH_MERCHANTS"
+      python3 scripts/bench/seed.py topup --db "$DB" --base "http://$ADDR" --merchants "$BENCH_MERCHANTS" \
+        --per-merchant $PER_MERCHANT --out "$BENCH_INVOICES"
+      measure "$mode" healthz "$run" healthz
+      measure "$mode" status "$run" status
+      measure "$mode" create "$run" create
+      # Notifications pay invoices from every pending one (the seeded 10,000 plus those create just made),
+      # each request a different invoice.
+      python3 scripts/bench/seed.py topup --db "$DB" --base "http://$ADDR" --merchants "$BENCH_MERCHANTS" \
+        --per-merchant $PER_MERCHANT --out "$BENCH_INVOICES"
+      measure "$mode" notify "$run" notify
+      stop_server
+      rm -rf "$DIR"
+    done
   done
+}
+
+delivery_run() { # case run
+  local dir=$WORK/delivery-$1-$2 port
+  mkdir -p "$dir"
+  echo "==> delivery, $1, run $2: $HEALTHY healthy webhooks$([ "$1" = hanging ] && echo " after $HANGING to a hanging endpoint")" >&2
+  # A free port for the healthy receiver, which only starts once its backlog is in the outbox.
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  start_server full "$dir/webqris.db" "$dir/server.log"
+  python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$dir/webqris.db" --count 1 --qris "$QRIS" \
+    --webhook-url "http://127.0.0.1:$port/webhook" --out "$dir/healthy.tsv"
+  python3 scripts/bench/seed.py topup --db "$dir/webqris.db" --base "http://$ADDR" --merchants "$dir/healthy.tsv" \
+    --per-merchant "$HEALTHY" --out "$dir/healthy-invoices.tsv"
+  if [ "$1" = hanging ]; then
+    "$SINK" hang >"$dir/hang.url" &
+    HANG_PID=$!
+    for _ in $(seq 1 100); do [ -s "$dir/hang.url" ] && break; sleep 0.1; done
+    python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$dir/webqris.db" --count 1 --qris "$QRIS" \
+      --webhook-url "$(cat "$dir/hang.url")" --out "$dir/hanging.tsv"
+    python3 scripts/bench/seed.py topup --db "$dir/webqris.db" --base "http://$ADDR" --merchants "$dir/hanging.tsv" \
+      --per-merchant "$HANGING" --out "$dir/hanging-invoices.tsv"
+    python3 scripts/bench/seed.py pay --base "http://$ADDR" --invoices "$dir/hanging-invoices.tsv"
+  fi
+  python3 scripts/bench/seed.py pay --base "http://$ADDR" --invoices "$dir/healthy-invoices.tsv"
+  local line
+  line=$(timeout 300 "$SINK" serve "$port" "$HEALTHY" | grep '^RESULT') || { echo "the healthy backlog did not drain; log:" >&2; tail -20 "$dir/server.log" >&2; exit 1; }
+  printf '%s\t%s\t%s\n' "$1" "$2" "$line" >>"$DELIVERY_RESULTS"
+  printf '  delivery %-8s run %s: %s\n' "$1" "$2" "$line" >&2
+  stop_server
+  if [ -n "$HANG_PID" ]; then kill "$HANG_PID" 2>/dev/null || true; wait "$HANG_PID" 2>/dev/null || true; HANG_PID=; fi
+  rm -rf "$dir"
+}
+
+measure_memory() {
+  echo "==> memory ceilings: ${BENCH_FLOOD:-64} concurrent registrations, ${BENCH_SOCKETS:-1000} idle WebSockets" >&2
+  local DIR=$WORK/hostile
+  mkdir -p "$DIR"
+  # Per-address attempt limits lifted: what bounds memory here must be the hashing pool alone.
+  WEBQRIS_REGISTRATION=true WEBQRIS_LOGIN_MAX_FAILURES=100000 start_server full "$DIR/webqris.db" "$DIR/server.log"
+  python3 scripts/bench/hostile.py registrations --base "http://$ADDR" --pid "$SERVER_PID" \
+    --count "${BENCH_FLOOD:-64}" | tee -a "$MEMORY_RESULTS" >&2
+  stop_server
+  MERCHANT=$("$BIN" merchant create --name 'Toko Bench' --db "$DIR/sockets.db" --json)
+  MID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["merchant_id"])' "$MERCHANT")
+  TOKEN=$("$BIN" token create --merchant "$MID" --db "$DIR/sockets.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  WEBQRIS_WS_MAX_SOCKETS=100000 WEBQRIS_WS_MAX_PER_ADDRESS=100000 WEBQRIS_WS_MAX_PER_CREDENTIAL=100000 \
+    WEBQRIS_MAX_CONNECTIONS_PER_ADDRESS=100000 WEBQRIS_MAX_CONNECTIONS=100000 \
+    start_server full "$DIR/sockets.db" "$DIR/server-sockets.log"
+  python3 scripts/bench/hostile.py sockets --base "http://$ADDR" --pid "$SERVER_PID" --token "$TOKEN" \
+    --count "${BENCH_SOCKETS:-1000}" | tee -a "$MEMORY_RESULTS" >&2
+  stop_server
+}
+
+for case in $CASES; do
+  case $case in
+    endpoints) measure_endpoints ;;
+    delivery)
+      # The receivers are on loopback.
+      export WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS=true
+      for run in $(seq 1 "$RUNS"); do
+        delivery_run alone "$run"
+        delivery_run hanging "$run"
+      done
+      unset WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS
+      ;;
+    memory) measure_memory ;;
+    *) echo "unknown case $case (endpoints, delivery, memory)" >&2; exit 1 ;;
+  esac
 done
 
-echo "==> memory ceilings: ${BENCH_FLOOD:-64} concurrent registrations, ${BENCH_SOCKETS:-1000} idle WebSockets" >&2
-DIR=$WORK/hostile
-mkdir -p "$DIR"
-HOSTILE=$DIR/results.txt
-# Per-address attempt limits lifted: what bounds memory here must be the hashing pool alone.
-WEBQRIS_REGISTRATION=true WEBQRIS_LOGIN_MAX_FAILURES=100000 start_server full "$DIR/webqris.db" "$DIR/server.log"
-python3 scripts/bench/hostile.py registrations --base "http://$ADDR" --pid "$SERVER_PID" \
-  --count "${BENCH_FLOOD:-64}" | tee -a "$HOSTILE" >&2
-stop_server
-MERCHANT=$("$BIN" merchant create --name 'Toko Bench' --db "$DIR/sockets.db" --json)
-MID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["merchant_id"])' "$MERCHANT")
-TOKEN=$("$BIN" token create --merchant "$MID" --db "$DIR/sockets.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-WEBQRIS_WS_MAX_SOCKETS=100000 WEBQRIS_WS_MAX_PER_ADDRESS=100000 WEBQRIS_WS_MAX_PER_CREDENTIAL=100000 \
-  WEBQRIS_MAX_CONNECTIONS_PER_ADDRESS=100000 WEBQRIS_MAX_CONNECTIONS=100000 \
-  start_server full "$DIR/sockets.db" "$DIR/server-sockets.log"
-python3 scripts/bench/hostile.py sockets --base "http://$ADDR" --pid "$SERVER_PID" --token "$TOKEN" \
-  --count "${BENCH_SOCKETS:-1000}" | tee -a "$HOSTILE" >&2
-stop_server
-
 echo
-cat "$HOSTILE"
+cat "$MEMORY_RESULTS"
 FSYNC_MS=$(python3 -c 'import os, sys, time
 path = os.path.join(sys.argv[1], "fsync.probe")
 fd = os.open(path, os.O_WRONLY | os.O_CREAT)
@@ -146,5 +218,4 @@ echo "Database directory: $(df -T "$WORK" | awk 'NR == 2 { print $2 " on " $1 }'
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine competes for the same cores)."
 echo "Machine: $(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Linux $(uname -r);" \
   "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on the same machine; medians of $RUNS runs."
-[ -s "$RESULTS" ] && python3 scripts/bench/report.py "$RESULTS"
-true
+python3 scripts/bench/report.py "$RESULTS" "$DELIVERY_RESULTS"

@@ -160,6 +160,10 @@
       test_webhook: "Kirim webhook uji",
       test_result: "Jawaban penerima: HTTP {status} dalam {ms} ms",
       test_failed: "Gagal dalam {ms} ms: {error}",
+      endpoint_ok: "Endpoint menjawab",
+      endpoint_open: "Endpoint tidak terjangkau: satu percobaan pada satu waktu",
+      endpoint_open_detail: "{failures} percobaan berturut-turut habis waktu atau ditolak, sejak {since}. Percobaan berikutnya: {probe}. Terakhir: {error}",
+      endpoint_queue: "{pending} webhook menunggu giliran ({in_flight} sedang dikirim); tidak ada yang dibuang.",
       callback_title: "Secret callback & forwarder",
       callback_help: "Aplikasi forwarder di ponsel memakai secret ini untuk mengirim notifikasi pembayaran. Secret disimpan sebagai hash, jadi hanya awalannya yang terlihat.",
       callback_prefix: "Awalan secret saat ini",
@@ -362,6 +366,10 @@
       test_webhook: "Send a test webhook",
       test_result: "Receiver answered HTTP {status} in {ms} ms",
       test_failed: "Failed after {ms} ms: {error}",
+      endpoint_ok: "Endpoint answering",
+      endpoint_open: "Endpoint unreachable: one probe at a time",
+      endpoint_open_detail: "{failures} attempts in a row timed out or were refused, since {since}. Next probe: {probe}. Last: {error}",
+      endpoint_queue: "{pending} webhooks waiting their turn ({in_flight} being sent); none is dropped.",
       callback_title: "Callback secret & forwarder",
       callback_help: "The forwarder app on the phone uses this secret to send payment notifications. It is stored hashed, so only its prefix is shown.",
       callback_prefix: "Current secret prefix",
@@ -1356,8 +1364,14 @@
         testWebhook.disabled = false;
       }
     });
+    const health = merchant.webhook_health;
+    const healthBox = !health ? null : h("div", { test: "webhook-health" },
+      h("p", {}, health.circuit === "open" ? badge("bad", t("endpoint_open")) : badge("ok", t("endpoint_ok"))),
+      health.circuit === "open" ? h("p", { class: "small", text: t("endpoint_open_detail", {
+        failures: health.consecutive_failures, since: when(health.since), probe: when(health.next_probe_at), error: health.last_error || t("none") }) }) : null,
+      health.pending > 0 ? h("p", { class: "muted small", text: t("endpoint_queue", { pending: health.pending, in_flight: health.in_flight }) }) : null);
     main.append(h("section", { class: "card", test: "webhook-section" }, h("h2", { text: t("webhook_title") }), h("p", { class: "muted small", text: t("webhook_help") }),
-      webhookForm, secretBox, h("div", { class: "actions" }, rotateWebhook, testWebhook), testResult, webhookError));
+      healthBox, webhookForm, secretBox, h("div", { class: "actions" }, rotateWebhook, testWebhook), testResult, webhookError));
 
     // Callback secret and the forwarder setup QR.
     const prefix = h("code", { text: merchant.callback_secret_prefix + "…" });

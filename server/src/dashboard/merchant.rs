@@ -22,7 +22,9 @@ use webqris_core::wire::DeviceAlert;
 
 use super::session::Viewer;
 use super::{VisibleMerchant, merchant_not_found, visible_merchant};
-use crate::db::{DeleteRefusal, DeviceRow, MerchantDetail, MerchantId, MerchantListRow};
+use crate::db::{
+    Circuit, DeleteRefusal, DeviceRow, EndpointStatus, MerchantDetail, MerchantId, MerchantListRow,
+};
 use crate::delivery;
 use crate::device;
 use crate::error::AppError;
@@ -196,6 +198,20 @@ fn device_json(state: &AppState, d: &DeviceRow) -> Value {
     serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
+/// The webhook endpoint's breaker and queue (`circuit` is `closed` until something went wrong).
+fn endpoint_json(e: &EndpointStatus) -> Value {
+    let health = e.health.as_ref();
+    json!({
+        "circuit": health.map_or(Circuit::Closed, |h| h.circuit).as_str(),
+        "consecutive_failures": health.map_or(0, |h| h.failures),
+        "since": health.and_then(|h| h.changed_at),
+        "next_probe_at": health.filter(|h| h.circuit == Circuit::Open).and_then(|h| h.probe_at),
+        "last_error": health.and_then(|h| h.last_error.clone()),
+        "pending": e.pending,
+        "in_flight": e.in_flight,
+    })
+}
+
 /// The callback secret's setup link and its QR (shown once, with the secret).
 fn callback_secret_json(state: &AppState, secret: &str, name: &str) -> Result<Value, AppError> {
     let link = setup_link(&state.public_url, secret, name);
@@ -251,8 +267,14 @@ async fn create(
 async fn detail(State(state): State<AppState>, m: VisibleMerchant) -> Result<Response, AppError> {
     let merchant = m.id();
     let devices = state.db.read(move |c| c.devices(merchant)).await?;
+    let now = state.now();
+    let endpoint = state
+        .db
+        .read(move |c| c.endpoint_status(merchant, now))
+        .await?;
     let mut answer = detail_json(&state, &m.detail);
     answer["devices"] = devices.iter().map(|d| device_json(&state, d)).collect();
+    answer["webhook_health"] = endpoint_json(&endpoint);
     Ok(JsonResponse(json!({"success": true, "merchant": answer})).into_response())
 }
 

@@ -39,10 +39,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Both(V2_DEVICES),
     Migration::Both(V3_DASHBOARD),
     Migration::Both(V4_DEVICE_HEALTH),
-    Migration::Both(V5_INVITES),
+    Migration::Both(V5_ENDPOINTS),
+    Migration::Both(V6_INVITES),
     Migration::PerDialect {
-        sqlite: V6_IDS_NEVER_REUSED_SQLITE,
-        postgres: V6_IDS_NEVER_REUSED_POSTGRES,
+        sqlite: V7_IDS_NEVER_REUSED_SQLITE,
+        postgres: V7_IDS_NEVER_REUSED_POSTGRES,
     },
 ];
 
@@ -275,9 +276,37 @@ ALTER TABLE devices ADD COLUMN last_delivery_error TEXT;
 ALTER TABLE devices ADD COLUMN alert TEXT CHECK (alert IN ('silent', 'cannot_deliver', 'no_notification_access'));
 "#;
 
-/// Version 5: invitations to make a dashboard account (registration is off by default; the operator
+/// Version 5: fair webhook delivery. Each merchant's webhook URL is an endpoint with a circuit breaker
+/// (its state survives a restart and is shared by every worker on the database); deliveries are found per
+/// merchant in due order, leases are counted through their own index when claiming and name their
+/// worker.
+pub const V5_ENDPOINTS: &str = r#"
+CREATE TABLE webhook_endpoints (
+    merchant_id INTEGER NOT NULL REFERENCES merchants (id) ON DELETE CASCADE,
+    -- The webhook URL this state belongs to: a merchant whose URL changed starts afresh, closed.
+    url         TEXT    NOT NULL,
+    -- closed: attempts flow, up to the per-endpoint cap; open: one probe at a time, from probe_at.
+    circuit     TEXT    NOT NULL DEFAULT 'closed' CHECK (circuit IN ('closed', 'open')),
+    -- Attempts in a row that timed out or could not connect.
+    failures    INTEGER NOT NULL DEFAULT 0,
+    -- When the circuit last opened or closed.
+    changed_at  INTEGER,
+    -- While open: when the next probe may start.
+    probe_at    INTEGER,
+    -- Why the last unreachable attempt failed.
+    last_error  TEXT,
+    PRIMARY KEY (merchant_id)
+);
+CREATE INDEX deliveries_merchant_due ON deliveries (merchant_id, next_attempt_at, id)
+    WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE lease_until IS NOT NULL;
+-- The worker that holds the lease (random per worker run), so it can renew all of its leases at once.
+ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+"#;
+
+/// Version 6: invitations to make a dashboard account (registration is off by default; the operator
 /// invites). Only the SHA-256 of the invite token is stored; an invite makes at most one account.
-pub const V5_INVITES: &str = r#"
+pub const V6_INVITES: &str = r#"
 CREATE TABLE invites (
     id         INTEGER PRIMARY KEY,
     token_hash TEXT    NOT NULL UNIQUE,
@@ -290,15 +319,15 @@ CREATE TABLE invites (
 CREATE INDEX invites_expiry ON invites (expires_at);
 "#;
 
-/// Version 6: ids that leave the database (merchants, tokens, payments, notifications, deliveries,
+/// Version 7: ids that leave the database (merchants, tokens, payments, notifications, deliveries,
 /// accounts, sessions: in WebSocket audiences, frames, URLs, the CLI's output) are never reused after a
 /// delete. SQLite reuses the largest rowid of an `INTEGER PRIMARY KEY` once that row is deleted; only
 /// `AUTOINCREMENT` stops it, and it can only be had by rebuilding each table (SQLite's 12-step
 /// procedure; the SQLite migrator turns foreign keys off around the steps and checks them before
 /// commit). PostgreSQL identities never reuse ids, so there it is nothing.
-/// Columns keep their order (those added by version 3 last), so rows are copied with `SELECT *`.
-pub const V6_IDS_NEVER_REUSED_SQLITE: &str = r#"
-CREATE TABLE merchants_v5 (
+/// Columns keep their order (those added by `ALTER TABLE` last), so rows are copied with `SELECT *`.
+pub const V7_IDS_NEVER_REUSED_SQLITE: &str = r#"
+CREATE TABLE merchants_new (
     id                     INTEGER PRIMARY KEY AUTOINCREMENT,
     name                   TEXT    NOT NULL,
     qris_payload           TEXT,
@@ -309,12 +338,12 @@ CREATE TABLE merchants_v5 (
     owner_account_id       INTEGER,
     created_at             INTEGER NOT NULL
 );
-INSERT INTO merchants_v5 SELECT * FROM merchants;
+INSERT INTO merchants_new SELECT * FROM merchants;
 DROP TABLE merchants;
-ALTER TABLE merchants_v5 RENAME TO merchants;
+ALTER TABLE merchants_new RENAME TO merchants;
 CREATE INDEX merchants_owner ON merchants (owner_account_id);
 
-CREATE TABLE api_tokens_v5 (
+CREATE TABLE api_tokens_new (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     merchant_id  INTEGER NOT NULL REFERENCES merchants (id),
     token_hash   TEXT    NOT NULL UNIQUE,
@@ -323,23 +352,23 @@ CREATE TABLE api_tokens_v5 (
     revoked_at   INTEGER,
     last_used_at INTEGER
 );
-INSERT INTO api_tokens_v5 SELECT * FROM api_tokens;
+INSERT INTO api_tokens_new SELECT * FROM api_tokens;
 DROP TABLE api_tokens;
-ALTER TABLE api_tokens_v5 RENAME TO api_tokens;
+ALTER TABLE api_tokens_new RENAME TO api_tokens;
 CREATE INDEX api_tokens_merchant ON api_tokens (merchant_id);
 
-CREATE TABLE operator_tokens_v5 (
+CREATE TABLE operator_tokens_new (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     token_hash TEXT    NOT NULL UNIQUE,
     prefix     TEXT    NOT NULL,
     created_at INTEGER NOT NULL,
     revoked_at INTEGER
 );
-INSERT INTO operator_tokens_v5 SELECT * FROM operator_tokens;
+INSERT INTO operator_tokens_new SELECT * FROM operator_tokens;
 DROP TABLE operator_tokens;
-ALTER TABLE operator_tokens_v5 RENAME TO operator_tokens;
+ALTER TABLE operator_tokens_new RENAME TO operator_tokens;
 
-CREATE TABLE payments_v5 (
+CREATE TABLE payments_new (
     id                INTEGER PRIMARY KEY AUTOINCREMENT,
     invoice_id        TEXT    NOT NULL UNIQUE,
     merchant_id       INTEGER NOT NULL REFERENCES merchants (id),
@@ -363,9 +392,9 @@ CREATE TABLE payments_v5 (
     CHECK ((status = 'paid') = (paid_at IS NOT NULL AND payment_method IS NOT NULL)),
     CHECK ((status = 'pending') = (closed_at IS NULL))
 );
-INSERT INTO payments_v5 SELECT * FROM payments;
+INSERT INTO payments_new SELECT * FROM payments;
 DROP TABLE payments;
-ALTER TABLE payments_v5 RENAME TO payments;
+ALTER TABLE payments_new RENAME TO payments;
 CREATE UNIQUE INDEX payments_pending_total ON payments (merchant_id, total_amount)
     WHERE status = 'pending';
 CREATE INDEX payments_overdue ON payments (expired_at) WHERE status = 'pending';
@@ -374,7 +403,7 @@ CREATE INDEX payments_total ON payments (merchant_id, total_amount, closed_at);
 CREATE UNIQUE INDEX payments_page_token ON payments (page_token) WHERE page_token IS NOT NULL;
 CREATE INDEX payments_created ON payments (merchant_id, created_at);
 
-CREATE TABLE notifications_v5 (
+CREATE TABLE notifications_new (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
     merchant_id      INTEGER NOT NULL REFERENCES merchants (id),
     source           TEXT    NOT NULL CHECK (source IN ('forwarder', 'callback')),
@@ -394,12 +423,12 @@ CREATE TABLE notifications_v5 (
     sender_name      TEXT,
     payment_id       INTEGER REFERENCES payments (id)
 );
-INSERT INTO notifications_v5 SELECT * FROM notifications;
+INSERT INTO notifications_new SELECT * FROM notifications;
 DROP TABLE notifications;
-ALTER TABLE notifications_v5 RENAME TO notifications;
+ALTER TABLE notifications_new RENAME TO notifications;
 CREATE INDEX notifications_merchant ON notifications (merchant_id, received_at);
 
-CREATE TABLE deliveries_v5 (
+CREATE TABLE deliveries_new (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     message_id      TEXT    NOT NULL UNIQUE,
     merchant_id     INTEGER NOT NULL REFERENCES merchants (id),
@@ -413,26 +442,30 @@ CREATE TABLE deliveries_v5 (
     lease_until     INTEGER,
     created_at      INTEGER NOT NULL,
     finished_at     INTEGER,
-    last_error      TEXT
+    last_error      TEXT,
+    lease_owner     TEXT
 );
-INSERT INTO deliveries_v5 SELECT * FROM deliveries;
+INSERT INTO deliveries_new SELECT * FROM deliveries;
 DROP TABLE deliveries;
-ALTER TABLE deliveries_v5 RENAME TO deliveries;
+ALTER TABLE deliveries_new RENAME TO deliveries;
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX deliveries_payment ON deliveries (payment_id);
+CREATE INDEX deliveries_merchant_due ON deliveries (merchant_id, next_attempt_at, id)
+    WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE lease_until IS NOT NULL;
 
-CREATE TABLE accounts_v5 (
+CREATE TABLE accounts_new (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     email         TEXT    NOT NULL UNIQUE,
     password_hash TEXT    NOT NULL,
     is_operator   INTEGER NOT NULL DEFAULT 0 CHECK (is_operator IN (0, 1)),
     created_at    INTEGER NOT NULL
 );
-INSERT INTO accounts_v5 SELECT * FROM accounts;
+INSERT INTO accounts_new SELECT * FROM accounts;
 DROP TABLE accounts;
-ALTER TABLE accounts_v5 RENAME TO accounts;
+ALTER TABLE accounts_new RENAME TO accounts;
 
-CREATE TABLE sessions_v5 (
+CREATE TABLE sessions_new (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id INTEGER NOT NULL REFERENCES accounts (id),
     token_hash TEXT    NOT NULL UNIQUE,
@@ -440,15 +473,15 @@ CREATE TABLE sessions_v5 (
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );
-INSERT INTO sessions_v5 SELECT * FROM sessions;
+INSERT INTO sessions_new SELECT * FROM sessions;
 DROP TABLE sessions;
-ALTER TABLE sessions_v5 RENAME TO sessions;
+ALTER TABLE sessions_new RENAME TO sessions;
 CREATE INDEX sessions_account ON sessions (account_id);
 CREATE INDEX sessions_expiry ON sessions (expires_at);
 "#;
 
-/// Version 6 on PostgreSQL: identity columns never hand out a deleted id again; nothing to do.
-pub const V6_IDS_NEVER_REUSED_POSTGRES: &str = "-- identities never reuse ids\n";
+/// Version 7 on PostgreSQL: identity columns never hand out a deleted id again; nothing to do.
+pub const V7_IDS_NEVER_REUSED_POSTGRES: &str = "SELECT 1";
 
 /// The step that brings a database at version `current` one closer to `target`, with the version it
 /// reaches; `None` when it is there. A database newer than this binary is refused, whatever `target`.

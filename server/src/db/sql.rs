@@ -11,7 +11,7 @@ use webqris_core::wire::PaymentStatus;
 
 use super::sqlite;
 use super::{
-    AccountId, Conn, DbError, DeliveryId, DeliveryStatus, MerchantId, NotificationId,
+    AccountId, Circuit, Conn, DbError, DeliveryId, DeliveryStatus, MerchantId, NotificationId,
     NotificationOutcome, NotificationSource, PaymentId, PaymentOutcome, SeenKind, Tx,
 };
 
@@ -232,6 +232,7 @@ macro_rules! spelled_columns {
 }
 
 spelled_columns!(
+    Circuit,
     DeliveryStatus,
     NotificationOutcome,
     NotificationSource,

@@ -595,6 +595,12 @@ mod tests {
              VALUES (1, 1, 'seen in the bank app', 0);",
         )
         .expect("v3 tables usable");
+        conn.execute(
+            "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures)
+             VALUES (1, 'https://shop.example/webhook', 'open', 5)",
+            [],
+        )
+        .expect("v5 table usable");
         let page: Option<String> = conn
             .query_row(
                 "SELECT page_token FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
@@ -609,19 +615,152 @@ mod tests {
         migrate(&mut conn).expect("migrating twice is a no-op");
     }
 
+    /// The step number of the `AUTOINCREMENT` rebuild (the version before it).
+    fn rebuild_step() -> i64 {
+        let step = schema::MIGRATIONS
+            .iter()
+            .position(|step| step.sqlite() == schema::V7_IDS_NEVER_REUSED_SQLITE)
+            .expect("the rebuild is a step");
+        i64::try_from(step).expect("small")
+    }
+
+    /// Everything about each table that the rebuild must keep: its columns (name, type, NOT NULL,
+    /// default, key), its foreign keys (with their actions), its indexes (columns, uniqueness, the
+    /// partial condition) and its CHECK constraints. Whitespace and comments do not count.
+    fn table_shapes(conn: &Connection) -> Vec<(String, Vec<String>)> {
+        let strings = |sql: &str| -> Vec<String> {
+            let mut statement = conn.prepare(sql).expect("prepare");
+            statement
+                .query_map([], |r| {
+                    let mut fields = Vec::new();
+                    for i in 0..r.as_ref().column_count() {
+                        let value: rusqlite::types::Value = r.get(i)?;
+                        fields.push(format!("{value:?}"));
+                    }
+                    Ok(fields.join("|"))
+                })
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("rows")
+        };
+        let squeeze = |sql: &str| -> String {
+            sql.lines()
+                .map(|line| line.split("--").next().unwrap_or(""))
+                .collect::<String>()
+                .split_whitespace()
+                .collect()
+        };
+        let tables: Vec<(String, String)> = {
+            let mut statement = conn
+                .prepare(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'table' \
+                     AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )
+                .expect("prepare");
+            statement
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("rows")
+        };
+        tables
+            .into_iter()
+            .map(|(table, sql)| {
+                let mut shape = strings(&format!(
+                    "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_xinfo('{table}')"
+                ));
+                shape.extend(strings(&format!(
+                    "SELECT \"table\", \"from\", \"to\", on_update, on_delete \
+                     FROM pragma_foreign_key_list('{table}') ORDER BY id, seq"
+                )));
+                // Automatic indexes (UNIQUE, PRIMARY KEY) by their columns, named ones by their DDL.
+                shape.extend(strings(&format!(
+                    "SELECT l.\"unique\", l.origin, l.partial, \
+                            (SELECT group_concat(name) FROM pragma_index_info(l.name)), \
+                            CASE WHEN l.origin = 'c' THEN l.name END \
+                     FROM pragma_index_list('{table}') l ORDER BY 5, 4"
+                )));
+                let mut statement = conn
+                    .prepare(
+                        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 \
+                         AND sql IS NOT NULL ORDER BY name",
+                    )
+                    .expect("prepare");
+                let indexes: Vec<String> = statement
+                    .query_map([&table], |r| r.get(0))
+                    .expect("query")
+                    .collect::<Result<_, _>>()
+                    .expect("rows");
+                shape.extend(indexes.iter().map(|sql| squeeze(sql)));
+                // CHECK ( … ) with balanced parentheses, wherever it stands in the table's DDL.
+                let ddl = squeeze(&sql);
+                let mut rest = ddl.as_str();
+                while let Some(at) = rest.find("CHECK(") {
+                    let clause = &rest[at..];
+                    let mut depth = 0;
+                    let end = clause
+                        .char_indices()
+                        .find_map(|(i, c)| {
+                            match c {
+                                '(' => depth += 1,
+                                ')' => depth -= 1,
+                                _ => return None,
+                            }
+                            (depth == 0).then_some(i + 1)
+                        })
+                        .expect("balanced");
+                    shape.push(clause[..end].to_owned());
+                    rest = &clause[end..];
+                }
+                (table, shape)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_rebuild_keeps_every_column_constraint_index_and_table() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        let before = rebuild_step();
+        migrate_to(&mut conn, before).expect("the schema before the rebuild");
+        let expected = table_shapes(&conn);
+        migrate_to(&mut conn, before + 1).expect("the rebuild");
+        let rebuilt = table_shapes(&conn);
+        let names = |shapes: &[(String, Vec<String>)]| -> Vec<String> {
+            shapes.iter().map(|(name, _)| name.clone()).collect()
+        };
+        assert_eq!(names(&rebuilt), names(&expected), "the same tables");
+        for ((table, after), (_, before)) in rebuilt.iter().zip(&expected) {
+            assert_eq!(after, before, "{table} kept its shape");
+        }
+        for table in [
+            "merchants",
+            "api_tokens",
+            "operator_tokens",
+            "payments",
+            "notifications",
+            "deliveries",
+            "accounts",
+            "sessions",
+        ] {
+            let sql: String = conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [table],
+                    |r| r.get(0),
+                )
+                .expect("table");
+            assert!(sql.contains("AUTOINCREMENT"), "{table}: {sql}");
+        }
+    }
+
     #[test]
     fn after_the_rebuild_deleted_ids_are_never_handed_out_again_and_old_rows_survive() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("before-v5.db");
+        let path = dir.path().join("before-rebuild.db");
         {
             let mut conn = Connection::open(&path).expect("open");
             conn.pragma_update(None, "foreign_keys", true).expect("fk");
-            let rebuild = schema::MIGRATIONS
-                .iter()
-                .position(|step| step.sqlite() == schema::V6_IDS_NEVER_REUSED_SQLITE)
-                .expect("the rebuild is a step");
-            let before = i64::try_from(rebuild).expect("small");
-            migrate_to(&mut conn, before).expect("the schema before the rebuild");
+            migrate_to(&mut conn, rebuild_step()).expect("the schema before the rebuild");
             conn.execute_batch(
                 "INSERT INTO accounts (id, email, password_hash, is_operator, created_at)
                  VALUES (1, 'owner@example.com', '$argon2id$x', 1, 0);

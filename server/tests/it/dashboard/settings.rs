@@ -1,5 +1,6 @@
 //! A merchant's settings through the dashboard: create, rename, delete; QRIS pasted or uploaded as an
-//! image; API tokens; webhook URL, secret and test; callback secret and the forwarder setup QR; devices.
+//! image; API tokens; webhook URL, secret, test and the endpoint's health; callback secret and the
+//! forwarder setup QR; devices.
 
 use std::time::Duration;
 
@@ -10,7 +11,9 @@ use webqris_server::config::Seconds;
 use webqris_server::db::MerchantId;
 
 use super::Dashboard;
-use crate::support::{Receiver, TestMerchant, TestServer, corpus_qris, dana, static_qris};
+use crate::support::{
+    Receiver, TestMerchant, TestServer, corpus_qris, dana, refusing_url, static_qris,
+};
 
 #[tokio::test]
 async fn a_new_merchant_comes_with_its_secrets_once_and_a_setup_link_the_app_parses() {
@@ -441,6 +444,58 @@ async fn a_merchant_is_deleted_only_when_nothing_is_pending() {
         server.notify(&m, &dana(1)).await.0,
         StatusCode::UNAUTHORIZED,
         "its secrets died with it"
+    );
+}
+
+#[tokio::test]
+async fn the_merchant_page_shows_its_endpoints_circuit_and_the_webhooks_waiting() {
+    let server = TestServer::start_with(|c| {
+        c.webhook.endpoint_concurrency = 1;
+        c.webhook.breaker_threshold = 1;
+        c.webhook.breaker_probe_secs = Seconds::from_secs(3600);
+    })
+    .await;
+    let tab = Dashboard::register(&server, "owner@example.com").await;
+    let url = refusing_url().await;
+    let (id, token, callback) = tab.ready_merchant("Toko Tutup", Some(&url)).await;
+    let base = format!("/dashboard/api/merchants/{id}");
+    let (_, detail) = tab.get(&base).await;
+    assert_eq!(
+        detail["merchant"]["webhook_health"],
+        json!({"circuit": "closed", "consecutive_failures": 0, "since": null, "next_probe_at": null,
+               "last_error": null, "pending": 0, "in_flight": 0})
+    );
+    let mut operator = server.operator_socket().await;
+    for amount in [25000, 26000] {
+        let (status, created) = server
+            .post(
+                "/api/payments/qris/create",
+                &token,
+                &json!({"amount": amount}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let total = created["total_amount"].as_i64().expect("total");
+        let (status, body) = server
+            .post("/api/webhook/payment", &callback, &dana(total))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // One refusal opens the circuit here; the probe is an hour away, so both webhooks wait.
+    operator.next_event("webhook_failed").await;
+    let (_, detail) = tab.get(&base).await;
+    let health = &detail["merchant"]["webhook_health"];
+    assert_eq!(health["circuit"], "open", "{health}");
+    assert_eq!(health["consecutive_failures"], 1);
+    assert_eq!(health["pending"], 2, "nothing dropped");
+    assert_eq!(health["in_flight"], 0);
+    assert!(
+        health["since"].is_string() && health["next_probe_at"].is_string(),
+        "{health}"
+    );
+    assert!(
+        health["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{health}"
     );
 }
 
