@@ -1,6 +1,7 @@
 //! Every open WebSocket, with the credential that opened it: so that revoking that credential (an API
-//! token, an operator token, a dashboard session), deleting its merchant or its account closes the
-//! socket at once, and so that sockets are bounded in total, per client address and per credential.
+//! token, an operator token, a dashboard session) or deleting its merchant closes the socket at once (a
+//! session's sockets also close when it ends, through `SessionEnds`), and so that sockets are bounded
+//! in total, per client address and per credential.
 //!
 //! Changes made in this process (the dashboard) close sockets immediately; changes made elsewhere (the
 //! command line on the same database) are caught by [`revalidate`], which checks the credentials of the
@@ -15,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
 use crate::config::WebSocketConfig;
-use crate::db::{AccountId, MerchantId};
+use crate::db::MerchantId;
 use crate::state::AppState;
 
 /// How often credentials of open sockets are checked against the database (for revocations made by
@@ -40,8 +41,6 @@ pub struct SocketOwner {
     pub credential: Credential,
     /// The merchant it sees only (API tokens).
     pub merchant: Option<MerchantId>,
-    /// The dashboard account it belongs to (sessions).
-    pub account: Option<AccountId>,
     /// The client's address.
     pub address: IpAddr,
 }
@@ -63,7 +62,7 @@ pub enum SocketRefusal {
 /// Why a socket was closed by the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Closed {
-    /// Its credential was revoked, or its merchant or account deleted.
+    /// Its credential was revoked, or its merchant deleted.
     Revoked,
 }
 
@@ -194,11 +193,6 @@ impl Sockets {
         self.close_where(|o| o.merchant == Some(merchant))
     }
 
-    /// Closes the sockets of `account` (its sessions' sockets).
-    pub fn close_account(&self, account: AccountId) -> usize {
-        self.close_where(|o| o.account == Some(account))
-    }
-
     /// The distinct credentials of the sockets open now (not yet told to close).
     pub fn credentials(&self) -> HashSet<Credential> {
         self.lock()
@@ -262,7 +256,6 @@ mod tests {
         SocketOwner {
             credential,
             merchant: Some(MerchantId(1)),
-            account: None,
             address: address.parse().expect("ip"),
         }
     }

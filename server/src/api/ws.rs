@@ -72,7 +72,6 @@ async fn operator(
         SocketOwner {
             credential: auth.credential,
             merchant: None,
-            account: auth.session.as_ref().map(|s| s.account.id),
             address,
         },
     )?;
@@ -111,7 +110,6 @@ async fn merchant(
         SocketOwner {
             credential: crate::sockets::Credential::ApiToken(auth.token_id),
             merchant: Some(merchant),
-            account: None,
             address,
         },
     )?;
@@ -204,7 +202,7 @@ pub enum PumpEnd {
     Shutdown,
     /// The hub is gone (the server is stopping).
     HubClosed,
-    /// The credential that opened the socket was revoked (or its merchant or account deleted).
+    /// The credential that opened the socket was revoked (or its merchant deleted, or its session ended).
     Revoked,
 }
 

@@ -80,9 +80,15 @@ async fn the_first_stranger_at_the_dashboard_does_not_become_operator() {
         .await;
     assert_eq!(raw.status, StatusCode::FORBIDDEN, "used up: {}", raw.text);
 
-    // Open registration, when switched on, makes ordinary accounts that see nothing of the shop.
+    // Open registration, when switched on, makes ordinary accounts that see nothing of the shop and
+    // can neither pay its invoices nor mint its tokens.
     let open = TestServer::start().await;
-    let shop = open.merchant("Toko CLI", None).await;
+    let mut receiver = Receiver::start().await;
+    let shop = open.merchant("Toko CLI", Some(&receiver.url)).await;
+    let invoice = open.create_payment(&shop, 25000).await["invoice_id"]
+        .as_str()
+        .expect("invoice")
+        .to_owned();
     let mut first = Dashboard::open(&open).await;
     let raw = first
         .submit("/dashboard/api/register", "first@example.com", PASSWORD)
@@ -91,7 +97,7 @@ async fn the_first_stranger_at_the_dashboard_does_not_become_operator() {
     assert_eq!(raw.json()["account"]["is_operator"], false);
     let (_, merchants) = first.get("/dashboard/api/merchants").await;
     assert_eq!(merchants["merchants"], json!([]));
-    let (status, _) = first
+    let (status, body) = first
         .get(&format!("/dashboard/api/merchants/{}", shop.id.0))
         .await;
     assert_eq!(
@@ -99,6 +105,35 @@ async fn the_first_stranger_at_the_dashboard_does_not_become_operator() {
         StatusCode::NOT_FOUND,
         "no webhook secret for strangers"
     );
+    assert!(!body.to_string().contains("whsec_"), "{body}");
+    let (status, body) = first
+        .post(
+            &format!("/dashboard/api/payments/{invoice}/confirm"),
+            &json!({"reason": "paid in cash"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["success"], false);
+    let (status, body) = first
+        .post(
+            &format!("/dashboard/api/merchants/{}/tokens", shop.id.0),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(open.status_of(&shop, &invoice).await, "pending", "not paid");
+    let tokens = open
+        .db
+        .read(move |c| c.api_tokens(shop.id))
+        .await
+        .expect("tokens");
+    assert_eq!(tokens.len(), 1, "only the CLI's token");
+    // The first webhook the shop gets is the real payment's: the stranger's tries sent none.
+    let total = open.payment(&shop, &invoice).await.total_amount;
+    open.notify(&shop, &crate::support::dana(total)).await;
+    let webhook = receiver.next().await;
+    assert_eq!(webhook.json()["data"]["invoice_id"], invoice.as_str());
+    assert_eq!(webhook.json()["data"]["payment_method"], "com.dana.id");
     let (status, _) = first.post("/dashboard/api/invites", &json!({})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only the operator invites");
 
@@ -285,6 +320,64 @@ async fn twenty_parallel_wrong_passwords_get_five_tries() {
     assert_eq!(raw.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
+/// Five wrong logins, each with a new login name starting with `names` (so only the per-address limit
+/// can stop them) and the given `X-Forwarded-For`; returns the statuses.
+async fn guesses(
+    server: &TestServer,
+    names: &str,
+    forwarded_for: impl Fn(usize) -> String,
+) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        let mut tab = Dashboard::open(server)
+            .await
+            .forwarded_for(&forwarded_for(n));
+        let raw = tab
+            .submit(
+                "/dashboard/api/login",
+                &format!("{names}{n}@example.com"),
+                "wrong-password",
+            )
+            .await;
+        if raw.status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(raw.header("retry-after").is_some());
+            assert_eq!(raw.json()["success"], false);
+        }
+        statuses.push(raw.status.as_u16());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn a_forged_forwarded_for_does_not_escape_the_per_address_limit() {
+    // One failure per name allowed: four per address.
+    let direct = TestServer::start_with(|c| c.dashboard.login_max_failures = 1).await;
+    let answers = guesses(&direct, "guess", |n| format!("203.0.113.{n}")).await;
+    assert_eq!(
+        answers,
+        [401, 401, 401, 401, 429],
+        "the header is ignored without a trusted proxy"
+    );
+
+    // Behind a trusted proxy the address the proxy appended counts, not what the client put before it.
+    let proxied = TestServer::start_with(|c| {
+        c.dashboard.login_max_failures = 1;
+        c.connection.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    })
+    .await;
+    let answers = guesses(&proxied, "guess", |n| {
+        format!("198.51.100.{n}, 203.0.113.9")
+    })
+    .await;
+    assert_eq!(answers, [401, 401, 401, 401, 429], "forged hops ignored");
+    let other_client = guesses(&proxied, "other", |_| "203.0.113.10".to_owned()).await;
+    assert_eq!(
+        other_client,
+        [401, 401, 401, 401, 429],
+        "another client behind the proxy has its own count"
+    );
+}
+
 #[tokio::test]
 async fn a_registration_flood_is_refused_beyond_the_hashing_slots_and_reads_go_on() {
     let server = TestServer::start_with(|c| {
@@ -377,12 +470,32 @@ async fn slow_and_idle_clients_and_connection_floods_are_cut_off() {
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("Retry-After: 1"), "{answer}");
     drop(held);
+
+    // Connections in total, from any address.
+    let full = TestServer::start_with(|c| c.connection.max_connections = 2).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut c = TcpStream::connect(full.addr).await.expect("connect");
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let mut first = [0_u8; 12];
+        c.read_exact(&mut first).await.expect("answered");
+        held.push(c);
+    }
+    let mut extra = TcpStream::connect(full.addr).await.expect("connect");
+    let mut answer = Vec::new();
+    within("the refusal", extra.read_to_end(&mut answer))
+        .await
+        .expect("read");
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 503"));
 }
 
 #[tokio::test]
 async fn sockets_are_limited_per_credential_and_silent_ones_are_closed() {
     let server = TestServer::start_with(|c| {
         c.websocket.max_per_credential = 2;
+        c.websocket.max_per_address = 3;
         c.websocket.idle_timeout_secs =
             Seconds::from_duration(std::time::Duration::from_millis(300));
     })
@@ -403,6 +516,17 @@ async fn sockets_are_limited_per_credential_and_silent_ones_are_closed() {
     silent.read_exact(&mut first).await.expect("answered");
     assert_eq!(&first, b"HTTP/1.1 101");
     assert_eq!(refused(&url).await, 429, "a third socket with one token");
+    // Another credential from the same address gets the address's last place, then none.
+    let _operator = server.operator_socket().await;
+    let token = merchant::issue_operator_token(&server.db, server.clock.now())
+        .await
+        .expect("token");
+    let another = server.ws_url(&format!("/ws?token={}", token.token.expose()));
+    assert_eq!(
+        refused(&another).await,
+        429,
+        "a fourth socket from one address"
+    );
     let mut rest = Vec::new();
     within(
         "the silent socket to be closed",
@@ -412,6 +536,18 @@ async fn sockets_are_limited_per_credential_and_silent_ones_are_closed() {
     .expect("closed by the server");
     // Its place is free again.
     let _third = WsClient::connect(&url).await;
+
+    // Sockets in total, whatever their address and credential.
+    let full = TestServer::start_with(|c| c.websocket.max_sockets = 1).await;
+    let shop = full.merchant("Toko A", None).await;
+    let _only = full.merchant_socket(&shop).await;
+    let token = merchant::issue_operator_token(&full.db, full.clock.now())
+        .await
+        .expect("token");
+    assert_eq!(
+        refused(&full.ws_url(&format!("/ws?token={}", token.token.expose()))).await,
+        503
+    );
 }
 
 #[tokio::test]

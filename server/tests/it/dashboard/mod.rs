@@ -101,6 +101,19 @@ impl Dashboard {
         tab
     }
 
+    /// The same tab with `X-Forwarded-For: value` on every request (a client claiming another address).
+    pub fn forwarded_for(mut self, value: &str) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().expect("a header value"));
+        self.http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .expect("client");
+        self
+    }
+
     /// Registers an account and stays logged in as it: the server's operator (through the setup link)
     /// when it has none yet, else an ordinary account.
     pub async fn register(server: &TestServer, email: &str) -> Self {
