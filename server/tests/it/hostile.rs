@@ -17,6 +17,7 @@ use webqris_server::config::Seconds;
 use webqris_server::merchant;
 
 use crate::dashboard::{Dashboard, PASSWORD};
+use crate::restart::Serve;
 use crate::support::{Receiver, SETUP_TOKEN, TestServer, WsClient, within};
 
 /// The close frame a server-closed socket ends with (skipping anything before it).
@@ -162,6 +163,65 @@ async fn the_first_stranger_at_the_dashboard_does_not_become_operator() {
         StatusCode::FORBIDDEN,
         "an invite works once: {}",
         raw.text
+    );
+}
+
+#[tokio::test]
+async fn a_fresh_server_prints_a_one_time_setup_link_and_only_it_makes_the_operator() {
+    webqris_server::delivery::install_crypto_provider();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("webqris.db");
+    let serve = Serve::start(&db, &[]).await;
+    let link = serve
+        .startup
+        .iter()
+        .flat_map(|message| message.split_whitespace())
+        .find(|word| word.contains("#setup="))
+        .expect("the setup link is logged")
+        .to_owned();
+    let (page, token) = link
+        .split_once("#setup=")
+        .expect("the token in the fragment");
+    assert_eq!(page, format!("{}/dashboard/login", serve.base));
+    assert!(token.len() >= 32, "an unguessable token: {token}");
+
+    let mut stranger = Dashboard::open_at(&serve.base).await;
+    for body in [
+        json!({"email": "stranger@example.com", "password": PASSWORD}),
+        json!({"email": "stranger@example.com", "password": PASSWORD, "setup_token": "guess"}),
+    ] {
+        let raw = stranger
+            .post_login_form("/dashboard/api/register", &body)
+            .await;
+        assert_eq!(raw.status, StatusCode::FORBIDDEN, "{}", raw.text);
+        assert!(stranger.session.is_none());
+    }
+    let mut owner = Dashboard::open_at(&serve.base).await;
+    let body = json!({"email": "owner@example.com", "password": PASSWORD, "setup_token": token});
+    let raw = owner
+        .post_login_form("/dashboard/api/register", &body)
+        .await;
+    assert_eq!(raw.status, StatusCode::CREATED, "{}", raw.text);
+    assert_eq!(raw.json()["account"]["is_operator"], true);
+    let mut second = Dashboard::open_at(&serve.base).await;
+    let body = json!({"email": "second@example.com", "password": PASSWORD, "setup_token": token});
+    let raw = second
+        .post_login_form("/dashboard/api/register", &body)
+        .await;
+    assert_eq!(
+        raw.status,
+        StatusCode::FORBIDDEN,
+        "works once: {}",
+        raw.text
+    );
+    serve.kill().await;
+
+    // With an operator, a restart prints no link.
+    let again = Serve::start(&db, &[]).await;
+    assert!(
+        again.startup.iter().all(|m| !m.contains("#setup=")),
+        "{:?}",
+        again.startup
     );
 }
 

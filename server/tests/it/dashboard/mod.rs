@@ -74,8 +74,13 @@ pub fn set_cookie_line(headers: &HeaderMap, name: &str) -> Option<String> {
 impl Dashboard {
     /// Opens the dashboard as a page does: `GET /dashboard/api/session` gives the pre-login CSRF token.
     pub async fn open(server: &TestServer) -> Self {
+        Self::open_at(&server.url("")).await
+    }
+
+    /// [`Dashboard::open`] on the server at `base` (`http://host:port`).
+    pub async fn open_at(base: &str) -> Self {
         let mut tab = Self {
-            base: server.url(""),
+            base: base.to_owned(),
             http: reqwest::Client::builder()
                 .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
