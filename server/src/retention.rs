@@ -5,31 +5,32 @@
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio::time::MissedTickBehavior;
 use webqris_core::Timestamp;
 
 use crate::config::RetentionConfig;
 use crate::db::{DbError, Prunable};
+use crate::periodic;
 use crate::state::AppState;
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
-/// Prunes until `stop` becomes true; a failed round is logged and the next one tries again.
-pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+/// Prunes every `retention.prune_every_secs` until `stop` becomes true (on the shared sweep loop).
+pub async fn run(state: AppState, stop: watch::Receiver<bool>) {
     let every = state.config.retention.prune_every_secs.duration();
-    let mut ticker = tokio::time::interval(every.max(Duration::from_millis(1)));
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stop.wait_for(|stopping| *stopping) => break,
-        }
-        match prune(&state, &stop).await {
-            Ok(0) => {}
-            Ok(deleted) => tracing::info!(deleted, "old rows pruned"),
-            Err(e) => tracing::warn!(error = %e, "pruning failed; trying again at the next round"),
-        }
-    }
+    let stopping = stop.clone();
+    periodic::every(
+        every.max(Duration::from_millis(1)),
+        stop,
+        "pruning",
+        || async {
+            let deleted = prune(&state, &stopping).await?;
+            if deleted > 0 {
+                tracing::info!(deleted, "old rows pruned");
+            }
+            Ok(deleted)
+        },
+    )
+    .await;
 }
 
 /// What is pruned, and after how many days (0: never).

@@ -703,6 +703,37 @@ async fn nothing_a_client_sends_grows_without_bound() {
 }
 
 #[tokio::test]
+async fn a_running_server_prunes_what_is_past_retention_in_batches() {
+    let server = TestServer::start_with(|c| {
+        c.retention.notifications_days = 1;
+        c.retention.prune_every_secs = Seconds::from_duration(std::time::Duration::from_millis(20));
+        c.retention.prune_batch = 2;
+    })
+    .await;
+    let shop = server.merchant("Toko A", None).await;
+    // Unmatched notifications: stored, never pruned sooner than their age.
+    for amount in 1..=5 {
+        let (status, body) = server.callback(&shop, &json!({"amount": amount})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    }
+    assert_eq!(server.notifications(&shop).await.len(), 5);
+    server
+        .clock
+        .advance(std::time::Duration::from_secs(2 * 24 * 3600));
+    let (status, _) = server.callback(&shop, &json!({"amount": 99})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    within("the old notifications to be pruned", async {
+        while server.notifications(&shop).await.len() > 1 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    let left = server.notifications(&shop).await;
+    assert_eq!(left.len(), 1, "the new one stays");
+    assert_eq!(left[0].parsed_amount, Some(99));
+}
+
+#[tokio::test]
 async fn webhook_urls_in_ipv6_forms_of_internal_addresses_are_refused() {
     let server = TestServer::start_with(|c| c.webhook.allow_private_targets = false).await;
     let tab = Dashboard::register(&server, "owner@example.com").await;
