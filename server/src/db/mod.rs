@@ -16,6 +16,7 @@ mod retention;
 pub mod schema;
 pub(crate) mod sql;
 mod sqlite;
+mod trust;
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -28,17 +29,18 @@ pub use merchant::*;
 pub use notification::*;
 pub use payment::*;
 pub use retention::*;
+pub use trust::*;
 
 use crate::config::DatabaseConfig;
 use sql::Backend;
 
-/// Longest free text stored from a client (a notification's text). The parser reads at most 4 KiB, so
-/// nothing it could read is lost; the cut only bounds what an attacker can make the server keep.
-pub const MAX_STORED_TEXT_CHARS: usize = 8192;
-/// Longest title stored from a client.
-pub const MAX_STORED_TITLE_CHARS: usize = 1024;
-/// Longest short field stored from a client (an app package, a name, an id, a reference, a hash).
-pub const MAX_STORED_FIELD_CHARS: usize = 255;
+/// Longest title or free text stored from a client (a notification's), in characters: the parser's own
+/// bound, so nothing it could read is lost and what settlement already cut (at as many bytes, marked "…")
+/// is never cut again here; the cut only bounds what an attacker can make the server keep.
+pub const MAX_STORED_TEXT_CHARS: usize = webqris_core::notification::MAX_TEXT_BYTES;
+/// Longest short field stored from a client (an app package, a channel, a name, an id, a reference, a
+/// hash).
+pub const MAX_STORED_FIELD_CHARS: usize = 256;
 
 /// `text` cut to `max` characters (every string a client sends is bounded before it is stored).
 pub fn capped(text: Option<&str>, max: usize) -> Option<String> {

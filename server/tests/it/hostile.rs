@@ -687,7 +687,11 @@ async fn nothing_a_client_sends_grows_without_bound() {
     let name = inbox["notifications"][0]["sender_name"]
         .as_str()
         .expect("stored name");
-    assert_eq!(name.chars().count(), 255, "cut to the field bound");
+    assert_eq!(
+        name.chars().count(),
+        webqris_server::db::MAX_STORED_FIELD_CHARS,
+        "cut to the field bound"
+    );
 
     // The expiry sweep works in batches, one frame per batch.
     let mut operator = server.operator_socket().await;
