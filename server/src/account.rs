@@ -28,34 +28,15 @@ pub enum AccountError {
     /// The password is too long.
     #[error("password must be at most {MAX_PASSWORD_CHARS} characters")]
     PasswordTooLong,
-    /// The login name is taken.
-    #[error("an account with this email already exists")]
-    Taken,
-    /// The setup link was used already.
-    #[error("this server is already set up; log in, or ask its operator for an invite")]
-    AlreadySetUp,
-    /// The invite is unknown, used or expired.
-    #[error(
-        "this invite link is not valid (it may have been used or have expired); ask for a new one"
-    )]
-    BadInvite,
+    /// Storage refused it (the name is taken, the setup link or the invite is used up).
+    #[error(transparent)]
+    Refused(#[from] NewAccountError),
     /// The password could not be hashed (the pool is busy, or argon2 failed).
     #[error(transparent)]
     Hashing(#[from] HashError),
     /// Storage failed.
     #[error(transparent)]
     Db(#[from] DbError),
-}
-
-impl From<NewAccountError> for AccountError {
-    fn from(e: NewAccountError) -> Self {
-        match e {
-            NewAccountError::Taken => Self::Taken,
-            NewAccountError::AlreadySetUp => Self::AlreadySetUp,
-            NewAccountError::BadInvite => Self::BadInvite,
-            NewAccountError::Db(e) => Self::Db(e),
-        }
-    }
 }
 
 /// The login name as stored: trimmed, lowercased, and shaped like an email address.

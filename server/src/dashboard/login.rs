@@ -16,7 +16,7 @@ use super::session::{self, LoginCsrf, SetCookies, Viewer};
 use crate::account::{self, AccountError};
 use crate::bootstrap;
 use crate::connection::ClientIp;
-use crate::db::{Account, NewAccountRole};
+use crate::db::{Account, NewAccountError, NewAccountRole};
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::password::HashError;
@@ -248,10 +248,12 @@ async fn invite(State(state): State<AppState>, viewer: Viewer) -> Result<Respons
 /// How the dashboard answers an account that could not be made.
 pub fn account_error(e: AccountError) -> AppError {
     match e {
-        AccountError::Taken | AccountError::AlreadySetUp => AppError::Conflict(e.to_string()),
-        AccountError::BadInvite => AppError::Forbidden(e.to_string()),
+        AccountError::Refused(NewAccountError::Taken | NewAccountError::AlreadySetUp) => {
+            AppError::Conflict(e.to_string())
+        }
+        AccountError::Refused(NewAccountError::BadInvite) => AppError::Forbidden(e.to_string()),
         AccountError::Hashing(e) => AppError::from(e),
-        AccountError::Db(e) => AppError::from(e),
+        AccountError::Refused(NewAccountError::Db(e)) | AccountError::Db(e) => AppError::from(e),
         other => AppError::BadRequest(other.to_string()),
     }
 }

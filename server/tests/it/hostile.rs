@@ -511,8 +511,23 @@ async fn slow_and_idle_clients_and_connection_floods_are_cut_off() {
         .expect("read");
     assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200"));
     // One address cannot hold more than its share of connections.
+    let held = hold_connections(&server, 4).await;
+    let answer = over_the_limit(&server).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("Retry-After: 1"), "{answer}");
+    drop(held);
+
+    // Connections in total, from any address.
+    let full = TestServer::start_with(|c| c.connection.max_connections = 2).await;
+    let _held = hold_connections(&full, 2).await;
+    let answer = over_the_limit(&full).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+}
+
+/// `n` keep-alive connections to `server`, each answered once and held open.
+async fn hold_connections(server: &TestServer, n: usize) -> Vec<TcpStream> {
     let mut held = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..n {
         let mut c = TcpStream::connect(server.addr).await.expect("connect");
         c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
@@ -521,34 +536,17 @@ async fn slow_and_idle_clients_and_connection_floods_are_cut_off() {
         c.read_exact(&mut first).await.expect("answered");
         held.push(c);
     }
+    held
+}
+
+/// What one more connection is told before the server closes it.
+async fn over_the_limit(server: &TestServer) -> String {
     let mut extra = TcpStream::connect(server.addr).await.expect("connect");
     let mut answer = Vec::new();
     within("the refusal", extra.read_to_end(&mut answer))
         .await
         .expect("read");
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
-    assert!(answer.contains("Retry-After: 1"), "{answer}");
-    drop(held);
-
-    // Connections in total, from any address.
-    let full = TestServer::start_with(|c| c.connection.max_connections = 2).await;
-    let mut held = Vec::new();
-    for _ in 0..2 {
-        let mut c = TcpStream::connect(full.addr).await.expect("connect");
-        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("write");
-        let mut first = [0_u8; 12];
-        c.read_exact(&mut first).await.expect("answered");
-        held.push(c);
-    }
-    let mut extra = TcpStream::connect(full.addr).await.expect("connect");
-    let mut answer = Vec::new();
-    within("the refusal", extra.read_to_end(&mut answer))
-        .await
-        .expect("read");
-    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 503"));
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 #[tokio::test]
