@@ -7,13 +7,17 @@ use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 use webqris_core::Timestamp;
 
+use crate::bootstrap::Bootstrap;
 use crate::config::Config;
 use crate::dashboard::limiter::LoginLimiter;
 use crate::dashboard::session::SessionEnds;
 use crate::db::Db;
 use crate::hub::Hub;
+use crate::limit::RateLimit;
 use crate::metrics::Metrics;
+use crate::password::Passwords;
 use crate::readiness::Workers;
+use crate::sockets::Sockets;
 
 /// Shared server state. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -38,6 +42,14 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The background workers and whether each runs (`/readyz`).
     pub workers: Workers,
+    /// The bounded password hashing pool.
+    pub passwords: Passwords,
+    /// Open WebSockets and what authorised them (limits, revocation).
+    pub sockets: Sockets,
+    /// The one-time operator setup, while no operator exists.
+    pub bootstrap: Bootstrap,
+    /// Invoice creation per API token (by row id).
+    pub create_limit: RateLimit<i64>,
 }
 
 impl AppState {

@@ -13,16 +13,19 @@ use tokio::sync::mpsc;
 use crate::support::{Receiver, dana, static_qris, within};
 
 /// A `webqris serve` process.
-pub(crate) struct Serve {
+pub struct Serve {
     child: Child,
-    pub(crate) base: String,
+    /// `http://<its address>`.
+    pub base: String,
+    /// The messages it logged before it was listening.
+    pub startup: Vec<String>,
     /// Its log lines (JSON) after the "listening" one.
-    pub(crate) logs: mpsc::UnboundedReceiver<Value>,
+    pub logs: mpsc::UnboundedReceiver<Value>,
 }
 
 impl Serve {
     /// Starts the binary on an ephemeral port and waits for its "listening" log line.
-    pub(crate) async fn start(db: &Path, env: &[(&str, &str)]) -> Self {
+    pub async fn start(db: &Path, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_webqris"));
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
@@ -37,6 +40,7 @@ impl Serve {
         let mut child = command.spawn().expect("webqris serve starts");
         let stderr = child.stderr.take().expect("stderr piped");
         let mut lines = BufReader::new(stderr).lines();
+        let mut startup = Vec::new();
         let addr = within("the listening log line", async {
             while let Some(line) = lines.next_line().await.expect("read stderr") {
                 let Ok(log) = serde_json::from_str::<Value>(&line) else {
@@ -44,6 +48,9 @@ impl Serve {
                 };
                 if log["fields"]["message"] == "webqris listening" {
                     return log["fields"]["addr"].as_str().expect("addr").to_owned();
+                }
+                if let Some(message) = log["fields"]["message"].as_str() {
+                    startup.push(message.to_owned());
                 }
             }
             panic!("webqris serve exited before listening");
@@ -62,8 +69,14 @@ impl Serve {
         Self {
             child,
             base: format!("http://{addr}"),
+            startup,
             logs,
         }
+    }
+
+    /// Kills the process and waits for it to be gone.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("killed");
     }
 
     fn pid(&self) -> String {
