@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::support::{TestServer, static_qris};
 
 /// Runs `webqris` with `args` and extra environment; returns (success, the one JSON object on stdout).
-fn webqris(args: &[&str], env: &[(&str, &str)]) -> (bool, Value) {
+pub fn webqris(args: &[&str], env: &[(&str, &str)]) -> (bool, Value) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_webqris"));
     command.args(args);
     for (name, _) in webqris_server::config::ENVIRONMENT {
