@@ -10,9 +10,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
-use webqris_core::{SecretString, Timestamp};
 use webqris_core::notification::{self, Notification};
 use webqris_core::qris;
+use webqris_core::{SecretString, Timestamp};
 
 use crate::account;
 use crate::config::{Config, ConfigError};
@@ -428,8 +428,11 @@ async fn run_webhook(db: &Db, config: &Config, command: WebhookCommand) -> Outco
             until,
         } => {
             let parse = |flag: &str, text: &str| {
-                Timestamp::parse(text)
-                    .map_err(|e| format!("--{flag} must be an RFC 3339 instant such as 2026-03-09T10:00:00Z: {e}"))
+                Timestamp::parse(text).map_err(|e| {
+                    format!(
+                        "--{flag} must be an RFC 3339 instant such as 2026-03-09T10:00:00Z: {e}"
+                    )
+                })
             };
             let since = match parse("since", &since) {
                 Ok(since) => since,

@@ -1135,7 +1135,10 @@ allow_private_targets = true
             None,
             env(&[
                 ("WEBQRIS_WEBHOOK_RETRY_SCHEDULE", "1,0.5"),
-                ("WEBQRIS_DB", "postgres://webqris:hunter2@db.example/webqris"),
+                (
+                    "WEBQRIS_DB",
+                    "postgres://webqris:hunter2@db.example/webqris",
+                ),
             ]),
         )
         .expect("loads")
@@ -1148,13 +1151,19 @@ allow_private_targets = true
         let mut expected: Vec<String> = ENVIRONMENT.iter().map(|(_, k)| (*k).to_owned()).collect();
         expected.sort();
         assert_eq!(keys, expected, "every setting, and nothing else");
-        assert_eq!(shown["webhook"]["retry_schedule"], serde_json::json!([1, 0.5]));
+        assert_eq!(
+            shown["webhook"]["retry_schedule"],
+            serde_json::json!([1, 0.5])
+        );
         assert_eq!(shown["invoice"]["ttl_secs"], 1800);
         assert_eq!(shown["database"]["synchronous"], "full");
         assert_eq!(shown["db"], "postgres://webqris:***@db.example/webqris");
         assert!(!shown.to_string().contains("hunter2"), "{shown}");
         let path = Config::default();
-        assert_eq!(serde_json::to_value(&path).expect("json")["db"], "./data/webqris.db");
+        assert_eq!(
+            serde_json::to_value(&path).expect("json")["db"],
+            "./data/webqris.db"
+        );
     }
 
     #[test]

@@ -1029,19 +1029,33 @@ mod tests {
     {
         let mut h = EndpointHealth::fresh("https://shop.example/hook");
         for n in 1..=2 {
-            h = h.after(Reach::Unreachable, false,
+            h = h.after(
+                Reach::Unreachable,
+                false,
                 Some("connection refused"),
                 at(n),
                 BREAKER,
             );
             assert_eq!((h.circuit, h.failures), (Circuit::Closed, n));
         }
-        let opened = h.after(Reach::Unreachable, false, Some("timed out"), at(10), BREAKER);
+        let opened = h.after(
+            Reach::Unreachable,
+            false,
+            Some("timed out"),
+            at(10),
+            BREAKER,
+        );
         assert_eq!(opened.circuit, Circuit::Open);
         assert_eq!(opened.changed_at, Some(at(10)));
         assert_eq!(opened.probe_at, Some(at(5010)));
         assert_eq!(opened.last_error.as_deref(), Some("timed out"));
-        let failed_probe = opened.after(Reach::Unreachable, false, Some("timed out"), at(9000), BREAKER);
+        let failed_probe = opened.after(
+            Reach::Unreachable,
+            false,
+            Some("timed out"),
+            at(9000),
+            BREAKER,
+        );
         assert_eq!(failed_probe.circuit, Circuit::Open);
         assert_eq!(
             failed_probe.changed_at,
@@ -1066,12 +1080,20 @@ mod tests {
             .after(Reach::Unreachable, false, Some("refused"), at(2), BREAKER);
         assert_eq!(h.failing_since, Some(at(1)), "from the first failure");
         assert_eq!(h.failed_attempts, 2, "HTTP errors count too");
-        assert_eq!(h.failures, 1, "but only the unreachable one feeds the breaker");
+        assert_eq!(
+            h.failures, 1,
+            "but only the unreachable one feeds the breaker"
+        );
         assert_eq!(h.last_error.as_deref(), Some("refused"));
         let alerted = EndpointHealth { alert: true, ..h };
         let ok = alerted.after(Reach::Answered, true, None, at(3), BREAKER);
         assert_eq!(
-            (ok.failing_since, ok.failed_attempts, ok.alert, ok.last_success_at),
+            (
+                ok.failing_since,
+                ok.failed_attempts,
+                ok.alert,
+                ok.last_success_at
+            ),
             (None, 0, false, Some(at(3))),
             "a 2xx ends it and clears the alert"
         );
@@ -1082,7 +1104,10 @@ mod tests {
         let h = EndpointHealth::fresh("https://shop.example/hook")
             .after(Reach::Unreachable, false, Some("refused"), at(1), BREAKER)
             .after(Reach::Unreachable, false, Some("refused"), at(2), BREAKER);
-        assert_eq!(h.after(Reach::NotTried, false, Some("no URL"), at(3), BREAKER), h);
+        assert_eq!(
+            h.after(Reach::NotTried, false, Some("no URL"), at(3), BREAKER),
+            h
+        );
         let answered = h.after(Reach::Answered, true, None, at(4), BREAKER);
         assert_eq!((answered.circuit, answered.failures), (Circuit::Closed, 0));
         assert_eq!(answered.changed_at, None, "it never opened");

@@ -26,9 +26,9 @@ use axum::http::header::CONTENT_TYPE;
 use reqwest::Client;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
+use webqris_core::Timestamp;
 use webqris_core::signing::{self, StandardWebhooks};
 use webqris_core::wire::{WEBHOOK_USER_AGENT, WsWebhookDeliveredData, WsWebhookFailedData};
-use webqris_core::Timestamp;
 
 use crate::config::WebhookConfig;
 use crate::db::{

@@ -46,14 +46,20 @@ async fn event_for(socket: &mut WsClient, event: &str, invoice: &str) -> Value {
 }
 
 /// The delivery status of each invoice's webhook.
-async fn statuses(server: &TestServer, merchant: MerchantId, invoices: &[&str]) -> Vec<DeliveryStatus> {
+async fn statuses(
+    server: &TestServer,
+    merchant: MerchantId,
+    invoices: &[&str],
+) -> Vec<DeliveryStatus> {
     let mut all = Vec::new();
     for invoice in invoices {
         let invoice = (*invoice).to_owned();
         let stored = server
             .db
             .read(move |c| {
-                let payment = c.payment_by_invoice(merchant, &invoice)?.expect("paid invoice");
+                let payment = c
+                    .payment_by_invoice(merchant, &invoice)?
+                    .expect("paid invoice");
                 c.deliveries_for_payment(payment.id)
             })
             .await
@@ -64,7 +70,8 @@ async fn statuses(server: &TestServer, merchant: MerchantId, invoices: &[&str]) 
 }
 
 #[tokio::test]
-async fn the_default_schedule_outlasts_a_day_long_outage_here_at_a_hundred_thousandth_of_the_time() {
+async fn the_default_schedule_outlasts_a_day_long_outage_here_at_a_hundred_thousandth_of_the_time()
+{
     let default = Config::default().webhook.retry_schedule;
     assert!(default.span() >= Duration::from_secs(24 * 3600));
     // 2 s → 20 µs … 24 h → 864 ms: the same shape, 1.6 s in all.
@@ -109,8 +116,15 @@ async fn the_default_schedule_outlasts_a_day_long_outage_here_at_a_hundred_thous
     for (n, pair) in attempts.windows(2).enumerate() {
         let gap = pair[1].started_at.as_millis() - pair[0].started_at.as_millis();
         let delay = delays.delay_before_retry(n + 1).expect("a delay").millis();
-        eprintln!("retry {}: {gap} ms after the attempt before (delay {delay} ms)", n + 1);
-        assert!(gap >= delay, "retry {} came {gap} ms after, before its delay of {delay} ms", n + 1);
+        eprintln!(
+            "retry {}: {gap} ms after the attempt before (delay {delay} ms)",
+            n + 1
+        );
+        assert!(
+            gap >= delay,
+            "retry {} came {gap} ms after, before its delay of {delay} ms",
+            n + 1
+        );
     }
 }
 
@@ -118,7 +132,15 @@ async fn the_default_schedule_outlasts_a_day_long_outage_here_at_a_hundred_thous
 fn replay(server: &TestServer, merchant: MerchantId, range: &[&str]) -> (bool, Value) {
     let db = server.config.db.display().to_string();
     let merchant = merchant.0.to_string();
-    let mut args = vec!["webhook", "replay", "--merchant", &merchant, "--db", &db, "--json"];
+    let mut args = vec![
+        "webhook",
+        "replay",
+        "--merchant",
+        &merchant,
+        "--db",
+        &db,
+        "--json",
+    ];
     args.extend_from_slice(range);
     webqris(&args, &[])
 }
@@ -167,7 +189,10 @@ async fn a_replay_resends_the_original_webhook_id_and_body_signed_afresh_for_the
     let replayed_b = receiver.next().await;
     for (original, replayed) in [(&original_a, &replayed_a), (&original_b, &replayed_b)] {
         assert_eq!(replayed.header("webhook-id"), original.header("webhook-id"));
-        assert_eq!(replayed.body, original.body, "the original body, byte for byte");
+        assert_eq!(
+            replayed.body, original.body,
+            "the original body, byte for byte"
+        );
         replayed.assert_signed_with(&m.webhook_secret);
         let sent_at = |r: &Received| r.header("webhook-timestamp").parse::<i64>().expect("ts");
         assert!(
@@ -199,10 +224,20 @@ async fn a_replay_resends_the_original_webhook_id_and_body_signed_afresh_for_the
     // Mistakes are refused by name.
     let (ok, answer) = replay(&server, MerchantId(987_654), &["--since", &start]);
     assert!(!ok);
-    assert!(answer["error"].as_str().is_some_and(|e| e.contains("987654")), "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("987654")),
+        "{answer}"
+    );
     let (ok, answer) = replay(&server, m.id, &["--since", "yesterday"]);
     assert!(!ok);
-    assert!(answer["error"].as_str().is_some_and(|e| e.contains("--since")), "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("--since")),
+        "{answer}"
+    );
     let (ok, answer) = replay(&server, m.id, &["--since", &mid, "--until", &start]);
     assert!(!ok, "{answer}");
 }
@@ -224,11 +259,16 @@ fn standard_signed_with(received: &Received, secret: &str) -> bool {
 }
 
 fn legacy_signed_with(received: &Received, secret: &str) -> bool {
-    signing::verify_hex_signature(secret, &received.body, received.header("x-webhook-signature"))
+    signing::verify_hex_signature(
+        secret,
+        &received.body,
+        received.header("x-webhook-signature"),
+    )
 }
 
 #[tokio::test]
-async fn during_a_rotations_overlap_webhooks_carry_both_signatures_and_afterwards_only_the_new_one() {
+async fn during_a_rotations_overlap_webhooks_carry_both_signatures_and_afterwards_only_the_new_one()
+{
     let server = TestServer::start().await;
     let mut receiver = Receiver::start().await;
     let tab = Dashboard::register(&server, "owner@example.com").await;
@@ -242,13 +282,25 @@ async fn during_a_rotations_overlap_webhooks_carry_both_signatures_and_afterward
     };
     let old = secret_of(&tab.get(&base).await.1);
 
-    let (status, rotated) = tab.post(&format!("{base}/webhook/secret"), &json!({})).await;
+    let (status, rotated) = tab
+        .post(&format!("{base}/webhook/secret"), &json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
-    let new = rotated["webhook_secret"].as_str().expect("secret").to_owned();
-    let until = Timestamp::parse(rotated["previous_webhook_secret_until"].as_str().expect("until"))
-        .expect("an instant");
+    let new = rotated["webhook_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let until = Timestamp::parse(
+        rotated["previous_webhook_secret_until"]
+            .as_str()
+            .expect("until"),
+    )
+    .expect("an instant");
     let overlap = until.as_millis() - server.clock.now().as_millis();
-    assert!(overlap > 23 * 3_600_000 && overlap <= 24 * 3_600_000, "{overlap} ms");
+    assert!(
+        overlap > 23 * 3_600_000 && overlap <= 24 * 3_600_000,
+        "{overlap} ms"
+    );
     assert_eq!(
         tab.get(&base).await.1["merchant"]["previous_webhook_secret_until"],
         rotated["previous_webhook_secret_until"]
@@ -259,23 +311,41 @@ async fn during_a_rotations_overlap_webhooks_carry_both_signatures_and_afterward
     let entries: Vec<&str> = during.header("webhook-signature").split(' ').collect();
     assert_eq!(entries.len(), 2, "{entries:?}");
     assert!(entries.iter().all(|e| e.starts_with("v1,")), "{entries:?}");
-    assert!(standard_signed_with(&during, &new), "receivers already on the new secret verify");
-    assert!(standard_signed_with(&during, &old), "receivers still on the old secret verify");
-    assert!(legacy_signed_with(&during, &old), "the single-valued legacy header keeps the old one");
+    assert!(
+        standard_signed_with(&during, &new),
+        "receivers already on the new secret verify"
+    );
+    assert!(
+        standard_signed_with(&during, &old),
+        "receivers still on the old secret verify"
+    );
+    assert!(
+        legacy_signed_with(&during, &old),
+        "the single-valued legacy header keeps the old one"
+    );
 
     server.clock.advance(Duration::from_secs(24 * 3600 + 60));
     pay(&server, &token, &callback, 26000).await;
     let after = receiver.next().await;
-    assert!(!after.header("webhook-signature").contains(' '), "one signature once the overlap ended");
+    assert!(
+        !after.header("webhook-signature").contains(' '),
+        "one signature once the overlap ended"
+    );
     after.assert_signed_with(&new);
     assert!(!standard_signed_with(&after, &old));
     assert!(tab.get(&base).await.1["merchant"]["previous_webhook_secret_until"].is_null());
 
     // A leaked secret is rotated without an overlap: it stops signing at once.
     let (_, rotated) = tab
-        .post(&format!("{base}/webhook/secret"), &json!({"overlap_secs": 0}))
+        .post(
+            &format!("{base}/webhook/secret"),
+            &json!({"overlap_secs": 0}),
+        )
         .await;
-    assert!(rotated["previous_webhook_secret_until"].is_null(), "{rotated}");
+    assert!(
+        rotated["previous_webhook_secret_until"].is_null(),
+        "{rotated}"
+    );
     let newest = rotated["webhook_secret"].as_str().expect("secret");
     pay(&server, &token, &callback, 27000).await;
     let now = receiver.next().await;
@@ -295,7 +365,8 @@ async fn an_endpoint_failing_for_an_hour_raises_an_alert_and_a_replay_that_succe
     let (id, token, callback) = tab.ready_merchant("Toko ABC", Some(&receiver.url)).await;
     let base = format!("/dashboard/api/merchants/{id}");
     let mut operator = server.operator_socket().await;
-    let mut merchant = WsClient::connect(&server.ws_url(&format!("/ws/merchant?token={token}"))).await;
+    let mut merchant =
+        WsClient::connect(&server.ws_url(&format!("/ws/merchant?token={token}"))).await;
     let start = server.clock.now().to_iso();
     let invoice = pay(&server, &token, &callback, 25000).await;
     event_for(&mut operator, "webhook_failed", &invoice).await;
@@ -313,10 +384,15 @@ async fn an_endpoint_failing_for_an_hour_raises_an_alert_and_a_replay_that_succe
     assert_eq!(raised["data"]["failing_since"], health["failing_since"]);
     assert!(raised["data"]["last_success_at"].is_null());
     assert!(
-        raised["data"]["last_error"].as_str().is_some_and(|e| e.contains("503")),
+        raised["data"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("503")),
         "{raised}"
     );
-    assert_eq!(merchant.next_event("webhook_alert").await["data"], raised["data"]);
+    assert_eq!(
+        merchant.next_event("webhook_alert").await["data"],
+        raised["data"]
+    );
     let health = tab.get(&base).await.1["merchant"]["webhook_health"].clone();
     assert_eq!(health["alert"], true, "{health}");
 
@@ -332,14 +408,24 @@ async fn an_endpoint_failing_for_an_hour_raises_an_alert_and_a_replay_that_succe
     assert_eq!(recovered["data"]["failed_attempts"], 0);
     assert!(recovered["data"]["failing_since"].is_null());
     assert!(recovered["data"]["last_success_at"].is_string());
-    assert_eq!(merchant.next_event("webhook_alert").await["data"], recovered["data"]);
+    assert_eq!(
+        merchant.next_event("webhook_alert").await["data"],
+        recovered["data"]
+    );
     let health = tab.get(&base).await.1["merchant"]["webhook_health"].clone();
     assert_eq!(
-        (&health["alert"], &health["failing_since"], &health["failed_attempts"]),
+        (
+            &health["alert"],
+            &health["failing_since"],
+            &health["failed_attempts"]
+        ),
         (&json!(false), &Value::Null, &json!(0)),
         "{health}"
     );
-    assert_eq!(health["last_success_at"], recovered["data"]["last_success_at"]);
+    assert_eq!(
+        health["last_success_at"],
+        recovered["data"]["last_success_at"]
+    );
     let (status, body) = tab
         .post(
             &format!("{base}/webhook/replay"),

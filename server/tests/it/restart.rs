@@ -98,6 +98,8 @@ async fn serve_creates_the_database_on_first_run_and_stops_cleanly_on_sigterm() 
     let db = dir.path().join("fresh/data/webqris.db");
     let mut serve = Serve::start(&db, &[]).await;
     assert!(db.exists(), "created on first run");
+    // reqwest needs rustls' provider even for plain http (run alone, no other test installed it).
+    webqris_server::delivery::install_crypto_provider();
     let health = within("healthz", reqwest::get(format!("{}/healthz", serve.base)))
         .await
         .expect("answers");
@@ -158,6 +160,9 @@ async fn a_webhook_due_when_the_server_is_killed_is_delivered_after_the_restart(
             "0.05,0.05,0.05,0.05,0.05,0.05,0.05,0.05,0.05,0.05",
         ),
         ("WEBQRIS_WEBHOOK_TIMEOUT_SECS", "1"),
+        // A retry claimed just before the kill stays leased to the dead worker until its lease runs
+        // out; 2 s instead of 15 keeps that wait well inside the test's.
+        ("WEBQRIS_WEBHOOK_LEASE_SECS", "2"),
     ];
     webqris_server::delivery::install_crypto_provider();
     let http = reqwest::Client::builder()
