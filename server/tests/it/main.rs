@@ -8,6 +8,7 @@ mod delivery;
 mod errors;
 mod money;
 mod notification;
+mod openapi;
 mod outage;
 mod page;
 mod payment;
