@@ -447,6 +447,8 @@ impl Tx<'_> {
             "DELETE FROM notification_payments WHERE notification_id IN
                  (SELECT id FROM notifications WHERE merchant_id = ?1)",
             "DELETE FROM seen WHERE merchant_id = ?1",
+            "DELETE FROM trusted_titles WHERE merchant_id = ?1",
+            "DELETE FROM merchant_channels WHERE merchant_id = ?1",
             "DELETE FROM notifications WHERE merchant_id = ?1",
             "DELETE FROM payments WHERE merchant_id = ?1",
             "DELETE FROM api_tokens WHERE merchant_id = ?1",

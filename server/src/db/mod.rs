@@ -14,6 +14,7 @@ mod payment;
 pub mod schema;
 pub(crate) mod sql;
 mod sqlite;
+mod trust;
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ pub use device::*;
 pub use merchant::*;
 pub use notification::*;
 pub use payment::*;
+pub use trust::*;
 
 use crate::config::DatabaseConfig;
 use sql::Backend;

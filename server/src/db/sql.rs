@@ -11,8 +11,9 @@ use webqris_core::wire::PaymentStatus;
 
 use super::sqlite;
 use super::{
-    AccountId, Circuit, Conn, DbError, DeliveryId, DeliveryStatus, MerchantId, NotificationId,
-    NotificationOutcome, NotificationSource, PaymentId, PaymentOutcome, SeenKind, Tx,
+    AccountId, Circuit, Conn, DbError, DeliveryId, DeliveryStatus, LearnedBy, MerchantId,
+    NotificationId, NotificationOutcome, NotificationSource, PaymentId, PaymentOutcome, SeenKind,
+    TrustOutcome, Tx,
 };
 
 /// The SQL dialect of a connection, for the rare statement that must be spelled differently
@@ -234,11 +235,13 @@ macro_rules! spelled_columns {
 spelled_columns!(
     Circuit,
     DeliveryStatus,
+    LearnedBy,
     NotificationOutcome,
     NotificationSource,
     PaymentOutcome,
     PaymentStatus,
-    SeenKind
+    SeenKind,
+    TrustOutcome
 );
 
 /// One result row.

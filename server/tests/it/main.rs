@@ -13,5 +13,7 @@ mod outage;
 mod page;
 mod payment;
 mod restart;
+mod spoof;
 mod support;
+mod trust;
 mod ws;
