@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use serde_json::Value;
 
+use crate::page::escape_html as escape;
 use crate::state::AppState;
 
 /// The OpenAPI document, as served.
@@ -44,21 +45,6 @@ async fn docs() -> Html<&'static str> {
 }
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn text<'a>(value: &'a Value, key: &str) -> &'a str {
     value.get(key).and_then(Value::as_str).unwrap_or("")
