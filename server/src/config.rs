@@ -233,7 +233,7 @@ impl Default for DatabaseConfig {
 }
 
 /// Connection settings (`[connection]`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConnectionConfig {
     /// Time a client has to send a whole request head (line and headers) once it starts one.
@@ -371,7 +371,7 @@ impl Default for DashboardConfig {
 }
 
 /// Retention settings (`[retention]`): ages in days, 0 keeps rows forever.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetentionConfig {
     /// Notifications received longer ago are deleted (except those a manual confirmation refers to).
