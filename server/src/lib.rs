@@ -145,6 +145,10 @@ pub async fn run(
         "device_alert_sweep",
         device::run(state.clone(), workers_stopping.clone()),
     ));
+    let endpoint_sweeper = tokio::spawn(workers.watch(
+        "webhook_alert_sweep",
+        delivery::health::run(state.clone(), workers_stopping.clone()),
+    ));
     let deliverer = tokio::spawn(workers.watch(
         "webhook_worker",
         delivery::run(state.clone(), workers_stopping),
@@ -170,6 +174,9 @@ pub async fn run(
     }
     if let Err(e) = device_sweeper.await {
         tracing::error!(error = %e, "device alert sweeper task failed");
+    }
+    if let Err(e) = endpoint_sweeper.await {
+        tracing::error!(error = %e, "webhook alert sweeper task failed");
     }
     if let Err(e) = deliverer.await {
         tracing::error!(error = %e, "webhook worker task failed");

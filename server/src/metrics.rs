@@ -184,6 +184,7 @@ struct Inner {
     outbox_due: Gauge,
     outbox_in_flight: Gauge,
     outbox_oldest_due_age: Gauge<f64, AtomicU64>,
+    endpoints_failing: Gauge,
     devices: Gauge,
     devices_silent: Gauge,
     devices_alerting: Family<AlertLabels, Gauge>,
@@ -221,6 +222,7 @@ impl Metrics {
             outbox_due: Gauge::default(),
             outbox_in_flight: Gauge::default(),
             outbox_oldest_due_age: Gauge::default(),
+            endpoints_failing: Gauge::default(),
             devices: Gauge::default(),
             devices_silent: Gauge::default(),
             devices_alerting: Family::default(),
@@ -281,6 +283,11 @@ impl Metrics {
             "webqris_webhook_outbox_oldest_due_age_seconds",
             "How long the longest-waiting due webhook delivery has been due (0 when none is due)",
             inner.outbox_oldest_due_age.clone(),
+        );
+        r.register(
+            "webqris_webhook_endpoints_failing",
+            "Merchants' webhook endpoints with no 2xx for webhook.failing_alert_secs (their alert is raised)",
+            inner.endpoints_failing.clone(),
         );
         r.register(
             "webqris_forwarder_devices",
@@ -449,6 +456,7 @@ impl Metrics {
                 .oldest_due_age
                 .map_or(0.0, |age| age.as_secs_f64()),
         );
+        m.endpoints_failing.set(snapshot.outbox.endpoints_failing);
         m.devices.set(snapshot.devices.total);
         m.devices_silent.set(snapshot.devices.silent);
         m.devices_alerting.clear();
@@ -550,6 +558,7 @@ mod tests {
                 due: 2,
                 in_flight: 1,
                 oldest_due_age: Some(Duration::from_millis(1500)),
+                endpoints_failing: 2,
             },
             devices: DeviceStats {
                 total: 4,
@@ -623,6 +632,7 @@ mod tests {
             ("webqris_webhook_outbox_due ", "2"),
             ("webqris_webhook_outbox_in_flight ", "1"),
             ("webqris_webhook_outbox_oldest_due_age_seconds ", "1.5"),
+            ("webqris_webhook_endpoints_failing ", "2"),
             ("webqris_forwarder_devices ", "4"),
             ("webqris_forwarder_devices_silent ", "1"),
             (

@@ -1,6 +1,6 @@
 //! Readiness (`GET /readyz`): whether this server can do its job now, which is more than answering
 //! (`/healthz`, the liveness probe): the database accepts a write within `readiness.timeout_secs`, and
-//! every background worker (expiry sweep, device alert sweep, webhook worker) is still running.
+//! every background worker (the sweeps, the retention pruner, the webhook worker…) is still running.
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -49,7 +49,8 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: V8_IDS_NEVER_REUSED_SQLITE,
         postgres: V8_IDS_NEVER_REUSED_POSTGRES,
     },
-    Migration::Both(V9_PROBES),
+    Migration::Both(WEBHOOK_OUTAGES),
+    Migration::Both(PROBES),
 ];
 
 /// The version a fully migrated database has.
@@ -604,9 +605,25 @@ CREATE INDEX sessions_expiry ON sessions (expires_at);
 /// Version 8 on PostgreSQL: identity columns never hand out a deleted id again; nothing to do.
 pub const V8_IDS_NEVER_REUSED_POSTGRES: &str = "SELECT 1";
 
-/// Version 9: the readiness probe's row. `GET /readyz` proves the database accepts a write by
+/// Webhooks that outlast an outage (issue 12): the previous webhook secret, which keeps signing until
+/// its overlap ends after a rotation; each endpoint's delivery health (last 2xx, failing since when,
+/// failed attempts in a row, whether the "failing for an hour" alert is raised); and deliveries found by
+/// merchant and creation time, for replays.
+pub const WEBHOOK_OUTAGES: &str = r#"
+ALTER TABLE merchants ADD COLUMN previous_webhook_secret TEXT;
+ALTER TABLE merchants ADD COLUMN previous_webhook_secret_until INTEGER;
+ALTER TABLE webhook_endpoints ADD COLUMN last_success_at INTEGER;
+-- The first failed attempt since the last 2xx (NULL while the last attempt succeeded).
+ALTER TABLE webhook_endpoints ADD COLUMN failing_since INTEGER;
+ALTER TABLE webhook_endpoints ADD COLUMN failed_attempts INTEGER NOT NULL DEFAULT 0;
+-- 1 once the alert was announced, back to 0 when announced recovered: each change is announced once.
+ALTER TABLE webhook_endpoints ADD COLUMN alert INTEGER NOT NULL DEFAULT 0 CHECK (alert IN (0, 1));
+CREATE INDEX deliveries_merchant_created ON deliveries (merchant_id, created_at);
+"#;
+
+/// The readiness probe's row. `GET /readyz` proves the database accepts a write by
 /// committing one here (the time of the last successful probe, one row per probe name).
-pub const V9_PROBES: &str = r#"
+pub const PROBES: &str = r#"
 CREATE TABLE probes (
     name      TEXT    NOT NULL,
     probed_at INTEGER NOT NULL,

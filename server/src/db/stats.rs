@@ -20,6 +20,9 @@ pub struct OutboxStats {
     pub in_flight: i64,
     /// How long the longest-waiting due delivery (not being attempted) has been due.
     pub oldest_due_age: Option<Duration>,
+    /// Webhook endpoints (merchants' current webhook URLs) whose "failing for
+    /// `webhook.failing_alert_secs`" alert is raised.
+    pub endpoints_failing: i64,
 }
 
 /// The forwarder devices at one instant.
@@ -64,6 +67,12 @@ impl Conn<'_> {
         now: Timestamp,
         silent_before: Timestamp,
     ) -> Result<OpsSnapshot, DbError> {
+        let endpoints_failing = self.query_one(
+            "SELECT COUNT(*) FROM webhook_endpoints e JOIN merchants m ON m.id = e.merchant_id
+             WHERE e.alert = 1 AND e.url = m.webhook_url",
+            params![],
+            |r| r.get(0),
+        )?;
         let outbox = self.query_one(
             "SELECT COUNT(*),
                     CAST(COALESCE(SUM(CASE WHEN next_attempt_at <= ?1
@@ -85,6 +94,7 @@ impl Conn<'_> {
                         let waited = now.as_millis().saturating_sub(due.as_millis());
                         Duration::from_millis(u64::try_from(waited).unwrap_or(0))
                     }),
+                    endpoints_failing,
                 })
             },
         )?;

@@ -7,7 +7,10 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde_json::json;
 
+use webqris_server::config::{RetrySchedule, Seconds};
+
 use super::{operator_token, scrape};
+use crate::outage::replay;
 use crate::support::{Receiver, TestServer, dana, within};
 
 const PAID_BY_DANA: &str = r#"webqris_payments_paid_total{method="app",family="dana"}"#;
@@ -15,6 +18,8 @@ const DANA_NOTIFICATION_PAID: &str =
     r#"webqris_notifications_total{source="forwarder",outcome="paid",family="dana"}"#;
 const CREATED: &str = "webqris_payments_created_total";
 const DELIVERED: &str = r#"webqris_webhook_attempts_total{result="delivered"}"#;
+const REJECTED: &str = r#"webqris_webhook_attempts_total{result="rejected"}"#;
+const FAILING: &str = "webqris_webhook_endpoints_failing";
 const DELIVERED_TIMED: &str =
     r#"webqris_webhook_attempt_duration_seconds_count{result="delivered"}"#;
 const CREATE_201: &str =
@@ -179,6 +184,44 @@ async fn the_outbox_gauges_show_a_delivery_in_flight_until_it_is_delivered() {
         done.get("webqris_webhook_outbox_oldest_due_age_seconds"),
         0.0
     );
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_for_an_hour_is_counted_until_a_replayed_attempt_is_delivered() {
+    let server = TestServer::start_with(|c| {
+        c.webhook.retry_schedule = RetrySchedule(Vec::new());
+        c.webhook.alert_sweep_secs = Seconds::from_duration(Duration::from_millis(20));
+        c.webhook.poll_secs = Seconds::from_duration(Duration::from_millis(50));
+    })
+    .await;
+    let receiver = Receiver::failing_with(503).await;
+    let m = server.merchant("Toko ABC", Some(&receiver.url)).await;
+    let operator = operator_token(&server).await;
+    let mut socket = server.operator_socket().await;
+    let since = server.clock.now().to_iso();
+    let invoice = server.create_payment(&m, 25_000).await;
+    let total = invoice["total_amount"].as_i64().expect("total");
+    server.notify(&m, &dana(total)).await;
+    socket.next_event("webhook_failed").await;
+    let failed = scrape(&server, &operator).await;
+    assert_eq!(failed.get(REJECTED), 1.0, "{}", failed.text);
+    assert_eq!(failed.get(FAILING), 0.0, "not for an hour yet");
+
+    server.clock.advance(Duration::from_secs(3601));
+    socket.next_event("webhook_alert").await;
+    let alerting = scrape(&server, &operator).await;
+    assert_eq!(alerting.get(FAILING), 1.0, "{}", alerting.text);
+
+    // The receiver is back; the operator replays the webhook with the command line (another process).
+    receiver.respond_with(200);
+    let (ok, answer) = replay(&server, m.id, &["--since", &since]);
+    assert!(ok, "{answer}");
+    let recovered = socket.next_event("webhook_alert").await;
+    assert_eq!(recovered["data"]["failing"], false, "{recovered}");
+    let after = scrape(&server, &operator).await;
+    assert_eq!(after.get(DELIVERED), 1.0, "the replayed attempt is counted");
+    assert_eq!(after.get(REJECTED), 1.0);
+    assert_eq!(after.get(FAILING), 0.0, "{}", after.text);
 }
 
 #[tokio::test]
