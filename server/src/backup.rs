@@ -24,11 +24,12 @@ use crate::db::{self, DbError, RowCounts, schema::SCHEMA_VERSION};
 /// Why a backup or a restore did nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
-    /// The database is PostgreSQL, which has its own tools.
+    /// The database is PostgreSQL, which has its own tools. (The URL is not repeated: it may hold a
+    /// password.)
     #[error(
-        "{0} is a PostgreSQL database: back it up with pg_dump (e.g. `pg_dump --format=custom --file=webqris.dump \"$WEBQRIS_DB\"`) and restore it with pg_restore"
+        "the database is PostgreSQL: back it up with pg_dump (e.g. `pg_dump --format=custom --file=webqris.dump \"$WEBQRIS_DB\"`) and restore it with pg_restore (stop every webqris node first)"
     )]
-    Postgres(String),
+    Postgres,
     /// There is no database file to read.
     #[error("no database at {0}")]
     Missing(PathBuf),
@@ -102,15 +103,18 @@ pub struct RestoreReport {
 }
 
 /// A lock on `<db>.lock`: shared by running servers, exclusive during a restore. Released when dropped
-/// (or when the process ends, however it ends).
+/// (or when the process ends, however it ends). None on PostgreSQL, which `restore` refuses.
 #[derive(Debug)]
 pub struct DatabaseLock {
-    _file: File,
+    _file: Option<File>,
 }
 
 impl DatabaseLock {
     /// The lock a running server holds on `db` for as long as it runs; refused while a restore runs.
     pub fn for_server(db: &Path) -> Result<Self, BackupError> {
+        if is_postgres(db) {
+            return Ok(Self { _file: None });
+        }
         Self::take(db, false).map_err(|e| match e {
             BackupError::Held(path) => BackupError::Restoring(path),
             other => other,
@@ -147,7 +151,7 @@ impl DatabaseLock {
             file.try_lock_shared()
         };
         match taken {
-            Ok(()) => Ok(Self { _file: file }),
+            Ok(()) => Ok(Self { _file: Some(file) }),
             Err(TryLockError::WouldBlock) => Err(BackupError::Held(db.to_owned())),
             Err(TryLockError::Error(source)) => Err(BackupError::Io {
                 what: "cannot lock",
@@ -220,7 +224,7 @@ pub fn backup(
 ) -> Result<BackupReport, BackupError> {
     let started = Instant::now();
     if is_postgres(source) {
-        return Err(BackupError::Postgres(source.display().to_string()));
+        return Err(BackupError::Postgres);
     }
     if !source.is_file() {
         return Err(BackupError::Missing(source.to_owned()));
@@ -296,7 +300,7 @@ pub fn restore(
     busy_timeout: Duration,
 ) -> Result<RestoreReport, BackupError> {
     if is_postgres(target) {
-        return Err(BackupError::Postgres(target.display().to_string()));
+        return Err(BackupError::Postgres);
     }
     if !from.is_file() {
         return Err(BackupError::Missing(from.to_owned()));
@@ -394,6 +398,14 @@ mod tests {
         ));
         drop(restore);
         DatabaseLock::for_server(&db).expect("the restore is over");
+    }
+
+    #[test]
+    fn a_server_on_postgresql_takes_no_lock_file() {
+        let url = Path::new("postgres://webqris:secret@db.internal/webqris");
+        let lock = DatabaseLock::for_server(url).expect("nothing to lock");
+        assert!(lock._file.is_none());
+        assert!(!Path::new("postgres:").exists(), "no directory made");
     }
 
     #[test]

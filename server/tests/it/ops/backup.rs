@@ -273,15 +273,28 @@ async fn a_backup_refuses_what_cannot_be_a_backup() {
         !dir.path().join("nothing.db").exists(),
         "a backup never creates a database"
     );
-    let (ok, answer) = backup(
-        Path::new("postgres://webqris@db.internal/webqris"),
-        &dir.path().join("copy.db"),
-    )
-    .await;
-    assert!(!ok);
+    let postgres = Path::new("postgres://webqris:hunter2@db.internal/webqris");
+    for (what, answer, tool) in [
+        (
+            "backup",
+            backup(postgres, &dir.path().join("copy.db")).await,
+            "pg_dump",
+        ),
+        (
+            "restore",
+            restore(postgres, &dir.path().join("copy.db")).await,
+            "pg_restore",
+        ),
+    ] {
+        let (ok, answer) = answer;
+        assert!(!ok, "{what}");
+        let error = answer["error"].as_str().expect("error");
+        assert!(error.contains(tool), "{what}: {answer}");
+        assert!(!error.contains("hunter2"), "{what}: {answer}");
+    }
     assert!(
-        answer["error"].as_str().expect("error").contains("pg_dump"),
-        "{answer}"
+        !Path::new("postgres:").exists(),
+        "nothing is made in the working directory"
     );
 }
 
