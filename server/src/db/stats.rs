@@ -126,6 +126,15 @@ impl Conn<'_> {
         })
     }
 
+    /// When the probe `probe` last committed its write (`None`: never).
+    pub fn last_probe(&self, probe: &str) -> Result<Option<Timestamp>, DbError> {
+        self.query_opt(
+            "SELECT probed_at FROM probes WHERE name = ?1",
+            params![probe],
+            |r| r.get(0),
+        )
+    }
+
     /// How many rows the main tables hold.
     pub fn row_counts(&self) -> Result<RowCounts, DbError> {
         self.query_one(

@@ -49,14 +49,13 @@ async fn a_server_that_takes_writes_and_runs_its_workers_is_ready() {
                            "retention_pruner": "running", "socket_revalidator": "running",
                            "webhook_alert_sweep": "running", "webhook_worker": "running"}})
     );
-    let probed: i64 = rusqlite::Connection::open(&server.config.db)
-        .expect("open")
-        .query_row(
-            "SELECT probed_at FROM probes WHERE name = 'readyz'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("the probe's write committed");
+    let probed = server
+        .db
+        .read(|c| c.last_probe("readyz"))
+        .await
+        .expect("read")
+        .expect("the probe's write committed")
+        .as_millis();
     assert!((before..=server.clock.now().as_millis()).contains(&probed));
 }
 
