@@ -20,6 +20,7 @@ pub mod expiry;
 pub mod extract;
 pub mod hub;
 pub mod invoice;
+pub mod logs;
 pub mod merchant;
 pub mod page;
 pub mod periodic;
@@ -40,6 +41,7 @@ use crate::dashboard::limiter::LoginLimiter;
 use crate::dashboard::session::SessionEnds;
 use crate::db::{Db, DbError};
 use crate::hub::Hub;
+use crate::logs::Repeats;
 use crate::state::AppState;
 
 /// Why the server could not start or stopped with an error.
@@ -83,10 +85,12 @@ pub async fn run(
         public_url,
         login_limiter: LoginLimiter::new(&config.dashboard),
         session_ends: SessionEnds::default(),
+        repeats: Repeats::new(config.log_repeat_secs.duration()),
         config: Arc::new(config),
     };
     let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));
     let device_sweeper = tokio::spawn(device::run(state.clone(), workers_stopping.clone()));
+    let log_summaries = tokio::spawn(logs::run(state.clone(), workers_stopping.clone()));
     let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
     tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.path().display(), "webqris listening");
     // Client addresses feed the login rate limit.
@@ -109,6 +113,11 @@ pub async fn run(
     if let Err(e) = deliverer.await {
         tracing::error!(error = %e, "webhook worker task failed");
     }
+    if let Err(e) = log_summaries.await {
+        tracing::error!(error = %e, "log summary task failed");
+    }
+    // What was counted and not yet reported.
+    state.repeats.flush(true);
     tracing::info!("webqris stopped");
     served.map_err(ServerError::Serve)
 }

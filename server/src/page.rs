@@ -27,6 +27,7 @@ use crate::api::ws::stopping;
 use crate::dashboard::assets::{PAY_HTML, html_page};
 use crate::db::PaymentWithMerchant;
 use crate::error::AppError;
+use crate::logs;
 use crate::qr;
 use crate::state::AppState;
 
@@ -364,7 +365,9 @@ async fn watch(state: AppState, p: PaymentWithMerchant, ws: WebSocket) {
                 // Deleted with its merchant: nothing more to say.
                 Ok(None) => return,
                 Err(e) => {
-                    tracing::warn!(error = %e, "payment page socket cannot read its invoice; closing");
+                    if state.repeats.first(logs::PAGE_SOCKET_READ) {
+                        tracing::warn!(kind = logs::PAGE_SOCKET_READ.name(), error = %e, "payment page socket cannot read its invoice; closing");
+                    }
                     return;
                 }
             }

@@ -12,6 +12,7 @@ use crate::dashboard::limiter::LoginLimiter;
 use crate::dashboard::session::SessionEnds;
 use crate::db::Db;
 use crate::hub::Hub;
+use crate::logs::Repeats;
 
 /// Shared server state. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     /// Dashboard logouts, for the live sockets opened with those sessions.
     pub session_ends: SessionEnds,
+    /// The tally of repeatable log lines (refused requests, failing endpoints), which bounds the log.
+    pub repeats: Repeats,
 }
 
 impl AppState {

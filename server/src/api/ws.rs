@@ -20,6 +20,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use crate::auth::{MerchantSocketAuth, OperatorAuth};
 use crate::error::AppError;
 use crate::hub::{Audience, HubEvent};
+use crate::logs;
 use crate::state::AppState;
 
 /// Largest frame a client may send (clients only send `ping`).
@@ -87,7 +88,9 @@ async fn serve(state: AppState, audience: Audience, socket: WebSocket) {
         end = pump(audience, events, replies, sink, send_timeout, state.shutdown.clone()) => {
             match end {
                 PumpEnd::TooSlow { missed } => {
-                    tracing::warn!(?audience, missed, "WebSocket client too slow; disconnected");
+                    if state.repeats.first(logs::SOCKET_TOO_SLOW) {
+                        tracing::warn!(kind = logs::SOCKET_TOO_SLOW.name(), ?audience, missed, "WebSocket client too slow; disconnected");
+                    }
                 }
                 other => tracing::debug!(?audience, ?other, "WebSocket closed"),
             }

@@ -20,6 +20,7 @@ use crate::account::{self, AccountError};
 use crate::db::Account;
 use crate::error::AppError;
 use crate::extract::Json;
+use crate::logs;
 use crate::secret::{self, BearerKind};
 use crate::state::AppState;
 
@@ -187,7 +188,13 @@ async fn login(
     keys.extend(address.map(LoginKey::Address));
     let now = state.now();
     if let Err(retry_after_secs) = state.login_limiter.check(&keys, now) {
-        tracing::warn!(?address, "login refused: too many failed attempts");
+        if state.repeats.first(logs::LOGIN_REFUSED) {
+            tracing::warn!(
+                kind = logs::LOGIN_REFUSED.name(),
+                ?address,
+                "login refused: too many failed attempts"
+            );
+        }
         return Err(AppError::TooManyRequests {
             message: format!("Too many failed logins; try again in {retry_after_secs} seconds"),
             retry_after_secs,

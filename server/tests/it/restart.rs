@@ -2,24 +2,28 @@
 //! webhook that is due when the process is killed (SIGKILL) is delivered after the restart.
 
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
 use crate::support::{Receiver, dana, static_qris, within};
 
 /// A `webqris serve` process.
-struct Serve {
+pub struct Serve {
     child: Child,
-    base: String,
+    /// `http://<its address>`.
+    pub base: String,
+    /// Every line it writes to stderr (its log), until it exits.
+    log: JoinHandle<Vec<String>>,
 }
 
 impl Serve {
     /// Starts the binary on an ephemeral port and waits for its "listening" log line.
-    async fn start(db: &Path, env: &[(&str, &str)]) -> Self {
+    pub async fn start(db: &Path, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_webqris"));
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
@@ -34,24 +38,54 @@ impl Serve {
         let mut child = command.spawn().expect("webqris serve starts");
         let stderr = child.stderr.take().expect("stderr piped");
         let mut lines = BufReader::new(stderr).lines();
+        let mut log = Vec::new();
         let addr = within("the listening log line", async {
             while let Some(line) = lines.next_line().await.expect("read stderr") {
-                let Ok(log) = serde_json::from_str::<Value>(&line) else {
-                    continue;
-                };
-                if log["fields"]["message"] == "webqris listening" {
-                    return log["fields"]["addr"].as_str().expect("addr").to_owned();
+                let listening = serde_json::from_str::<Value>(&line)
+                    .ok()
+                    .filter(|l| l["fields"]["message"] == "webqris listening")
+                    .map(|l| l["fields"]["addr"].as_str().expect("addr").to_owned());
+                log.push(line);
+                if let Some(addr) = listening {
+                    return addr;
                 }
             }
             panic!("webqris serve exited before listening");
         })
         .await;
         // Keep draining stderr so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let log = tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                log.push(line);
+            }
+            log
+        });
         Self {
             child,
             base: format!("http://{addr}"),
+            log,
         }
+    }
+
+    /// Stops it with SIGTERM and waits for it to exit.
+    pub async fn terminate(&mut self) -> ExitStatus {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        within("exit after SIGTERM", self.child.wait())
+            .await
+            .expect("wait")
+    }
+
+    /// Stops it cleanly (SIGTERM) and returns everything it logged.
+    pub async fn stop(mut self) -> Vec<String> {
+        let exit = self.terminate().await;
+        assert!(exit.success(), "clean exit: {exit:?}");
+        within("the end of its log", self.log)
+            .await
+            .expect("log reader")
     }
 
     fn pid(&self) -> String {
@@ -59,7 +93,7 @@ impl Serve {
     }
 }
 
-fn cli(db: &Path, args: &[&str]) -> Value {
+pub fn cli(db: &Path, args: &[&str]) -> Value {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_webqris"))
         .args(args)
         .arg("--db")
@@ -102,14 +136,7 @@ async fn serve_creates_the_database_on_first_run_and_stops_cleanly_on_sigterm() 
         .await
         .expect("answers");
     assert_eq!(health.status().as_u16(), 200);
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &serve.pid()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let exit = within("exit after SIGTERM", serve.child.wait())
-        .await
-        .expect("wait");
+    let exit = serve.terminate().await;
     assert!(exit.success(), "clean exit: {exit:?}");
     let mut stdout = String::new();
     tokio::io::AsyncReadExt::read_to_string(
