@@ -23,7 +23,7 @@ use tokio::sync::broadcast::error::RecvError;
 use webqris_core::Timestamp;
 use webqris_core::wire::PaymentStatus;
 
-use crate::api::ws::stopping;
+use crate::api::ws::{idle_sized, stopping};
 use crate::dashboard::assets::{PAY_HTML, html_page};
 use crate::db::PaymentWithMerchant;
 use crate::error::AppError;
@@ -269,9 +269,7 @@ async fn socket(
     let upgrade = upgrade.map_err(|e| {
         AppError::BadRequest(format!("WebSocket upgrade required: {}", e.body_text()))
     })?;
-    Ok(upgrade
-        .max_message_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |ws| watch(state, p, ws)))
+    Ok(idle_sized(upgrade, MAX_CLIENT_FRAME).on_upgrade(move |ws| watch(state, p, ws)))
 }
 
 /// The frames of the payment page's socket (a typed enum like the API's `WsEvent`).
