@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
-use crate::restart::{Serve, cli};
-use crate::support::static_qris;
+use crate::restart::{Serve, cli_merchant};
 
 /// The most log one flood may write, whatever its size (the server's own start and stop lines included).
 const BOUND_BYTES: usize = 16 * 1024;
@@ -30,27 +29,7 @@ struct Flood {
 async fn flood(n: usize) -> Flood {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("webqris.db");
-    let merchant = cli(
-        &db,
-        &[
-            "merchant",
-            "create",
-            "--name",
-            "Toko ABC",
-            "--qris",
-            &static_qris(),
-        ],
-    );
-    let token = cli(
-        &db,
-        &[
-            "token",
-            "create",
-            "--merchant",
-            &merchant["merchant_id"].to_string(),
-        ],
-    );
-    let token = token["token"].as_str().expect("token").to_owned();
+    let (_merchant, token) = cli_merchant(&db, &[]);
     // One unique code per amount: after the first invoice of 25000, every create of 25000 is a 503.
     // One summary interval for the whole flood, so the comparison does not depend on how long a loaded
     // machine takes to send it (a flood spanning several intervals writes two lines per interval).

@@ -93,7 +93,7 @@ impl Serve {
     }
 }
 
-pub fn cli(db: &Path, args: &[&str]) -> Value {
+fn cli(db: &Path, args: &[&str]) -> Value {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_webqris"))
         .args(args)
         .arg("--db")
@@ -108,6 +108,19 @@ pub fn cli(db: &Path, args: &[&str]) -> Value {
         String::from_utf8_lossy(&output.stdout)
     );
     serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+/// A merchant "Toko ABC" with the static QRIS (and `extra` flags of `merchant create`) and an API token
+/// of it, made with the CLI: the `merchant create` answer and the token.
+pub fn cli_merchant(db: &Path, extra: &[&str]) -> (Value, String) {
+    let qris = static_qris();
+    let mut args = vec!["merchant", "create", "--name", "Toko ABC", "--qris", &qris];
+    args.extend_from_slice(extra);
+    let merchant = cli(db, &args);
+    let id = merchant["merchant_id"].to_string();
+    let token = cli(db, &["token", "create", "--merchant", &id]);
+    let token = token["token"].as_str().expect("token").to_owned();
+    (merchant, token)
 }
 
 async fn post(
@@ -156,28 +169,7 @@ async fn a_webhook_due_when_the_server_is_killed_is_delivered_after_the_restart(
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("webqris.db");
     let mut receiver = Receiver::failing_with(500).await;
-    let merchant = cli(
-        &db,
-        &[
-            "merchant",
-            "create",
-            "--name",
-            "Toko ABC",
-            "--qris",
-            &static_qris(),
-            "--webhook-url",
-            &receiver.url,
-        ],
-    );
-    let token = cli(
-        &db,
-        &[
-            "token",
-            "create",
-            "--merchant",
-            &merchant["merchant_id"].to_string(),
-        ],
-    );
+    let (merchant, token) = cli_merchant(&db, &["--webhook-url", &receiver.url]);
     let env = [
         ("WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
         (
@@ -199,7 +191,7 @@ async fn a_webhook_due_when_the_server_is_killed_is_delivered_after_the_restart(
     let (code, created) = post(
         &http,
         format!("{}/api/payments/qris/create", first.base),
-        token["token"].as_str().expect("token"),
+        &token,
         &json!({"amount": 25000}),
     )
     .await;
