@@ -14,17 +14,22 @@
 # is down (so the drain measures delivery, not how fast this script pays); its circuit opens, and the
 # drain starts with the probe that finds the receiver up.
 #
+# Then the memory ceilings of issue 9 (scripts/bench/hostile.py): the server's peak RSS under a flood of
+# BENCH_FLOOD (64) concurrent registrations with the default hashing pool, and its RSS with BENCH_SOCKETS
+# (1000) idle WebSockets (socket limits lifted for that run).
+#
 # Then socket memory (issue 15): a database with BENCH_SOCKET_INVOICES (100,000) pending invoices across
 # 100 merchants is seeded once; each run starts the server on a copy of it, reads its RSS, opens
-# BENCH_SOCKETS (1,000) idle `/ws/merchant` sockets (scripts/bench/sockets.py) and reads its RSS again and
+# BENCH_SOCKETS (1,000) idle `/ws/merchant` sockets (`hostile.py sockets`) and reads its RSS again and
 # its peak; it reports per socket (RSS with − without) / sockets, medians of the runs.
 #
 # Load generator: wrk (Lua scripts in scripts/bench/ vary tokens, amounts, invoices and notifications);
 # payments for the delivery case are posted by scripts/bench/seed.py, webhooks received by
-# `cargo run --example webhook_sink`.
+# `cargo run --example webhook_sink`. The throughput runs lift the per-token invoice rate limit (they
+# measure capacity, not the limit).
 # Settings (environment): BENCH_RUNS (3), BENCH_DURATION seconds per measurement (5), BENCH_THREADS (2),
-# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal"), BENCH_CASES ("endpoints delivery"),
-# BENCH_DELIVERY_HEALTHY (3000), BENCH_DELIVERY_HANGING (200), BENCH_SOCKETS (1000),
+# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal"), BENCH_CASES ("endpoints delivery memory sockets"),
+# BENCH_DELIVERY_HEALTHY (3000), BENCH_DELIVERY_HANGING (200), BENCH_FLOOD (64), BENCH_SOCKETS (1000),
 # BENCH_SOCKET_INVOICES (100000), BENCH_BIN (the server binary to measure; default the release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +39,7 @@ DURATION=${BENCH_DURATION:-5}
 THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 MODES=${BENCH_MODES:-"full normal"}
-CASES=${BENCH_CASES:-"endpoints delivery sockets"}
+CASES=${BENCH_CASES:-"endpoints delivery memory sockets"}
 HEALTHY=${BENCH_DELIVERY_HEALTHY:-3000}
 HANGING=${BENCH_DELIVERY_HANGING:-200}
 SOCKETS=${BENCH_SOCKETS:-1000}
@@ -71,12 +76,16 @@ trap cleanup EXIT
 RESULTS=$WORK/results.tsv
 DELIVERY_RESULTS=$WORK/delivery.tsv
 SOCKET_RESULTS=$WORK/sockets.tsv
+MEMORY_RESULTS=$WORK/memory.txt
 : >"$RESULTS"
 : >"$DELIVERY_RESULTS"
 : >"$SOCKET_RESULTS"
+: >"$MEMORY_RESULTS"
 
 start_server() { # mode db log
   WEBQRIS_DB_SYNCHRONOUS=$1 WEBQRIS_LOG=warn,webqris_server=info WEBQRIS_LOG_JSON=true \
+    WEBQRIS_CREATE_PER_SEC_PER_TOKEN=${WEBQRIS_CREATE_PER_SEC_PER_TOKEN:-100000000} \
+    WEBQRIS_CREATE_BURST_PER_TOKEN=${WEBQRIS_CREATE_BURST_PER_TOKEN:-100000000} \
     "$BIN" serve --listen 127.0.0.1:0 --db "$2" >/dev/null 2>"$3" &
   SERVER_PID=$!
   for _ in $(seq 1 200); do
@@ -168,6 +177,26 @@ delivery_run() { # case run
   rm -rf "$dir"
 }
 
+measure_memory() {
+  echo "==> memory ceilings: ${BENCH_FLOOD:-64} concurrent registrations, ${BENCH_SOCKETS:-1000} idle WebSockets" >&2
+  local DIR=$WORK/hostile
+  mkdir -p "$DIR"
+  # Per-address attempt limits lifted: what bounds memory here must be the hashing pool alone.
+  WEBQRIS_REGISTRATION=true WEBQRIS_LOGIN_MAX_FAILURES=100000 start_server full "$DIR/webqris.db" "$DIR/server.log"
+  python3 scripts/bench/hostile.py registrations --base "http://$ADDR" --pid "$SERVER_PID" \
+    --count "${BENCH_FLOOD:-64}" | tee -a "$MEMORY_RESULTS" >&2
+  stop_server
+  MERCHANT=$("$BIN" merchant create --name 'Toko Bench' --db "$DIR/sockets.db" --json)
+  MID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["merchant_id"])' "$MERCHANT")
+  TOKEN=$("$BIN" token create --merchant "$MID" --db "$DIR/sockets.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  WEBQRIS_WS_MAX_SOCKETS=100000 WEBQRIS_WS_MAX_PER_ADDRESS=100000 WEBQRIS_WS_MAX_PER_CREDENTIAL=100000 \
+    WEBQRIS_MAX_CONNECTIONS_PER_ADDRESS=100000 WEBQRIS_MAX_CONNECTIONS=100000 \
+    start_server full "$DIR/sockets.db" "$DIR/server-sockets.log"
+  python3 scripts/bench/hostile.py sockets --base "http://$ADDR" --pid "$SERVER_PID" --token "$TOKEN" \
+    --count "${BENCH_SOCKETS:-1000}" | tee -a "$MEMORY_RESULTS" >&2
+  stop_server
+}
+
 measure_sockets() {
   local dir=$WORK/sockets run
   mkdir -p "$dir"
@@ -183,9 +212,11 @@ measure_sockets() {
   for run in $(seq 1 "$RUNS"); do
     echo "==> sockets, run $run: $SOCKETS idle merchant sockets" >&2
     for f in "$dir"/seed.db*; do cp "$f" "${f/seed.db/run.db}"; done
-    start_server full "$dir/run.db" "$dir/run.log"
+    WEBQRIS_WS_MAX_SOCKETS=100000 WEBQRIS_WS_MAX_PER_ADDRESS=100000 WEBQRIS_WS_MAX_PER_CREDENTIAL=100000 \
+      WEBQRIS_MAX_CONNECTIONS_PER_ADDRESS=100000 WEBQRIS_MAX_CONNECTIONS=100000 \
+      start_server full "$dir/run.db" "$dir/run.log"
     local line
-    line=$(python3 scripts/bench/sockets.py --base "http://$ADDR" --pid "$SERVER_PID" \
+    line=$(python3 scripts/bench/hostile.py sockets --base "http://$ADDR" --pid "$SERVER_PID" \
       --merchants "$dir/merchants.tsv" --count "$SOCKETS" | grep '^RESULT')
     printf '%s\t%s\n' "$run" "$line" >>"$SOCKET_RESULTS"
     printf '  sockets run %s: %s\n' "$run" "$line" >&2
@@ -208,12 +239,14 @@ for case in $CASES; do
       done
       unset WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS
       ;;
+    memory) measure_memory ;;
     sockets) measure_sockets ;;
-    *) echo "unknown case $case (endpoints, delivery, sockets)" >&2; exit 1 ;;
+    *) echo "unknown case $case (endpoints, delivery, memory, sockets)" >&2; exit 1 ;;
   esac
 done
 
 echo
+cat "$MEMORY_RESULTS"
 FSYNC_MS=$(python3 -c 'import os, sys, time
 path = os.path.join(sys.argv[1], "fsync.probe")
 fd = os.open(path, os.O_WRONLY | os.O_CREAT)

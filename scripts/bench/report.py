@@ -5,7 +5,7 @@ merchant's deliveries/s alone and beside a hanging endpoint, medians and their r
 
 Input lines: <mode>\t<endpoint>\t<run>\tRESULT requests=… rps=… p50_ms=… p99_ms=… errors=… paid=… wrapped=…
 Delivery lines (second file): <case>\t<run>\tRESULT count=… seconds=… rate=… duplicates=…
-Socket lines (third file): <run>\tRESULT count=… rss_without_kib=… rss_with_kib=… peak_kib=… per_socket_kib=…
+Socket lines (third file): <run>\tRESULT sockets count=… rss_before_kib=… rss_with_sockets_kib=… peak_kib=… per_socket_kib=…
 """
 import statistics
 import sys
@@ -21,7 +21,7 @@ LABEL = {
 
 
 def fields(result):
-    return {k: float(v) for k, v in (kv.split("=") for kv in result.split()[1:])}
+    return {k: float(v) for k, v in (kv.split("=") for kv in result.split()[1:] if "=" in kv)}
 
 
 def delivery(path):
@@ -62,7 +62,7 @@ def sockets(path):
     print("| ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     each = ", ".join(f"{r['per_socket_kib']:.1f}" for r in runs)
     print(
-        f"| {median['count']:,.0f} | {median['rss_without_kib'] / 1024:.1f} | {median['rss_with_kib'] / 1024:.1f} "
+        f"| {median['count']:,.0f} | {median['rss_before_kib'] / 1024:.1f} | {median['rss_with_sockets_kib'] / 1024:.1f} "
         f"| {median['peak_kib'] / 1024:.1f} | {median['per_socket_kib']:.1f} | {len(runs)} | {each} |"
     )
     if median["per_socket_kib"] > 16:

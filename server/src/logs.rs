@@ -77,8 +77,10 @@ pub const WEBHOOK_RETRY: Kind = Kind::warn("webhook_retry");
 pub const WEBHOOK_FAILED: Kind = Kind::warn("webhook_failed");
 /// A WebSocket client fell behind and was disconnected.
 pub const SOCKET_TOO_SLOW: Kind = Kind::warn("websocket_too_slow");
-/// A dashboard login refused by the failed-attempts limit.
+/// A dashboard login or registration refused by the attempt limit.
 pub const LOGIN_REFUSED: Kind = Kind::warn("login_refused");
+/// A connection could not be accepted (out of file descriptors, reset before accept).
+pub const ACCEPT_FAILED: Kind = Kind::warn("accept_failed");
 /// An API token's last use could not be recorded (the writer is busy or failing).
 pub const TOKEN_USE_NOT_RECORDED: Kind = Kind::warn("token_use_not_recorded");
 /// A payment page socket could not read its invoice.

@@ -7,12 +7,16 @@ use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 use webqris_core::Timestamp;
 
+use crate::bootstrap::Bootstrap;
 use crate::config::Config;
 use crate::dashboard::limiter::LoginLimiter;
 use crate::dashboard::session::SessionEnds;
 use crate::db::Db;
 use crate::hub::Hub;
+use crate::limit::RateLimit;
 use crate::logs::Repeats;
+use crate::password::Passwords;
+use crate::sockets::Sockets;
 
 /// Shared server state. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -35,6 +39,14 @@ pub struct AppState {
     pub session_ends: SessionEnds,
     /// The tally of repeatable log lines (refused requests, failing endpoints), which bounds the log.
     pub repeats: Repeats,
+    /// The bounded password hashing pool.
+    pub passwords: Passwords,
+    /// Open WebSockets and what authorised them (limits, revocation).
+    pub sockets: Sockets,
+    /// The one-time operator setup, while no operator exists.
+    pub bootstrap: Bootstrap,
+    /// Invoice creation per API token (by row id).
+    pub create_limit: RateLimit<i64>,
 }
 
 impl AppState {

@@ -7,7 +7,7 @@ use webqris_core::Timestamp;
 use webqris_core::wire::{PaymentStatus, WebhookEvent, WebhookPaymentData};
 
 use super::sql::{Row, params};
-use super::{Conn, DbError, DeliveryId, MerchantId, Scope, Tx};
+use super::{Conn, DbError, DeliveryId, MAX_STORED_FIELD_CHARS, MerchantId, Scope, Tx, capped};
 use crate::secret;
 
 /// A payment's row id (the `id` of WebSocket frames).
@@ -272,7 +272,12 @@ impl Tx<'_> {
                  RETURNING ",
                 payment_returning!()
             ),
-            params![payment, method.as_str(), sender_name, now],
+            params![
+                payment,
+                method.as_str(),
+                capped(sender_name, MAX_STORED_FIELD_CHARS),
+                now
+            ],
             payment_from_row,
         )?;
         match paid {
@@ -354,18 +359,22 @@ impl Tx<'_> {
         })
     }
 
-    /// Moves every pending payment whose deadline has passed to `expired`; its total stays reserved for
-    /// the cooldown, counted from the deadline.
-    pub fn expire_overdue(&self, now: Timestamp) -> Result<Vec<ExpiredPayment>, DbError> {
+    /// Moves up to `limit` pending payments whose deadline has passed (oldest first) to `expired`; their
+    /// totals stay reserved for the cooldown, counted from the deadline.
+    pub fn expire_overdue(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<ExpiredPayment>, DbError> {
         let rows = self.query_all(
             concat!(
                 "SELECT ",
                 payment_columns!(),
                 ", m.name FROM payments p JOIN merchants m ON m.id = p.merchant_id
                  WHERE p.status = 'pending' AND p.expired_at <= ?1
-                 ORDER BY p.id"
+                 ORDER BY p.id LIMIT ?2"
             ),
-            params![now],
+            params![now, limit],
             |row| {
                 Ok(ExpiredPayment {
                     payment: payment_from_row(row)?,
@@ -376,11 +385,13 @@ impl Tx<'_> {
         if rows.is_empty() {
             return Ok(rows);
         }
-        self.execute(
-            "UPDATE payments SET status = 'expired', closed_at = expired_at
-             WHERE status = 'pending' AND expired_at <= ?1",
-            params![now],
-        )?;
+        for row in &rows {
+            self.execute(
+                "UPDATE payments SET status = 'expired', closed_at = expired_at
+                 WHERE id = ?1 AND status = 'pending'",
+                params![row.payment.id],
+            )?;
+        }
         Ok(rows
             .into_iter()
             .map(|mut e| {

@@ -37,6 +37,10 @@ async fn flood(n: usize) -> Flood {
         ("WEBQRIS_UNIQUE_CODE_MIN", "0"),
         ("WEBQRIS_UNIQUE_CODE_MAX", "0"),
         ("WEBQRIS_LOG_REPEAT_SECS", "3600"),
+        // The per-token invoice rate limit would answer 429 before the codes run out: this floods the
+        // code allocation, not the limit.
+        ("WEBQRIS_CREATE_PER_SEC_PER_TOKEN", "1000000"),
+        ("WEBQRIS_CREATE_BURST_PER_TOKEN", "1000000"),
     ];
     let serve = Serve::start(&db, &env).await;
     webqris_server::delivery::install_crypto_provider();

@@ -17,6 +17,8 @@ pub struct Serve {
     child: Child,
     /// `http://<its address>`.
     pub base: String,
+    /// The messages it logged before it was listening.
+    pub startup: Vec<String>,
     /// Every line it writes to stderr (its log), until it exits.
     log: JoinHandle<Vec<String>>,
 }
@@ -38,16 +40,16 @@ impl Serve {
         let mut child = command.spawn().expect("webqris serve starts");
         let stderr = child.stderr.take().expect("stderr piped");
         let mut lines = BufReader::new(stderr).lines();
-        let mut log = Vec::new();
+        let (mut log, mut startup) = (Vec::new(), Vec::new());
         let addr = within("the listening log line", async {
             while let Some(line) = lines.next_line().await.expect("read stderr") {
-                let listening = serde_json::from_str::<Value>(&line)
-                    .ok()
-                    .filter(|l| l["fields"]["message"] == "webqris listening")
-                    .map(|l| l["fields"]["addr"].as_str().expect("addr").to_owned());
+                let parsed = serde_json::from_str::<Value>(&line).unwrap_or_default();
                 log.push(line);
-                if let Some(addr) = listening {
-                    return addr;
+                if parsed["fields"]["message"] == "webqris listening" {
+                    return parsed["fields"]["addr"].as_str().expect("addr").to_owned();
+                }
+                if let Some(message) = parsed["fields"]["message"].as_str() {
+                    startup.push(message.to_owned());
                 }
             }
             panic!("webqris serve exited before listening");
@@ -63,6 +65,7 @@ impl Serve {
         Self {
             child,
             base: format!("http://{addr}"),
+            startup,
             log,
         }
     }
@@ -86,6 +89,11 @@ impl Serve {
         within("the end of its log", self.log)
             .await
             .expect("log reader")
+    }
+
+    /// Kills the process and waits for it to be gone.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("killed");
     }
 
     fn pid(&self) -> String {
