@@ -13,7 +13,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use tokio::sync::broadcast;
 use webqris_core::wire::{
     PaymentStatus, WsDeviceAlertData, WsEvent, WsExpiredData, WsFrame, WsPaymentData,
-    WsWebhookDeliveredData, WsWebhookFailedData,
+    WsWebhookAlertData, WsWebhookDeliveredData, WsWebhookFailedData,
 };
 
 use crate::clock::Clock;
@@ -205,6 +205,11 @@ impl Hub {
     /// `device_alert`: a forwarder device's alert changed.
     pub fn device_alert(&self, merchant: MerchantId, data: WsDeviceAlertData) {
         self.publish_single(merchant, WsEvent::DeviceAlert(data), Vec::new());
+    }
+
+    /// `webhook_alert`: a webhook endpoint has been failing for an hour, or recovered.
+    pub fn webhook_alert(&self, merchant: MerchantId, data: WsWebhookAlertData) {
+        self.publish_single(merchant, WsEvent::WebhookAlert(data), Vec::new());
     }
 
     /// `payments_expired`: one frame per sweep; each merchant's socket gets only its own payments.

@@ -3,6 +3,7 @@
 
 pub mod callback;
 pub mod device;
+pub mod docs;
 pub mod notify;
 pub mod payment;
 pub mod qr;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(device::router())
         .merge(ws::router())
         .merge(qr::router())
+        .merge(docs::router())
         .merge(crate::dashboard::router(
             state.config.dashboard.max_upload_bytes,
         ))

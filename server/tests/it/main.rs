@@ -10,6 +10,8 @@ mod hostile;
 mod logs;
 mod money;
 mod notification;
+mod openapi;
+mod outage;
 mod page;
 mod payment;
 mod restart;
