@@ -24,10 +24,11 @@ use tracing::Instrument as _;
 use webqris_core::Timestamp;
 use webqris_core::wire::PaymentStatus;
 
-use crate::api::ws::stopping;
+use crate::api::ws::{idle_sized, stopping};
 use crate::dashboard::assets::{PAY_HTML, html_page};
 use crate::db::PaymentWithMerchant;
 use crate::error::AppError;
+use crate::logs;
 use crate::metrics::SocketKind;
 use crate::qr;
 use crate::state::AppState;
@@ -272,8 +273,7 @@ async fn socket(
     })?;
     // The socket's lines carry the id of the request that opened it.
     let span = tracing::Span::current();
-    Ok(upgrade
-        .max_message_size(MAX_CLIENT_FRAME)
+    Ok(idle_sized(upgrade, MAX_CLIENT_FRAME)
         .on_upgrade(move |ws| watch(state, p, ws).instrument(span)))
 }
 
@@ -369,7 +369,9 @@ async fn watch(state: AppState, p: PaymentWithMerchant, ws: WebSocket) {
                 // Deleted with its merchant: nothing more to say.
                 Ok(None) => return,
                 Err(e) => {
-                    tracing::warn!(error = %e, "payment page socket cannot read its invoice; closing");
+                    if state.repeats.first(logs::PAGE_SOCKET_READ) {
+                        tracing::warn!(kind = logs::PAGE_SOCKET_READ.name(), error = %e, "payment page socket cannot read its invoice; closing");
+                    }
                     return;
                 }
             }

@@ -1,6 +1,7 @@
 //! The HTTP surface (the API, the dashboard, the public payment pages, the operators' probes and
 //! metrics): one router per area, merged here with the layers every route shares (request ids, tracing,
-//! panic catcher, body limit, HTTP metrics) and the contract-shaped 404/405 fallbacks.
+//! the bounded log of refused requests, HTTP metrics, panic catcher, body limit) and the contract-shaped
+//! 404/405 fallbacks.
 
 pub mod callback;
 pub mod device;
@@ -19,7 +20,8 @@ use axum::routing::get;
 use tower::util::MapRequestLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
 
 use crate::error::{method_not_allowed, panic_response, route_not_found};
 use crate::state::AppState;
@@ -42,13 +44,18 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .route("/", get(home))
         .route("/healthz", get(healthz));
-    let metrics = state.metrics.clone();
-    with_layers(routes, max_body)
-        .layer(axum::middleware::from_fn_with_state(
-            metrics,
-            crate::metrics::track_http,
-        ))
-        .with_state(state)
+    with_layers(routes, max_body, |routes| {
+        routes
+            .layer(axum::middleware::from_fn_with_state(
+                state.metrics.clone(),
+                crate::metrics::track_http,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::logs::outcomes,
+            ))
+    })
+    .with_state(state)
 }
 
 /// The header that carries a request's id, in the request (from a proxy, or set here) and in every
@@ -77,18 +84,31 @@ fn drop_unusable_request_id<B>(mut request: Request<B>) -> Request<B> {
 
 /// The fallbacks and layers shared by every route: unknown routes 404 and wrong methods 405 in the
 /// contract's shape, bodies over `max_body` bytes refused (our extractor turns that into a 400), panics
-/// turned into a logged 500, and every request given an id (`x-request-id`: a proxy's when usable, else
-/// a new UUID) that its log lines carry and its answer, errors included, repeats.
-pub fn with_layers<S>(routes: Router<S>, max_body: usize) -> Router<S>
+/// turned into a 500, `around` (the layers that count and log answers: they see the panic catcher's
+/// 500s, and run inside the request's span, so their lines carry its id), and every request given an id
+/// (`x-request-id`: a proxy's when usable, else a new UUID) that its log lines carry and its answer,
+/// errors included, repeats.
+pub fn with_layers<S>(
+    routes: Router<S>,
+    max_body: usize,
+    around: impl FnOnce(Router<S>) -> Router<S>,
+) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    routes
+    let caught = routes
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(CatchPanicLayer::custom(panic_response));
+    around(caught)
+        // Failed answers are logged, counted, by `logs::outcomes`; the trace layer's own line for each
+        // 5xx would be one error line per refused request.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
+        )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(MapRequestLayer::new(drop_unusable_request_id))
@@ -129,7 +149,7 @@ mod tests {
         async fn explode() -> &'static str {
             panic!("handler bug")
         }
-        let app = with_layers(Router::new().route("/explode", get(explode)), 1024);
+        let app = with_layers(Router::new().route("/explode", get(explode)), 1024, |r| r);
         let response = app
             .oneshot(
                 Request::get("/explode")

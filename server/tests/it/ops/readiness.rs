@@ -46,6 +46,7 @@ async fn a_server_that_takes_writes_and_runs_its_workers_is_ready() {
         body,
         json!({"success": true, "status": "ready", "database": "ok",
                "workers": {"device_alert_sweep": "running", "expiry_sweep": "running",
+                           "log_summaries": "running",
                            "retention_pruner": "running", "socket_revalidator": "running",
                            "webhook_alert_sweep": "running", "webhook_worker": "running"}})
     );

@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::restart::{Serve, cli};
-use crate::support::{dana, static_qris, within};
+use crate::restart::{Serve, cli_merchant};
+use crate::support::{dana, within};
 
 async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
     within("an answer", request.send())
@@ -32,28 +32,10 @@ fn request_span(line: &Value) -> Option<&Value> {
 async fn answers_carry_a_request_id_and_every_log_line_of_the_request_the_same_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("webqris.db");
-    let merchant = cli(
-        &db,
-        &[
-            "merchant",
-            "create",
-            "--name",
-            "Toko ABC",
-            "--qris",
-            &static_qris(),
-        ],
-    );
-    let token = cli(
-        &db,
-        &[
-            "token",
-            "create",
-            "--merchant",
-            &merchant["merchant_id"].to_string(),
-        ],
-    );
+    let (merchant, token) = cli_merchant(&db, &[]);
     let secret = merchant["callback_secret"].as_str().expect("secret");
-    let mut serve = Serve::start(&db, &[("WEBQRIS_LOG", "info,tower_http=debug")]).await;
+    let serve = Serve::start(&db, &[("WEBQRIS_LOG", "info,tower_http=debug")]).await;
+    webqris_server::delivery::install_crypto_provider();
     let http = reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -94,7 +76,7 @@ async fn answers_carry_a_request_id_and_every_log_line_of_the_request_the_same_o
     // A paying notification: its log lines, on the handler's task and beyond, carry its id.
     let created = send(
         http.post(format!("{}/api/payments/qris/create", serve.base))
-            .bearer_auth(token["token"].as_str().expect("token"))
+            .bearer_auth(&token)
             .json(&json!({"amount": 25000})),
     )
     .await;
@@ -109,26 +91,34 @@ async fn answers_carry_a_request_id_and_every_log_line_of_the_request_the_same_o
     assert_eq!(paid.status().as_u16(), 200);
     let paid_id = request_id(&paid);
 
+    let log: Vec<Value> = serve
+        .stop()
+        .await
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
     let mut lines_of_paid = Vec::new();
-    within("the paying request's log lines", async {
-        loop {
-            let line = serve.logs.recv().await.expect("the server logs");
-            if let Some(span) = request_span(&line) {
-                assert!(
-                    span["request_id"].as_str().is_some_and(|id| id.len() >= 8),
-                    "a request's line without its id: {line}"
-                );
-                if span["request_id"] == paid_id.as_str() {
-                    let done = line["fields"]["message"] == "finished processing request";
-                    lines_of_paid.push(line);
-                    if done {
-                        break;
-                    }
-                }
-            }
+    let mut lines_of_refused = Vec::new();
+    for line in log {
+        let Some(span) = request_span(&line) else {
+            continue;
+        };
+        assert!(
+            span["request_id"].as_str().is_some_and(|id| id.len() >= 8),
+            "a request's line without its id: {line}"
+        );
+        if span["request_id"] == paid_id.as_str() {
+            lines_of_paid.push(line);
+        } else if span["request_id"] == refused_id.as_str() {
+            lines_of_refused.push(line);
         }
-    })
-    .await;
+    }
+    assert!(
+        lines_of_refused
+            .iter()
+            .any(|l| l["fields"]["kind"] == "request_refused" && l["fields"]["status"] == 401),
+        "the refusal is logged with its id: {lines_of_refused:?}"
+    );
     let messages: Vec<&str> = lines_of_paid
         .iter()
         .filter_map(|l| l["fields"]["message"].as_str())
