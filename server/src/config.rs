@@ -155,7 +155,7 @@ impl Default for WebhookConfig {
     }
 }
 
-/// SQLite settings (`[database]`).
+/// Database settings (`[database]`): the first three for SQLite, the last two for PostgreSQL.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
@@ -166,6 +166,10 @@ pub struct DatabaseConfig {
     pub readers: usize,
     /// How long a connection waits for a lock held by another process (the CLI), milliseconds.
     pub busy_timeout_ms: u64,
+    /// PostgreSQL connections this node keeps (reads and writes share them).
+    pub pool: usize,
+    /// How long connecting to PostgreSQL may take before it is an error.
+    pub connect_timeout_secs: Seconds,
 }
 
 impl Default for DatabaseConfig {
@@ -174,6 +178,8 @@ impl Default for DatabaseConfig {
             synchronous: Synchronous::Full,
             readers: 4,
             busy_timeout_ms: 5000,
+            pool: 16,
+            connect_timeout_secs: Seconds::from_secs(5),
         }
     }
 }
@@ -478,6 +484,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("WEBQRIS_DB_SYNCHRONOUS", "database.synchronous"),
     ("WEBQRIS_DB_READERS", "database.readers"),
     ("WEBQRIS_DB_BUSY_TIMEOUT_MS", "database.busy_timeout_ms"),
+    ("WEBQRIS_DB_POOL", "database.pool"),
+    (
+        "WEBQRIS_DB_CONNECT_TIMEOUT_SECS",
+        "database.connect_timeout_secs",
+    ),
     ("WEBQRIS_WS_QUEUE", "websocket.queue"),
     (
         "WEBQRIS_WS_SEND_TIMEOUT_SECS",
@@ -544,6 +555,8 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "database.synchronous" => set!(database.synchronous, parse),
         "database.readers" => set!(database.readers, parse),
         "database.busy_timeout_ms" => set!(database.busy_timeout_ms, parse),
+        "database.pool" => set!(database.pool, parse),
+        "database.connect_timeout_secs" => set!(database.connect_timeout_secs, parse),
         "websocket.queue" => set!(websocket.queue, parse),
         "websocket.send_timeout_secs" => set!(websocket.send_timeout_secs, parse),
         "forwarder.heartbeat_interval_secs" => set!(forwarder.heartbeat_interval_secs, parse),
@@ -658,6 +671,9 @@ impl Config {
         }
         if self.database.readers == 0 {
             return Err(invalid("database.readers", "must be at least 1".into()));
+        }
+        if self.database.pool == 0 {
+            return Err(invalid("database.pool", "must be at least 1".into()));
         }
         if self.websocket.queue == 0 {
             return Err(invalid("websocket.queue", "must be at least 1".into()));

@@ -76,6 +76,7 @@ struct Allocation {
 /// transaction, so no concurrent create can take the same total.
 fn allocate(tx: &Tx<'_>, a: &Allocation) -> Result<(PaymentRow, Option<String>), InvoiceError> {
     let (lo, hi) = (a.amount + a.code_min, a.amount + a.code_max);
+    tx.lock_merchant(a.merchant)?;
     let taken = tx.taken_totals(a.merchant, lo, hi, a.cooldown_start)?;
     let free: Vec<i64> = (a.code_min..=a.code_max)
         .filter(|code| !taken.contains(&(a.amount + code)))

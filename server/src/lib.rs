@@ -85,7 +85,7 @@ pub async fn run(
     };
     let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));
     let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
-    tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.path().display(), "webqris listening");
+    tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.location(), "webqris listening");
     // Client addresses feed the login rate limit.
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)

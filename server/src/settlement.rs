@@ -235,6 +235,7 @@ fn settle_notification(
     rules: &Rules,
 ) -> Result<NotificationResult, DbError> {
     let now = rules.now;
+    tx.lock_merchant(merchant)?;
     if let Some(device) = n
         .request
         .device_id
@@ -509,6 +510,7 @@ pub async fn callback(
     let result = state
         .db
         .write(move |tx| {
+            tx.lock_merchant(merchant_id)?;
             let reference = request
                 .reference
                 .as_deref()
@@ -638,6 +640,7 @@ pub async fn confirm_manually(
     let paid = state
         .db
         .write(move |tx| {
+            tx.lock_merchant(merchant)?;
             let payment = tx
                 .payment_by_invoice(merchant, &invoice_id)?
                 .ok_or_else(|| ConfirmError::NotFound(invoice_id.clone()))?;

@@ -74,13 +74,15 @@ fn account_from_row(row: &Row<'_>) -> Result<Account, DbError> {
 
 impl Tx<'_> {
     /// Stores an account. The first account ever stored is the operator: the check and the insert run in
-    /// the same transaction on the single writer, so two racing registrations cannot both become it.
+    /// the same transaction, serialised with every other account creation (SQLite's single writer, a
+    /// PostgreSQL advisory lock), so two racing registrations cannot both become it.
     pub fn insert_account(
         &self,
         email: &str,
         password_hash: &str,
         now: Timestamp,
     ) -> Result<Account, NewAccountError> {
+        self.lock_accounts()?;
         if self.account_by_email(email)?.is_some() {
             return Err(NewAccountError::Taken);
         }

@@ -3,7 +3,7 @@
 
 use webqris_core::{SecretString, Timestamp};
 
-use super::sql::{Row, params};
+use super::sql::{Dialect, Row, params};
 use super::{Conn, DbError, MerchantId, PaymentId, Scope, Tx};
 
 /// A delivery's row id.
@@ -232,16 +232,29 @@ impl Tx<'_> {
         lease_until: Timestamp,
         limit: usize,
     ) -> Result<Vec<ClaimedDelivery>, DbError> {
-        let ids: Vec<DeliveryId> = self.query_all(
-            "UPDATE deliveries SET lease_until = ?2, attempts = attempts + 1
-             WHERE id IN (SELECT id FROM deliveries
-                          WHERE status = 'pending' AND next_attempt_at <= ?1
-                            AND (lease_until IS NULL OR lease_until <= ?1)
-                          ORDER BY next_attempt_at, id LIMIT ?3)
-             RETURNING id",
-            params![now, lease_until, limit],
-            |r| r.get(0),
-        )?;
+        // On PostgreSQL, workers of several nodes claim at once: SKIP LOCKED lets each take rows no
+        // other is claiming, and the lease keeps them from anyone else until it runs out.
+        let claim = match self.dialect() {
+            Dialect::Sqlite => {
+                "UPDATE deliveries SET lease_until = ?2, attempts = attempts + 1
+                 WHERE id IN (SELECT id FROM deliveries
+                              WHERE status = 'pending' AND next_attempt_at <= ?1
+                                AND (lease_until IS NULL OR lease_until <= ?1)
+                              ORDER BY next_attempt_at, id LIMIT ?3)
+                 RETURNING id"
+            }
+            Dialect::Postgres => {
+                "UPDATE deliveries SET lease_until = ?2, attempts = attempts + 1
+                 WHERE id IN (SELECT id FROM deliveries
+                              WHERE status = 'pending' AND next_attempt_at <= ?1
+                                AND (lease_until IS NULL OR lease_until <= ?1)
+                              ORDER BY next_attempt_at, id LIMIT ?3
+                              FOR UPDATE SKIP LOCKED)
+                 RETURNING id"
+            }
+        };
+        let ids: Vec<DeliveryId> =
+            self.query_all(claim, params![now, lease_until, limit], |r| r.get(0))?;
         ids.into_iter()
             .map(|id| {
                 self.query_one(
@@ -384,7 +397,7 @@ impl Conn<'_> {
         self.query_opt(
             "SELECT d.merchant_id, d.payment_id FROM deliveries d
              JOIN merchants m ON m.id = d.merchant_id
-             WHERE d.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)",
+             WHERE d.id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR m.owner_account_id = ?2)",
             params![id, scope.owner()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

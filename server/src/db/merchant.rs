@@ -231,7 +231,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The owner to filter on in SQL (`?n IS NULL OR m.owner_account_id = ?n`).
+    /// The owner to filter on in SQL (`CAST(?n AS BIGINT) IS NULL OR m.owner_account_id = ?n`).
     pub(super) fn owner(self) -> Option<i64> {
         match self {
             Self::All => None,
@@ -479,7 +479,7 @@ impl Conn<'_> {
                      WHERE p.merchant_id = m.id AND p.status = 'pending' AND p.expired_at > ?2),
                     (SELECT MAX(d.last_seen_at) FROM devices d WHERE d.merchant_id = m.id)
                  FROM merchants m LEFT JOIN accounts a ON a.id = m.owner_account_id
-                 WHERE ?1 IS NULL OR m.owner_account_id = ?1
+                 WHERE CAST(?1 AS BIGINT) IS NULL OR m.owner_account_id = ?1
                  ORDER BY lower(m.name), m.id"
             ),
             params![scope.owner(), now],
@@ -508,7 +508,7 @@ impl Conn<'_> {
                 ", m.owner_account_id, a.email, m.created_at,
                         m.webhook_secret, m.callback_secret_prefix
                  FROM merchants m LEFT JOIN accounts a ON a.id = m.owner_account_id
-                 WHERE m.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)"
+                 WHERE m.id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR m.owner_account_id = ?2)"
             ),
             params![id, scope.owner()],
             |row| {

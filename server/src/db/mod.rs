@@ -3,7 +3,8 @@
 //! [`Db::write`] runs a closure inside a write transaction and answers once it is durable;
 //! [`Db::read`] runs one on a read-only connection. The table modules (`account`, `delivery`, `device`,
 //! `merchant`, `notification`, `payment`, and `schema` for the migrations) are written once against the
-//! backend-neutral API of [`sql`]; the backend modules (`sqlite`) are the only ones that know a driver.
+//! backend-neutral API of [`sql`]; the backend modules (`sqlite`, `postgres`) are the only ones that know
+//! a driver.
 
 mod account;
 mod delivery;
@@ -11,6 +12,7 @@ mod device;
 mod merchant;
 mod notification;
 mod payment;
+mod postgres;
 pub mod schema;
 pub(crate) mod sql;
 mod sqlite;
@@ -58,17 +60,31 @@ pub enum DbError {
         /// The newest version this binary can migrate to.
         known: i64,
     },
-    /// A migration step failed (the file stays at the previous version).
+    /// A migration step failed (the database stays at the previous version).
     #[error("migration to schema version {version} failed: {source}")]
     Migration {
         /// The version being migrated to.
         version: i64,
-        /// What SQLite said.
-        source: rusqlite::Error,
+        /// What the database said.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The PostgreSQL database could not be reached or refused the connection.
+    #[error("cannot connect to the database {target}: {source}")]
+    Connect {
+        /// The URL without its password.
+        target: String,
+        /// What the client said (it never contains the password).
+        source: ::postgres::Error,
     },
     /// A statement failed.
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A statement failed.
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// A statement read a column it does not have (a bug).
+    #[error("no column {0} in the row")]
+    NoColumn(usize),
     /// The shared commit of a group of writes failed; none of them was stored.
     #[error("commit failed: {0}")]
     Commit(String),
@@ -118,28 +134,34 @@ pub struct Db {
 #[derive(Clone)]
 enum Store {
     Sqlite(Arc<sqlite::Sqlite>),
+    Postgres(Arc<postgres::Postgres>),
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("path", &self.path()).finish()
+        f.debug_struct("Db")
+            .field("location", &self.location())
+            .finish()
     }
 }
 
 impl Db {
-    /// Opens (creating when missing) the database at `path`, brings its schema up to date and starts the
-    /// writer.
-    pub fn open(path: &Path, config: &DatabaseConfig) -> Result<Self, DbError> {
-        let sqlite = sqlite::Sqlite::open(path, config)?;
-        Ok(Self {
-            store: Store::Sqlite(Arc::new(sqlite)),
-        })
+    /// Opens the database `target` names and brings its schema up to date: a `postgres://` or
+    /// `postgresql://` URL is a PostgreSQL database (which must exist), anything else the path of a
+    /// SQLite file (created, with its directory, when missing).
+    pub fn open(target: &Path, config: &DatabaseConfig) -> Result<Self, DbError> {
+        let store = match target.to_str().filter(|t| postgres::is_url(t)) {
+            Some(url) => Store::Postgres(Arc::new(postgres::Postgres::open(url, config)?)),
+            None => Store::Sqlite(Arc::new(sqlite::Sqlite::open(target, config)?)),
+        };
+        Ok(Self { store })
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
+    /// Where the data is, for logs: the SQLite file, or the PostgreSQL URL without its password.
+    pub fn location(&self) -> String {
         match &self.store {
-            Store::Sqlite(sqlite) => sqlite.path(),
+            Store::Sqlite(sqlite) => sqlite.path().display().to_string(),
+            Store::Postgres(pg) => pg.target().to_owned(),
         }
     }
 
@@ -154,6 +176,7 @@ impl Db {
     {
         match &self.store {
             Store::Sqlite(sqlite) => sqlite.write(f).await,
+            Store::Postgres(pg) => pg.write(f).await,
         }
     }
 
@@ -166,6 +189,7 @@ impl Db {
     {
         match &self.store {
             Store::Sqlite(sqlite) => sqlite.read(f).await,
+            Store::Postgres(pg) => pg.read(f).await,
         }
     }
 }

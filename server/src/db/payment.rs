@@ -1,7 +1,7 @@
 //! Payments (invoices): unique-total allocation support, the single conditional paid transition with its
 //! outbox row, expiry, and lookups.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use webqris_core::Timestamp;
 use webqris_core::wire::{PaymentStatus, WebhookEvent, WebhookPaymentData};
@@ -355,40 +355,42 @@ impl Tx<'_> {
     }
 
     /// Moves every pending payment whose deadline has passed to `expired`; its total stays reserved for
-    /// the cooldown, counted from the deadline.
+    /// the cooldown, counted from the deadline. Only the payments this transaction moved are returned,
+    /// so sweeps running at once on several nodes report each expiry once.
     pub fn expire_overdue(&self, now: Timestamp) -> Result<Vec<ExpiredPayment>, DbError> {
-        let rows = self.query_all(
+        let mut expired = self.query_all(
             concat!(
-                "SELECT ",
-                payment_columns!(),
-                ", m.name FROM payments p JOIN merchants m ON m.id = p.merchant_id
-                 WHERE p.status = 'pending' AND p.expired_at <= ?1
-                 ORDER BY p.id"
+                "UPDATE payments SET status = 'expired', closed_at = expired_at
+                 WHERE status = 'pending' AND expired_at <= ?1
+                 RETURNING ",
+                payment_returning!()
             ),
             params![now],
-            |row| {
-                Ok(ExpiredPayment {
-                    payment: payment_from_row(row)?,
-                    merchant_name: row.get(NCOLUMNS)?,
-                })
-            },
+            payment_from_row,
         )?;
-        if rows.is_empty() {
-            return Ok(rows);
-        }
-        self.execute(
-            "UPDATE payments SET status = 'expired', closed_at = expired_at
-             WHERE status = 'pending' AND expired_at <= ?1",
-            params![now],
-        )?;
-        Ok(rows
+        expired.sort_by_key(|p| p.id);
+        let mut names: HashMap<MerchantId, String> = HashMap::new();
+        expired
             .into_iter()
-            .map(|mut e| {
-                e.payment.status = PaymentStatus::Expired;
-                e.payment.closed_at = Some(e.payment.expired_at);
-                e
+            .map(|payment| {
+                let merchant_name = match names.get(&payment.merchant_id) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name: String = self.query_one(
+                            "SELECT name FROM merchants WHERE id = ?1",
+                            params![payment.merchant_id],
+                            |r| r.get(0),
+                        )?;
+                        names.insert(payment.merchant_id, name.clone());
+                        name
+                    }
+                };
+                Ok(ExpiredPayment {
+                    payment,
+                    merchant_name,
+                })
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -569,18 +571,18 @@ impl Conn<'_> {
                 payment_columns!(),
                 ", m.name, p.page_token
                  FROM payments p JOIN merchants m ON m.id = p.merchant_id
-                 WHERE (?1 IS NULL OR m.owner_account_id = ?1)
-                   AND (?2 IS NULL OR p.merchant_id = ?2)
-                   AND (?3 IS NULL
+                 WHERE (CAST(?1 AS BIGINT) IS NULL OR m.owner_account_id = ?1)
+                   AND (CAST(?2 AS BIGINT) IS NULL OR p.merchant_id = ?2)
+                   AND (CAST(?3 AS TEXT) IS NULL
                         OR (?3 = 'paid' AND p.status = 'paid')
                         OR (?3 = 'pending' AND p.status = 'pending' AND p.expired_at > ?9)
                         OR (?3 = 'expired' AND (p.status = 'expired'
                                                 OR (p.status = 'pending' AND p.expired_at <= ?9))))
-                   AND (?4 IS NULL OR p.created_at >= ?4)
-                   AND (?5 IS NULL OR p.created_at < ?5)
-                   AND (?6 IS NULL OR lower(p.invoice_id) LIKE lower(?6) ESCAPE '\\'
+                   AND (CAST(?4 AS BIGINT) IS NULL OR p.created_at >= ?4)
+                   AND (CAST(?5 AS BIGINT) IS NULL OR p.created_at < ?5)
+                   AND (CAST(?6 AS TEXT) IS NULL OR lower(p.invoice_id) LIKE lower(?6) ESCAPE '\\'
                                    OR lower(p.merchant_order_id) LIKE lower(?6) ESCAPE '\\')
-                   AND (?7 IS NULL OR p.id < ?7)
+                   AND (CAST(?7 AS BIGINT) IS NULL OR p.id < ?7)
                  ORDER BY p.id DESC
                  LIMIT ?8"
             ),
@@ -611,7 +613,7 @@ impl Conn<'_> {
                 payment_columns!(),
                 ", m.name, p.page_token
                  FROM payments p JOIN merchants m ON m.id = p.merchant_id
-                 WHERE p.invoice_id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)"
+                 WHERE p.invoice_id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR m.owner_account_id = ?2)"
             ),
             params![invoice_id, scope.owner()],
             with_merchant_from_row,

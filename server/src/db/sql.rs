@@ -9,11 +9,11 @@
 use webqris_core::Timestamp;
 use webqris_core::wire::PaymentStatus;
 
-use super::sqlite;
 use super::{
     AccountId, Conn, DbError, DeliveryId, DeliveryStatus, MerchantId, NotificationId,
     NotificationOutcome, NotificationSource, PaymentId, PaymentOutcome, SeenKind, Tx,
 };
+use super::{postgres, sqlite};
 
 /// The SQL dialect of a connection, for the rare statement that must be spelled differently
 /// (`match self.dialect()` inside the one method concerned).
@@ -21,6 +21,8 @@ use super::{
 pub enum Dialect {
     /// SQLite (the embedded default).
     Sqlite,
+    /// PostgreSQL (several nodes on one database).
+    Postgres,
 }
 
 /// A value as it crosses to or from the database: the only types stored are 64-bit integers (money,
@@ -247,6 +249,7 @@ pub struct Row<'r>(pub(super) RowImpl<'r>);
 #[derive(Debug)]
 pub(super) enum RowImpl<'r> {
     Sqlite(&'r sqlite::Row<'r>),
+    Postgres(&'r postgres::Row),
 }
 
 impl Row<'_> {
@@ -254,6 +257,7 @@ impl Row<'_> {
     pub fn get<T: FromColumn>(&self, idx: usize) -> Result<T, DbError> {
         let decoded = match &self.0 {
             RowImpl::Sqlite(row) => sqlite::column(row, idx, T::from_column)?,
+            RowImpl::Postgres(row) => postgres::column(row, idx, T::from_column)?,
         };
         decoded.map_err(|value| DbError::Corrupt {
             column: self.column_name(idx),
@@ -264,6 +268,7 @@ impl Row<'_> {
     fn column_name(&self, idx: usize) -> String {
         match &self.0 {
             RowImpl::Sqlite(row) => sqlite::column_name(row, idx),
+            RowImpl::Postgres(row) => postgres::column_name(row, idx),
         }
     }
 }
@@ -272,14 +277,15 @@ impl Row<'_> {
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Backend<'c> {
     Sqlite(&'c sqlite::Connection),
+    Postgres(&'c postgres::PgConn),
 }
 
 impl Conn<'_> {
     /// The dialect of this connection, for a statement that cannot be written once.
-    #[allow(dead_code)] // Every statement so far is written once; PostgreSQL brings the first use.
     pub(super) fn dialect(&self) -> Dialect {
         match self.0 {
             Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
         }
     }
 
@@ -302,6 +308,7 @@ impl Conn<'_> {
     ) -> Result<Option<T>, DbError> {
         match self.0 {
             Backend::Sqlite(conn) => sqlite::query_opt(conn, sql, params, map),
+            Backend::Postgres(conn) => postgres::query_opt(conn, sql, params, map),
         }
     }
 
@@ -313,13 +320,13 @@ impl Conn<'_> {
         mut map: impl FnMut(&Row<'_>) -> Result<T, DbError>,
     ) -> Result<Vec<T>, DbError> {
         let mut all = Vec::new();
+        let each = |row: &Row<'_>| {
+            all.push(map(row)?);
+            Ok(())
+        };
         match self.0 {
-            Backend::Sqlite(conn) => {
-                sqlite::query_each(conn, sql, params, |row| {
-                    all.push(map(row)?);
-                    Ok(())
-                })?;
-            }
+            Backend::Sqlite(conn) => sqlite::query_each(conn, sql, params, each)?,
+            Backend::Postgres(conn) => postgres::query_each(conn, sql, params, each)?,
         }
         Ok(all)
     }
@@ -343,6 +350,33 @@ impl Tx<'_> {
     ) -> Result<usize, DbError> {
         match self.0.0 {
             Backend::Sqlite(conn) => sqlite::execute(conn, sql, params),
+            Backend::Postgres(conn) => postgres::execute(conn, sql, params),
+        }
+    }
+
+    /// Serialises this transaction with every other one that locks `merchant`, on every node, until it
+    /// ends: unique-total allocation and settlement take it first, so "read what is taken or seen, then
+    /// write" cannot interleave. A no-op on SQLite, whose single writer already runs one at a time.
+    /// `FOR NO KEY UPDATE` does not block inserts that merely reference the merchant.
+    pub fn lock_merchant(&self, merchant: MerchantId) -> Result<(), DbError> {
+        match self.dialect() {
+            Dialect::Sqlite => Ok(()),
+            Dialect::Postgres => self
+                .query_opt(
+                    "SELECT id FROM merchants WHERE id = ?1 FOR NO KEY UPDATE",
+                    params![merchant],
+                    |_| Ok(()),
+                )
+                .map(drop),
+        }
+    }
+
+    /// Serialises the creation of accounts across nodes (the first one becomes the operator). A no-op
+    /// on SQLite.
+    pub(super) fn lock_accounts(&self) -> Result<(), DbError> {
+        match self.0.0 {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(conn) => postgres::lock_accounts(conn),
         }
     }
 }
