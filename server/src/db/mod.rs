@@ -76,6 +76,14 @@ pub enum DbError {
         /// What the client said (it never contains the password).
         source: ::postgres::Error,
     },
+    /// The PostgreSQL database did not answer in time.
+    #[error("cannot connect to the database {target}: no answer within {secs} s")]
+    ConnectTimeout {
+        /// The URL without its password.
+        target: String,
+        /// The deadline (`database.connect_timeout_secs`).
+        secs: u64,
+    },
     /// A statement failed.
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -100,23 +100,35 @@ impl Postgres {
             pg.connect_timeout(config.connect_timeout_secs.duration());
         }
         pg.application_name("webqris");
-        let first = {
-            let pg = pg.clone();
-            std::thread::scope(|scope| {
-                scope
-                    .spawn(move || -> Result<PgConn, DbError> {
-                        let mut client = pg.connect(NoTls)?;
-                        migrate(&mut client, schema::SCHEMA_VERSION)?;
-                        Ok(PgConn::new(client))
-                    })
-                    .join()
-                    .unwrap_or(Err(DbError::Panicked))
+        // Connecting and migrating run on their own thread, and the connection has a deadline there
+        // even when the server accepts TCP and then says nothing (the driver's timeout covers only the
+        // socket).
+        let deadline = config.connect_timeout_secs.duration();
+        let (stage, stages) = std::sync::mpsc::channel::<Result<Option<PgConn>, DbError>>();
+        let connect = pg.clone();
+        std::thread::Builder::new()
+            .name("webqris-pg-open".into())
+            .spawn(move || {
+                let opened = connect.connect(NoTls).map_err(DbError::from);
+                let mut client = match opened {
+                    Ok(client) => client,
+                    Err(e) => return drop(stage.send(Err(e))),
+                };
+                let _ = stage.send(Ok(None));
+                let migrated = migrate(&mut client, schema::SCHEMA_VERSION);
+                let _ = stage.send(migrated.map(|()| Some(PgConn::new(client))));
             })
-        }
-        .map_err(|e| match e {
-            DbError::Postgres(source) => connect_err(source),
-            other => other,
-        })?;
+            .map_err(|e| DbError::Commit(format!("cannot start a connection thread: {e}")))?;
+        let first = match stages.recv_timeout(deadline + std::time::Duration::from_secs(1)) {
+            Ok(Ok(None)) => stages.recv().unwrap_or(Err(DbError::Panicked)),
+            Ok(Err(DbError::Postgres(source))) => Err(connect_err(source)),
+            Ok(other) => other,
+            Err(_) => Err(DbError::ConnectTimeout {
+                target: target.clone(),
+                secs: deadline.as_secs(),
+            }),
+        }?
+        .ok_or(DbError::Panicked)?;
         Ok(Self {
             target,
             config: pg,
