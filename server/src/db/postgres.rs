@@ -337,25 +337,18 @@ fn prepared(session: &mut Session, sql: &'static str) -> Result<Statement, DbErr
     Ok(statement)
 }
 
-fn run(conn: &PgConn, sql: &'static str, params: &[&dyn ToParam]) -> Result<Vec<Row>, DbError> {
+/// Runs `call` with the prepared statement of `sql` and the parameters as the client binds them.
+fn with_statement<R>(
+    conn: &PgConn,
+    sql: &'static str,
+    params: &[&dyn ToParam],
+    call: impl FnOnce(&mut Client, &Statement, &[&(dyn ToSql + Sync)]) -> Result<R, postgres::Error>,
+) -> Result<R, DbError> {
     let values: Vec<Value<'_>> = params.iter().map(|p| p.to_param()).collect();
     let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
     let mut session = conn.0.borrow_mut();
     let statement = prepared(&mut session, sql)?;
-    Ok(session.client.query(&statement, &refs)?)
-}
-
-/// The first row of `sql`, mapped.
-pub(super) fn query_opt<T>(
-    conn: &PgConn,
-    sql: &'static str,
-    params: &[&dyn ToParam],
-    map: impl FnOnce(&sql::Row<'_>) -> Result<T, DbError>,
-) -> Result<Option<T>, DbError> {
-    run(conn, sql, params)?
-        .first()
-        .map(|row| map(&sql::Row(RowImpl::Postgres(row))))
-        .transpose()
+    Ok(call(&mut session.client, &statement, &refs)?)
 }
 
 /// Every row of `sql`, in order, through `each`.
@@ -365,10 +358,11 @@ pub(super) fn query_each(
     params: &[&dyn ToParam],
     mut each: impl FnMut(&sql::Row<'_>) -> Result<(), DbError>,
 ) -> Result<(), DbError> {
-    for row in &run(conn, sql, params)? {
-        each(&sql::Row(RowImpl::Postgres(row)))?;
-    }
-    Ok(())
+    let rows = with_statement(conn, sql, params, |client, statement, params| {
+        client.query(statement, params)
+    })?;
+    rows.iter()
+        .try_for_each(|row| each(&sql::Row(RowImpl::Postgres(row))))
 }
 
 /// Runs a statement without result rows; the number of rows changed.
@@ -377,11 +371,9 @@ pub(super) fn execute(
     sql: &'static str,
     params: &[&dyn ToParam],
 ) -> Result<usize, DbError> {
-    let values: Vec<Value<'_>> = params.iter().map(|p| p.to_param()).collect();
-    let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-    let mut session = conn.0.borrow_mut();
-    let statement = prepared(&mut session, sql)?;
-    let changed = session.client.execute(&statement, &refs)?;
+    let changed = with_statement(conn, sql, params, |client, statement, params| {
+        client.execute(statement, params)
+    })?;
     Ok(usize::try_from(changed).unwrap_or(usize::MAX))
 }
 

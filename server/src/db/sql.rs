@@ -306,10 +306,16 @@ impl Conn<'_> {
         params: &[&dyn ToParam],
         map: impl FnOnce(&Row<'_>) -> Result<T, DbError>,
     ) -> Result<Option<T>, DbError> {
-        match self.0 {
-            Backend::Sqlite(conn) => sqlite::query_opt(conn, sql, params, map),
-            Backend::Postgres(conn) => postgres::query_opt(conn, sql, params, map),
-        }
+        // Every statement read this way returns at most one row (a key, or LIMIT 1).
+        let mut map = Some(map);
+        let mut first = None;
+        self.each(sql, params, |row| {
+            if let Some(map) = map.take() {
+                first = Some(map(row)?);
+            }
+            Ok(())
+        })?;
+        Ok(first)
     }
 
     /// Every row of `sql`, mapped, in the order the statement returns them.
@@ -320,15 +326,23 @@ impl Conn<'_> {
         mut map: impl FnMut(&Row<'_>) -> Result<T, DbError>,
     ) -> Result<Vec<T>, DbError> {
         let mut all = Vec::new();
-        let each = |row: &Row<'_>| {
+        self.each(sql, params, |row| {
             all.push(map(row)?);
             Ok(())
-        };
-        match self.0 {
-            Backend::Sqlite(conn) => sqlite::query_each(conn, sql, params, each)?,
-            Backend::Postgres(conn) => postgres::query_each(conn, sql, params, each)?,
-        }
+        })?;
         Ok(all)
+    }
+
+    fn each(
+        &self,
+        sql: &'static str,
+        params: &[&dyn ToParam],
+        each: impl FnMut(&Row<'_>) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        match self.0 {
+            Backend::Sqlite(conn) => sqlite::query_each(conn, sql, params, each),
+            Backend::Postgres(conn) => postgres::query_each(conn, sql, params, each),
+        }
     }
 
     /// Whether `sql` returns a row.

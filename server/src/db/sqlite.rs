@@ -304,21 +304,6 @@ fn bind<'p>(params: &'p [&'p dyn ToParam]) -> impl rusqlite::Params + 'p {
     rusqlite::params_from_iter(params.iter().map(|p| p.to_param()))
 }
 
-/// The first row of `sql`, mapped.
-pub(super) fn query_opt<T>(
-    conn: &Connection,
-    sql: &'static str,
-    params: &[&dyn ToParam],
-    map: impl FnOnce(&sql::Row<'_>) -> Result<T, DbError>,
-) -> Result<Option<T>, DbError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(bind(params))?;
-    match rows.next()? {
-        Some(row) => map(&sql::Row(RowImpl::Sqlite(row))).map(Some),
-        None => Ok(None),
-    }
-}
-
 /// Every row of `sql`, in order, through `each`.
 pub(super) fn query_each(
     conn: &Connection,
