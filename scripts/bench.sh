@@ -9,9 +9,19 @@
 # on PostgreSQL (a throwaway cluster from scripts/pg-cluster.sh with fsync and synchronous_commit on; a
 # fresh database per run), and reports PostgreSQL's figures as ratios to SQLite FULL.
 #
-# Load generator: wrk (Lua scripts in scripts/bench/ vary tokens, amounts, invoices and notifications).
+# Then webhook delivery (issue 14): a healthy merchant's backlog of BENCH_DELIVERY_HEALTHY webhooks drains
+# to a receiver that answers at once, alone ("alone") and next to a merchant whose endpoint accepts
+# connections and never answers, paid BENCH_DELIVERY_HANGING times just before ("hanging"); it reports the
+# healthy merchant's deliveries/s in both and their ratio. The healthy backlog is made while its receiver
+# is down (so the drain measures delivery, not how fast this script pays); its circuit opens, and the
+# drain starts with the probe that finds the receiver up.
+#
+# Load generator: wrk (Lua scripts in scripts/bench/ vary tokens, amounts, invoices and notifications);
+# payments for the delivery case are posted by scripts/bench/seed.py, webhooks received by
+# `cargo run --example webhook_sink`.
 # Settings (environment): BENCH_RUNS (3), BENCH_DURATION seconds per measurement (5), BENCH_THREADS (2),
-# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal postgres").
+# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal postgres"), BENCH_CASES ("endpoints delivery"),
+# BENCH_DELIVERY_HEALTHY (3000), BENCH_DELIVERY_HANGING (200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +30,9 @@ DURATION=${BENCH_DURATION:-5}
 THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 MODES=${BENCH_MODES:-"full normal postgres"}
+CASES=${BENCH_CASES:-"endpoints delivery"}
+HEALTHY=${BENCH_DELIVERY_HEALTHY:-3000}
+HANGING=${BENCH_DELIVERY_HANGING:-200}
 MERCHANTS=100
 PER_MERCHANT=100
 
@@ -27,8 +40,9 @@ command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2;
 command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 1; }
 
 echo "==> building the release binary" >&2
-cargo build --release --locked -p webqris-server >&2
+cargo build --release --locked -p webqris-server --bin webqris --example webhook_sink >&2
 BIN=$PWD/target/release/webqris
+SINK=$PWD/target/release/examples/webhook_sink
 export BENCH_LUA=$PWD/scripts/bench
 export BENCH_THREADS=$THREADS
 QRIS=$(awk -F'\t' '$1 == "valid" && $2 == "verssache-DANA" { print $3 }' tests/corpus/qris-vectors.tsv)
@@ -36,17 +50,21 @@ QRIS=$(awk -F'\t' '$1 == "valid" && $2 == "verssache-DANA" { print $3 }' tests/c
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/webqris-bench.XXXXXX")
 SERVER_PID=
 PGDIR=
+HANG_PID=
 cleanup() {
   [ -n "$PGDIR" ] && scripts/pg-cluster.sh stop "$PGDIR"
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
   fi
+  if [ -n "$HANG_PID" ]; then kill "$HANG_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 RESULTS=$WORK/results.tsv
+DELIVERY_RESULTS=$WORK/delivery.tsv
 : >"$RESULTS"
+: >"$DELIVERY_RESULTS"
 
 if [[ " $MODES " == *" postgres "* ]]; then
   eval "$(PG_DURABLE=1 scripts/pg-cluster.sh)"
@@ -90,34 +108,83 @@ measure() { # mode endpoint run script
   printf '  %-8s %-8s run %s: %s\n' "$1" "$2" "$3" "$line" >&2
 }
 
-for mode in $MODES; do
-  for run in $(seq 1 "$RUNS"); do
-    # Every run starts from the same state: a fresh database with 100 merchants × 100 pending invoices.
-    echo "==> $mode, run $run: fresh database, $MERCHANTS merchants, $((MERCHANTS * PER_MERCHANT)) pending invoices" >&2
-    DIR=$WORK/$mode-$run
-    DB=$DIR/webqris.db
-    mkdir -p "$DIR"
-    if [ "$mode" = postgres ]; then
-      psql "$PG_URL" -qc "CREATE DATABASE bench_$run" >/dev/null
-      DB=${PG_URL%/*}/bench_$run
-    fi
-    start_server "$mode" "$DB" "$DIR/server.log"
-    export BENCH_MERCHANTS=$DIR/merchants.tsv BENCH_INVOICES=$DIR/invoices.tsv
-    python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$DB" --count $MERCHANTS --qris "$QRIS" \
-      --out "$BENCH_MERCHANTS"
-    python3 scripts/bench/seed.py topup --db "$DB" --base "http://$ADDR" --merchants "$BENCH_MERCHANTS" \
-      --per-merchant $PER_MERCHANT --out "$BENCH_INVOICES"
-    measure "$mode" healthz "$run" healthz
-    measure "$mode" status "$run" status
-    measure "$mode" create "$run" create
-    # Notifications pay invoices from every pending one (the seeded 10,000 plus those create just made),
-    # each request a different invoice.
-    python3 scripts/bench/seed.py topup --db "$DB" --base "http://$ADDR" --merchants "$BENCH_MERCHANTS" \
-      --per-merchant $PER_MERCHANT --out "$BENCH_INVOICES"
-    measure "$mode" notify "$run" notify
-    stop_server
-    rm -rf "$DIR"
+measure_endpoints() {
+  for mode in $MODES; do
+    for run in $(seq 1 "$RUNS"); do
+      # Every run starts from the same state: a fresh database with 100 merchants × 100 pending invoices.
+      echo "==> $mode, run $run: fresh database, $MERCHANTS merchants, $((MERCHANTS * PER_MERCHANT)) pending invoices" >&2
+      DIR=$WORK/$mode-$run
+      DB=$DIR/webqris.db
+      mkdir -p "$DIR"
+      if [ "$mode" = postgres ]; then
+        psql "$PG_URL" -qc "CREATE DATABASE bench_$run" >/dev/null
+        DB=${PG_URL%/*}/bench_$run
+      fi
+      start_server "$mode" "$DB" "$DIR/server.log"
+      export BENCH_MERCHANTS=$DIR/merchants.tsv BENCH_INVOICES=$DIR/invoices.tsv
+      python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$DB" --count $MERCHANTS --qris "$QRIS" \
+        --out "$BENCH_MERCHANTS"
+      python3 scripts/bench/seed.py topup --db "$DB" --base "http://$ADDR" --merchants "$BENCH_MERCHANTS" \
+        --per-merchant $PER_MERCHANT --out "$BENCH_INVOICES"
+      measure "$mode" healthz "$run" healthz
+      measure "$mode" status "$run" status
+      measure "$mode" create "$run" create
+      # Notifications pay invoices from every pending one (the seeded 10,000 plus those create just made),
+      # each request a different invoice.
+      python3 scripts/bench/seed.py topup --db "$DB" --base "http://$ADDR" --merchants "$BENCH_MERCHANTS" \
+        --per-merchant $PER_MERCHANT --out "$BENCH_INVOICES"
+      measure "$mode" notify "$run" notify
+      stop_server
+      rm -rf "$DIR"
+    done
   done
+}
+
+delivery_run() { # case run
+  local dir=$WORK/delivery-$1-$2 port
+  mkdir -p "$dir"
+  echo "==> delivery, $1, run $2: $HEALTHY healthy webhooks$([ "$1" = hanging ] && echo " after $HANGING to a hanging endpoint")" >&2
+  # A free port for the healthy receiver, which only starts once its backlog is in the outbox.
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  start_server full "$dir/webqris.db" "$dir/server.log"
+  python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$dir/webqris.db" --count 1 --qris "$QRIS" \
+    --webhook-url "http://127.0.0.1:$port/webhook" --out "$dir/healthy.tsv"
+  python3 scripts/bench/seed.py topup --db "$dir/webqris.db" --base "http://$ADDR" --merchants "$dir/healthy.tsv" \
+    --per-merchant "$HEALTHY" --out "$dir/healthy-invoices.tsv"
+  if [ "$1" = hanging ]; then
+    "$SINK" hang >"$dir/hang.url" &
+    HANG_PID=$!
+    for _ in $(seq 1 100); do [ -s "$dir/hang.url" ] && break; sleep 0.1; done
+    python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$dir/webqris.db" --count 1 --qris "$QRIS" \
+      --webhook-url "$(cat "$dir/hang.url")" --out "$dir/hanging.tsv"
+    python3 scripts/bench/seed.py topup --db "$dir/webqris.db" --base "http://$ADDR" --merchants "$dir/hanging.tsv" \
+      --per-merchant "$HANGING" --out "$dir/hanging-invoices.tsv"
+    python3 scripts/bench/seed.py pay --base "http://$ADDR" --invoices "$dir/hanging-invoices.tsv"
+  fi
+  python3 scripts/bench/seed.py pay --base "http://$ADDR" --invoices "$dir/healthy-invoices.tsv"
+  local line
+  line=$(timeout 300 "$SINK" serve "$port" "$HEALTHY" | grep '^RESULT') || { echo "the healthy backlog did not drain; log:" >&2; tail -20 "$dir/server.log" >&2; exit 1; }
+  printf '%s\t%s\t%s\n' "$1" "$2" "$line" >>"$DELIVERY_RESULTS"
+  printf '  delivery %-8s run %s: %s\n' "$1" "$2" "$line" >&2
+  stop_server
+  if [ -n "$HANG_PID" ]; then kill "$HANG_PID" 2>/dev/null || true; wait "$HANG_PID" 2>/dev/null || true; HANG_PID=; fi
+  rm -rf "$dir"
+}
+
+for case in $CASES; do
+  case $case in
+    endpoints) measure_endpoints ;;
+    delivery)
+      # The receivers are on loopback.
+      export WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS=true
+      for run in $(seq 1 "$RUNS"); do
+        delivery_run alone "$run"
+        delivery_run hanging "$run"
+      done
+      unset WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS
+      ;;
+    *) echo "unknown case $case (endpoints, delivery)" >&2; exit 1 ;;
+  esac
 done
 
 echo
@@ -135,4 +202,4 @@ echo "Database directory: $(df -T "$WORK" | awk 'NR == 2 { print $2 " on " $1 }'
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine competes for the same cores)."
 echo "Machine: $(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Linux $(uname -r);" \
   "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on the same machine; medians of $RUNS runs."
-python3 scripts/bench/report.py "$RESULTS"
+python3 scripts/bench/report.py "$RESULTS" "$DELIVERY_RESULTS"

@@ -26,7 +26,7 @@ pub extern "system" fn Java_id_webqris_forwarder_NativeInit_initPlatform<'caller
     unowned_env
         .with_env(|env| -> Result<(), jni::errors::Error> {
             crate::logging::init_logging();
-            crate::tls::install_crypto_provider();
+            webqris_forwarder::tls::install_crypto_provider();
             rustls_platform_verifier::android::init_with_env(env, context)
         })
         .resolve::<ThrowRuntimeExAndDefault>()

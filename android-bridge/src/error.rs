@@ -1,4 +1,7 @@
-//! The error the forwarder's methods raise in Kotlin (`ForwarderException`).
+//! The error the forwarder's methods raise in Kotlin (`ForwarderException`): the forwarder's own error,
+//! variant for variant.
+
+use webqris_forwarder::Error;
 
 /// What went wrong, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -17,7 +20,7 @@ pub enum ForwarderError {
         /// What SQLite or the file system said.
         detail: String,
     },
-    /// The server refused the callback secret (or redirected: the URL is wrong).
+    /// The server refused the callback secret or the request, or redirected it.
     #[error("{detail}")]
     Unauthorized {
         /// HTTP status.
@@ -44,10 +47,15 @@ pub enum ForwarderError {
     ShutDown,
 }
 
-impl From<crate::outbox::StoreError> for ForwarderError {
-    fn from(e: crate::outbox::StoreError) -> Self {
-        Self::Storage {
-            detail: e.to_string(),
+impl From<Error> for ForwarderError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Config { setting, detail } => Self::Config { setting, detail },
+            Error::Storage { detail } => Self::Storage { detail },
+            Error::Unauthorized { status, detail } => Self::Unauthorized { status, detail },
+            Error::Network { detail } => Self::Network { detail },
+            Error::Server { status, detail } => Self::Server { status, detail },
+            Error::ShutDown => Self::ShutDown,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use url::Url;
 
-use crate::delivery::base_url;
+use webqris_forwarder::delivery::base_url;
 
 /// The scheme of setup links.
 pub const SCHEME: &str = "webqris";

@@ -405,6 +405,9 @@ pub enum WsEvent {
     /// `webhook_failed`: a webhook attempt failed (not in api.md: our addition for the operator's
     /// view).
     WebhookFailed(WsWebhookFailedData),
+    /// `device_alert`: a forwarder device went silent, cannot deliver, lost notification access, or
+    /// recovered (`alert` null) (not in api.md: our addition).
+    DeviceAlert(WsDeviceAlertData),
 }
 
 impl WsEvent {
@@ -416,6 +419,7 @@ impl WsEvent {
             Self::PaymentsExpired(_) => "payments_expired",
             Self::WebhookDelivered(_) => "webhook_delivered",
             Self::WebhookFailed(_) => "webhook_failed",
+            Self::DeviceAlert(_) => "device_alert",
         }
     }
 }
@@ -485,6 +489,63 @@ pub struct WsWebhookFailedData {
     pub next_attempt_at: Option<Timestamp>,
 }
 
+/// Why a forwarder device needs a person's attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceAlert {
+    /// Not heard from (no heartbeat, no notification) for `forwarder.silence_alert_secs`.
+    Silent,
+    /// Alive, but its queue is stuck: the oldest undelivered notification is older than
+    /// `forwarder.stuck_alert_secs`, or some are parked after too many failed attempts.
+    CannotDeliver,
+    /// Alive, but without notification access: it reads no payment at all.
+    NoNotificationAccess,
+}
+
+impl DeviceAlert {
+    /// The stored and wire spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Silent => "silent",
+            Self::CannotDeliver => "cannot_deliver",
+            Self::NoNotificationAccess => "no_notification_access",
+        }
+    }
+
+    /// Reads [`DeviceAlert::as_str`]'s spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Silent,
+            Self::CannotDeliver,
+            Self::NoNotificationAccess,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
+}
+
+/// The `data` of a `device_alert` frame (not in api.md: our addition): sent when a device's alert
+/// changes, `alert` null once it is healthy again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsDeviceAlertData {
+    /// The merchant's name.
+    pub merchant_name: String,
+    /// The device.
+    pub device_id: String,
+    /// What is wrong now; null: recovered.
+    pub alert: Option<DeviceAlert>,
+    /// When the device was last heard from.
+    pub last_seen_at: Timestamp,
+    /// Notifications waiting on the phone, at its last heartbeat.
+    pub outbox_pending: Option<i64>,
+    /// Of those, the parked ones.
+    pub parked_count: Option<i64>,
+    /// Since when the oldest of them waits (server clock).
+    pub oldest_pending_since: Option<Timestamp>,
+    /// Why the phone cannot deliver, as it said.
+    pub last_delivery_error: Option<String>,
+}
+
 /// One payment of a notification and what became of it; listed in the `payments` array of the answer to
 /// `/api/webhook/payment` when a notification carries several payments (GoBiz groups them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -519,6 +580,20 @@ pub struct HeartbeatRequest {
     /// When the phone last saw a notification.
     #[serde(default)]
     pub last_notification_at: Option<Timestamp>,
+    /// How long the oldest undelivered notification has waited on the phone, seconds (by the phone's
+    /// own clock, so its drift does not matter).
+    #[serde(default)]
+    pub oldest_pending_age_secs: Option<i64>,
+    /// Of `outbox_pending`, the notifications parked after too many failed attempts.
+    #[serde(default)]
+    pub parked_count: Option<i64>,
+    /// Why delivery is failing now (the refusal, the unreachable server, the newest failed attempt);
+    /// absent when it is not.
+    #[serde(default)]
+    pub last_delivery_error: Option<String>,
+    /// Whether the app has notification access (without it no payment is read).
+    #[serde(default)]
+    pub notification_access: Option<bool>,
 }
 
 /// 200 answer of `POST /api/forwarder/heartbeat`.
@@ -825,6 +900,24 @@ mod tests {
         let minimal: HeartbeatRequest =
             serde_json::from_value(json!({"device_id": "d"})).expect("only device_id required");
         assert_eq!(minimal.app_version, None);
+        assert_eq!(minimal.oldest_pending_age_secs, None);
+        let health: HeartbeatRequest = serde_json::from_value(json!({
+            "device_id": "d",
+            "outbox_pending": 3,
+            "oldest_pending_age_secs": 420,
+            "parked_count": 1,
+            "last_delivery_error": "server answered HTTP 500",
+            "notification_access": false
+        }))
+        .expect("the delivery health fields");
+        assert_eq!(
+            (
+                health.oldest_pending_age_secs,
+                health.parked_count,
+                health.notification_access
+            ),
+            (Some(420), Some(1), Some(false))
+        );
         assert!(serde_json::from_value::<HeartbeatRequest>(json!({"app_version": "x"})).is_err());
         let response = HeartbeatResponse {
             success: true,

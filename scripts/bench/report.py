@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Summarises scripts/bench.sh results: the median of the runs per (mode, endpoint), next to
 GET /healthz of the same server as the baseline, with the ratios; then PostgreSQL's medians as ratios to
-SQLite FULL's (modes: full and normal are SQLite's synchronous settings, postgres is PostgreSQL).
+SQLite FULL's (modes: full and normal are SQLite's synchronous settings, postgres is PostgreSQL); then the
+delivery case: the healthy merchant's deliveries/s alone and beside a hanging endpoint, medians and their
+ratio.
 
 Input lines: <mode>\t<endpoint>\t<run>\tRESULT requests=… rps=… p50_ms=… p99_ms=… errors=… paid=… wrapped=…
+Delivery lines (second file): <case>\t<run>\tRESULT count=… seconds=… rate=… duplicates=…
 """
 import statistics
 import sys
@@ -21,15 +24,44 @@ LABEL = {
 NAME = {"full": "SQLite FULL", "normal": "SQLite NORMAL", "postgres": "PostgreSQL"}
 
 
-def main(path):
+def fields(result):
+    return {k: float(v) for k, v in (kv.split("=") for kv in result.split()[1:])}
+
+
+def delivery(path):
+    runs = defaultdict(list)
+    for line in open(path):
+        case, _run, result = line.rstrip("\n").split("\t", 2)
+        runs[case].append(fields(result))
+    if not runs:
+        return
+    print()
+    print("| webhook delivery | healthy deliveries/s (median) | runs | each run | duplicates |")
+    print("| --- | ---: | ---: | --- | ---: |")
+    medians = {}
+    for case, label in [("alone", "healthy endpoint alone"), ("hanging", "beside a hanging endpoint with a backlog")]:
+        results = runs.get(case)
+        if not results:
+            continue
+        medians[case] = statistics.median(r["rate"] for r in results)
+        each = ", ".join(f"{r['rate']:,.0f}" for r in results)
+        dups = int(sum(r["duplicates"] for r in results))
+        print(f"| {label} | {medians[case]:,.0f} | {len(results)} | {each} | {dups} |")
+    if "alone" in medians and "hanging" in medians:
+        print(f"\nWith the hanging endpoint / without: {medians['hanging'] / medians['alone']:.2f}× (goal ≥ 0.8×)")
+    if medians.get("alone", 0) < 2000:
+        print("WARNING: the healthy endpoint alone drained below 2,000 deliveries/s")
+
+
+def main(path, delivery_path=None):
     runs = defaultdict(list)
     for line in open(path):
         mode, endpoint, _run, result = line.rstrip("\n").split("\t", 3)
-        fields = dict(kv.split("=") for kv in result.split()[1:])
-        runs[(mode, endpoint)].append({k: float(v) for k, v in fields.items()})
+        runs[(mode, endpoint)].append(fields(result))
     modes = sorted({mode for mode, _ in runs}, key=lambda m: (m != "full", m))
-    print("| database | endpoint | req/s | p50 ms | p99 ms | req/s vs healthz | p50 vs healthz | runs | errors |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    if modes:
+        print("| database | endpoint | req/s | p50 ms | p99 ms | req/s vs healthz | p50 vs healthz | runs | errors |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     warnings = []
     for mode in modes:
         base = runs.get((mode, "healthz"))
@@ -67,7 +99,9 @@ def main(path):
             print(f"| {LABEL[endpoint]} | {rps:.2f}× | {p50:.2f}× |")
     for w in warnings:
         print(f"WARNING: {w}")
+    if delivery_path:
+        delivery(delivery_path)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Seeds the benchmark: merchants through the `webqris` CLI, pending invoices through the HTTP API.
 
-  seed.py merchants --bin B --db DB --count 100 --qris Q --out merchants.tsv
+  seed.py merchants --bin B --db DB --count 100 --qris Q [--webhook-url URL] --out merchants.tsv
   seed.py topup --db DB|URL --base URL --merchants merchants.tsv --per-merchant 100 --out invoices.tsv
+  seed.py pay --base URL --invoices invoices.tsv
+
+`pay` posts one DANA notification per invoice of the file (each pays it), 16 at a time.
 
 `topup` creates invoices until every merchant has `--per-merchant` pending ones, then writes every pending
 invoice (merchant_id, token, callback secret, invoice id, total, DANA notification text) to `--out`.
@@ -29,7 +32,8 @@ def run_cli(binary, db, *args):
 def merchants(opts):
     with open(opts.out, "w") as f:
         for n in range(opts.count):
-            m = run_cli(opts.bin, opts.db, "merchant", "create", "--name", f"Bench {n:03d}", "--qris", opts.qris)
+            hook = ["--webhook-url", opts.webhook_url] if opts.webhook_url else []
+            m = run_cli(opts.bin, opts.db, "merchant", "create", "--name", f"Bench {n:03d}", "--qris", opts.qris, *hook)
             t = run_cli(opts.bin, opts.db, "token", "create", "--merchant", str(m["merchant_id"]))
             f.write(f"{m['merchant_id']}\t{t['token']}\t{m['callback_secret']}\n")
 
@@ -61,6 +65,45 @@ def rupiah(n):
     return f"{n:,}".replace(",", ".")
 
 
+def post_all(base_url, requests):
+    """POSTs every (path, bearer, body) of `requests`, 16 at a time on keep-alive connections; exits on a
+    status other than 200."""
+    base = urllib.parse.urlparse(base_url)
+    local = threading.local()
+
+    def post(request):
+        path, bearer, body = request
+        headers = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"}
+        for _ in range(3):
+            if not hasattr(local, "conn"):
+                local.conn = http.client.HTTPConnection(base.hostname, base.port, timeout=30)
+            try:
+                local.conn.request("POST", path, body, headers)
+                response = local.conn.getresponse()
+                answer = response.read()
+                if response.status in (200, 201):
+                    return
+                sys.exit(f"{path} answered {response.status}: {answer[:200]!r}")
+            except (ConnectionError, http.client.HTTPException):
+                del local.conn
+        sys.exit(f"{path} kept failing")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(post, requests))
+
+
+def pay(opts):
+    requests = []
+    with open(opts.invoices) as f:
+        for line in f:
+            _mid, _token, callback, invoice, _total, text = line.rstrip("\n").split("\t")
+            body = json.dumps({"app": "com.dana.id", "title": "DANA", "message": text,
+                               "device_id": "bench", "notif_id": invoice})
+            requests.append(("/api/webhook/payment", callback, body))
+    post_all(opts.base, requests)
+    print(f"paid {len(requests)} invoices", file=sys.stderr)
+
+
 def topup(opts):
     merchants_by_id = read_merchants(opts.merchants)
     counts = {mid: 0 for mid in merchants_by_id}
@@ -68,29 +111,12 @@ def topup(opts):
         if mid in counts:
             counts[mid] += 1
     jobs = [mid for mid, c in counts.items() for _ in range(max(0, opts.per_merchant - c))]
-    base = urllib.parse.urlparse(opts.base)
-    local = threading.local()
-
-    def create(mid):
-        if not hasattr(local, "conn"):
-            local.conn = http.client.HTTPConnection(base.hostname, base.port, timeout=30)
+    requests = []
+    for mid in jobs:
         body = json.dumps({"amount": 10000 + (hash((mid, time.time_ns())) % 990000)})
-        headers = {"Authorization": f"Bearer {merchants_by_id[mid][0]}", "Content-Type": "application/json"}
-        for _ in range(3):
-            try:
-                local.conn.request("POST", "/api/payments/qris/create", body, headers)
-                response = local.conn.getresponse()
-                response.read()
-                if response.status == 201:
-                    return
-                sys.exit(f"create answered {response.status}")
-            except (ConnectionError, http.client.HTTPException):
-                local.conn = http.client.HTTPConnection(base.hostname, base.port, timeout=30)
-        sys.exit("create kept failing")
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
-        list(pool.map(create, jobs))
-    rows = pending(opts.db)
+        requests.append(("/api/payments/qris/create", merchants_by_id[mid][0], body))
+    post_all(opts.base, requests)
+    rows = [row for row in pending(opts.db) if row[0] in merchants_by_id]
     with open(opts.out, "w") as f:
         for mid, invoice, total in rows:
             token, callback = merchants_by_id[mid]
@@ -107,6 +133,7 @@ def main():
     m.add_argument("--db", required=True)
     m.add_argument("--count", type=int, default=100)
     m.add_argument("--qris", required=True)
+    m.add_argument("--webhook-url")
     m.add_argument("--out", required=True)
     t = sub.add_parser("topup")
     t.add_argument("--db", required=True)
@@ -114,8 +141,11 @@ def main():
     t.add_argument("--merchants", required=True)
     t.add_argument("--per-merchant", type=int, default=100)
     t.add_argument("--out", required=True)
+    p = sub.add_parser("pay")
+    p.add_argument("--base", required=True)
+    p.add_argument("--invoices", required=True)
     opts = parser.parse_args()
-    {"merchants": merchants, "topup": topup}[opts.command](opts)
+    {"merchants": merchants, "topup": topup, "pay": pay}[opts.command](opts)
 
 
 if __name__ == "__main__":

@@ -156,6 +156,10 @@
       test_webhook: "Kirim webhook uji",
       test_result: "Jawaban penerima: HTTP {status} dalam {ms} ms",
       test_failed: "Gagal dalam {ms} ms: {error}",
+      endpoint_ok: "Endpoint menjawab",
+      endpoint_open: "Endpoint tidak terjangkau: satu percobaan pada satu waktu",
+      endpoint_open_detail: "{failures} percobaan berturut-turut habis waktu atau ditolak, sejak {since}. Percobaan berikutnya: {probe}. Terakhir: {error}",
+      endpoint_queue: "{pending} webhook menunggu giliran ({in_flight} sedang dikirim); tidak ada yang dibuang.",
       callback_title: "Secret callback & forwarder",
       callback_help: "Aplikasi forwarder di ponsel memakai secret ini untuk mengirim notifikasi pembayaran. Secret disimpan sebagai hash, jadi hanya awalannya yang terlihat.",
       callback_prefix: "Awalan secret saat ini",
@@ -170,6 +174,16 @@
       outbox: "Antrean",
       silent: "diam",
       silent_banner: "{device} ({merchant}) tidak terdengar sejak {when}. Notifikasi pembayaran mungkin tidak sampai.",
+      stuck_banner: "{device} ({merchant}) aktif tetapi tidak bisa mengirim: {pending} notifikasi menunggu sejak {when}{error}. Periksa ponselnya.",
+      no_access_banner: "{device} ({merchant}) tidak punya akses notifikasi: pembayaran tidak terbaca. Berikan akses di ponselnya.",
+      alert_cannot_deliver: "tidak bisa mengirim",
+      alert_no_notification_access: "tanpa akses notifikasi",
+      notification_access: "Akses notifikasi",
+      parked: "Tertahan",
+      waiting_since: "Menunggu sejak",
+      delivery_error: "Kesalahan pengiriman",
+      toast_device_alert: "Perangkat {device} ({merchant}): {alert}",
+      toast_device_ok: "Perangkat {device} ({merchant}) normal kembali",
       // notifications
       notifications_title: "Notifikasi",
       unmatched_only: "Hanya yang belum cocok",
@@ -344,6 +358,10 @@
       test_webhook: "Send a test webhook",
       test_result: "Receiver answered HTTP {status} in {ms} ms",
       test_failed: "Failed after {ms} ms: {error}",
+      endpoint_ok: "Endpoint answering",
+      endpoint_open: "Endpoint unreachable: one probe at a time",
+      endpoint_open_detail: "{failures} attempts in a row timed out or were refused, since {since}. Next probe: {probe}. Last: {error}",
+      endpoint_queue: "{pending} webhooks waiting their turn ({in_flight} being sent); none is dropped.",
       callback_title: "Callback secret & forwarder",
       callback_help: "The forwarder app on the phone uses this secret to send payment notifications. It is stored hashed, so only its prefix is shown.",
       callback_prefix: "Current secret prefix",
@@ -358,6 +376,16 @@
       outbox: "Queue",
       silent: "silent",
       silent_banner: "{device} ({merchant}) has not been heard from since {when}. Payment notifications may not be arriving.",
+      stuck_banner: "{device} ({merchant}) is alive but cannot deliver: {pending} notifications waiting since {when}{error}. Check the phone.",
+      no_access_banner: "{device} ({merchant}) has no notification access: payments are not read. Grant access on the phone.",
+      alert_cannot_deliver: "cannot deliver",
+      alert_no_notification_access: "no notification access",
+      notification_access: "Notification access",
+      parked: "Parked",
+      waiting_since: "Waiting since",
+      delivery_error: "Delivery error",
+      toast_device_alert: "Device {device} ({merchant}): {alert}",
+      toast_device_ok: "Device {device} ({merchant}) is back to normal",
       notifications_title: "Notifications",
       unmatched_only: "Unmatched only",
       no_notifications: "No notifications yet.",
@@ -679,12 +707,24 @@
     return main;
   }
 
+  /** One line per device that needs a person: silent, alive but unable to deliver, or without access. */
+  function alertText(d) {
+    const names = { device: d.device_id, merchant: d.merchant_name };
+    if (d.alert === "silent") return t("silent_banner", { ...names, when: when(d.last_seen_at) });
+    if (d.alert === "cannot_deliver") {
+      return t("stuck_banner", { ...names, pending: d.outbox_pending, when: when(d.oldest_pending_since || d.last_heartbeat_at), error: d.last_delivery_error ? " (" + d.last_delivery_error + ")" : "" });
+    }
+    if (d.alert === "no_notification_access") return t("no_access_banner", names);
+    return null;
+  }
+
   async function deviceBanner(box) {
     try {
       const data = await api("GET", "/dashboard/api/devices");
-      const silent = data.devices.filter((d) => d.silent);
-      for (const d of silent) {
-        box.append(h("div", { class: "banner warn", test: "silent-device", text: t("silent_banner", { device: d.device_id, merchant: d.merchant_name, when: when(d.last_seen_at) }) }));
+      clear(box);
+      for (const d of data.devices) {
+        const text = alertText(d);
+        if (text) box.append(h("div", { class: "banner warn", test: d.alert === "silent" ? "silent-device" : "device-alert", text }));
       }
     } catch (_) { /* the banner is a nicety */ }
   }
@@ -1298,8 +1338,14 @@
         testWebhook.disabled = false;
       }
     });
+    const health = merchant.webhook_health;
+    const healthBox = !health ? null : h("div", { test: "webhook-health" },
+      h("p", {}, health.circuit === "open" ? badge("bad", t("endpoint_open")) : badge("ok", t("endpoint_ok"))),
+      health.circuit === "open" ? h("p", { class: "small", text: t("endpoint_open_detail", {
+        failures: health.consecutive_failures, since: when(health.since), probe: when(health.next_probe_at), error: health.last_error || t("none") }) }) : null,
+      health.pending > 0 ? h("p", { class: "muted small", text: t("endpoint_queue", { pending: health.pending, in_flight: health.in_flight }) }) : null);
     main.append(h("section", { class: "card", test: "webhook-section" }, h("h2", { text: t("webhook_title") }), h("p", { class: "muted small", text: t("webhook_help") }),
-      webhookForm, secretBox, h("div", { class: "actions" }, rotateWebhook, testWebhook), testResult, webhookError));
+      healthBox, webhookForm, secretBox, h("div", { class: "actions" }, rotateWebhook, testWebhook), testResult, webhookError));
 
     // Callback secret and the forwarder setup QR.
     const prefix = h("code", { text: merchant.callback_secret_prefix + "…" });
@@ -1329,8 +1375,11 @@
           h("div", {}, h("strong", { text: d.device_id }), d.app_version ? h("div", { class: "muted small", text: t("app_version") + " " + d.app_version }) : null),
           h("div", { class: "small", text: t("last_seen") + ": " + ago(d.last_seen_at) }),
           h("div", { class: "small wide-only", text: d.listener_connected === null ? "" : t("listener") + ": " + (d.listener_connected ? t("yes") : t("no")) }),
-          d.silent ? badge("bad", t("silent")) : badge("ok", t("active")),
-          h("div", { class: "small wide-only", text: d.outbox_pending === null ? "" : t("outbox") + ": " + d.outbox_pending })));
+          d.alert ? badge("bad", t(d.alert === "silent" ? "silent" : "alert_" + d.alert)) : badge("ok", t("active")),
+          h("div", { class: "small wide-only", text: d.outbox_pending === null ? "" : t("outbox") + ": " + d.outbox_pending + (d.parked_count ? " · " + t("parked") + ": " + d.parked_count : "") }),
+          h("div", { class: "small wide-only", text: d.notification_access === null ? "" : t("notification_access") + ": " + (d.notification_access ? t("yes") : t("no")) }),
+          d.oldest_pending_since ? h("div", { class: "small", text: t("waiting_since") + ": " + when(d.oldest_pending_since) }) : null,
+          d.last_delivery_error ? h("div", { class: "small error", test: "device-error", text: t("delivery_error") + ": " + d.last_delivery_error }) : null));
       }
     };
     main.append(h("section", { class: "card" }, h("h2", { text: t("devices_title") }), devices));
@@ -1441,6 +1490,12 @@
     else if (frame.event === "payments_expired") toast(t("toast_expired", { n: d.count }));
     else if (frame.event === "webhook_delivered") toast(t("toast_delivered", { invoice: d.invoice_id }));
     else if (frame.event === "webhook_failed") toast(t("toast_failed", { invoice: d.invoice_id }));
+    else if (frame.event === "device_alert") {
+      const names = { device: d.device_id, merchant: d.merchant_name };
+      toast(d.alert ? t("toast_device_alert", { ...names, alert: t(d.alert === "silent" ? "silent" : "alert_" + d.alert) }) : t("toast_device_ok", names));
+      const banner = document.getElementById("device-banner");
+      if (banner) deviceBanner(banner);
+    }
   }
 
   // Keep the socket answering through proxies that drop idle connections.

@@ -131,10 +131,24 @@ pub struct WebhookConfig {
     pub retry_schedule: RetrySchedule,
     /// Time allowed for one attempt (connect, send, response).
     pub timeout_secs: Seconds,
+    /// Time allowed to open the connection (within `timeout_secs`): an endpoint that cannot be reached
+    /// costs this, not the whole attempt timeout.
+    pub connect_timeout_secs: Seconds,
     /// Allow webhook targets on loopback, private, link-local, CGNAT or metadata addresses (LAN setups).
     pub allow_private_targets: bool,
-    /// Attempts in flight at once across all merchants.
+    /// Attempts in flight at once across all merchants (this machine's bound).
     pub concurrency: usize,
+    /// Attempts in flight at once to one endpoint (a merchant's webhook URL), counted in the database so
+    /// that it holds for every worker sharing it.
+    pub endpoint_concurrency: usize,
+    /// Consecutive attempts to an endpoint that time out or cannot connect before its circuit opens (then
+    /// one probe at a time until it answers).
+    pub breaker_threshold: u32,
+    /// While an endpoint's circuit is open, the pause between the end of one probe and the next.
+    pub breaker_probe_secs: Seconds,
+    /// How long a claimed delivery belongs to its worker; renewed every third of it while the attempt
+    /// runs, so it only runs out when the worker is gone (or cannot reach the database).
+    pub lease_secs: Seconds,
     /// Bytes of each response body kept in the attempt log.
     pub max_response_bytes: usize,
 }
@@ -148,8 +162,13 @@ impl Default for WebhookConfig {
                 Seconds::from_secs(8),
             ]),
             timeout_secs: Seconds::from_secs(10),
+            connect_timeout_secs: Seconds::from_secs(3),
             allow_private_targets: false,
             concurrency: 32,
+            endpoint_concurrency: 8,
+            breaker_threshold: 5,
+            breaker_probe_secs: Seconds::from_secs(5),
+            lease_secs: Seconds::from_secs(15),
             max_response_bytes: 2048,
         }
     }
@@ -212,6 +231,11 @@ pub struct ForwarderConfig {
     /// A device not heard from for this long is shown as silent in the dashboard (its notifications may
     /// not be reaching the server).
     pub silence_alert_secs: Seconds,
+    /// A device alive but whose oldest undelivered notification has waited this long (or with parked
+    /// notifications) is shown as unable to deliver.
+    pub stuck_alert_secs: Seconds,
+    /// How often devices are checked for silence, so that the alert reaches the live feed.
+    pub alert_sweep_secs: Seconds,
 }
 
 impl Default for ForwarderConfig {
@@ -219,6 +243,8 @@ impl Default for ForwarderConfig {
         Self {
             heartbeat_interval_secs: 300,
             silence_alert_secs: Seconds::from_secs(900),
+            stuck_alert_secs: Seconds::from_secs(300),
+            alert_sweep_secs: Seconds::from_secs(60),
         }
     }
 }
@@ -476,7 +502,24 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS",
         "webhook.allow_private_targets",
     ),
+    (
+        "WEBQRIS_WEBHOOK_CONNECT_TIMEOUT_SECS",
+        "webhook.connect_timeout_secs",
+    ),
     ("WEBQRIS_WEBHOOK_CONCURRENCY", "webhook.concurrency"),
+    (
+        "WEBQRIS_WEBHOOK_ENDPOINT_CONCURRENCY",
+        "webhook.endpoint_concurrency",
+    ),
+    (
+        "WEBQRIS_WEBHOOK_BREAKER_THRESHOLD",
+        "webhook.breaker_threshold",
+    ),
+    (
+        "WEBQRIS_WEBHOOK_BREAKER_PROBE_SECS",
+        "webhook.breaker_probe_secs",
+    ),
+    ("WEBQRIS_WEBHOOK_LEASE_SECS", "webhook.lease_secs"),
     (
         "WEBQRIS_WEBHOOK_MAX_RESPONSE_BYTES",
         "webhook.max_response_bytes",
@@ -501,6 +544,14 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "WEBQRIS_FORWARDER_SILENCE_ALERT_SECS",
         "forwarder.silence_alert_secs",
+    ),
+    (
+        "WEBQRIS_FORWARDER_STUCK_ALERT_SECS",
+        "forwarder.stuck_alert_secs",
+    ),
+    (
+        "WEBQRIS_FORWARDER_ALERT_SWEEP_SECS",
+        "forwarder.alert_sweep_secs",
     ),
     ("WEBQRIS_REGISTRATION", "dashboard.registration"),
     ("WEBQRIS_SESSION_TTL_SECS", "dashboard.session_ttl_secs"),
@@ -550,7 +601,12 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "webhook.retry_schedule" => set!(webhook.retry_schedule, parse),
         "webhook.timeout_secs" => set!(webhook.timeout_secs, parse),
         "webhook.allow_private_targets" => set!(webhook.allow_private_targets, parse_bool),
+        "webhook.connect_timeout_secs" => set!(webhook.connect_timeout_secs, parse),
         "webhook.concurrency" => set!(webhook.concurrency, parse),
+        "webhook.endpoint_concurrency" => set!(webhook.endpoint_concurrency, parse),
+        "webhook.breaker_threshold" => set!(webhook.breaker_threshold, parse),
+        "webhook.breaker_probe_secs" => set!(webhook.breaker_probe_secs, parse),
+        "webhook.lease_secs" => set!(webhook.lease_secs, parse),
         "webhook.max_response_bytes" => set!(webhook.max_response_bytes, parse),
         "database.synchronous" => set!(database.synchronous, parse),
         "database.readers" => set!(database.readers, parse),
@@ -561,6 +617,8 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "websocket.send_timeout_secs" => set!(websocket.send_timeout_secs, parse),
         "forwarder.heartbeat_interval_secs" => set!(forwarder.heartbeat_interval_secs, parse),
         "forwarder.silence_alert_secs" => set!(forwarder.silence_alert_secs, parse),
+        "forwarder.stuck_alert_secs" => set!(forwarder.stuck_alert_secs, parse),
+        "forwarder.alert_sweep_secs" => set!(forwarder.alert_sweep_secs, parse),
         "dashboard.registration" => set!(dashboard.registration, parse_bool),
         "dashboard.session_ttl_secs" => set!(dashboard.session_ttl_secs, parse),
         "dashboard.login_max_failures" => set!(dashboard.login_max_failures, parse),
@@ -660,14 +718,44 @@ impl Config {
         if self.max_body_bytes == 0 {
             return Err(invalid("max_body_bytes", "must be more than 0".into()));
         }
+        if self.forwarder.alert_sweep_secs.duration().is_zero() {
+            return Err(invalid(
+                "forwarder.alert_sweep_secs",
+                "must be more than 0".into(),
+            ));
+        }
         if self.webhook.timeout_secs.duration().is_zero() {
             return Err(invalid(
                 "webhook.timeout_secs",
                 "must be more than 0".into(),
             ));
         }
+        if self.webhook.connect_timeout_secs.duration().is_zero() {
+            return Err(invalid(
+                "webhook.connect_timeout_secs",
+                "must be more than 0".into(),
+            ));
+        }
         if self.webhook.concurrency == 0 {
             return Err(invalid("webhook.concurrency", "must be at least 1".into()));
+        }
+        if self.webhook.endpoint_concurrency == 0 {
+            return Err(invalid(
+                "webhook.endpoint_concurrency",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.webhook.breaker_threshold == 0 {
+            return Err(invalid(
+                "webhook.breaker_threshold",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.webhook.lease_secs.millis() < 3 {
+            return Err(invalid(
+                "webhook.lease_secs",
+                "must be at least 0.003 (it is renewed every third of it)".into(),
+            ));
         }
         if self.database.readers == 0 {
             return Err(invalid("database.readers", "must be at least 1".into()));
@@ -781,6 +869,14 @@ mod tests {
         assert_eq!(c.webhook.retry_schedule, "2,4,8".parse().expect("schedule"));
         assert_eq!(c.webhook.timeout_secs, Seconds::from_secs(10));
         assert!(!c.webhook.allow_private_targets);
+        assert_eq!(c.webhook.connect_timeout_secs, Seconds::from_secs(3));
+        assert_eq!(
+            (c.webhook.concurrency, c.webhook.endpoint_concurrency),
+            (32, 8)
+        );
+        assert_eq!(c.webhook.breaker_threshold, 5);
+        assert_eq!(c.webhook.breaker_probe_secs, Seconds::from_secs(5));
+        assert_eq!(c.webhook.lease_secs, Seconds::from_secs(15));
         assert_eq!(c.database.synchronous, Synchronous::Full);
     }
 
@@ -883,6 +979,17 @@ allow_private_targets = true
         c.invoice.unique_code_max = 0;
         let err = c.validated().expect_err("max below min");
         assert!(err.to_string().contains("invoice.unique_code_max"), "{err}");
+        let mut c = Config::default();
+        c.webhook.endpoint_concurrency = 0;
+        let err = c.validated().expect_err("no slot per endpoint");
+        assert!(
+            err.to_string().contains("webhook.endpoint_concurrency"),
+            "{err}"
+        );
+        let mut c = Config::default();
+        c.webhook.lease_secs = Seconds::from_secs(0);
+        let err = c.validated().expect_err("no lease");
+        assert!(err.to_string().contains("webhook.lease_secs"), "{err}");
         assert!("-1".parse::<Seconds>().is_err());
         assert!("NaN".parse::<Seconds>().is_err());
         assert_eq!(

@@ -3,26 +3,16 @@
 //! invoice as expired before the sweep; the sweep makes it so in storage and tells the sockets.)
 
 use tokio::sync::watch;
-use tokio::time::MissedTickBehavior;
 
 use crate::db::{DbError, ExpiredPayment};
+use crate::periodic;
 use crate::state::AppState;
 
 /// Sweeps until `stop` becomes true. Never returns early on an error: a failed sweep is logged and the
 /// next tick tries again.
-pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(state.config.invoice.expiry_sweep_secs.duration());
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stop.wait_for(|stopping| *stopping) => break,
-        }
-        if let Err(e) = sweep(&state).await {
-            tracing::error!(error = %e, "expiry sweep failed; retrying at the next tick");
-        }
-    }
-    tracing::debug!("expiry sweeper stopped");
+pub async fn run(state: AppState, stop: watch::Receiver<bool>) {
+    let period = state.config.invoice.expiry_sweep_secs.duration();
+    periodic::every(period, stop, "expiry sweep", || sweep(&state)).await;
 }
 
 /// One sweep: expires what is overdue now and publishes the batch.

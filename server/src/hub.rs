@@ -12,8 +12,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use tokio::sync::broadcast;
 use webqris_core::wire::{
-    PaymentStatus, WsEvent, WsExpiredData, WsFrame, WsPaymentData, WsWebhookDeliveredData,
-    WsWebhookFailedData,
+    PaymentStatus, WsDeviceAlertData, WsEvent, WsExpiredData, WsFrame, WsPaymentData,
+    WsWebhookDeliveredData, WsWebhookFailedData,
 };
 
 use crate::clock::Clock;
@@ -200,6 +200,11 @@ impl Hub {
     /// `webhook_failed`: a webhook attempt failed (will be retried unless `next_attempt_at` is null).
     pub fn webhook_failed(&self, merchant: MerchantId, data: WsWebhookFailedData) {
         self.publish_single(merchant, WsEvent::WebhookFailed(data), Vec::new());
+    }
+
+    /// `device_alert`: a forwarder device's alert changed.
+    pub fn device_alert(&self, merchant: MerchantId, data: WsDeviceAlertData) {
+        self.publish_single(merchant, WsEvent::DeviceAlert(data), Vec::new());
     }
 
     /// `payments_expired`: one frame per sweep; each merchant's socket gets only its own payments.

@@ -14,6 +14,7 @@ pub mod config;
 pub mod dashboard;
 pub mod db;
 pub mod delivery;
+pub mod device;
 pub mod error;
 pub mod expiry;
 pub mod extract;
@@ -21,6 +22,7 @@ pub mod hub;
 pub mod invoice;
 pub mod merchant;
 pub mod page;
+pub mod periodic;
 pub mod qr;
 pub mod secret;
 pub mod settlement;
@@ -84,6 +86,7 @@ pub async fn run(
         config: Arc::new(config),
     };
     let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));
+    let device_sweeper = tokio::spawn(device::run(state.clone(), workers_stopping.clone()));
     let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
     tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.location(), "webqris listening");
     // Client addresses feed the login rate limit.
@@ -99,6 +102,9 @@ pub async fn run(
     let _ = workers_stop.send(true);
     if let Err(e) = sweeper.await {
         tracing::error!(error = %e, "expiry sweeper task failed");
+    }
+    if let Err(e) = device_sweeper.await {
+        tracing::error!(error = %e, "device alert sweeper task failed");
     }
     if let Err(e) = deliverer.await {
         tracing::error!(error = %e, "webhook worker task failed");

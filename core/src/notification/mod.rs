@@ -22,6 +22,7 @@ mod amount;
 mod exclusion;
 mod family;
 mod grammar;
+pub mod mask;
 #[cfg(test)]
 mod tests;
 mod text;

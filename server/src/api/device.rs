@@ -1,4 +1,6 @@
-//! `POST /api/forwarder/heartbeat`: the forwarder app reports that it is alive and how it is doing.
+//! `POST /api/forwarder/heartbeat`: the forwarder app reports that it is alive and how its delivery is
+//! doing; a change of the device's alert (it cannot deliver, lost notification access, recovered) is
+//! announced on the live feed at once.
 
 use axum::extract::State;
 use axum::routing::post;
@@ -6,7 +8,8 @@ use axum::{Json as JsonResponse, Router};
 use webqris_core::wire::{HeartbeatRequest, HeartbeatResponse};
 
 use crate::auth::CallbackAuth;
-use crate::db::Heartbeat;
+use crate::db::{DbError, Heartbeat};
+use crate::device;
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -15,6 +18,8 @@ use crate::state::AppState;
 pub const MAX_DEVICE_ID_CHARS: usize = 128;
 /// Longest `app_version` accepted.
 pub const MAX_VERSION_CHARS: usize = 64;
+/// Longest `last_delivery_error` kept (a longer one is cut, not refused: the report matters more).
+pub const MAX_DELIVERY_ERROR_CHARS: usize = 500;
 
 /// The forwarder routes.
 pub fn router() -> Router<AppState> {
@@ -26,6 +31,37 @@ async fn heartbeat(
     CallbackAuth(merchant): CallbackAuth,
     Json(request): Json<HeartbeatRequest>,
 ) -> Result<JsonResponse<HeartbeatResponse>, AppError> {
+    let now = state.now();
+    let beat = checked(request, now)?;
+    let (merchant_id, merchant_name) = (merchant.id, merchant.name.clone());
+    let config = state.config.clone();
+    let announce = state
+        .db
+        .write(move |tx| {
+            let device = tx.record_heartbeat(merchant_id, &beat, now)?;
+            let alert = device::alert(&device, now, &config.forwarder);
+            if alert == device.alert {
+                return Ok::<_, DbError>(None);
+            }
+            let changed =
+                tx.set_device_alert(merchant_id, &device.device_id, device.alert, alert)?;
+            Ok(changed.then(|| device::alert_data(&device, &merchant_name, alert)))
+        })
+        .await?;
+    if let Some(data) = announce {
+        state.hub.device_alert(merchant_id, data);
+    }
+    Ok(JsonResponse(HeartbeatResponse {
+        success: true,
+        merchant: merchant.name,
+        server_time: now,
+        heartbeat_interval_secs: state.config.forwarder.heartbeat_interval_secs,
+    }))
+}
+
+/// The report in stored form, or why it is refused (400). The phone's age of its oldest item becomes a
+/// time on the server's clock, so the phone's clock drift does not matter.
+fn checked(request: HeartbeatRequest, now: webqris_core::Timestamp) -> Result<Heartbeat, AppError> {
     let device_id = request.device_id.trim().to_owned();
     if device_id.is_empty() || device_id.chars().count() > MAX_DEVICE_ID_CHARS {
         return Err(AppError::BadRequest(format!(
@@ -41,28 +77,31 @@ async fn heartbeat(
             "app_version must be at most {MAX_VERSION_CHARS} characters"
         )));
     }
-    if request.outbox_pending.is_some_and(|n| n < 0) {
-        return Err(AppError::BadRequest(
-            "outbox_pending must not be negative".to_owned(),
-        ));
+    for (name, value) in [
+        ("outbox_pending", request.outbox_pending),
+        ("parked_count", request.parked_count),
+        ("oldest_pending_age_secs", request.oldest_pending_age_secs),
+    ] {
+        if value.is_some_and(|n| n < 0) {
+            return Err(AppError::BadRequest(format!("{name} must not be negative")));
+        }
     }
-    let beat = Heartbeat {
+    let waiting = request.outbox_pending.unwrap_or(0) > 0;
+    Ok(Heartbeat {
         device_id,
         app_version: request.app_version,
         listener_connected: request.listener_connected,
         outbox_pending: request.outbox_pending,
         last_notification_at: request.last_notification_at,
-    };
-    let now = state.now();
-    let merchant_id = merchant.id;
-    state
-        .db
-        .write(move |tx| tx.record_heartbeat(merchant_id, &beat, now))
-        .await?;
-    Ok(JsonResponse(HeartbeatResponse {
-        success: true,
-        merchant: merchant.name,
-        server_time: now,
-        heartbeat_interval_secs: state.config.forwarder.heartbeat_interval_secs,
-    }))
+        notification_access: request.notification_access,
+        parked_count: request.parked_count,
+        oldest_pending_since: request
+            .oldest_pending_age_secs
+            .filter(|_| waiting)
+            .map(|age| now.plus_secs(-age)),
+        last_delivery_error: request
+            .last_delivery_error
+            .map(|e| e.chars().take(MAX_DELIVERY_ERROR_CHARS).collect::<String>())
+            .filter(|e| !e.trim().is_empty()),
+    })
 }

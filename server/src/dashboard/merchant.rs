@@ -13,16 +13,20 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json as JsonResponse, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use webqris_core::Timestamp;
 use webqris_core::qris;
+use webqris_core::wire::DeviceAlert;
 
 use super::session::Viewer;
 use super::{VisibleMerchant, merchant_not_found, visible_merchant};
-use crate::db::{DeleteRefusal, DeviceRow, MerchantDetail, MerchantId, MerchantListRow};
+use crate::db::{
+    Circuit, DeleteRefusal, DeviceRow, EndpointStatus, MerchantDetail, MerchantId, MerchantListRow,
+};
 use crate::delivery;
+use crate::device;
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::merchant::{self, MerchantError, NewMerchant};
@@ -148,17 +152,61 @@ fn detail_json(state: &AppState, m: &MerchantDetail) -> Value {
     })
 }
 
+/// A forwarder device in the dashboard: what its last heartbeat said and what it needs a person for.
+#[derive(Debug, Serialize)]
+struct DeviceView<'a> {
+    device_id: &'a str,
+    app_version: Option<&'a str>,
+    listener_connected: Option<bool>,
+    notification_access: Option<bool>,
+    outbox_pending: Option<i64>,
+    parked_count: Option<i64>,
+    /// Since when the oldest undelivered notification waits (server clock), as of the last heartbeat.
+    oldest_pending_since: Option<Timestamp>,
+    last_delivery_error: Option<&'a str>,
+    last_notification_at: Option<Timestamp>,
+    first_seen_at: Timestamp,
+    last_seen_at: Timestamp,
+    last_heartbeat_at: Option<Timestamp>,
+    /// Not heard from for `forwarder.silence_alert_secs` (kept beside `alert` for older pages).
+    silent: bool,
+    /// `silent`, `cannot_deliver`, `no_notification_access`, or null.
+    alert: Option<DeviceAlert>,
+}
+
 fn device_json(state: &AppState, d: &DeviceRow) -> Value {
+    let alert = device::alert(d, state.now(), &state.config.forwarder);
+    let view = DeviceView {
+        device_id: &d.device_id,
+        app_version: d.app_version.as_deref(),
+        listener_connected: d.listener_connected,
+        notification_access: d.notification_access,
+        outbox_pending: d.outbox_pending,
+        parked_count: d.parked_count,
+        oldest_pending_since: d.oldest_pending_since,
+        last_delivery_error: d.last_delivery_error.as_deref(),
+        last_notification_at: d.last_notification_at,
+        first_seen_at: d.first_seen_at,
+        last_seen_at: d.last_seen_at,
+        last_heartbeat_at: d.last_heartbeat_at,
+        silent: alert == Some(DeviceAlert::Silent),
+        alert,
+    };
+    // A struct of plain fields always serialises.
+    serde_json::to_value(view).unwrap_or(Value::Null)
+}
+
+/// The webhook endpoint's breaker and queue (`circuit` is `closed` until something went wrong).
+fn endpoint_json(e: &EndpointStatus) -> Value {
+    let health = e.health.as_ref();
     json!({
-        "device_id": d.device_id,
-        "app_version": d.app_version,
-        "listener_connected": d.listener_connected,
-        "outbox_pending": d.outbox_pending,
-        "last_notification_at": d.last_notification_at,
-        "first_seen_at": d.first_seen_at,
-        "last_seen_at": d.last_seen_at,
-        "last_heartbeat_at": d.last_heartbeat_at,
-        "silent": silent(state, d.last_seen_at),
+        "circuit": health.map_or(Circuit::Closed, |h| h.circuit).as_str(),
+        "consecutive_failures": health.map_or(0, |h| h.failures),
+        "since": health.and_then(|h| h.changed_at),
+        "next_probe_at": health.filter(|h| h.circuit == Circuit::Open).and_then(|h| h.probe_at),
+        "last_error": health.and_then(|h| h.last_error.clone()),
+        "pending": e.pending,
+        "in_flight": e.in_flight,
     })
 }
 
@@ -214,8 +262,14 @@ async fn create(
 async fn detail(State(state): State<AppState>, m: VisibleMerchant) -> Result<Response, AppError> {
     let merchant = m.id();
     let devices = state.db.read(move |c| c.devices(merchant)).await?;
+    let now = state.now();
+    let endpoint = state
+        .db
+        .read(move |c| c.endpoint_status(merchant, now))
+        .await?;
     let mut answer = detail_json(&state, &m.detail);
     answer["devices"] = devices.iter().map(|d| device_json(&state, d)).collect();
+    answer["webhook_health"] = endpoint_json(&endpoint);
     Ok(JsonResponse(json!({"success": true, "merchant": answer})).into_response())
 }
 

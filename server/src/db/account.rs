@@ -3,7 +3,7 @@
 
 use webqris_core::Timestamp;
 
-use super::sql::{Row, params};
+use super::sql::{Row, Serial, params};
 use super::{Conn, DbError, Tx};
 
 /// An account's row id.
@@ -82,7 +82,7 @@ impl Tx<'_> {
         password_hash: &str,
         now: Timestamp,
     ) -> Result<Account, NewAccountError> {
-        self.lock_accounts()?;
+        self.serialise(Serial::Accounts)?;
         if self.account_by_email(email)?.is_some() {
             return Err(NewAccountError::Taken);
         }

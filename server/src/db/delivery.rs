@@ -1,9 +1,17 @@
 //! The webhook outbox: delivery rows (written with the paid transition), leases that keep a delivery from
-//! being sent twice at once, and the log of every attempt.
+//! being sent twice at once, fair claiming across endpoints (a per-endpoint cap counted from the leases,
+//! round robin between endpoints), each endpoint's circuit breaker, and the log of every attempt.
+//!
+//! A claim names its worker (`lease_owner`, random per worker run) and increments the attempt number,
+//! which doubles as the fencing token: a worker renews only the leases it still owns, and recording an
+//! attempt only moves the delivery on while it is still at that number, so a worker that lost its lease
+//! can neither extend it nor overwrite what the new owner does.
+
+use std::time::Duration;
 
 use webqris_core::{SecretString, Timestamp};
 
-use super::sql::{Dialect, Row, params};
+use super::sql::{Dialect, Row, Serial, params};
 use super::{Conn, DbError, MerchantId, PaymentId, Scope, Tx};
 
 /// A delivery's row id.
@@ -105,6 +113,159 @@ pub enum NextStep {
     Failed,
 }
 
+/// What an attempt says about its endpoint, for the circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// An HTTP response came (any status): the endpoint is up.
+    Answered,
+    /// The attempt timed out or could not connect.
+    Unreachable,
+    /// Nothing was sent to the endpoint (no URL, a refused target, a lost lease): no news about it.
+    NotTried,
+}
+
+/// An endpoint's circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Circuit {
+    /// Attempts flow, up to the per-endpoint cap.
+    Closed,
+    /// The endpoint stopped answering: one probe at a time until it answers again.
+    Open,
+}
+
+impl Circuit {
+    /// The stored spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+        }
+    }
+}
+
+/// A circuit spelling that is not known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown circuit state {0:?}")]
+pub struct UnknownCircuit(String);
+
+impl std::str::FromStr for Circuit {
+    type Err = UnknownCircuit;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "closed" => Ok(Self::Closed),
+            "open" => Ok(Self::Open),
+            other => Err(UnknownCircuit(other.to_owned())),
+        }
+    }
+}
+
+/// The stored health of a merchant's webhook endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointHealth {
+    /// The webhook URL this state is about.
+    pub url: String,
+    /// The breaker.
+    pub circuit: Circuit,
+    /// Attempts in a row that timed out or could not connect.
+    pub failures: i64,
+    /// When the circuit last opened or closed.
+    pub changed_at: Option<Timestamp>,
+    /// While open: when the next probe may start.
+    pub probe_at: Option<Timestamp>,
+    /// Why the last unreachable attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// The breaker's settings (`webhook.breaker_*`).
+#[derive(Debug, Clone, Copy)]
+pub struct Breaker {
+    /// Consecutive unreachable attempts that open the circuit.
+    pub threshold: u32,
+    /// The pause between probes while open.
+    pub probe_interval: Duration,
+}
+
+/// A change of an endpoint's circuit, made by recording an attempt (logged once, by whoever made it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CircuitChange {
+    /// The merchant whose endpoint it is.
+    pub merchant: MerchantId,
+    /// The endpoint's state after the change.
+    pub health: EndpointHealth,
+}
+
+impl EndpointHealth {
+    fn fresh(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            circuit: Circuit::Closed,
+            failures: 0,
+            changed_at: None,
+            probe_at: None,
+            last_error: None,
+        }
+    }
+
+    /// The state after an attempt that reached (or failed to reach) the endpoint.
+    pub fn after(
+        &self,
+        reach: Reach,
+        error: Option<&str>,
+        now: Timestamp,
+        breaker: Breaker,
+    ) -> Self {
+        let probe_at =
+            Timestamp::from_millis(now.as_millis().saturating_add(
+                i64::try_from(breaker.probe_interval.as_millis()).unwrap_or(i64::MAX),
+            ));
+        let mut next = self.clone();
+        match reach {
+            Reach::NotTried => {}
+            Reach::Answered => {
+                next.failures = 0;
+                next.probe_at = None;
+                if self.circuit == Circuit::Open {
+                    next.circuit = Circuit::Closed;
+                    next.changed_at = Some(now);
+                }
+            }
+            Reach::Unreachable => {
+                next.failures = self.failures.saturating_add(1);
+                next.last_error = error.map(str::to_owned);
+                if self.circuit == Circuit::Open {
+                    next.probe_at = Some(probe_at);
+                } else if next.failures >= i64::from(breaker.threshold) {
+                    next.circuit = Circuit::Open;
+                    next.changed_at = Some(now);
+                    next.probe_at = Some(probe_at);
+                }
+            }
+        }
+        next
+    }
+}
+
+/// A merchant's webhook endpoint as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointStatus {
+    /// The breaker's state for the merchant's current URL (`None`: nothing went wrong with it yet).
+    pub health: Option<EndpointHealth>,
+    /// Deliveries waiting or in flight.
+    pub pending: i64,
+    /// Attempts in flight now.
+    pub in_flight: i64,
+}
+
+/// A lease a worker holds: the delivery and the attempt number it was claimed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HeldLease {
+    /// The delivery.
+    pub delivery: DeliveryId,
+    /// The attempt number claimed (the fencing token).
+    pub attempt: i64,
+}
+
 /// A delivery as listed (tests, dashboard).
 #[derive(Debug, Clone)]
 pub struct DeliveryInfo {
@@ -126,6 +287,8 @@ pub struct DeliveryInfo {
     pub next_attempt_at: Timestamp,
     /// When it was delivered or gave up.
     pub finished_at: Option<Timestamp>,
+    /// Until when a worker holds it (an attempt is in flight while this is in the future).
+    pub lease_until: Option<Timestamp>,
 }
 
 /// One stored attempt (tests, dashboard).
@@ -162,7 +325,7 @@ pub enum Redelivery {
 macro_rules! delivery_columns {
     () => {
         "d.id, d.message_id, d.status, d.attempts, d.body, d.last_error, d.created_at, \
-         d.next_attempt_at, d.finished_at"
+         d.next_attempt_at, d.finished_at, d.lease_until"
     };
 }
 
@@ -177,6 +340,7 @@ fn delivery_from_row(r: &Row<'_>) -> Result<DeliveryInfo, DbError> {
         created_at: r.get(6)?,
         next_attempt_at: r.get(7)?,
         finished_at: r.get(8)?,
+        lease_until: r.get(9)?,
     })
 }
 
@@ -185,23 +349,20 @@ impl Tx<'_> {
     /// status: due now, with one more attempt than it has made (a delivery that fails again is then
     /// failed; its retry schedule was used up). Refused while an attempt is in flight.
     pub fn redeliver(&self, delivery: DeliveryId, now: Timestamp) -> Result<Redelivery, DbError> {
-        let lease: Option<Option<Timestamp>> = self.query_opt(
-            "SELECT lease_until FROM deliveries WHERE id = ?1",
-            params![delivery],
-            |r| r.get(0),
-        )?;
-        match lease {
-            None => return Ok(Redelivery::NotFound),
-            Some(Some(until)) if until > now => return Ok(Redelivery::InFlight),
-            Some(_) => {}
-        }
-        self.execute(
+        // One conditional update: a claim committed meanwhile (on any node) makes it change nothing.
+        let queued = self.execute(
             "UPDATE deliveries
              SET status = 'pending', next_attempt_at = ?2, finished_at = NULL, lease_until = NULL
-             WHERE id = ?1",
+             WHERE id = ?1 AND (lease_until IS NULL OR lease_until <= ?2)",
             params![delivery, now],
         )?;
-        Ok(Redelivery::Queued)
+        if queued > 0 {
+            Ok(Redelivery::Queued)
+        } else if self.exists("SELECT 1 FROM deliveries WHERE id = ?1", params![delivery])? {
+            Ok(Redelivery::InFlight)
+        } else {
+            Ok(Redelivery::NotFound)
+        }
     }
 
     /// Adds a delivery to the outbox, due now.
@@ -224,39 +385,132 @@ impl Tx<'_> {
         )
     }
 
-    /// Claims up to `limit` due deliveries whose lease (if any) has run out: leases them until
-    /// `lease_until` and counts the attempt. A claimed delivery is sent by nobody else until then.
+    /// Renews the leases `owner` holds that run out before `older_than` until `until`; returns those renewed, with the attempt number each was claimed for. A lease is kept
+    /// while its delivery is pending and leased to `owner`, even if it ran out meanwhile: a claim that took
+    /// it over would have made itself the owner, in a transaction too.
+    pub fn renew_leases(
+        &self,
+        owner: &str,
+        until: Timestamp,
+        older_than: Timestamp,
+    ) -> Result<Vec<HeldLease>, DbError> {
+        self.query_all(
+            "UPDATE deliveries SET lease_until = ?2
+             WHERE lease_until IS NOT NULL AND lease_until < ?3 AND lease_owner = ?1
+               AND status = 'pending'
+             RETURNING id, attempts",
+            params![owner, until, older_than],
+            |r| {
+                Ok(HeldLease {
+                    delivery: r.get(0)?,
+                    attempt: r.get(1)?,
+                })
+            },
+        )
+    }
+
+    /// Claims up to `limit` due deliveries fairly: round robin across endpoints (every endpoint's oldest
+    /// due delivery before any endpoint's second), each endpoint's deliveries in due order, and never more
+    /// than `per_endpoint` leases alive on one endpoint, or more than one (a probe, once its `probe_at` has
+    /// come) while its circuit is open. Leases are counted in the table, so the caps hold for every worker
+    /// claiming from it: claims are serialised (SQLite's single writer; an advisory lock on PostgreSQL). Each claimed delivery is
+    /// leased to `owner` until `lease_until` and its attempt counted; nobody else sends it until then.
+    ///
+    /// The cost does not grow with a backlog: endpoints are found by skipping through the per-merchant
+    /// index, and each contributes at most its allowance of rows.
     pub fn claim_due_deliveries(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
+        owner: &str,
+        per_endpoint: usize,
         limit: usize,
     ) -> Result<Vec<ClaimedDelivery>, DbError> {
-        // On PostgreSQL, workers of several nodes claim at once: SKIP LOCKED lets each take rows no
-        // other is claiming, and the lease keeps them from anyone else until it runs out.
-        let claim = match self.dialect() {
-            Dialect::Sqlite => {
-                "UPDATE deliveries SET lease_until = ?2, attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM deliveries
-                              WHERE status = 'pending' AND next_attempt_at <= ?1
-                                AND (lease_until IS NULL OR lease_until <= ?1)
-                              ORDER BY next_attempt_at, id LIMIT ?3)
-                 RETURNING id"
-            }
-            Dialect::Postgres => {
-                "UPDATE deliveries SET lease_until = ?2, attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM deliveries
-                              WHERE status = 'pending' AND next_attempt_at <= ?1
-                                AND (lease_until IS NULL OR lease_until <= ?1)
-                              ORDER BY next_attempt_at, id LIMIT ?3
-                              FOR UPDATE SKIP LOCKED)
-                 RETURNING id"
-            }
-        };
-        let ids: Vec<DeliveryId> =
-            self.query_all(claim, params![now, lease_until, limit], |r| r.get(0))?;
-        ids.into_iter()
-            .map(|id| {
+        // One claim at a time on every node: the allowances below are counted from the leases.
+        self.serialise(Serial::DeliveryClaims)?;
+        // Every endpoint with something due and unleased: its oldest such delivery, and how many more it
+        // may have in flight now.
+        let mut endpoints: Vec<(MerchantId, Timestamp, i64)> = self.query_all(
+            "WITH RECURSIVE endpoints (merchant_id) AS (
+                 SELECT MIN(merchant_id) FROM deliveries WHERE status = 'pending'
+                 UNION ALL
+                 SELECT (SELECT MIN(d.merchant_id) FROM deliveries d
+                         WHERE d.status = 'pending' AND d.merchant_id > endpoints.merchant_id)
+                 FROM endpoints WHERE endpoints.merchant_id IS NOT NULL
+             ),
+             busy AS (
+                 SELECT merchant_id, COUNT(*) AS leased FROM deliveries
+                 WHERE lease_until > ?1 GROUP BY merchant_id
+             ),
+             heads AS (
+                 SELECT ep.merchant_id,
+                        (SELECT d.next_attempt_at FROM deliveries d
+                         WHERE d.merchant_id = ep.merchant_id AND d.status = 'pending'
+                           AND d.next_attempt_at <= ?1
+                           AND (d.lease_until IS NULL OR d.lease_until <= ?1)
+                         ORDER BY d.next_attempt_at, d.id LIMIT 1) AS head
+                 FROM endpoints ep WHERE ep.merchant_id IS NOT NULL
+             )
+             SELECT heads.merchant_id, heads.head,
+                    CASE WHEN e.circuit = 'open' THEN
+                             CASE WHEN e.probe_at <= ?1 THEN 1 ELSE 0 END
+                         ELSE ?2 END - COALESCE(busy.leased, 0) AS allowance
+             FROM heads
+             JOIN merchants m ON m.id = heads.merchant_id
+             LEFT JOIN webhook_endpoints e ON e.merchant_id = heads.merchant_id
+                                          AND e.url = m.webhook_url
+             LEFT JOIN busy ON busy.merchant_id = heads.merchant_id
+             WHERE heads.head IS NOT NULL",
+            params![now, per_endpoint],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        endpoints.retain(|&(_, _, allowance)| allowance > 0);
+        // Every endpoint's first pick precedes any endpoint's second, so only the `limit` endpoints
+        // whose oldest due delivery is oldest can be served this round.
+        endpoints.sort_unstable_by_key(|&(merchant, head, _)| (head, merchant.0));
+        endpoints.truncate(limit);
+        // (position within its endpoint, due time, id): the round-robin order.
+        let mut picks: Vec<(usize, Timestamp, i64)> = Vec::new();
+        for (merchant, _, allowance) in endpoints {
+            let take = usize::try_from(allowance).unwrap_or(0).min(limit);
+            // On PostgreSQL a row another transaction is changing right now (an attempt being recorded
+            // or redelivered) is skipped, not waited for: it is claimed in a later round if still due.
+            let pick = match self.dialect() {
+                Dialect::Sqlite => {
+                    "SELECT id, next_attempt_at FROM deliveries
+                     WHERE merchant_id = ?1 AND status = 'pending' AND next_attempt_at <= ?2
+                       AND (lease_until IS NULL OR lease_until <= ?2)
+                     ORDER BY next_attempt_at, id LIMIT ?3"
+                }
+                Dialect::Postgres => {
+                    "SELECT id, next_attempt_at FROM deliveries
+                     WHERE merchant_id = ?1 AND status = 'pending' AND next_attempt_at <= ?2
+                       AND (lease_until IS NULL OR lease_until <= ?2)
+                     ORDER BY next_attempt_at, id LIMIT ?3
+                     FOR UPDATE SKIP LOCKED"
+                }
+            };
+            let rows: Vec<(i64, Timestamp)> =
+                self.query_all(pick, params![merchant, now, take], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            picks.extend(
+                rows.into_iter()
+                    .enumerate()
+                    .map(|(position, (id, due))| (position, due, id)),
+            );
+        }
+        picks.sort_unstable();
+        picks.truncate(limit);
+        picks
+            .into_iter()
+            .map(|(_, _, id)| {
+                let id = DeliveryId(id);
+                self.execute(
+                    "UPDATE deliveries SET lease_until = ?2, lease_owner = ?3, attempts = attempts + 1
+                     WHERE id = ?1",
+                    params![id, lease_until, owner],
+                )?;
                 self.query_one(
                     "SELECT d.id, d.message_id, d.merchant_id, m.name, p.invoice_id, d.body,
                             d.attempts, m.webhook_url, m.webhook_secret
@@ -283,13 +537,18 @@ impl Tx<'_> {
             .collect()
     }
 
-    /// Stores an attempt and moves the delivery on (delivered, retry later, or failed); releases the lease.
+    /// Stores an attempt, moves the delivery on (delivered, retry later, or failed) and releases the lease,
+    /// then feeds what the attempt said about the endpoint to its breaker; returns the circuit's change,
+    /// if it opened or closed. A worker that lost its lease (the attempt number moved on) still logs its
+    /// attempt, and a 2xx still counts as delivered, but a failure leaves the new owner's state alone.
     pub fn record_attempt(
         &self,
         attempt: &AttemptRecord,
         next: NextStep,
+        reach: Reach,
+        breaker: Breaker,
         now: Timestamp,
-    ) -> Result<(), DbError> {
+    ) -> Result<Option<CircuitChange>, DbError> {
         self.execute(
             "INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms,
                                             status_code, error, response_body)
@@ -314,31 +573,146 @@ impl Tx<'_> {
         self.execute(
             "UPDATE deliveries
              SET status = ?2, next_attempt_at = COALESCE(?3, next_attempt_at), finished_at = ?4,
-                 last_error = ?5, lease_until = NULL
-             WHERE id = ?1",
+                 last_error = ?5,
+                 lease_until = CASE WHEN attempts = ?6 THEN NULL ELSE lease_until END
+             WHERE id = ?1 AND status <> 'delivered'
+               AND (?2 = 'delivered' OR (attempts = ?6 AND status = 'pending'))",
             params![
                 attempt.delivery,
                 status,
                 next_at,
                 finished_at,
-                attempt.error
+                attempt.error,
+                attempt.attempt,
             ],
         )?;
-        Ok(())
+        if reach == Reach::NotTried || attempt.url.is_empty() {
+            return Ok(None);
+        }
+        self.feed_breaker(attempt, reach, breaker, now)
+    }
+
+    /// Applies an attempt's outcome to its endpoint's breaker, if the attempt went to the merchant's
+    /// current URL (a result about a URL since replaced says nothing about the new one).
+    fn feed_breaker(
+        &self,
+        attempt: &AttemptRecord,
+        reach: Reach,
+        breaker: Breaker,
+        now: Timestamp,
+    ) -> Result<Option<CircuitChange>, DbError> {
+        let merchant: Option<MerchantId> = self.query_opt(
+            "SELECT d.merchant_id FROM deliveries d JOIN merchants m ON m.id = d.merchant_id
+             WHERE d.id = ?1 AND m.webhook_url = ?2",
+            params![attempt.delivery, attempt.url],
+            |r| r.get(0),
+        )?;
+        let Some(merchant) = merchant else {
+            return Ok(None);
+        };
+        // A read-modify-write of the endpoint's row: attempts recorded at once on several nodes take turns.
+        self.lock_merchant(merchant)?;
+        let before = self
+            .endpoint_health(merchant)?
+            .filter(|h| h.url == attempt.url)
+            .unwrap_or_else(|| EndpointHealth::fresh(&attempt.url));
+        let after = before.after(reach, attempt.error.as_deref(), now, breaker);
+        if after == before {
+            return Ok(None);
+        }
+        self.execute(
+            "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures, changed_at, probe_at,
+                                            last_error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (merchant_id) DO UPDATE
+             SET url = excluded.url, circuit = excluded.circuit, failures = excluded.failures,
+                 changed_at = excluded.changed_at, probe_at = excluded.probe_at,
+                 last_error = excluded.last_error",
+            params![
+                merchant,
+                after.url,
+                after.circuit,
+                after.failures,
+                after.changed_at,
+                after.probe_at,
+                after.last_error,
+            ],
+        )?;
+        Ok((after.circuit != before.circuit).then_some(CircuitChange {
+            merchant,
+            health: after,
+        }))
     }
 }
 
 impl Conn<'_> {
-    /// When the worker next has something to do: the earliest instant a pending delivery becomes
-    /// claimable (its due time, or the end of its lease).
-    pub fn next_delivery_due(&self) -> Result<Option<Timestamp>, DbError> {
-        // CASE rather than two-argument MAX, which PostgreSQL spells GREATEST.
+    /// The next instant after `now` at which a delivery may become claimable without anyone ringing the
+    /// worker: a retry falling due, a lease running out, or an open circuit's next probe.
+    pub fn next_delivery_wake(&self, now: Timestamp) -> Result<Option<Timestamp>, DbError> {
         self.query_one(
-            "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until
-                             ELSE next_attempt_at END)
-             FROM deliveries WHERE status = 'pending'",
-            params![],
+            "SELECT MIN(at) FROM (
+                 SELECT MIN(next_attempt_at) AS at FROM deliveries
+                 WHERE status = 'pending' AND next_attempt_at > ?1
+                 UNION ALL
+                 SELECT MIN(lease_until) FROM deliveries
+                 WHERE status = 'pending' AND lease_until > ?1
+                 UNION ALL
+                 SELECT MIN(e.probe_at) FROM webhook_endpoints e
+                 WHERE e.circuit = 'open' AND e.probe_at > ?1
+                   AND EXISTS (SELECT 1 FROM deliveries d
+                               WHERE d.merchant_id = e.merchant_id AND d.status = 'pending')
+             ) AS wakes",
+            params![now],
             |r| r.get(0),
+        )
+    }
+
+    /// A merchant's endpoint: its breaker (if its state is about the current URL) and its queue.
+    pub fn endpoint_status(
+        &self,
+        merchant: MerchantId,
+        now: Timestamp,
+    ) -> Result<EndpointStatus, DbError> {
+        let current: Option<String> = self
+            .query_opt(
+                "SELECT webhook_url FROM merchants WHERE id = ?1",
+                params![merchant],
+                |r| r.get(0),
+            )?
+            .flatten();
+        let health = self
+            .endpoint_health(merchant)?
+            .filter(|h| current.as_deref() == Some(h.url.as_str()));
+        let (pending, in_flight) = self.query_one(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN lease_until > ?2 THEN 1 ELSE 0 END), 0)
+                              AS BIGINT)
+             FROM deliveries WHERE merchant_id = ?1 AND status = 'pending'",
+            params![merchant, now],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(EndpointStatus {
+            health,
+            pending,
+            in_flight,
+        })
+    }
+
+    /// The stored health of a merchant's webhook endpoint (`None`: never attempted, or reset).
+    pub fn endpoint_health(&self, merchant: MerchantId) -> Result<Option<EndpointHealth>, DbError> {
+        self.query_opt(
+            "SELECT url, circuit, failures, changed_at, probe_at, last_error
+             FROM webhook_endpoints WHERE merchant_id = ?1",
+            params![merchant],
+            |r| {
+                Ok(EndpointHealth {
+                    url: r.get(0)?,
+                    circuit: r.get(1)?,
+                    failures: r.get(2)?,
+                    changed_at: r.get(3)?,
+                    probe_at: r.get(4)?,
+                    last_error: r.get(5)?,
+                })
+            },
         )
     }
 
@@ -401,5 +775,198 @@ impl Conn<'_> {
             params![id, scope.owner()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseConfig;
+    use crate::db::Db;
+
+    /// A database with merchants 1..=`merchants` (webhook URL `https://m<N>.example/hook`) and, for each
+    /// `(merchant, due)` of `deliveries` in order, one paid payment with its delivery.
+    async fn outbox(merchants: i64, deliveries: &[(i64, i64)]) -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("webqris.db"), &DatabaseConfig::default()).expect("db");
+        let deliveries = deliveries.to_vec();
+        db.write(move |tx| {
+            for m in 1..=merchants {
+                tx.execute(
+                    "INSERT INTO merchants (id, name, webhook_url, webhook_secret, callback_secret_hash,
+                                            callback_secret_prefix, created_at)
+                     VALUES (?1, 'M', 'https://m' || ?1 || '.example/hook', 's', 'h' || ?1, 'p', 0)",
+                    params![m],
+                )?;
+            }
+            for (n, (merchant, due)) in deliveries.into_iter().enumerate() {
+                let n = i64::try_from(n).expect("small");
+                tx.execute(
+                    "INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code,
+                                           total_amount, qris_payload, status, payment_method,
+                                           created_at, expired_at, paid_at, closed_at)
+                     VALUES (?1, 'INV-' || ?1, ?2, 1000, ?1, 1000 + ?1, 'q', 'paid', 'x', 0, 1, 0, 0)",
+                    params![n + 1, merchant],
+                )?;
+                tx.insert_delivery(
+                    &format!("msg_{n}"),
+                    MerchantId(merchant),
+                    PaymentId(n + 1),
+                    "payment.paid",
+                    b"{}",
+                    at(due),
+                )?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .await
+        .expect("seeded");
+        (dir, db)
+    }
+
+    async fn claim(db: &Db, now: i64, per_endpoint: usize, limit: usize) -> Vec<(i64, i64)> {
+        db.write(move |tx| {
+            tx.claim_due_deliveries(at(now), at(now + 1000), "test", per_endpoint, limit)
+        })
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|d| (d.merchant_id.0, d.id.0))
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn claims_go_round_robin_in_due_order_and_never_past_an_endpoints_cap() {
+        // Merchant 1 has a backlog of five, due first; merchants 2 and 3 have two each, due later.
+        let (_dir, db) = outbox(
+            3,
+            &[
+                (1, 1),
+                (1, 2),
+                (1, 3),
+                (1, 4),
+                (1, 5),
+                (2, 6),
+                (2, 7),
+                (3, 8),
+                (3, 9),
+            ],
+        )
+        .await;
+        assert_eq!(
+            claim(&db, 100, 2, 5).await,
+            [(1, 1), (2, 6), (3, 8), (1, 2), (2, 7)],
+            "every endpoint's first before any second, each in due order"
+        );
+        assert_eq!(
+            claim(&db, 100, 2, 10).await,
+            [(3, 9)],
+            "1 and 2 are at their cap of two leases"
+        );
+        assert_eq!(
+            claim(&db, 100, 2, 10).await,
+            [],
+            "nothing more until one ends"
+        );
+        // The leases run out at 1100: everything due is claimable again, still capped per endpoint.
+        assert_eq!(
+            claim(&db, 1200, 2, 10).await,
+            [(1, 1), (2, 6), (3, 8), (1, 2), (2, 7), (3, 9)]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_open_circuit_lets_one_probe_through_once_it_is_due() {
+        let (_dir, db) = outbox(2, &[(1, 1), (1, 2), (1, 3), (2, 4)]).await;
+        db.write(|tx| {
+            tx.execute(
+                "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures, probe_at)
+                 VALUES (1, 'https://m1.example/hook', 'open', 5, 500)",
+                params![],
+            )?;
+            Ok::<_, DbError>(())
+        })
+        .await
+        .expect("open");
+        assert_eq!(
+            claim(&db, 100, 8, 10).await,
+            [(2, 4)],
+            "no probe before its time"
+        );
+        assert_eq!(
+            claim(&db, 600, 8, 10).await,
+            [(1, 1)],
+            "one probe, the oldest"
+        );
+        assert_eq!(claim(&db, 700, 8, 10).await, [], "one probe at a time");
+        // A circuit about another URL (the merchant changed it since) does not hold the new one back.
+        db.write(|tx| {
+            tx.execute(
+                "UPDATE merchants SET webhook_url = 'https://new.example/hook' WHERE id = 1",
+                params![],
+            )?;
+            Ok::<_, DbError>(())
+        })
+        .await
+        .expect("new url");
+        assert_eq!(claim(&db, 700, 8, 10).await, [(1, 2), (1, 3)]);
+    }
+
+    const BREAKER: Breaker = Breaker {
+        threshold: 3,
+        probe_interval: Duration::from_secs(5),
+    };
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millis(ms)
+    }
+
+    #[test]
+    fn the_circuit_opens_on_the_threshold_th_unreachable_attempt_in_a_row_and_probes_from_then_on()
+    {
+        let mut h = EndpointHealth::fresh("https://shop.example/hook");
+        for n in 1..=2 {
+            h = h.after(
+                Reach::Unreachable,
+                Some("connection refused"),
+                at(n),
+                BREAKER,
+            );
+            assert_eq!((h.circuit, h.failures), (Circuit::Closed, n));
+        }
+        let opened = h.after(Reach::Unreachable, Some("timed out"), at(10), BREAKER);
+        assert_eq!(opened.circuit, Circuit::Open);
+        assert_eq!(opened.changed_at, Some(at(10)));
+        assert_eq!(opened.probe_at, Some(at(5010)));
+        assert_eq!(opened.last_error.as_deref(), Some("timed out"));
+        let failed_probe = opened.after(Reach::Unreachable, Some("timed out"), at(9000), BREAKER);
+        assert_eq!(failed_probe.circuit, Circuit::Open);
+        assert_eq!(
+            failed_probe.changed_at,
+            Some(at(10)),
+            "still the same opening"
+        );
+        assert_eq!(
+            failed_probe.probe_at,
+            Some(at(14000)),
+            "next probe after a pause"
+        );
+        let closed = failed_probe.after(Reach::Answered, None, at(15000), BREAKER);
+        assert_eq!((closed.circuit, closed.failures), (Circuit::Closed, 0));
+        assert_eq!(closed.changed_at, Some(at(15000)));
+        assert_eq!(closed.probe_at, None);
+    }
+
+    #[test]
+    fn an_answer_resets_the_count_and_attempts_that_reached_nothing_change_nothing() {
+        let h = EndpointHealth::fresh("https://shop.example/hook")
+            .after(Reach::Unreachable, Some("refused"), at(1), BREAKER)
+            .after(Reach::Unreachable, Some("refused"), at(2), BREAKER);
+        assert_eq!(h.after(Reach::NotTried, Some("no URL"), at(3), BREAKER), h);
+        let answered = h.after(Reach::Answered, None, at(4), BREAKER);
+        assert_eq!((answered.circuit, answered.failures), (Circuit::Closed, 0));
+        assert_eq!(answered.changed_at, None, "it never opened");
+        let again = answered.after(Reach::Unreachable, Some("refused"), at(5), BREAKER);
+        assert_eq!(again.failures, 1, "counted afresh: in a row means in a row");
     }
 }

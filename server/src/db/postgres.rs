@@ -26,7 +26,7 @@ use crate::config::DatabaseConfig;
 
 pub(super) use postgres::Row;
 
-/// Serialises migrators (and the first account's creation) across every node: an arbitrary constant.
+/// Serialises migrators across every node: an arbitrary constant (`sql::Serial` holds the others).
 const MIGRATION_LOCK: i64 = 0x7765_6271_7269_7301;
 
 /// Whether `target` names a PostgreSQL database rather than a SQLite file.
@@ -301,15 +301,6 @@ fn migrate(client: &mut Client, target: i64) -> Result<(), DbError> {
     }
 }
 
-/// Takes the lock that serialises the first account's creation across nodes.
-pub(super) fn lock_accounts(conn: &PgConn) -> Result<(), DbError> {
-    let mut session = conn.0.borrow_mut();
-    session
-        .client
-        .execute("SELECT pg_advisory_xact_lock($1)", &[&(MIGRATION_LOCK + 1)])?;
-    Ok(())
-}
-
 /// A statement in PostgreSQL's spelling: `?N` placeholders become `$N` (outside string literals).
 fn translate(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
@@ -492,8 +483,8 @@ mod tests {
         assert_eq!(row.get::<_, i64>(0), 25042);
         assert_eq!(row.get::<_, Option<String>>(1), None);
         client
-            .batch_execute(fixtures::V3_USE)
-            .expect("v2 and v3 tables usable");
+            .batch_execute(fixtures::LATER_USE)
+            .expect("the later tables usable");
         migrate(&mut client, SCHEMA_VERSION).expect("migrating twice is a no-op");
         client
             .execute(

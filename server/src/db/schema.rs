@@ -53,6 +53,8 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Both(V1_INITIAL),
     Migration::Both(V2_DEVICES),
     Migration::Both(V3_DASHBOARD),
+    Migration::Both(V4_DEVICE_HEALTH),
+    Migration::Both(V5_ENDPOINTS),
 ];
 
 /// The version a fully migrated database has.
@@ -273,6 +275,45 @@ CREATE TABLE manual_confirmations (
 );
 "#;
 
+/// Version 4: a forwarder's delivery health, as its heartbeat reports it (notification access, parked
+/// count, since when its oldest undelivered notification waits on the server's clock, why it cannot
+/// deliver) and the alert last announced for the device, so that each change is announced once.
+pub const V4_DEVICE_HEALTH: &str = r#"
+ALTER TABLE devices ADD COLUMN notification_access INTEGER;
+ALTER TABLE devices ADD COLUMN parked_count INTEGER;
+ALTER TABLE devices ADD COLUMN oldest_pending_since INTEGER;
+ALTER TABLE devices ADD COLUMN last_delivery_error TEXT;
+ALTER TABLE devices ADD COLUMN alert TEXT CHECK (alert IN ('silent', 'cannot_deliver', 'no_notification_access'));
+"#;
+
+/// Version 5: fair webhook delivery. Each merchant's webhook URL is an endpoint with a circuit breaker
+/// (its state survives a restart and is shared by every worker on the database); deliveries are found per
+/// merchant in due order, leases are counted through their own index when claiming and name their
+/// worker.
+pub const V5_ENDPOINTS: &str = r#"
+CREATE TABLE webhook_endpoints (
+    merchant_id INTEGER NOT NULL REFERENCES merchants (id) ON DELETE CASCADE,
+    -- The webhook URL this state belongs to: a merchant whose URL changed starts afresh, closed.
+    url         TEXT    NOT NULL,
+    -- closed: attempts flow, up to the per-endpoint cap; open: one probe at a time, from probe_at.
+    circuit     TEXT    NOT NULL DEFAULT 'closed' CHECK (circuit IN ('closed', 'open')),
+    -- Attempts in a row that timed out or could not connect.
+    failures    INTEGER NOT NULL DEFAULT 0,
+    -- When the circuit last opened or closed.
+    changed_at  INTEGER,
+    -- While open: when the next probe may start.
+    probe_at    INTEGER,
+    -- Why the last unreachable attempt failed.
+    last_error  TEXT,
+    PRIMARY KEY (merchant_id)
+);
+CREATE INDEX deliveries_merchant_due ON deliveries (merchant_id, next_attempt_at, id)
+    WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE lease_until IS NOT NULL;
+-- The worker that holds the lease (random per worker run), so it can renew all of its leases at once.
+ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+"#;
+
 /// The step that brings a database at version `current` one closer to `target`, with the version it
 /// reaches; `None` when it is there. A database newer than this binary is refused, whatever `target`.
 pub(super) fn next_step(current: i64, target: i64) -> Result<Option<(i64, Migration)>, DbError> {
@@ -300,8 +341,8 @@ pub(super) mod fixtures {
                                                      total_amount, qris_payload, created_at, expired_at)
                                VALUES ('INV-1-aaaaaa', 1, 25000, 42, 25042, 'qris', 0, 1800000);";
 
-    /// Uses what versions 2 and 3 added.
-    pub const V3_USE: &str = "INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
+    /// Uses what the later versions added.
+    pub const LATER_USE: &str = "INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
                               VALUES (1, 'device-01', 0, 0);
                               INSERT INTO accounts (id, email, password_hash, is_operator, created_at)
                               VALUES (1, 'owner@example.com', '$argon2id$x', 1, 0);
@@ -312,7 +353,9 @@ pub(super) mod fixtures {
                               UPDATE api_tokens SET last_used_at = 5;
                               INSERT INTO manual_confirmations (payment_id, account_id, reason,
                                                                 confirmed_at)
-                              VALUES (1, 1, 'seen in the bank app', 0);";
+                              VALUES (1, 1, 'seen in the bank app', 0);
+                              INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures)
+                              VALUES (1, 'https://shop.example/webhook', 'open', 5);";
 
     /// The v1 payment's total and page token (none: it predates version 3).
     pub const V1_PAYMENT: &str =

@@ -10,7 +10,7 @@ use webqris_core::Timestamp;
 use webqris_core::wire::PaymentStatus;
 
 use super::{
-    AccountId, Conn, DbError, DeliveryId, DeliveryStatus, MerchantId, NotificationId,
+    AccountId, Circuit, Conn, DbError, DeliveryId, DeliveryStatus, MerchantId, NotificationId,
     NotificationOutcome, NotificationSource, PaymentId, PaymentOutcome, SeenKind, Tx,
 };
 use super::{postgres, sqlite};
@@ -234,6 +234,7 @@ macro_rules! spelled_columns {
 }
 
 spelled_columns!(
+    Circuit,
     DeliveryStatus,
     NotificationOutcome,
     NotificationSource,
@@ -355,6 +356,18 @@ impl Conn<'_> {
     }
 }
 
+/// What [`Tx::serialise`] serialises across nodes; each is its own advisory lock key on PostgreSQL
+/// (arbitrary constants, next to the migrations' key in `postgres.rs`).
+#[derive(Debug, Clone, Copy)]
+#[repr(i64)]
+pub(super) enum Serial {
+    /// Creating accounts: the first one becomes the operator.
+    Accounts = 0x7765_6271_7269_7302,
+    /// Claiming deliveries: the per-endpoint cap is counted from the leases, which only holds if one
+    /// claim runs at a time.
+    DeliveryClaims = 0x7765_6271_7269_7303,
+}
+
 impl Tx<'_> {
     /// Runs a statement that returns no rows; how many rows it changed.
     pub(super) fn execute(
@@ -385,12 +398,19 @@ impl Tx<'_> {
         }
     }
 
-    /// Serialises the creation of accounts across nodes (the first one becomes the operator). A no-op
-    /// on SQLite.
-    pub(super) fn lock_accounts(&self) -> Result<(), DbError> {
-        match self.0.0 {
-            Backend::Sqlite(_) => Ok(()),
-            Backend::Postgres(conn) => postgres::lock_accounts(conn),
+    /// Serialises this transaction with every other one that takes the same `lock`, on every node, until
+    /// it ends (a transaction-scoped advisory lock). A no-op on SQLite, whose single writer already runs
+    /// one at a time.
+    pub(super) fn serialise(&self, lock: Serial) -> Result<(), DbError> {
+        match self.dialect() {
+            Dialect::Sqlite => Ok(()),
+            Dialect::Postgres => self
+                .query_opt(
+                    "SELECT pg_advisory_xact_lock(?1)",
+                    params![lock as i64],
+                    |_| Ok(()),
+                )
+                .map(drop),
         }
     }
 }

@@ -1,16 +1,24 @@
 //! Outbound webhooks: the delivery worker and the policy on which targets may be called.
 //!
 //! The outbox row is written with the paid transition (see `db::Tx::mark_paid`), so a delivery exists
-//! as soon as a payment is paid, whatever happens to the process. The worker claims due deliveries with a
-//! lease (nobody else sends a leased delivery), runs each attempt as its own task bounded by a semaphore
-//! (a merchant whose endpoint hangs delays nobody else), records every attempt, and schedules the retries
-//! of `webhook.retry_schedule`. A crash mid-attempt leaves the lease to expire; the delivery is then
-//! claimed again, so nothing due is forgotten (a receiver may see an attempt twice then, with the same
-//! `webhook-id`, which is what Standard Webhooks receivers deduplicate on).
+//! as soon as a payment is paid, whatever happens to the process. The worker claims due deliveries
+//! fairly (round robin across endpoints, at most `webhook.endpoint_concurrency` in flight per endpoint,
+//! counted from the leases in the database) up to `webhook.concurrency` attempts of its own, runs each
+//! attempt as its own task, records every attempt and schedules the retries of `webhook.retry_schedule`.
+//! An endpoint that keeps timing out or refusing connections trips its circuit breaker: then one probe
+//! at a time goes to it until it answers, while its other deliveries wait their turn in the outbox.
+//!
+//! A claimed delivery is leased to this worker, and the lease is renewed (with every claim round, at
+//! least every third of `webhook.lease_secs`) for as long as its attempt runs, so one `webhook-id` is
+//! never in flight twice: an attempt whose lease could not be renewed in time is cut off before the lease
+//! can run out. A crash mid-attempt leaves the lease to expire; the delivery is then claimed again, so
+//! nothing due is forgotten and delivery is at least once (a receiver may see an attempt twice then, with
+//! the same `webhook-id`, which is what Standard Webhooks receivers deduplicate on).
 
 pub mod target;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::http::header::CONTENT_TYPE;
@@ -22,7 +30,10 @@ use webqris_core::wire::{WEBHOOK_USER_AGENT, WsWebhookDeliveredData, WsWebhookFa
 use webqris_core::{SecretString, Timestamp};
 
 use crate::config::WebhookConfig;
-use crate::db::{AttemptRecord, ClaimedDelivery, NextStep};
+use crate::db::{
+    AttemptRecord, Breaker, Circuit, CircuitChange, ClaimedDelivery, DeliveryId, HeldLease,
+    NextStep, Reach,
+};
 use crate::state::AppState;
 
 /// The longest the worker sleeps without looking at the outbox (a safety net; it is woken whenever a
@@ -31,12 +42,13 @@ const MAX_IDLE: Duration = Duration::from_secs(30);
 /// The pause after a round that found something due but could not claim it (database trouble).
 const BACKOFF: Duration = Duration::from_millis(200);
 
-/// The HTTP client for webhooks: per-attempt timeout, no redirects, no proxy from the environment, and
-/// (unless private targets are allowed) the resolver that refuses internal addresses.
+/// The HTTP client for webhooks: per-attempt and connect timeouts, no redirects, no proxy from the
+/// environment, and (unless private targets are allowed) the resolver that refuses internal addresses.
 pub fn http_client(config: &WebhookConfig) -> reqwest::Result<Client> {
     install_crypto_provider();
     let builder = Client::builder()
         .timeout(config.timeout_secs.duration())
+        .connect_timeout(config.connect_timeout_secs.duration())
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .user_agent(WEBHOOK_USER_AGENT);
@@ -56,8 +68,92 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The leases this worker holds, each with the instant (on the monotonic clock) until which its renewal
+/// is confirmed. An attempt watches its entry and stops when that instant passes.
+#[derive(Clone, Default)]
+struct Leases(Arc<Mutex<HeldAttempts>>);
+
+/// Each lease held: the attempt number it was claimed for, and where its confirmation is announced.
+type HeldAttempts = HashMap<DeliveryId, (i64, watch::Sender<Instant>)>;
+
+impl Leases {
+    /// Starts holding a lease confirmed until `until`; the receiver tells the attempt how long it may run.
+    fn hold(&self, delivery: &ClaimedDelivery, until: Instant) -> watch::Receiver<Instant> {
+        let (confirmed, watched) = watch::channel(until);
+        self.map()
+            .insert(delivery.id, (delivery.attempt, confirmed));
+        watched
+    }
+
+    fn release(&self, delivery: DeliveryId) {
+        self.map().remove(&delivery);
+    }
+
+    fn held(&self) -> Vec<HeldLease> {
+        self.map()
+            .iter()
+            .map(|(delivery, (attempt, _))| HeldLease {
+                delivery: *delivery,
+                attempt: *attempt,
+            })
+            .collect()
+    }
+
+    /// Records a renewal of `asked` that kept `kept`: those are confirmed until `until`, the others are
+    /// lost (their attempts stop at once).
+    fn renewed(&self, asked: &[HeldLease], kept: &[HeldLease], until: Instant) {
+        let map = self.map();
+        for lease in asked {
+            if let Some((attempt, confirmed)) = map.get(&lease.delivery)
+                && *attempt == lease.attempt
+            {
+                let deadline = if kept.contains(lease) {
+                    until
+                } else {
+                    Instant::now()
+                };
+                confirmed.send_replace(deadline);
+            }
+        }
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HeldAttempts> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How the worker uses `webhook.lease_secs`, and the name its leases carry.
+#[derive(Debug, Clone)]
+struct LeaseTiming {
+    /// This worker run's name in `lease_owner` (random: a restarted or second worker is another owner).
+    owner: Arc<str>,
+    /// Written to the database with each claim and renewal.
+    length: Duration,
+    /// How long after a renewal was asked for the attempt may keep running without a newer one: shorter
+    /// than the lease, so the attempt stops before anyone else could claim the delivery.
+    trusted: Duration,
+    /// How often leases in flight are renewed.
+    renew_every: Duration,
+}
+
+impl LeaseTiming {
+    fn length_ms(&self) -> i64 {
+        i64::try_from(self.length.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    fn new(config: &WebhookConfig) -> Self {
+        let length = config.lease_secs.duration();
+        Self {
+            owner: format!("worker-{:016x}", rand::random::<u64>()).into(),
+            length,
+            trusted: length * 3 / 4,
+            renew_every: length / 3,
+        }
+    }
+}
+
 /// Delivers webhooks until `stop` becomes true, then waits for the attempts in flight (each bounded by
-/// the webhook timeout) so that they are recorded.
+/// the webhook timeout, their leases still renewed) so that they are recorded.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let client = match http_client(&state.config.webhook) {
         Ok(client) => client,
@@ -66,26 +162,38 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
             return;
         }
     };
-    let permits = Arc::new(Semaphore::new(state.config.webhook.concurrency));
+    let timing = LeaseTiming::new(&state.config.webhook);
+    let slots = Arc::new(Semaphore::new(state.config.webhook.concurrency));
+    let leases = Leases::default();
     let mut in_flight: JoinSet<()> = JoinSet::new();
+    let mut renewal = tokio::time::interval(timing.renew_every);
+    renewal.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let free = permits.available_permits();
-        let claimed = if free > 0 {
-            claim(&state, free).await
-        } else {
-            Vec::new()
-        };
-        let claimed_any = !claimed.is_empty();
-        for delivery in claimed {
-            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+        let claimed = claim_round(&state, &leases, &timing, slots.available_permits()).await;
+        let claimed_any = claimed.as_ref().is_some_and(|c| !c.is_empty());
+        for (delivery, confirmed) in claimed.unwrap_or_default() {
+            let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                // Cannot happen (claims never exceed the free slots); the lease runs out and it is retried.
+                tracing::error!(invoice = %delivery.invoice_id, "no free webhook slot for a claimed delivery");
                 break;
             };
-            in_flight.spawn(attempt(state.clone(), client.clone(), delivery, permit));
+            let lease = leases.hold(&delivery, confirmed);
+            in_flight.spawn(deliver(
+                state.clone(),
+                client.clone(),
+                (delivery, lease),
+                Held {
+                    _slot: slot,
+                    leases: leases.clone(),
+                    timing: timing.clone(),
+                    stop: stop.clone(),
+                },
+            ));
         }
-        let wait = if permits.available_permits() == 0 {
+        let wait = if slots.available_permits() == 0 {
             MAX_IDLE
         } else {
-            match until_next_due(&state).await {
+            match until_next_wake(&state).await {
                 Some(wait) if wait.is_zero() && !claimed_any => BACKOFF,
                 Some(wait) => wait.min(MAX_IDLE),
                 None => MAX_IDLE,
@@ -94,7 +202,14 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             () = state.delivery_bell.notified() => {}
             () = tokio::time::sleep(wait) => {}
-            Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => log_join(joined),
+            Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
+                log_join(joined);
+                // Every attempt that ended meanwhile frees its slot for the same claim round.
+                while let Some(joined) = in_flight.try_join_next() {
+                    log_join(joined);
+                }
+            }
+            _ = renewal.tick(), if !in_flight.is_empty() => {}
             _ = stop.wait_for(|stopping| *stopping) => break,
         }
     }
@@ -104,8 +219,13 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
             "waiting for webhook attempts in flight"
         );
     }
-    while let Some(joined) = in_flight.join_next().await {
-        log_join(joined);
+    while !in_flight.is_empty() {
+        tokio::select! {
+            Some(joined) = in_flight.join_next() => log_join(joined),
+            _ = renewal.tick() => {
+                claim_round(&state, &leases, &timing, 0).await;
+            }
+        }
     }
     tracing::debug!("webhook worker stopped");
 }
@@ -116,33 +236,57 @@ fn log_join(joined: Result<(), tokio::task::JoinError>) {
     }
 }
 
-/// Claims up to `limit` due deliveries; a database failure is logged and yields nothing this round.
-async fn claim(state: &AppState, limit: usize) -> Vec<ClaimedDelivery> {
-    let now = state.now();
-    // The lease outlives the longest possible attempt, so a live attempt is never duplicated.
-    let lease = state
-        .config
-        .webhook
-        .timeout_secs
-        .millis()
-        .saturating_add(1000);
-    let lease_until = Timestamp::from_millis(now.as_millis().saturating_add(lease));
-    match state
+/// One write on the outbox: renews the leases held (so that the claim that follows can never take a
+/// delivery that is still in flight here) and claims up to `free` due deliveries. Returns each claimed
+/// delivery with the instant its lease is trusted until; `None` when the database could not be reached
+/// (logged; the leases held keep their last confirmation and their attempts stop when it passes).
+async fn claim_round(
+    state: &AppState,
+    leases: &Leases,
+    timing: &LeaseTiming,
+    free: usize,
+) -> Option<Vec<(ClaimedDelivery, Instant)>> {
+    let held = leases.held();
+    if held.is_empty() && free == 0 {
+        return Some(Vec::new());
+    }
+    let asked_at = Instant::now();
+    let clock = state.config.clock.clone();
+    let per_endpoint = state.config.webhook.endpoint_concurrency;
+    let length = timing.length_ms();
+    let owner = Arc::clone(&timing.owner);
+    // The lease is counted from when the write runs, not from when it was queued.
+    let written = state
         .db
-        .write(move |tx| tx.claim_due_deliveries(now, lease_until, limit))
-        .await
-    {
-        Ok(claimed) => claimed,
+        .write(move |tx| {
+            let now = clock.now();
+            let until = Timestamp::from_millis(now.as_millis().saturating_add(length));
+            let renewed = tx.renew_leases(&owner, until, Timestamp::from_millis(i64::MAX))?;
+            let claimed = if free == 0 {
+                Vec::new()
+            } else {
+                tx.claim_due_deliveries(now, until, &owner, per_endpoint, free)?
+            };
+            Ok::<_, crate::db::DbError>((renewed, claimed))
+        })
+        .await;
+    match written {
+        Ok((renewed, claimed)) => {
+            let trusted = asked_at + timing.trusted;
+            leases.renewed(&held, &renewed, trusted);
+            Some(claimed.into_iter().map(|d| (d, trusted)).collect())
+        }
         Err(e) => {
-            tracing::error!(error = %e, "cannot claim due webhooks; trying again shortly");
-            Vec::new()
+            tracing::error!(error = %e, "cannot claim due webhooks or renew their leases; trying again shortly");
+            None
         }
     }
 }
 
-/// How long until the next delivery becomes claimable (`None`: nothing pending).
-async fn until_next_due(state: &AppState) -> Option<Duration> {
-    match state.db.read(|c| c.next_delivery_due()).await {
+/// How long until a delivery may next become claimable by itself (`None`: nothing pending).
+async fn until_next_wake(state: &AppState) -> Option<Duration> {
+    let now = state.now();
+    match state.db.read(move |c| c.next_delivery_wake(now)).await {
         Ok(next) => next.map(|at| {
             let ms = at.as_millis().saturating_sub(state.now().as_millis());
             Duration::from_millis(u64::try_from(ms).unwrap_or(0))
@@ -150,6 +294,49 @@ async fn until_next_due(state: &AppState) -> Option<Duration> {
         Err(e) => {
             tracing::error!(error = %e, "cannot read the webhook outbox; trying again shortly");
             Some(BACKOFF)
+        }
+    }
+}
+
+/// What an attempt task holds while it runs: a global slot, and what it needs to take the next delivery.
+struct Held {
+    _slot: OwnedSemaphorePermit,
+    leases: Leases,
+    timing: LeaseTiming,
+    stop: watch::Receiver<bool>,
+}
+
+/// Runs attempts on one slot: the claimed delivery, then the next due one (claimed fairly, like any
+/// claim, in the same write that records the attempt: one commit per attempt instead of two), until
+/// nothing is due or the worker stops.
+async fn deliver(
+    state: AppState,
+    client: Client,
+    mut claimed: (ClaimedDelivery, watch::Receiver<Instant>),
+    held: Held,
+) {
+    while let Some((next, confirmed)) = attempt(&state, &client, claimed.0, claimed.1, &held).await
+    {
+        let lease = held.leases.hold(&next, confirmed);
+        claimed = (next, lease);
+    }
+}
+
+/// Resolves once the lease's confirmed instant has passed without a newer renewal.
+async fn lease_lost(mut lease: watch::Receiver<Instant>) {
+    loop {
+        let until = *lease.borrow_and_update();
+        if Instant::now() >= until {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(until.into()) => {}
+            changed = lease.changed() => {
+                if changed.is_err() {
+                    // The worker dropped the lease: it is not renewed any more.
+                    return;
+                }
+            }
         }
     }
 }
@@ -163,21 +350,31 @@ pub struct Response {
     pub body: String,
 }
 
-/// One attempt of one delivery, recorded whatever happens.
+/// One attempt of one delivery, recorded whatever happens; returns the next delivery claimed with the
+/// record, with the instant its lease is trusted until.
 async fn attempt(
-    state: AppState,
-    client: Client,
+    state: &AppState,
+    client: &Client,
     delivery: ClaimedDelivery,
-    _permit: OwnedSemaphorePermit,
-) {
+    lease: watch::Receiver<Instant>,
+    held: &Held,
+) -> Option<(ClaimedDelivery, Instant)> {
     let started_at = state.now();
     let clock = Instant::now();
     let config = &state.config.webhook;
-    let sent = send(&client, &delivery, config, started_at).await;
+    let sent = tokio::select! {
+        sent = send(client, &delivery, config, started_at) => sent,
+        () = lease_lost(lease) => {
+            tracing::error!(invoice = %delivery.invoice_id, attempt = delivery.attempt, "the webhook's lease could not be renewed in time; attempt stopped so that it is never in flight twice");
+            Err(SendError::not_tried(
+                "stopped: the delivery's lease could not be renewed in time (database unreachable or too slow); it will be retried".to_owned(),
+            ))
+        }
+    };
     let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let (status_code, error, response_body) = match sent {
+    let (status_code, error, response_body, reach) = match sent {
         Ok(Response { status, body }) if (200..300).contains(&status) => {
-            (Some(status), None, Some(body))
+            (Some(status), None, Some(body), Reach::Answered)
         }
         Ok(Response { status, body }) => (
             Some(status),
@@ -185,8 +382,9 @@ async fn attempt(
                 "HTTP {status} (only 2xx counts as delivered; redirects are not followed)"
             )),
             Some(body),
+            Reach::Answered,
         ),
-        Err(error) => (None, Some(error), None),
+        Err(SendError { message, reach }) => (None, Some(message), None, reach),
     };
     let delivered = error.is_none();
     let now = state.now();
@@ -222,14 +420,45 @@ async fn attempt(
         error: error.clone(),
         response_body,
     };
-    if let Err(e) = state
+    let breaker = Breaker {
+        threshold: config.breaker_threshold,
+        probe_interval: config.breaker_probe_secs.duration(),
+    };
+    let take_next = !*held.stop.borrow();
+    let (clock, per_endpoint) = (state.config.clock.clone(), config.endpoint_concurrency);
+    let (owner, length) = (Arc::clone(&held.timing.owner), held.timing.length_ms());
+    let renewed_lately = length - i64::try_from(held.timing.renew_every.as_millis()).unwrap_or(0);
+    let asked_at = Instant::now();
+    let recorded = state
         .db
-        .write(move |tx| tx.record_attempt(&record, next, now))
-        .await
-    {
-        tracing::error!(error = %e, invoice = %delivery.invoice_id, "cannot record a webhook attempt; its lease will expire and it will be retried");
-        return;
-    }
+        .write(move |tx| {
+            let change = tx.record_attempt(&record, next, reach, breaker, now)?;
+            let mut claimed = Vec::new();
+            if take_next {
+                let now = clock.now();
+                let until = Timestamp::from_millis(now.as_millis().saturating_add(length));
+                // This worker's leases not renewed lately first (the clock may have jumped since the last
+                // round), so that the claim cannot take a delivery still in flight here.
+                let stale = Timestamp::from_millis(now.as_millis().saturating_add(renewed_lately));
+                tx.renew_leases(&owner, until, stale)?;
+                claimed = tx.claim_due_deliveries(now, until, &owner, per_endpoint, 1)?;
+            }
+            Ok::<_, crate::db::DbError>((change, claimed.pop()))
+        })
+        .await;
+    held.leases.release(delivery.id);
+    let following = match recorded {
+        Ok((change, following)) => {
+            if let Some(change) = change {
+                log_circuit_change(&delivery, &change);
+            }
+            following.map(|d| (d, asked_at + held.timing.trusted))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, invoice = %delivery.invoice_id, "cannot record a webhook attempt; its lease will expire and it will be retried");
+            return None;
+        }
+    };
     if let Some(error) = error {
         state.hub.webhook_failed(
             delivery.merchant_id,
@@ -258,9 +487,59 @@ async fn attempt(
                 status_code: status_code.unwrap_or_default(),
             },
         );
-    } else if matches!(next, NextStep::RetryAt(_)) {
-        // The worker may be sleeping longer than this retry's delay.
-        state.delivery_bell.notify_one();
+    }
+    following
+}
+
+/// The one log line of a circuit that opened or closed (the change is made once, in the database).
+fn log_circuit_change(delivery: &ClaimedDelivery, change: &CircuitChange) {
+    let health = &change.health;
+    match health.circuit {
+        Circuit::Open => tracing::warn!(
+            merchant = %delivery.merchant_name,
+            merchant_id = change.merchant.0,
+            url = %health.url,
+            failures = health.failures,
+            error = ?health.last_error,
+            next_probe_at = ?health.probe_at,
+            "webhook endpoint unreachable: circuit opened, one probe at a time until it answers; its other webhooks wait in the outbox"
+        ),
+        Circuit::Closed => tracing::info!(
+            merchant = %delivery.merchant_name,
+            merchant_id = change.merchant.0,
+            url = %health.url,
+            "webhook endpoint answers again: circuit closed"
+        ),
+    }
+}
+
+/// Why an attempt got no HTTP response, and whether that says the endpoint is down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendError {
+    /// What went wrong, with its causes.
+    pub message: String,
+    /// [`Reach::Unreachable`] for a timeout or a connection that could not be made.
+    pub reach: Reach,
+}
+
+impl SendError {
+    fn not_tried(message: String) -> Self {
+        Self {
+            message,
+            reach: Reach::NotTried,
+        }
+    }
+
+    fn from_reqwest(error: &reqwest::Error) -> Self {
+        let reach = if error.is_timeout() || error.is_connect() {
+            Reach::Unreachable
+        } else {
+            Reach::NotTried
+        };
+        Self {
+            message: describe(error),
+            reach,
+        }
     }
 }
 
@@ -270,12 +549,11 @@ async fn send(
     delivery: &ClaimedDelivery,
     config: &WebhookConfig,
     now: Timestamp,
-) -> Result<Response, String> {
-    let url = delivery
-        .url
-        .as_deref()
-        .ok_or_else(|| "the merchant has no webhook URL configured".to_owned())?;
-    post_signed(
+) -> Result<Response, SendError> {
+    let url = delivery.url.as_deref().ok_or_else(|| {
+        SendError::not_tried("the merchant has no webhook URL configured".to_owned())
+    })?;
+    post(
         client,
         url,
         &delivery.secret,
@@ -300,7 +578,23 @@ pub async fn post_signed(
     config: &WebhookConfig,
     now: Timestamp,
 ) -> Result<Response, String> {
-    let url = target::check_url(url, config.allow_private_targets).map_err(|e| e.to_string())?;
+    post(client, url, secret, message_id, body, config, now)
+        .await
+        .map_err(|e| e.message)
+}
+
+/// [`post_signed`], telling a transport failure that says the endpoint is down from the others.
+async fn post(
+    client: &Client,
+    url: &str,
+    secret: &SecretString,
+    message_id: &str,
+    body: &[u8],
+    config: &WebhookConfig,
+    now: Timestamp,
+) -> Result<Response, SendError> {
+    let url = target::check_url(url, config.allow_private_targets)
+        .map_err(|e| SendError::not_tried(e.to_string()))?;
     let secret = secret.expose();
     let hex = signing::hex_signature(secret, body);
     let timestamp = now.as_millis().div_euclid(1000);
@@ -327,7 +621,7 @@ pub async fn post_signed(
         .body(body.to_vec())
         .send()
         .await
-        .map_err(|e| describe(&e))?;
+        .map_err(|e| SendError::from_reqwest(&e))?;
     let status = response.status().as_u16();
     let mut body = Vec::new();
     while body.len() < config.max_response_bytes {

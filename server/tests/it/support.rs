@@ -458,6 +458,14 @@ struct Behaviour {
     requests: mpsc::UnboundedSender<Received>,
 }
 
+/// A webhook URL on loopback where nothing listens: connections are refused at once.
+pub async fn refusing_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}/webhook")
+}
+
 /// A merchant's webhook endpoint on loopback; every request lands in a channel.
 pub struct Receiver {
     pub url: String,

@@ -1,15 +1,19 @@
 //! A merchant's settings through the dashboard: create, rename, delete; QRIS pasted or uploaded as an
-//! image; API tokens; webhook URL, secret and test; callback secret and the forwarder setup QR; devices.
+//! image; API tokens; webhook URL, secret, test and the endpoint's health; callback secret and the
+//! forwarder setup QR; devices.
 
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use reqwest::Method;
 use serde_json::json;
+use webqris_server::config::Seconds;
 use webqris_server::db::MerchantId;
 
 use super::Dashboard;
-use crate::support::{Receiver, TestMerchant, TestServer, corpus_qris, dana, static_qris};
+use crate::support::{
+    Receiver, TestMerchant, TestServer, corpus_qris, dana, refusing_url, static_qris,
+};
 
 #[tokio::test]
 async fn a_new_merchant_comes_with_its_secrets_once_and_a_setup_link_the_app_parses() {
@@ -440,5 +444,186 @@ async fn a_merchant_is_deleted_only_when_nothing_is_pending() {
         server.notify(&m, &dana(1)).await.0,
         StatusCode::UNAUTHORIZED,
         "its secrets died with it"
+    );
+}
+
+#[tokio::test]
+async fn the_merchant_page_shows_its_endpoints_circuit_and_the_webhooks_waiting() {
+    let server = TestServer::start_with(|c| {
+        c.webhook.endpoint_concurrency = 1;
+        c.webhook.breaker_threshold = 1;
+        c.webhook.breaker_probe_secs = Seconds::from_secs(3600);
+    })
+    .await;
+    let tab = Dashboard::register(&server, "owner@example.com").await;
+    let url = refusing_url().await;
+    let (id, token, callback) = tab.ready_merchant("Toko Tutup", Some(&url)).await;
+    let base = format!("/dashboard/api/merchants/{id}");
+    let (_, detail) = tab.get(&base).await;
+    assert_eq!(
+        detail["merchant"]["webhook_health"],
+        json!({"circuit": "closed", "consecutive_failures": 0, "since": null, "next_probe_at": null,
+               "last_error": null, "pending": 0, "in_flight": 0})
+    );
+    let mut operator = server.operator_socket().await;
+    for amount in [25000, 26000] {
+        let (status, created) = server
+            .post(
+                "/api/payments/qris/create",
+                &token,
+                &json!({"amount": amount}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let total = created["total_amount"].as_i64().expect("total");
+        let (status, body) = server
+            .post("/api/webhook/payment", &callback, &dana(total))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // One refusal opens the circuit here; the probe is an hour away, so both webhooks wait.
+    operator.next_event("webhook_failed").await;
+    let (_, detail) = tab.get(&base).await;
+    let health = &detail["merchant"]["webhook_health"];
+    assert_eq!(health["circuit"], "open", "{health}");
+    assert_eq!(health["consecutive_failures"], 1);
+    assert_eq!(health["pending"], 2, "nothing dropped");
+    assert_eq!(health["in_flight"], 0);
+    assert!(
+        health["since"].is_string() && health["next_probe_at"].is_string(),
+        "{health}"
+    );
+    assert!(
+        health["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{health}"
+    );
+}
+
+/// Issue 10: the heartbeat's delivery health is shown in the device view, and the alert reaches the live
+/// feed when the phone is alive but cannot deliver, has no notification access, recovers, or goes
+/// silent (found by the sweep).
+#[tokio::test]
+async fn the_heartbeats_delivery_health_is_shown_and_each_alert_change_reaches_the_live_feed() {
+    let server = TestServer::start_with(|c| {
+        c.forwarder.alert_sweep_secs = Seconds::from_duration(Duration::from_millis(20));
+    })
+    .await;
+    let tab = Dashboard::register(&server, "owner@example.com").await;
+    let (id, token, secret) = tab.ready_merchant("Toko ABC", None).await;
+    let m = TestMerchant {
+        id: MerchantId(id),
+        name: "Toko ABC".into(),
+        token,
+        callback_secret: secret,
+        webhook_secret: String::new(),
+    };
+    let mut feed = server.operator_socket().await;
+    let beat = |body: serde_json::Value| {
+        let (server, secret) = (&server, m.callback_secret.clone());
+        async move {
+            let (status, answer) = server
+                .post("/api/forwarder/heartbeat", &secret, &body)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+        }
+    };
+    let before = server.clock.now();
+    beat(
+        json!({"device_id": "pixel-7", "listener_connected": true, "notification_access": true,
+                "outbox_pending": 3, "oldest_pending_age_secs": 420, "parked_count": 1,
+                "last_delivery_error": "server answered HTTP 500: Internal error"}),
+    )
+    .await;
+    let after = server.clock.now();
+    let stuck = feed.next_event("device_alert").await;
+    assert_eq!(stuck["data"]["alert"], "cannot_deliver", "{stuck}");
+    assert_eq!(stuck["data"]["device_id"], "pixel-7");
+    assert_eq!(stuck["data"]["merchant_name"], "Toko ABC");
+    assert_eq!(stuck["data"]["parked_count"], 1);
+
+    let (_, devices) = tab
+        .get(&format!("/dashboard/api/merchants/{id}/devices"))
+        .await;
+    let device = &devices["devices"][0];
+    assert_eq!(device["alert"], "cannot_deliver", "{device}");
+    assert_eq!(device["silent"], false);
+    assert_eq!(device["outbox_pending"], 3);
+    assert_eq!(device["parked_count"], 1);
+    assert_eq!(device["notification_access"], true);
+    assert_eq!(
+        device["last_delivery_error"],
+        "server answered HTTP 500: Internal error"
+    );
+    let since =
+        webqris_core::Timestamp::parse(device["oldest_pending_since"].as_str().expect("since"))
+            .expect("an instant");
+    assert!(
+        since.as_millis() >= before.plus_secs(-420).as_millis()
+            && since.as_millis() <= after.plus_secs(-420).as_millis(),
+        "the phone's age becomes a time on the server's clock: {since:?}"
+    );
+    let (_, all) = tab.get("/dashboard/api/devices").await;
+    assert_eq!(all["devices"][0]["alert"], "cannot_deliver");
+
+    // Delivered: recovered, announced once.
+    beat(json!({"device_id": "pixel-7", "notification_access": true, "outbox_pending": 0, "parked_count": 0})).await;
+    let ok = feed.next_event("device_alert").await;
+    assert_eq!(ok["data"]["alert"], serde_json::Value::Null, "{ok}");
+    beat(json!({"device_id": "pixel-7", "notification_access": true, "outbox_pending": 0})).await;
+
+    // Access revoked.
+    beat(json!({"device_id": "pixel-7", "notification_access": false, "outbox_pending": 0})).await;
+    let no_access = feed.next_event("device_alert").await;
+    assert_eq!(no_access["data"]["alert"], "no_notification_access");
+
+    // Then silence: the sweep notices.
+    server.clock.advance(Duration::from_secs(901));
+    let silent = feed.next_event("device_alert").await;
+    assert_eq!(silent["data"]["alert"], "silent", "{silent}");
+    let (_, all) = tab.get("/dashboard/api/devices").await;
+    assert_eq!(
+        (&all["devices"][0]["alert"], &all["devices"][0]["silent"]),
+        (&json!("silent"), &json!(true))
+    );
+    let others: Vec<_> = feed
+        .drain()
+        .await
+        .into_iter()
+        .filter(|f| f["event"] == "device_alert")
+        .collect();
+    assert!(others.is_empty(), "each change announced once: {others:?}");
+}
+
+#[tokio::test]
+async fn a_heartbeat_with_a_negative_count_is_refused_and_a_huge_error_is_cut() {
+    let server = TestServer::start().await;
+    let m = server.merchant("Toko ABC", None).await;
+    let (status, body) = server
+        .post(
+            "/api/forwarder/heartbeat",
+            &m.callback_secret,
+            &json!({"device_id": "pixel-7", "parked_count": -1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["success"], false);
+    assert_eq!(body["message"], "parked_count must not be negative");
+    let (status, _) = server
+        .post(
+            "/api/forwarder/heartbeat",
+            &m.callback_secret,
+            &json!({"device_id": "pixel-7", "outbox_pending": 1, "last_delivery_error": "x".repeat(10_000)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let merchant = m.id;
+    let devices = server
+        .db
+        .read(move |c| c.devices(merchant))
+        .await
+        .expect("devices");
+    assert_eq!(
+        devices[0].last_delivery_error.as_deref().map(str::len),
+        Some(500)
     );
 }

@@ -1,4 +1,4 @@
-// The apps whose notifications are read, and the "send every notification of these apps" option.
+// The apps whose notifications are read (every notification of a checked app is sent; the server decides).
 package id.webqris.forwarder
 
 import android.app.Activity
@@ -11,7 +11,6 @@ class AppsActivity : Activity() {
         val store = SettingsStore(this)
         val settings = store.load()
         val boxes = mutableMapOf<String, CheckBox>()
-        lateinit var sendAll: CheckBox
         setContentView(column {
             label(getString(R.string.apps_title), 20f)
             label(getString(R.string.apps_explain), 14f)
@@ -28,17 +27,11 @@ class AppsActivity : Activity() {
                 getString(R.string.apps_custom_hint),
                 settings.enabledApps.filter { it !in known }.sorted().joinToString(", "),
             )
-            sendAll = CheckBox(context).apply {
-                text = getString(R.string.apps_send_all)
-                isChecked = settings.sendAll
-            }
-            addView(sendAll)
             button(getString(R.string.action_save)) {
                 store.save(
                     store.load().copy(
                         enabledApps = boxes.filterValues { it.isChecked }.keys +
                             custom.text.split(',', ' ', '\n').map { it.trim() }.filter { it.isNotEmpty() },
-                        sendAll = sendAll.isChecked,
                     ),
                 )
                 Bridge.executor.execute { runCatching { Bridge.reconfigure(this@AppsActivity) } }

@@ -1,4 +1,5 @@
-// The process's one Forwarder (the bridge's outbox and delivery worker), made from the saved settings.
+// The process's one Forwarder (the bridge's outbox and delivery worker), made from the saved settings;
+// its health drives the persistent status notification.
 package id.webqris.forwarder
 
 import android.content.Context
@@ -10,11 +11,15 @@ import id.webqris.bridge.SubmitOutcome
 import java.io.File
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
+import java.util.concurrent.TimeUnit
 
 object Bridge {
-    /** Submits run here: never on the main thread, and in arrival order. */
+    private const val THREAD = "webqris-submit"
+
+    /** Every use of the forwarder runs here: never on the main thread, submits in arrival order, and
+     * never alongside [shutdown]. */
     val executor: ExecutorService = Executors.newSingleThreadExecutor { r ->
-        Thread(r, "webqris-submit").apply { isDaemon = true }
+        Thread(r, THREAD).apply { isDaemon = true }
     }
 
     @Volatile
@@ -31,6 +36,8 @@ object Bridge {
             return try {
                 Forwarder(settings.toConfig(databaseFile(context), appVersion(context))).also {
                     forwarder = it
+                    it.setListenerConnected(ListenerState.connected)
+                    it.setHealthObserver(StatusNotifier(context))
                 }
             } catch (e: ForwarderException) {
                 Log.e(ForwarderApp.TAG, "cannot start the forwarder", e)
@@ -66,13 +73,18 @@ object Bridge {
         }
     }
 
-    /** Stops the forwarder (tests, and settings that change the database). */
+    /** Stops the forwarder (tests, and settings that change the database), after the work already handed
+     * to the executor: nothing queued before it finds the forwarder destroyed under its feet. */
     fun shutdown() {
-        synchronized(lock) {
-            forwarder?.shutdown()
-            forwarder?.destroy()
-            forwarder = null
+        val stop = Runnable {
+            synchronized(lock) {
+                forwarder?.setHealthObserver(null)
+                forwarder?.shutdown()
+                forwarder?.destroy()
+                forwarder = null
+            }
         }
+        if (Thread.currentThread().name == THREAD) stop.run() else executor.submit(stop).get(30, TimeUnit.SECONDS)
     }
 
     fun databaseFile(context: Context): File = File(context.applicationContext.filesDir, "outbox.db")

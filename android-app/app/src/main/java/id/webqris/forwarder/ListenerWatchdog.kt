@@ -1,5 +1,6 @@
-// A periodic job (every 15 minutes, the platform's minimum) that rebinds the listener when the system has
-// dropped it, and sends a heartbeat so the server sees the phone is alive.
+// A periodic job (every 15 minutes, the platform's minimum) that brings the listener back when the system
+// has dropped it (ListenerRebinder), and sends a heartbeat so the server sees the phone is alive and how
+// its delivery is doing.
 package id.webqris.forwarder
 
 import android.app.job.JobInfo
@@ -14,9 +15,10 @@ class ListenerWatchdog : JobService() {
     override fun onStartJob(params: JobParameters): Boolean {
         Bridge.executor.execute {
             try {
-                if (!ListenerState.connected) PaymentListenerService.requestRebind(this)
+                ListenerRebinder.ensureBound(this)
                 Bridge.get(applicationContext)?.let { forwarder ->
                     forwarder.setListenerConnected(ListenerState.connected)
+                    forwarder.setNotificationAccess(NotificationAccess.granted(this))
                     forwarder.sendHeartbeat()
                 }
             } catch (e: Exception) {

@@ -1,4 +1,5 @@
-// The log: recent notifications, what the phone concluded, and what the server answered.
+// The log: recent notifications, what the phone concluded (shown only: the server decides), whether
+// one-time codes were masked, and what the server answered; a queued or parked item can be retried.
 package id.webqris.forwarder
 
 import android.app.Activity
@@ -20,6 +21,10 @@ class LogActivity : Activity() {
 
     override fun onResume() {
         super.onResume()
+        load()
+    }
+
+    private fun load() {
         Bridge.executor.execute {
             val entries = runCatching { Bridge.get(this)?.recentLog(100u) }.getOrNull() ?: emptyList()
             runOnUiThread { show(entries) }
@@ -32,10 +37,20 @@ class LogActivity : Activity() {
         for (e in entries) {
             val state = when (e.state) {
                 DeliveryState.QUEUED -> getString(R.string.log_queued, e.attempts.toString(), e.lastError ?: "")
+                DeliveryState.PARKED -> getString(R.string.log_parked, e.attempts.toString(), e.lastError ?: "")
                 DeliveryState.SENT -> getString(R.string.log_sent, e.httpStatus?.toString() ?: "—", e.serverMessage ?: "", e.invoiceId ?: "")
                 DeliveryState.IGNORED -> getString(R.string.log_ignored)
             }
-            list.label("${formatTime(e.receivedAtMs)} · ${e.app}\n${e.title}: ${e.message}\n${e.verdict.describe(this)}\n$state", 14f)
+            val masked = if (e.masked) "\n" + getString(R.string.log_masked) else ""
+            list.label("${formatTime(e.receivedAtMs)} · ${e.app}\n${e.title}: ${e.message}\n${e.verdict.describe(this)}$masked\n$state", 14f)
+            if (e.state == DeliveryState.QUEUED || e.state == DeliveryState.PARKED) {
+                list.button(getString(R.string.action_retry_item)) {
+                    Bridge.executor.execute {
+                        runCatching { Bridge.get(this)?.retryItem(e.eventHash) }
+                        runOnUiThread { load() }
+                    }
+                }
+            }
         }
     }
 }

@@ -1,12 +1,15 @@
-// The status screen: listener connected, notification access, last notification, outbox size, last server
-// answer; and the way to every other screen.
+// The status screen: listener, notification access, last notification, outbox and parked items, the
+// delivery problem, last heartbeat; and the way to every other screen, the battery guide included.
 package id.webqris.forwarder
 
+import android.Manifest
 import android.annotation.SuppressLint
 import android.app.Activity
-import android.content.ComponentName
+import android.app.NotificationManager
 import android.content.Intent
+import android.content.pm.PackageManager
 import android.net.Uri
+import android.os.Build
 import android.os.Bundle
 import android.os.PowerManager
 import android.provider.Settings
@@ -16,6 +19,7 @@ import id.webqris.bridge.ForwarderStatus
 class MainActivity : Activity() {
     private lateinit var statusView: TextView
     private lateinit var warnings: TextView
+    private val live: (id.webqris.bridge.ForwarderHealth) -> Unit = { runOnUiThread { refresh() } }
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -31,23 +35,36 @@ class MainActivity : Activity() {
                 startActivity(Intent("android.settings.ACTION_NOTIFICATION_LISTENER_SETTINGS"))
             }
             button(getString(R.string.action_battery)) { askBatteryExemption() }
+            button(getString(R.string.action_battery_guide)) { startActivity(Intent(this@MainActivity, BatteryActivity::class.java)) }
         })
+        askToPostNotifications()
     }
 
     override fun onResume() {
         super.onResume()
+        StatusNotifier.listeners += live
         refresh()
-        if (hasNotificationAccess()) PaymentListenerService.requestRebind(this)
+        if (NotificationAccess.granted(this)) ListenerRebinder.ensureBound(this)
+    }
+
+    override fun onPause() {
+        StatusNotifier.listeners -= live
+        super.onPause()
     }
 
     private fun refresh() {
+        val access = NotificationAccess.granted(this)
         val warningLines = mutableListOf<String>()
         if (!SettingsStore(this).load().isConfigured) warningLines += getString(R.string.warn_not_configured)
-        if (!hasNotificationAccess()) warningLines += getString(R.string.warn_no_notification_access)
+        if (!access) warningLines += getString(R.string.warn_no_notification_access)
         if (!isIgnoringBatteryOptimizations()) warningLines += getString(R.string.warn_battery)
+        if (getSystemService(NotificationManager::class.java)?.areNotificationsEnabled() == false) {
+            warningLines += getString(R.string.warn_notifications_blocked)
+        }
         warnings.text = warningLines.joinToString("\n")
         Bridge.executor.execute {
             val forwarder = Bridge.get(this)
+            forwarder?.setNotificationAccess(access)
             val status = runCatching { forwarder?.status() }.getOrNull()
             val redacted = runCatching {
                 forwarder?.recentLog(20u)?.any { it.verdict.isRedacted() } ?: false
@@ -62,26 +79,30 @@ class MainActivity : Activity() {
             statusView.text = getString(R.string.status_not_running)
             return
         }
-        val answer = status.lastAnswer
+        val health = status.health
         statusView.text = getString(
             R.string.status_body,
             getString(if (ListenerState.connected) R.string.yes else R.string.no),
             formatTime(status.lastNotificationAtMs),
-            status.pending.toString(),
-            answer?.let { "${it.httpStatus ?: "—"} ${it.serverMessage ?: ""} ${it.invoiceId ?: ""}".trim() } ?: "—",
-            status.configError ?: "—",
+            health.pending.toString(),
+            health.parked.toString(),
+            formatTime(health.oldestPendingAtMs),
+            health.problem?.message ?: "—",
             formatTime(status.lastHeartbeatAtMs),
         )
     }
 
-    private fun hasNotificationAccess(): Boolean {
-        val enabled = Settings.Secure.getString(contentResolver, "enabled_notification_listeners") ?: return false
-        val me = ComponentName(this, PaymentListenerService::class.java)
-        return enabled.split(':').any { ComponentName.unflattenFromString(it) == me }
-    }
-
     private fun isIgnoringBatteryOptimizations(): Boolean =
         getSystemService(PowerManager::class.java)?.isIgnoringBatteryOptimizations(packageName) ?: true
+
+    /** Android 13+ asks before an app may post notifications (the persistent status one included). */
+    private fun askToPostNotifications() {
+        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU &&
+            checkSelfPermission(Manifest.permission.POST_NOTIFICATIONS) != PackageManager.PERMISSION_GRANTED
+        ) {
+            requestPermissions(arrayOf(Manifest.permission.POST_NOTIFICATIONS), REQUEST_NOTIFICATIONS)
+        }
+    }
 
     /** Asks to be exempt from battery optimisation: Doze would otherwise delay deliveries for hours. */
     @SuppressLint("BatteryLife")
@@ -89,5 +110,8 @@ class MainActivity : Activity() {
         if (isIgnoringBatteryOptimizations()) return
         startActivity(Intent(Settings.ACTION_REQUEST_IGNORE_BATTERY_OPTIMIZATIONS, Uri.parse("package:$packageName")))
     }
-}
 
+    companion object {
+        private const val REQUEST_NOTIFICATIONS = 11
+    }
+}

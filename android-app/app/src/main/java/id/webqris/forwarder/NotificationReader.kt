@@ -1,6 +1,6 @@
-// Reads what the bridge needs from a StatusBarNotification: package, key, post time, title, text and big
-// text. Group summaries are skipped (their children carry the payments; summaries are empty or repeat
-// them).
+// Reads what the bridge needs from a StatusBarNotification: package, key, post time, title, text, big
+// text, and the notification's kind (category, template, channel) that the server's trust rules read.
+// Group summaries are skipped (their children carry the payments; summaries are empty or repeat them).
 package id.webqris.forwarder
 
 import android.app.Notification
@@ -26,6 +26,9 @@ object NotificationReader {
             bigText = bigText,
             key = sbn.key ?: "",
             postTimeMs = sbn.postTime,
+            category = notification.category,
+            template = extras?.getString(Notification.EXTRA_TEMPLATE),
+            channelId = notification.channelId,
         )
     }
 }

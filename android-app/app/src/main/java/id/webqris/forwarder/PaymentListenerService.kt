@@ -1,6 +1,6 @@
-// The notification listener: every posted notification goes to the bridge, which filters (enabled apps,
-// incoming payments), keeps it in the outbox and delivers it. On (re)connect Android re-delivers what is
-// in the shade; the bridge's event-hash key absorbs those repeats. On disconnect it asks to be rebound.
+// The notification listener: every posted notification goes to the bridge, which keeps those of the
+// watched apps in the outbox and delivers them. On (re)connect Android re-delivers what is in the shade;
+// the bridge's event-hash key absorbs those repeats. On disconnect ListenerRebinder brings it back.
 package id.webqris.forwarder
 
 import android.content.ComponentName
@@ -16,7 +16,14 @@ class PaymentListenerService : NotificationListenerService() {
         super.onListenerConnected()
         ListenerState.connected = true
         ListenerState.lastConnectedAtMs = System.currentTimeMillis()
-        Bridge.executor.execute { Bridge.get(applicationContext)?.setListenerConnected(true) }
+        ListenerRebinder.onConnected()
+        Bridge.executor.execute {
+            Bridge.get(applicationContext)?.let {
+                // The system binds a listener only with notification access.
+                it.setNotificationAccess(true)
+                it.setListenerConnected(true)
+            }
+        }
         // Payments that arrived while we were disconnected are still in the shade: read them now.
         val active = try {
             activeNotifications
@@ -31,7 +38,7 @@ class PaymentListenerService : NotificationListenerService() {
         super.onListenerDisconnected()
         ListenerState.connected = false
         Bridge.executor.execute { Bridge.get(applicationContext)?.setListenerConnected(false) }
-        requestRebind(this)
+        ListenerRebinder.ensureBound(this)
     }
 
     override fun onNotificationPosted(sbn: StatusBarNotification) {
@@ -46,7 +53,7 @@ class PaymentListenerService : NotificationListenerService() {
     }
 
     companion object {
-        /** Asks the system to reconnect the listener (the watchdog, boot and disconnects call it). */
+        /** Asks the system to reconnect the listener (through [ListenerRebinder]). */
         fun requestRebind(context: Context) {
             if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.N) {
                 try {

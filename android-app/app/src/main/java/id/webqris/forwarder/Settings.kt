@@ -13,7 +13,6 @@ data class ForwarderSettings(
     val deviceName: String,
     val merchantName: String,
     val enabledApps: Set<String>,
-    val sendAll: Boolean,
 ) {
     val isConfigured: Boolean
         get() = serverUrl.isNotBlank() && callbackSecret.isNotBlank()
@@ -21,7 +20,7 @@ data class ForwarderSettings(
     /** Never prints the secret (settings end up in logs and crash reports). */
     override fun toString(): String =
         "ForwarderSettings(serverUrl=$serverUrl, callbackSecret=<redacted>, deviceName=$deviceName, " +
-            "merchantName=$merchantName, enabledApps=$enabledApps, sendAll=$sendAll)"
+            "merchantName=$merchantName, enabledApps=$enabledApps)"
 
     /** The bridge configuration; the outbox lives in the app's private files. */
     fun toConfig(databaseFile: File, appVersion: String): ForwarderConfig = ForwarderConfig(
@@ -29,11 +28,12 @@ data class ForwarderSettings(
         callbackSecret = callbackSecret,
         deviceId = deviceName,
         enabledApps = enabledApps.sorted(),
-        sendAll = sendAll,
         databasePath = databaseFile.absolutePath,
         appVersion = appVersion,
         retryBaseMs = 2_000uL,
         retryCapMs = 300_000uL,
+        maxAttempts = 10u,
+        parkedRetryMs = 1_800_000uL,
         requestTimeoutMs = 20_000uL,
         heartbeatIntervalSecs = 300uL,
     )
@@ -49,7 +49,6 @@ class SettingsStore(context: Context) {
         deviceName = prefs.getString(KEY_DEVICE, null) ?: defaultDeviceName(),
         merchantName = prefs.getString(KEY_MERCHANT, "") ?: "",
         enabledApps = prefs.getStringSet(KEY_APPS, null)?.toSet() ?: KnownApps.defaultEnabled(),
-        sendAll = prefs.getBoolean(KEY_SEND_ALL, false),
     )
 
     fun save(settings: ForwarderSettings) {
@@ -59,7 +58,8 @@ class SettingsStore(context: Context) {
             .putString(KEY_DEVICE, settings.deviceName.trim())
             .putString(KEY_MERCHANT, settings.merchantName.trim())
             .putStringSet(KEY_APPS, settings.enabledApps.toSet())
-            .putBoolean(KEY_SEND_ALL, settings.sendAll)
+            // Forwarders before every notification was sent kept this choice.
+            .remove(KEY_SEND_ALL)
             .commit()
     }
 

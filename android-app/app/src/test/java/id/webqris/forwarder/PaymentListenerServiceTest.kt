@@ -26,16 +26,19 @@ class PaymentListenerServiceTest {
     private val context: Context = RuntimeEnvironment.getApplication()
     private val closing = mutableListOf<AutoCloseable>()
 
+    @org.junit.Before
+    fun words() {
+        Texts.lookup = id.webqris.testing.StringsXml.lookup()
+    }
+
     @After
     fun tearDown() {
         Bridge.shutdown()
         closing.forEach { it.close() }
     }
 
-    private fun configure(serverUrl: String, secret: String, sendAll: Boolean) {
-        SettingsStore(context).save(
-            ForwarderSettings(serverUrl, secret, "device-01", "Toko ABC", setOf("id.dana"), sendAll),
-        )
+    private fun configure(serverUrl: String, secret: String) {
+        SettingsStore(context).save(ForwarderSettings(serverUrl, secret, "device-01", "Toko ABC", setOf("id.dana")))
     }
 
     private fun connectedListener(): PaymentListenerService =
@@ -49,7 +52,7 @@ class PaymentListenerServiceTest {
     @Test
     fun aPostedNotificationReachesTheServerInTheContractShape() {
         val server = ScriptedServer.start().also { closing += it }
-        configure(server.url, "cbs_robolectric_secret_0123456789", sendAll = true)
+        configure(server.url, "cbs_robolectric_secret_0123456789")
         val listener = connectedListener()
         listener.onNotificationPosted(
             Notifications.posted(context, "id.dana", "Pembayaran Masuk", "Rp29.000 diterima", "Rp29.000 diterima DANA Bisnis.", postTime = 1774088123000),
@@ -63,12 +66,14 @@ class PaymentListenerServiceTest {
         assertEquals("2026-03-21T10:15:23.000Z", jsonField(got.body, "timestamp"))
         assertEquals("device-01", jsonField(got.body, "device_id"))
         assertTrue(jsonField(got.body, "notif_id")!!.endsWith("@1774088123000"))
+        assertEquals("payments", jsonField(got.body, "channel_id"))
+        assertEquals("android.app.Notification\$BigTextStyle", jsonField(got.body, "template"))
     }
 
     @Test
     fun otherAppsGroupSummariesAndRedeliveriesAreNotSent() {
         val server = ScriptedServer.start().also { closing += it }
-        configure(server.url, "cbs_robolectric_secret_0123456789", sendAll = true)
+        configure(server.url, "cbs_robolectric_secret_0123456789")
         val listener = connectedListener()
         val payment = Notifications.posted(context, "id.dana", "DANA", "Rp10 diterima DANA Bisnis.", postTime = 5)
         listener.onNotificationPosted(Notifications.posted(context, "com.whatsapp", "Ibu", "Rp10 diterima", postTime = 1))
@@ -91,7 +96,7 @@ class PaymentListenerServiceTest {
         assumeTrue("the webqris binary does not implement serve yet", RealServer.available)
         val server = RealServer.started().also { closing += it }
         val (invoice, total) = server.createInvoice(25_000)
-        configure(server.url, server.callbackSecret, sendAll = false)
+        configure(server.url, server.callbackSecret)
         connectedListener().onNotificationPosted(
             Notifications.posted(context, "id.dana", "DANA", "Kamu berhasil menerima Rp${RealServer.rupiah(total)} dari JOHN DOE", postTime = 1774088123000),
         )
@@ -106,7 +111,7 @@ class PaymentListenerServiceTest {
     @Test
     fun afterARebootTheQueueLeftByTheDeadProcessIsDelivered() {
         val port = ScriptedServer.closedPort()
-        configure("http://127.0.0.1:$port", "cbs_robolectric_secret_0123456789", sendAll = true)
+        configure("http://127.0.0.1:$port", "cbs_robolectric_secret_0123456789")
         connectedListener().onNotificationPosted(
             Notifications.posted(context, "id.dana", "DANA", "Rp10 diterima DANA Bisnis.", postTime = 9),
         )
@@ -124,11 +129,11 @@ class PaymentListenerServiceTest {
     @Test
     fun theStatusShowsTheListenerAndTheQueue() {
         val server = ScriptedServer.start().also { closing += it }
-        configure(server.url, "cbs_robolectric_secret_0123456789", sendAll = true)
+        configure(server.url, "cbs_robolectric_secret_0123456789")
         connectedListener()
         submitsDone()
         val status = Bridge.get(context)!!.status()
-        assertTrue(status.listenerConnected)
-        assertEquals(0uL, status.pending)
+        assertTrue(status.health.listenerConnected)
+        assertEquals(0uL, status.health.pending)
     }
 }

@@ -72,7 +72,7 @@ class BindingsTest {
     fun badSettingsRaiseAConfigErrorNamingTheSetting() {
         try {
             Forwarder(
-                ForwarderConfig("not a url", "secret", "d", null, false, "/tmp/never-created.db"),
+                ForwarderConfig("not a url", "secret", "d", null, "/tmp/never-created.db"),
             ).destroy()
             fail("a bad URL must be refused")
         } catch (e: ForwarderException.Config) {
@@ -83,7 +83,7 @@ class BindingsTest {
     @Test
     fun shutDownForwardersRefuseWork() {
         val dir = kotlin.io.path.createTempDirectory("fwd").toFile()
-        val fwd = Forwarder(ForwarderConfig("http://127.0.0.1:9", "s", "d", null, true, "$dir/outbox.db"))
+        val fwd = Forwarder(ForwarderConfig("http://127.0.0.1:9", "s", "d", null, "$dir/outbox.db"))
         fwd.shutdown()
         try {
             fwd.submit(IncomingNotification("id.dana", "t", "x", null, "k", 1))

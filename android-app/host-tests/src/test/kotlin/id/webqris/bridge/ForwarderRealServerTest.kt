@@ -36,7 +36,6 @@ class ForwarderRealServerTest {
             callbackSecret = server.callbackSecret,
             deviceId = "device-01",
             enabledApps = listOf("id.dana"),
-            sendAll = false,
             databasePath = File(dir, "outbox.db").path,
             retryBaseMs = 50uL,
             retryCapMs = 500uL,

@@ -6,27 +6,29 @@ import id.webqris.testing.ScriptedServer
 import id.webqris.testing.jsonField
 import org.junit.After
 import org.junit.Assert.assertEquals
-import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Test
 import java.io.File
+import java.util.concurrent.LinkedBlockingQueue
+import java.util.concurrent.TimeUnit
 
 class ForwarderScriptedTest {
     private val dir: File = kotlin.io.path.createTempDirectory("fwd").toFile()
     private val server = ScriptedServer.start()
     private val opened = mutableListOf<Forwarder>()
 
-    private fun open(): Forwarder = Forwarder(
+    /** A forwarder on the scripted server, millisecond retries; parked items wait their default 30 min. */
+    private fun open(maxAttempts: UInt = 10u): Forwarder = Forwarder(
         ForwarderConfig(
             serverUrl = server.url,
             callbackSecret = SECRET,
             deviceId = "device-01",
             enabledApps = listOf("id.dana"),
-            sendAll = true,
             databasePath = File(dir, "outbox.db").path,
             retryBaseMs = 20uL,
             retryCapMs = 200uL,
+            maxAttempts = maxAttempts,
         ),
     ).also { opened += it }
 
@@ -70,16 +72,47 @@ class ForwarderScriptedTest {
         assertEquals(0, server.requests.size)
     }
 
+    /** A Kotlin observer (uniffi foreign trait) sees the refusal, then the healed, empty queue. */
     @Test
-    fun aRefusedSecretStopsDeliveryWithAConfigurationError() {
+    fun aRefusalIsReportedToTheHealthObserverAndHealsByItself() {
         server.replies.add(ScriptedServer.Reply(401, """{"success":false,"message":"Invalid callback secret"}"""))
+        val seen = LinkedBlockingQueue<ForwarderHealth>()
         val fwd = open()
-        fwd.submit(IncomingNotification("id.dana", "DANA", "Rp10 diterima DANA Bisnis.", null, "k", 5))
-        val result = fwd.waitUntilDrained(10_000uL)
-        assertFalse(result.drained)
-        assertEquals(1uL, result.pending)
-        assertTrue(result.configError!!.contains("401"))
-        assertEquals(result.configError, fwd.status().configError)
+        fwd.setHealthObserver(object : HealthObserver {
+            override fun healthChanged(health: ForwarderHealth) {
+                seen.add(health)
+            }
+        })
+        fwd.submit(IncomingNotification("id.dana", "DANA", "Rp10 diterima DANA Bisnis.", null, "k", 5, "status", null, "payments"))
+        val refused = awaitHealth(seen) { it.problem?.kind == ProblemKind.REFUSED }
+        assertEquals(401.toUShort(), refused.problem!!.httpStatus)
+        assertTrue(refused.problem!!.message.contains("401"))
+        assertTrue(fwd.waitUntilDrained(10_000uL).drained)
+        awaitHealth(seen) { it.problem == null && it.pending == 0uL }
+        assertEquals(null, fwd.status().health.problem)
+        assertEquals("payments", jsonField(server.next().body, "channel_id"))
+        fwd.setHealthObserver(null)
+    }
+
+    private fun awaitHealth(seen: LinkedBlockingQueue<ForwarderHealth>, wanted: (ForwarderHealth) -> Boolean): ForwarderHealth {
+        while (true) {
+            val health = seen.poll(10, TimeUnit.SECONDS) ?: fail("no such health within 10 s") as Nothing
+            if (wanted(health)) return health
+        }
+    }
+
+    @Test
+    fun aParkedItemIsShownInTheLogAndRetriedByATap() {
+        server.defaultReply = ScriptedServer.Reply(500, """{"success":false,"message":"Internal error"}""")
+        val fwd = open(maxAttempts = 2u)
+        val hash = (fwd.submit(IncomingNotification("id.dana", "DANA", "Rp10 diterima DANA Bisnis.", null, "k", 5)) as SubmitOutcome.Queued).eventHash
+        val parked = fwd.waitUntilDrained(10_000uL)
+        assertEquals(1uL, parked.parked)
+        assertEquals(DeliveryState.PARKED, fwd.logEntry(hash)!!.state)
+        server.defaultReply = ScriptedServer.Reply(200, """{"success":true,"invoice_id":"INV-9"}""")
+        assertTrue(fwd.retryItem(hash))
+        assertTrue(fwd.waitUntilDrained(10_000uL).drained)
+        assertEquals("INV-9", fwd.logEntry(hash)!!.invoiceId)
     }
 
     @Test

@@ -1,22 +1,27 @@
 //! The on-device outbox and log: one SQLite table of every notification the forwarder kept, with what the
-//! phone concluded and what the server answered. Rows in state `pending` are the outbox, delivered in
-//! `id` (arrival) order; the unique `event_hash` absorbs Android's re-deliveries on the phone itself.
+//! phone concluded and what the server answered. Rows in state `pending` are the outbox. Each has its own
+//! attempt count and next-try time, and the worker takes whichever is due first, so a failing item never
+//! delays the others; after too many failed attempts an item is *parked* (still pending, tried on a slow
+//! schedule or when a person asks). The unique `event_hash` absorbs Android's re-deliveries on the phone.
 //!
-//! All SQL of the bridge lives here.
+//! All SQL of the forwarder lives here.
 
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Completed rows older than this are pruned (the dedupe memory of the phone; the server dedupes too).
 pub const RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
 /// At most this many completed rows are kept, newest first.
 pub const RETENTION_ROWS: i64 = 5000;
 
-const SCHEMA_V1: &str = "
+/// The migrations, in order: step `i` brings `user_version` from `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: the outbox and log.
+    "
 CREATE TABLE notification (
     id                 INTEGER PRIMARY KEY AUTOINCREMENT,
     event_hash         TEXT    NOT NULL UNIQUE,
@@ -37,7 +42,19 @@ CREATE TABLE notification (
     completed_at_ms    INTEGER
 );
 CREATE INDEX notification_by_state ON notification (state, id);
-";
+",
+    // 2: per-item scheduling and parking, the notification's kind (category, template, channel) for the
+    // server's trust rules, whether one-time codes were masked, when the item was last tried.
+    "
+ALTER TABLE notification ADD COLUMN category TEXT;
+ALTER TABLE notification ADD COLUMN template TEXT;
+ALTER TABLE notification ADD COLUMN channel_id TEXT;
+ALTER TABLE notification ADD COLUMN masked INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE notification ADD COLUMN parked_at_ms INTEGER;
+ALTER TABLE notification ADD COLUMN last_attempt_at_ms INTEGER;
+CREATE INDEX notification_due ON notification (state, next_attempt_at_ms, id);
+",
+];
 
 /// A failure of the on-device database.
 #[derive(Debug, thiserror::Error)]
@@ -70,19 +87,11 @@ pub enum RowState {
     Pending,
     /// The server gave a final answer (paid, duplicate, no match, no amount, refused).
     Sent,
-    /// Kept for the log but never sent (not an incoming payment).
+    /// Kept for the log but never sent (rows of forwarders before every notification was sent).
     Skipped,
 }
 
 impl RowState {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sent => "sent",
-            Self::Skipped => "skipped",
-        }
-    }
-
     fn from_sql(s: &str) -> Self {
         match s {
             "pending" => Self::Pending,
@@ -93,16 +102,16 @@ impl RowState {
     }
 }
 
-/// A notification to keep.
+/// A notification to keep (always queued).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRow<'a> {
-    /// `event::event_hash` of the posting.
+    /// `event::event_hash` of the posting (over the masked text when codes were masked).
     pub event_hash: &'a str,
     /// Package name.
     pub app: &'a str,
-    /// Title.
+    /// Title, as sent.
     pub title: &'a str,
-    /// `notification::effective_text(text, big_text)`.
+    /// `notification::effective_text(text, big_text)`, as sent.
     pub message: &'a str,
     /// `StatusBarNotification.getKey()`.
     pub notif_key: &'a str,
@@ -112,8 +121,14 @@ pub struct NewRow<'a> {
     pub received_at_ms: i64,
     /// The core's verdict, as JSON.
     pub verdict_json: &'a str,
-    /// `Pending` to send it, `Skipped` to only log it.
-    pub state: RowState,
+    /// `Notification.category`.
+    pub category: Option<&'a str>,
+    /// `Notification.EXTRA_TEMPLATE`.
+    pub template: Option<&'a str>,
+    /// The notification's channel id.
+    pub channel_id: Option<&'a str>,
+    /// One-time codes were masked in title and message.
+    pub masked: bool,
 }
 
 /// A stored row.
@@ -139,7 +154,7 @@ pub struct Row {
     pub verdict_json: String,
     /// Where it stands.
     pub state: RowState,
-    /// Failed attempts so far.
+    /// Failed attempts (since it was queued, or since a person asked to retry it).
     pub attempts: u32,
     /// Not before this instant, epoch ms.
     pub next_attempt_at_ms: i64,
@@ -153,6 +168,18 @@ pub struct Row {
     pub invoice_id: Option<String>,
     /// When the server's final answer came, epoch ms.
     pub completed_at_ms: Option<i64>,
+    /// `Notification.category`.
+    pub category: Option<String>,
+    /// `Notification.EXTRA_TEMPLATE`.
+    pub template: Option<String>,
+    /// Channel id.
+    pub channel_id: Option<String>,
+    /// One-time codes were masked.
+    pub masked: bool,
+    /// When the item was parked (too many failed attempts), epoch ms; `None` while it is active.
+    pub parked_at_ms: Option<i64>,
+    /// When it was last tried, epoch ms.
+    pub last_attempt_at_ms: Option<i64>,
 }
 
 /// The server's final answer to one notification.
@@ -166,6 +193,21 @@ pub struct Answer {
     pub invoice_id: Option<String>,
 }
 
+/// A failed attempt, charged to the item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure<'a> {
+    /// What went wrong.
+    pub error: &'a str,
+    /// The server's status, when it answered.
+    pub http_status: Option<u16>,
+    /// When it was tried, epoch ms.
+    pub at_ms: i64,
+    /// When to try it next, epoch ms.
+    pub next_attempt_at_ms: i64,
+    /// Park it (it has failed too often).
+    pub park: bool,
+}
+
 /// Whether an insert kept a new row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
@@ -173,6 +215,19 @@ pub enum Inserted {
     New,
     /// The event hash was already there (a re-delivery); nothing written.
     AlreadySeen,
+}
+
+/// The outbox at a glance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Rows waiting to be delivered (parked ones included).
+    pub pending: u64,
+    /// Of those, the parked ones.
+    pub parked: u64,
+    /// When the oldest waiting row arrived, epoch ms.
+    pub oldest_received_at_ms: Option<i64>,
+    /// The earliest next-try time among waiting rows, epoch ms.
+    pub next_attempt_at_ms: Option<i64>,
 }
 
 /// The database handle (one connection: the forwarder is its only writer).
@@ -184,7 +239,7 @@ pub struct Store {
 
 const COLUMNS: &str = "id, event_hash, app, title, message, notif_key, post_time_ms, received_at_ms, \
      verdict, state, attempts, next_attempt_at_ms, last_error, http_status, server_message, invoice_id, \
-     completed_at_ms";
+     completed_at_ms, category, template, channel_id, masked, parked_at_ms, last_attempt_at_ms";
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -219,29 +274,29 @@ impl Store {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(self.err())?;
-        match version {
-            0 => self
-                .conn
-                .execute_batch(&format!(
-                    "BEGIN; {SCHEMA_V1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-                ))
-                .map_err(self.err()),
-            SCHEMA_VERSION => Ok(()),
-            found => Err(StoreError::TooNew {
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
                 path: self.path.clone(),
-                found,
-            }),
+                found: version,
+            });
         }
+        for (step, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            let to = step + 1;
+            self.conn
+                .execute_batch(&format!("BEGIN; {sql} PRAGMA user_version = {to}; COMMIT;"))
+                .map_err(self.err())?;
+        }
+        Ok(())
     }
 
-    /// Keeps a notification unless its event hash is already stored.
+    /// Queues a notification unless its event hash is already stored.
     pub fn insert(&self, row: &NewRow<'_>) -> Result<Inserted, StoreError> {
         let changed = self
             .conn
             .execute(
                 "INSERT INTO notification (event_hash, app, title, message, notif_key, post_time_ms, \
-                 received_at_ms, verdict, state, completed_at_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                 received_at_ms, verdict, state, category, template, channel_id, masked) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?11, ?12) \
                  ON CONFLICT (event_hash) DO NOTHING",
                 params![
                     row.event_hash,
@@ -252,8 +307,10 @@ impl Store {
                     row.post_time_ms,
                     row.received_at_ms,
                     row.verdict_json,
-                    row.state.as_str(),
-                    (row.state == RowState::Skipped).then_some(row.received_at_ms),
+                    row.category,
+                    row.template,
+                    row.channel_id,
+                    row.masked,
                 ],
             )
             .map_err(self.err())?;
@@ -264,12 +321,13 @@ impl Store {
         })
     }
 
-    /// The oldest pending row (the head of the queue), whatever its next attempt time.
-    pub fn head(&self) -> Result<Option<Row>, StoreError> {
+    /// The pending row due first (earliest next-try time, then arrival), whatever that time is.
+    pub fn next_due(&self) -> Result<Option<Row>, StoreError> {
         self.conn
             .query_row(
                 &format!(
-                    "SELECT {COLUMNS} FROM notification WHERE state = 'pending' ORDER BY id LIMIT 1"
+                    "SELECT {COLUMNS} FROM notification WHERE state = 'pending' \
+                     ORDER BY next_attempt_at_ms, id LIMIT 1"
                 ),
                 [],
                 read_row,
@@ -283,7 +341,8 @@ impl Store {
         self.conn
             .execute(
                 "UPDATE notification SET state = 'sent', http_status = ?2, server_message = ?3, \
-                 invoice_id = ?4, completed_at_ms = ?5, last_error = NULL WHERE id = ?1",
+                 invoice_id = ?4, completed_at_ms = ?5, last_attempt_at_ms = ?5, last_error = NULL, \
+                 parked_at_ms = NULL WHERE id = ?1",
                 params![
                     id,
                     answer.http_status,
@@ -296,42 +355,49 @@ impl Store {
         Ok(())
     }
 
-    /// Records a failed attempt; the row stays queued until `next_attempt_at_ms`.
-    pub fn fail_attempt(
-        &self,
-        id: i64,
-        error: &str,
-        http_status: Option<u16>,
-        next_attempt_at_ms: i64,
-    ) -> Result<(), StoreError> {
+    /// Records a failed attempt of the row; it stays queued until `next_attempt_at_ms`, parked if asked.
+    pub fn fail_attempt(&self, id: i64, failure: &Failure<'_>) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "UPDATE notification SET attempts = attempts + 1, last_error = ?2, http_status = ?3, \
-                 next_attempt_at_ms = ?4 WHERE id = ?1",
-                params![id, error, http_status, next_attempt_at_ms],
+                 last_attempt_at_ms = ?4, next_attempt_at_ms = ?5, \
+                 parked_at_ms = CASE WHEN ?6 THEN COALESCE(parked_at_ms, ?4) ELSE parked_at_ms END \
+                 WHERE id = ?1",
+                params![
+                    id,
+                    failure.error,
+                    failure.http_status,
+                    failure.at_ms,
+                    failure.next_attempt_at_ms,
+                    failure.park,
+                ],
             )
             .map_err(self.err())?;
         Ok(())
     }
 
-    /// Records an error that is not the row's fault (the server refused our credentials): the row keeps
-    /// its place and its attempt count.
+    /// Records an error that is not the row's fault (the server refused us, or cannot be reached): the
+    /// row keeps its attempt count and its next-try time.
     pub fn note_error(
         &self,
         id: i64,
         error: &str,
         http_status: Option<u16>,
+        now_ms: i64,
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE notification SET last_error = ?2, http_status = ?3 WHERE id = ?1",
-                params![id, error, http_status],
+                "UPDATE notification SET last_error = ?2, http_status = ?3, last_attempt_at_ms = ?4 \
+                 WHERE id = ?1",
+                params![id, error, http_status, now_ms],
             )
             .map_err(self.err())?;
         Ok(())
     }
 
-    /// Makes every pending row due now (the user asked to retry, or the settings changed).
+    /// Makes every pending row due now, parked ones included (a new process: whatever made the last
+    /// attempts fail may be over). Parked rows stay parked: one more failure keeps them on the slow
+    /// schedule.
     pub fn make_all_due(&self) -> Result<(), StoreError> {
         self.conn
             .execute(
@@ -342,15 +408,47 @@ impl Store {
         Ok(())
     }
 
-    /// How many rows wait in the outbox.
-    pub fn pending_count(&self) -> Result<u64, StoreError> {
+    /// A person asked to retry: every pending row (or only `event_hash`'s) is unparked, its attempts
+    /// start again from zero, and it is due now. Returns how many rows that touched.
+    pub fn retry(&self, event_hash: Option<&str>) -> Result<usize, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE notification SET next_attempt_at_ms = 0, attempts = 0, parked_at_ms = NULL \
+                 WHERE state = 'pending' AND (?1 IS NULL OR event_hash = ?1)",
+                [event_hash],
+            )
+            .map_err(self.err())
+    }
+
+    /// How many rows wait, how many of them are parked, and since when the oldest waits.
+    pub fn counts(&self) -> Result<Counts, StoreError> {
         self.conn
             .query_row(
-                "SELECT COUNT(*) FROM notification WHERE state = 'pending'",
+                "SELECT COUNT(*), COUNT(parked_at_ms), MIN(received_at_ms), MIN(next_attempt_at_ms) \
+                 FROM notification WHERE state = 'pending'",
                 [],
-                |r| r.get::<_, i64>(0),
+                |r| {
+                    Ok(Counts {
+                        pending: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                        parked: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                        oldest_received_at_ms: r.get(2)?,
+                        next_attempt_at_ms: r.get(3)?,
+                    })
+                },
             )
-            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(self.err())
+    }
+
+    /// The error of the most recent failed attempt among the rows still waiting.
+    pub fn last_pending_error(&self) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT last_error FROM notification WHERE state = 'pending' AND last_error IS NOT NULL \
+                 ORDER BY last_attempt_at_ms DESC, id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
             .map_err(self.err())
     }
 
@@ -446,6 +544,12 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         server_message: r.get(14)?,
         invoice_id: r.get(15)?,
         completed_at_ms: r.get(16)?,
+        category: r.get(17)?,
+        template: r.get(18)?,
+        channel_id: r.get(19)?,
+        masked: r.get(20)?,
+        parked_at_ms: r.get(21)?,
+        last_attempt_at_ms: r.get(22)?,
     })
 }
 
@@ -453,7 +557,7 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 mod tests {
     use super::*;
 
-    fn row(hash: &str, state: RowState) -> NewRow<'_> {
+    fn row(hash: &str) -> NewRow<'_> {
         NewRow {
             event_hash: hash,
             app: "id.dana",
@@ -463,7 +567,10 @@ mod tests {
             post_time_ms: 1_000,
             received_at_ms: 2_000,
             verdict_json: "{}",
-            state,
+            category: Some("status"),
+            template: None,
+            channel_id: Some("payments"),
+            masked: false,
         }
     }
 
@@ -471,56 +578,105 @@ mod tests {
         Store::open(&dir.path().join("outbox.db")).expect("open")
     }
 
+    const OK: Answer = Answer {
+        http_status: 200,
+        message: None,
+        invoice_id: None,
+    };
+
+    fn failure(next_attempt_at_ms: i64, park: bool) -> Failure<'static> {
+        Failure {
+            error: "server answered HTTP 500",
+            http_status: Some(500),
+            at_ms: 3_000,
+            next_attempt_at_ms,
+            park,
+        }
+    }
+
     #[test]
-    fn the_queue_is_delivered_in_arrival_order() {
+    fn items_due_at_the_same_time_go_in_arrival_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = open(&dir);
         for h in ["a", "b", "c"] {
-            store.insert(&row(h, RowState::Pending)).expect("insert");
+            store.insert(&row(h)).expect("insert");
         }
-        let ok = Answer {
-            http_status: 200,
-            message: None,
-            invoice_id: None,
-        };
         let mut order = Vec::new();
-        while let Some(head) = store.head().expect("head") {
-            order.push(head.event_hash.clone());
-            store.complete(head.id, &ok, 3_000).expect("complete");
+        while let Some(next) = store.next_due().expect("next") {
+            order.push(next.event_hash.clone());
+            store.complete(next.id, &OK, 3_000).expect("complete");
         }
         assert_eq!(order, ["a", "b", "c"]);
-        assert_eq!(store.pending_count().expect("count"), 0);
+        assert_eq!(store.counts().expect("count").pending, 0);
+    }
+
+    #[test]
+    fn a_failing_item_waits_behind_the_ones_due_before_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(&dir);
+        for h in ["stuck", "b", "c"] {
+            store.insert(&row(h)).expect("insert");
+        }
+        let head = store.next_due().expect("next").expect("queued");
+        assert_eq!(head.event_hash, "stuck");
+        store
+            .fail_attempt(head.id, &failure(9_000, false))
+            .expect("fail");
+        assert_eq!(
+            store.next_due().expect("next").expect("queued").event_hash,
+            "b",
+            "the failing item's own next-try time puts it behind the others"
+        );
+        let stuck = store.by_event_hash("stuck").expect("q").expect("kept");
+        assert_eq!((stuck.attempts, stuck.next_attempt_at_ms), (1, 9_000));
+        assert_eq!(stuck.last_attempt_at_ms, Some(3_000));
+    }
+
+    #[test]
+    fn parking_keeps_the_item_counted_and_a_retry_unparks_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(&dir);
+        store.insert(&row("a")).expect("insert");
+        store.insert(&row("b")).expect("insert");
+        store.fail_attempt(1, &failure(99_000, true)).expect("park");
+        let counts = store.counts().expect("counts");
+        assert_eq!((counts.pending, counts.parked), (2, 1));
+        assert_eq!(counts.oldest_received_at_ms, Some(2_000));
+        assert_eq!(
+            store.last_pending_error().expect("q").as_deref(),
+            Some("server answered HTTP 500")
+        );
+        let parked = store.by_event_hash("a").expect("q").expect("kept");
+        assert_eq!(parked.parked_at_ms, Some(3_000));
+        assert_eq!(store.retry(Some("a")).expect("retry"), 1);
+        let retried = store.by_event_hash("a").expect("q").expect("kept");
+        assert_eq!(
+            (
+                retried.parked_at_ms,
+                retried.attempts,
+                retried.next_attempt_at_ms
+            ),
+            (None, 0, 0)
+        );
+        assert_eq!(store.retry(Some("missing")).expect("retry"), 0);
     }
 
     #[test]
     fn the_same_event_hash_is_kept_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = open(&dir);
+        assert_eq!(store.insert(&row("a")).expect("insert"), Inserted::New);
         assert_eq!(
-            store.insert(&row("a", RowState::Pending)).expect("insert"),
-            Inserted::New
-        );
-        assert_eq!(
-            store.insert(&row("a", RowState::Pending)).expect("insert"),
+            store.insert(&row("a")).expect("insert"),
             Inserted::AlreadySeen
         );
-        store
-            .complete(
-                1,
-                &Answer {
-                    http_status: 200,
-                    message: None,
-                    invoice_id: Some("INV-1".into()),
-                },
-                5,
-            )
-            .expect("complete");
+        store.complete(1, &OK, 5).expect("complete");
         assert_eq!(
-            store.insert(&row("a", RowState::Pending)).expect("insert"),
+            store.insert(&row("a")).expect("insert"),
             Inserted::AlreadySeen,
             "a re-delivery after the send is absorbed too"
         );
-        assert_eq!(store.pending_count().expect("count"), 0);
+        assert_eq!(store.counts().expect("count").pending, 0);
     }
 
     #[test]
@@ -528,19 +684,45 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         {
             let store = open(&dir);
-            store.insert(&row("a", RowState::Pending)).expect("insert");
-            store.insert(&row("b", RowState::Pending)).expect("insert");
-            store
-                .fail_attempt(1, "connection refused", None, 9_000)
-                .expect("fail");
+            store.insert(&row("a")).expect("insert");
+            store.insert(&row("b")).expect("insert");
+            store.fail_attempt(1, &failure(9_000, false)).expect("fail");
         }
         let store = open(&dir);
-        let head = store.head().expect("head").expect("still queued");
-        assert_eq!(head.event_hash, "a");
-        assert_eq!(head.attempts, 1);
-        assert_eq!(head.next_attempt_at_ms, 9_000);
-        assert_eq!(head.last_error.as_deref(), Some("connection refused"));
-        assert_eq!(store.pending_count().expect("count"), 2);
+        let a = store.by_event_hash("a").expect("q").expect("still queued");
+        assert_eq!(a.attempts, 1);
+        assert_eq!(a.next_attempt_at_ms, 9_000);
+        assert_eq!(a.last_error.as_deref(), Some("server answered HTTP 500"));
+        assert_eq!(a.category.as_deref(), Some("status"));
+        assert_eq!(a.channel_id.as_deref(), Some("payments"));
+        assert_eq!(store.counts().expect("count").pending, 2);
+    }
+
+    #[test]
+    fn a_version_1_outbox_is_migrated_with_its_queue() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("outbox.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(&format!(
+            "BEGIN; {} PRAGMA user_version = 1; COMMIT;
+             INSERT INTO notification (event_hash, app, title, message, notif_key, post_time_ms,
+                 received_at_ms, verdict, state) VALUES ('old', 'id.dana', 'DANA', 'Rp10', 'k', 1, 2, '{{}}', 'pending');",
+            MIGRATIONS[0]
+        ))
+        .expect("a version 1 database");
+        drop(conn);
+        let store = Store::open(&path).expect("migrated");
+        let old = store.next_due().expect("next").expect("kept");
+        assert_eq!(old.event_hash, "old");
+        assert_eq!(
+            (old.parked_at_ms, old.masked, old.category),
+            (None, false, None)
+        );
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
     }
 
     #[test]
@@ -561,15 +743,12 @@ mod tests {
     fn pruning_forgets_old_completed_rows_but_never_pending_ones() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = open(&dir);
-        store
-            .insert(&row("old-skipped", RowState::Skipped))
-            .expect("insert");
-        store
-            .insert(&row("old-pending", RowState::Pending))
-            .expect("insert");
+        store.insert(&row("old-sent")).expect("insert");
+        store.insert(&row("old-pending")).expect("insert");
+        store.complete(1, &OK, 2_000).expect("complete");
         let now = 2_000 + RETENTION_MS + 1;
         assert_eq!(store.prune(now).expect("prune"), 1);
-        assert!(store.by_event_hash("old-skipped").expect("q").is_none());
+        assert!(store.by_event_hash("old-sent").expect("q").is_none());
         assert!(store.by_event_hash("old-pending").expect("q").is_some());
     }
 }

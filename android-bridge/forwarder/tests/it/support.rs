@@ -1,7 +1,7 @@
-//! A scripted HTTP server on loopback for the forwarder's client-side rules (ordering, backoff,
-//! Retry-After, 401): every request is pushed into a channel, every answer comes from a script. The
-//! rules that depend on the real server's behaviour are tested against the real server instead
-//! (`real_server.rs`).
+//! A scripted HTTP server on loopback for the forwarder's client-side rules (scheduling, backoff,
+//! Retry-After, refusals, parking): every request is pushed into a channel, every answer comes from a
+//! script. The rules that depend on the real server's behaviour are tested against the real server
+//! instead (`real_server.rs`).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tokio::sync::mpsc;
-use webqris_android::{Forwarder, ForwarderConfig, IncomingNotification};
+use webqris_forwarder::{Config, Forwarder, Health, Incoming, ProblemKind, StatusObserver};
 
 /// One request the server received.
 #[derive(Debug, Clone)]
@@ -32,8 +32,11 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
-    /// Never answer (the request stays open), to kill a client mid-delivery.
+    /// Never answer (the request stays open): a client times out, or is killed mid-delivery.
     pub hang: bool,
+    /// Answer only requests whose body's `message` contains this; others get the next rule (or the
+    /// default). Lets one item fail forever while the others are answered.
+    pub only_for: Option<String>,
 }
 
 impl Reply {
@@ -43,6 +46,15 @@ impl Reply {
             headers: vec![("content-type", "application/json".into())],
             body: body.to_string(),
             hang: false,
+            only_for: None,
+        }
+    }
+
+    pub fn html(status: u16, page: &str) -> Self {
+        Self {
+            headers: vec![("content-type", "text/html; charset=utf-8".into())],
+            body: page.into(),
+            ..Self::json(status, Value::Null)
         }
     }
 
@@ -64,11 +76,18 @@ impl Reply {
         self.headers.push((name, value.into()));
         self
     }
+
+    /// This answer, forever, to the notification whose message contains `text`.
+    pub fn only_for(mut self, text: &str) -> Self {
+        self.only_for = Some(text.into());
+        self
+    }
 }
 
 #[derive(Clone)]
 struct Script {
     replies: Arc<Mutex<VecDeque<Reply>>>,
+    rules: Arc<Vec<Reply>>,
     default: Reply,
     seen: mpsc::UnboundedSender<Received>,
 }
@@ -88,13 +107,24 @@ async fn answer(
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         at: Instant::now(),
     };
+    let message = received.body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let _ = script.seen.send(received);
-    let reply = script
-        .replies
-        .lock()
-        .expect("script lock")
-        .pop_front()
-        .unwrap_or_else(|| script.default.clone());
+    let rule = script
+        .rules
+        .iter()
+        .find(|r| r.only_for.as_deref().is_some_and(|t| message.contains(t)))
+        .cloned();
+    let reply = rule.unwrap_or_else(|| {
+        script
+            .replies
+            .lock()
+            .expect("script lock")
+            .pop_front()
+            .unwrap_or_else(|| script.default.clone())
+    });
     if reply.hang {
         std::future::pending::<()>().await;
     }
@@ -123,8 +153,27 @@ impl ScriptedServer {
         Self::start_on("127.0.0.1:0".parse().expect("addr"), replies, default)
     }
 
+    /// Starts with per-message rules (see [`Reply::only_for`]) ahead of the script.
+    pub fn with_rules(rules: Vec<Reply>, replies: Vec<Reply>, default: Reply) -> Self {
+        Self::start_full(
+            "127.0.0.1:0".parse().expect("addr"),
+            rules,
+            replies,
+            default,
+        )
+    }
+
     /// Starts on a given address (to bring a "down" server up on the port the forwarder knows).
     pub fn start_on(addr: SocketAddr, replies: Vec<Reply>, default: Reply) -> Self {
+        Self::start_full(addr, Vec::new(), replies, default)
+    }
+
+    fn start_full(
+        addr: SocketAddr,
+        rules: Vec<Reply>,
+        replies: Vec<Reply>,
+        default: Reply,
+    ) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -133,6 +182,7 @@ impl ScriptedServer {
         let (tx, rx) = mpsc::unbounded_channel();
         let script = Script {
             replies: Arc::new(Mutex::new(replies.into())),
+            rules: Arc::new(rules),
             default,
             seen: tx,
         };
@@ -182,38 +232,76 @@ pub fn closed_port() -> SocketAddr {
 
 pub const SECRET: &str = "cbs_test_secret_0123456789abcdefghijklmnop";
 
-/// A forwarder with a fast retry schedule, sending every notification (so that these tests do not
-/// depend on the core's grammars).
-pub fn config(server: &str, dir: &tempfile::TempDir) -> ForwarderConfig {
-    ForwarderConfig {
-        server_url: server.into(),
-        callback_secret: SECRET.into(),
+/// A forwarder with a millisecond retry schedule (20 ms doubling to 200 ms) and parking after 4 failed
+/// attempts; a parked item waits a day (so only a tap or a restart brings it back within a test).
+pub fn config(server: &str, dir: &tempfile::TempDir) -> Config {
+    Config {
         device_id: "device-01".into(),
         enabled_apps: Some(vec!["id.dana".into(), "com.gojek.gopaymerchant".into()]),
-        send_all: true,
-        database_path: dir.path().join("outbox.db").display().to_string(),
         app_version: "0.1.0".into(),
-        retry_base_ms: 20,
-        retry_cap_ms: 200,
-        request_timeout_ms: 5_000,
-        heartbeat_interval_secs: 0,
+        retry_base: Duration::from_millis(20),
+        retry_cap: Duration::from_millis(200),
+        max_attempts: 4,
+        parked_retry: Duration::from_secs(24 * 3600),
+        request_timeout: Duration::from_secs(5),
+        ..Config::new(server, SECRET, dir.path().join("outbox.db"))
     }
 }
 
-pub fn open(config: ForwarderConfig) -> Arc<Forwarder> {
-    Forwarder::new(config).expect("forwarder opens")
+pub fn open(config: Config) -> Forwarder {
+    Forwarder::open(config).expect("forwarder opens")
 }
 
-pub fn dana(text: &str, post_time_ms: i64) -> IncomingNotification {
-    IncomingNotification {
+pub fn dana(text: &str, post_time_ms: i64) -> Incoming {
+    Incoming {
         app: "id.dana".into(),
         title: "Pembayaran Masuk".into(),
         text: text.into(),
         big_text: None,
         key: "0|id.dana|-1|null|10123".into(),
         post_time_ms,
+        category: None,
+        template: None,
+        channel_id: None,
     }
 }
 
 pub const WAIT: Duration = Duration::from_secs(10);
-pub const WAIT_MS: u64 = 10_000;
+
+/// The forwarder's health changes, as the app's persistent notification sees them.
+pub struct HealthFeed(std::sync::mpsc::Receiver<Health>);
+
+struct FeedObserver(Mutex<std::sync::mpsc::Sender<Health>>);
+
+impl StatusObserver for FeedObserver {
+    fn health_changed(&self, health: &Health) {
+        let _ = self.0.lock().expect("feed lock").send(health.clone());
+    }
+}
+
+impl HealthFeed {
+    /// Observes `forwarder` from now on.
+    pub fn watch(forwarder: &Forwarder) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        forwarder.set_observer(Some(Arc::new(FeedObserver(Mutex::new(tx)))));
+        Self(rx)
+    }
+
+    /// The first health that satisfies `wanted`, or a panic after [`WAIT`] (never a sleep).
+    pub fn until(&self, what: &str, wanted: impl Fn(&Health) -> bool) -> Health {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.0.recv_timeout(left) {
+                Ok(health) if wanted(&health) => return health,
+                Ok(_) => {}
+                Err(_) => panic!("no health {what} within {WAIT:?}"),
+            }
+        }
+    }
+}
+
+/// The problem's kind, if any.
+pub fn problem_kind(health: &Health) -> Option<ProblemKind> {
+    health.problem.as_ref().map(|p| p.kind)
+}

@@ -1,41 +1,59 @@
-//! When to try a delivery again: capped exponential backoff, and the server's `Retry-After` honoured.
+//! When to try again: capped exponential schedules, and the server's `Retry-After` honoured.
 //!
-//! Pure arithmetic on milliseconds, so that the schedule is tested without a clock.
+//! Three schedules use this arithmetic (see the README's forwarder section): an item's own retries after
+//! failed attempts (doubling: 2 s, 4 s, 8 s … 5 min), the whole queue's retries while the server refuses
+//! us (401, 403, 3xx: slower, ×4: 2 s, 8 s, 32 s, 128 s, 5 min) and while it cannot be reached at all
+//! (doubling). Each starts at its first step, so a hiccup heals in seconds. Pure arithmetic, tested
+//! without a clock.
 
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
-/// The retry schedule of the outbox.
+/// A retry schedule: `base · factor^(failures-1)`, at most `cap`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
-    /// Wait after the first failed attempt; each further failure doubles it.
+    /// Wait after the first failure.
     pub base: Duration,
-    /// The longest wait the doubling reaches.
+    /// Each further failure multiplies the wait by this.
+    pub factor: u32,
+    /// The longest wait the schedule reaches.
     pub cap: Duration,
     /// The longest `Retry-After` obeyed; a server asking for more is retried after this (a bad header
     /// must not park the phone's queue for days).
     pub retry_after_cap: Duration,
 }
 
-impl Default for Backoff {
-    fn default() -> Self {
-        Self {
-            base: Duration::from_secs(2),
-            cap: Duration::from_secs(300),
-            retry_after_cap: Duration::from_secs(3600),
-        }
-    }
-}
+/// The longest `Retry-After` obeyed by default.
+pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
 
 impl Backoff {
-    /// Wait before the next attempt after `failures` failed attempts in a row (`failures >= 1`):
-    /// `base · 2^(failures-1)`, at most `cap`.
+    /// Doubling from `base` up to `cap` (an item's retries; an unreachable server).
+    pub fn doubling(base: Duration, cap: Duration) -> Self {
+        Self {
+            base,
+            factor: 2,
+            cap,
+            retry_after_cap: cap.max(RETRY_AFTER_CAP),
+        }
+    }
+
+    /// The slower schedule of refusals (401, 403, 3xx): ×4 from `base` up to `cap`. A refusal is usually
+    /// a configuration fault that waits for a person, but sometimes a proxy's hiccup or a secret being
+    /// rotated: the first retry still comes at `base`.
+    pub fn refusals(base: Duration, cap: Duration) -> Self {
+        Self {
+            factor: 4,
+            ..Self::doubling(base, cap)
+        }
+    }
+
+    /// Wait before the next try after `failures` failures in a row (`failures >= 1`).
     pub fn delay(&self, failures: u32) -> Duration {
-        let exponent = failures.saturating_sub(1).min(31);
-        let doubled = self.base.saturating_mul(1_u32 << exponent);
-        doubled.min(self.cap)
+        let exponent = failures.saturating_sub(1);
+        let growth = self.factor.max(1).checked_pow(exponent).unwrap_or(u32::MAX);
+        self.base.saturating_mul(growth).min(self.cap)
     }
 
     /// Wait before the next attempt when the server answered with `retry_after`: the server's wish
@@ -69,9 +87,11 @@ mod tests {
 
     fn schedule(base_ms: u64, cap_ms: u64) -> Backoff {
         Backoff {
-            base: Duration::from_millis(base_ms),
-            cap: Duration::from_millis(cap_ms),
             retry_after_cap: Duration::from_secs(60),
+            ..Backoff::doubling(
+                Duration::from_millis(base_ms),
+                Duration::from_millis(cap_ms),
+            )
         }
     }
 
@@ -88,9 +108,18 @@ mod tests {
     }
 
     #[test]
+    fn refusals_are_retried_on_a_slower_schedule_that_starts_at_the_first_step() {
+        let b = Backoff::refusals(Duration::from_secs(2), Duration::from_secs(300));
+        let waits: Vec<u64> = (1..=7).map(|n| b.delay(n).as_secs()).collect();
+        assert_eq!(waits, [2, 8, 32, 128, 300, 300, 300]);
+    }
+
+    #[test]
     fn very_many_failures_do_not_overflow() {
         let b = schedule(2000, 300_000);
         assert_eq!(b.delay(u32::MAX), Duration::from_millis(300_000));
+        let refusals = Backoff::refusals(Duration::from_secs(2), Duration::from_secs(300));
+        assert_eq!(refusals.delay(u32::MAX), Duration::from_secs(300));
         assert_eq!(b.delay(0), Duration::from_millis(2000));
     }
 

@@ -1,28 +1,32 @@
 //! The forwarder against the real webqris server: `webqris_server::run` (the seam `webqris serve` uses) on a
 //! fixed loopback port with its own SQLite file, stopped and started again on that port, with a merchant
-//! made through the same library path as `webqris merchant create`. A DANA notification pays the invoice,
-//! a queue survives the server being down and the forwarder being restarted, and nothing is paid twice.
+//! made through the same library path as `webqris merchant create`; optionally behind a reverse proxy
+//! that answers 502 while the server is down, as nginx does. A DANA notification pays the invoice, a
+//! queue survives the server being down and the forwarder being restarted and heals by itself when the
+//! server is back, a parked item pays after a tap, and nothing is paid twice.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use webqris_android::{DeliveryState, ForwarderConfig, IncomingNotification, SubmitOutcome};
 use webqris_core::Timestamp;
+use webqris_forwarder::{Config, DeliveryState, Error, Incoming, Submitted};
 use webqris_server::ServerError;
-use webqris_server::config::Config;
+use webqris_server::config::Config as ServerConfig;
 use webqris_server::db::Db;
 use webqris_server::merchant::{self, NewMerchant};
 
-use crate::support::{WAIT, WAIT_MS, closed_port, open};
+use crate::support::{HealthFeed, WAIT, closed_port, open};
 
 /// A static QRIS payload from the vendored corpus (a DANA merchant).
 fn static_qris() -> String {
-    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus/qris-vectors.tsv");
+    let corpus =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/qris-vectors.tsv");
     let text = std::fs::read_to_string(&corpus).expect("corpus vendored in tests/corpus");
     text.lines()
         .map(|l| l.split('\t').collect::<Vec<_>>())
@@ -39,7 +43,7 @@ type Running = (oneshot::Sender<()>, JoinHandle<Result<(), ServerError>>);
 struct RealServer {
     _dir: tempfile::TempDir,
     addr: SocketAddr,
-    config: Config,
+    config: ServerConfig,
     rt: Runtime,
     running: Option<Running>,
     callback_secret: String,
@@ -50,9 +54,9 @@ impl RealServer {
     /// A database with one merchant (static QRIS set) and an API token; the server not yet started.
     fn prepared() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = Config {
+        let config = ServerConfig {
             db: dir.path().join("webqris.db"),
-            ..Config::default()
+            ..ServerConfig::default()
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -131,7 +135,7 @@ impl RealServer {
 
     fn http(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         self.rt.block_on(async {
-            webqris_android::tls::install_crypto_provider();
+            webqris_forwarder::tls::install_crypto_provider();
             let client = reqwest::Client::new();
             let url = format!("{}{path}", self.url());
             let mut req = match method {
@@ -168,19 +172,27 @@ impl RealServer {
         body["data"].clone()
     }
 
-    fn forwarder_config(&self, state: &tempfile::TempDir) -> ForwarderConfig {
-        ForwarderConfig {
-            server_url: self.url(),
-            callback_secret: self.callback_secret.clone(),
+    /// A phone on this server (or on `url`, a proxy in front of it): millisecond retries, parking after 3
+    /// failed attempts, a parked item waiting a day (only a tap or a restart brings it back in a test).
+    fn forwarder_config(&self, state: &tempfile::TempDir) -> Config {
+        self.forwarder_config_via(&self.url(), state)
+    }
+
+    fn forwarder_config_via(&self, url: &str, state: &tempfile::TempDir) -> Config {
+        Config {
             device_id: "device-01".into(),
             enabled_apps: Some(vec!["id.dana".into(), "com.dana.id".into()]),
-            send_all: false,
-            database_path: state.path().join("outbox.db").display().to_string(),
             app_version: "0.1.0".into(),
-            retry_base_ms: 50,
-            retry_cap_ms: 500,
-            request_timeout_ms: 10_000,
-            heartbeat_interval_secs: 0,
+            retry_base: Duration::from_millis(50),
+            retry_cap: Duration::from_millis(500),
+            max_attempts: 3,
+            parked_retry: Duration::from_secs(24 * 3600),
+            request_timeout: Duration::from_secs(10),
+            ..Config::new(
+                url,
+                self.callback_secret.clone(),
+                state.path().join("outbox.db"),
+            )
         }
     }
 }
@@ -191,14 +203,77 @@ impl Drop for RealServer {
     }
 }
 
-fn dana_paid(total: i64, post_time_ms: i64) -> IncomingNotification {
-    IncomingNotification {
+fn dana_paid(total: i64, post_time_ms: i64) -> Incoming {
+    Incoming {
         app: "id.dana".into(),
         title: "DANA".into(),
         text: format!("Kamu berhasil menerima Rp{} dari JOHN DOE", rupiah(total)),
         big_text: None,
         key: "0|id.dana|-1|null|10123".into(),
         post_time_ms,
+        category: Some("status".into()),
+        template: None,
+        channel_id: Some("payment".into()),
+    }
+}
+
+/// A reverse proxy in front of the server, as a merchant's nginx: it forwards every request to
+/// `upstream` and answers 502 with an HTML page while the server is down.
+struct Proxy {
+    url: String,
+    _runtime: Runtime,
+}
+
+impl Proxy {
+    fn start(upstream: String) -> Self {
+        use axum::body::Bytes;
+        use axum::http::{HeaderMap, Method, StatusCode, Uri};
+        use axum::response::IntoResponse;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        webqris_forwarder::tls::install_crypto_provider();
+        let client = reqwest::Client::new();
+        let forward = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let (client, upstream) = (client.clone(), upstream.clone());
+            async move {
+                let mut request = client.request(method, format!("{upstream}{}", uri.path()));
+                for (name, value) in &headers {
+                    if name != "host" && name != "content-length" {
+                        request = request.header(name, value);
+                    }
+                }
+                match request.body(body).send().await {
+                    Ok(answer) => {
+                        let status = StatusCode::from_u16(answer.status().as_u16())
+                            .expect("a valid status");
+                        let text = answer.text().await.unwrap_or_default();
+                        (status, [("content-type", "application/json")], text).into_response()
+                    }
+                    Err(_) => (
+                        StatusCode::BAD_GATEWAY,
+                        [("content-type", "text/html")],
+                        "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
+                    )
+                        .into_response(),
+                }
+            }
+        };
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind the proxy");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        runtime.spawn(async move {
+            axum::serve(listener, axum::Router::new().fallback(forward))
+                .await
+                .expect("proxy serves");
+        });
+        Self {
+            url,
+            _runtime: runtime,
+        }
     }
 }
 
@@ -222,13 +297,13 @@ fn a_dana_notification_pays_the_invoice() {
     let state = tempfile::tempdir().expect("tempdir");
     let fwd = open(server.forwarder_config(&state));
     let outcome = fwd
-        .submit(dana_paid(total, 1_774_088_123_000))
+        .submit(&dana_paid(total, 1_774_088_123_000))
         .expect("submit");
     assert!(
-        matches!(outcome, SubmitOutcome::Queued { .. }),
-        "the phone reads it as a payment: {outcome:?}"
+        matches!(outcome, Submitted::Queued { .. }),
+        "queued: {outcome:?}"
     );
-    assert!(fwd.wait_until_drained(WAIT_MS).drained);
+    assert!(fwd.wait_until_drained(WAIT).drained);
     let entry = fwd.recent_log(1).expect("log").pop().expect("logged");
     assert_eq!(entry.http_status, Some(200), "{entry:?}");
     assert_eq!(entry.invoice_id.as_deref(), Some(&*invoice));
@@ -237,25 +312,62 @@ fn a_dana_notification_pays_the_invoice() {
     assert_eq!(paid["payment_method"], "id.dana");
 }
 
+/// Server down, then up: the notification queued meanwhile pays by itself, no tap, nothing parked.
 #[test]
-fn a_notification_queued_while_the_server_is_down_pays_once_it_is_up() {
+fn a_notification_queued_while_the_server_is_down_pays_once_it_is_up_by_itself() {
     let mut server = RealServer::prepared();
     let state = tempfile::tempdir().expect("tempdir");
     let fwd = open(server.forwarder_config(&state));
+    let feed = HealthFeed::watch(&fwd);
     // The invoice exists; then the server goes down and the payment notification arrives.
     server.start();
     let (invoice, total) = server.create_invoice(30_000);
     server.stop();
-    fwd.submit(dana_paid(total, 1_774_088_200_000))
+    fwd.submit(&dana_paid(total, 1_774_088_200_000))
         .expect("submit");
-    assert_eq!(
-        fwd.wait_until_drained(300).pending,
-        1,
-        "queued while the server is down"
+    feed.until("unreachable", |h| h.problem.is_some() && h.pending == 1);
+    server.start();
+    let healed = fwd.wait_until_drained(WAIT);
+    assert!(healed.drained, "{healed:?}");
+    assert_eq!(healed.problem, None);
+    assert_eq!(server.status_of(&invoice)["status"], "paid");
+}
+
+/// Behind a reverse proxy the down server answers 502: the item's own failed attempts, so it is parked;
+/// once the server is back, a tap delivers it and the invoice is paid.
+#[test]
+fn a_parked_item_is_delivered_after_a_tap_and_pays() {
+    let mut server = RealServer::prepared();
+    let proxy = Proxy::start(server.url());
+    let state = tempfile::tempdir().expect("tempdir");
+    let fwd = open(server.forwarder_config_via(&proxy.url, &state));
+    let feed = HealthFeed::watch(&fwd);
+    server.start();
+    let (invoice, total) = server.create_invoice(31_000);
+    server.stop();
+    let Submitted::Queued { event_hash } = fwd
+        .submit(&dana_paid(total, 1_774_088_250_000))
+        .expect("submit")
+    else {
+        panic!("queued")
+    };
+    feed.until("parked", |h| h.parked == 1);
+    let parked = fwd.log_entry(&event_hash).expect("log").expect("logged");
+    assert_eq!((parked.state, parked.attempts), (DeliveryState::Parked, 3));
+    assert!(
+        parked
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("502 Bad Gateway")),
+        "{parked:?}"
     );
     server.start();
-    fwd.retry_now().expect("retry");
-    assert!(fwd.wait_until_drained(WAIT_MS).drained);
+    assert_eq!(server.status_of(&invoice)["status"], "pending");
+    assert!(fwd.retry_item(&event_hash).expect("tap"), "it was waiting");
+    assert!(fwd.wait_until_drained(WAIT).drained);
+    let sent = fwd.log_entry(&event_hash).expect("log").expect("logged");
+    assert_eq!(sent.state, DeliveryState::Sent);
+    assert_eq!(sent.invoice_id.as_deref(), Some(&*invoice));
     assert_eq!(server.status_of(&invoice)["status"], "paid");
 }
 
@@ -270,13 +382,13 @@ fn the_same_payment_forwarded_by_two_phones_pays_once() {
     let first = open(server.forwarder_config(&a));
     let second = open(server.forwarder_config(&b));
     first
-        .submit(dana_paid(total, 1_774_088_300_000))
+        .submit(&dana_paid(total, 1_774_088_300_000))
         .expect("submit");
-    assert!(first.wait_until_drained(WAIT_MS).drained);
+    assert!(first.wait_until_drained(WAIT).drained);
     second
-        .submit(dana_paid(total, 1_774_088_300_000))
+        .submit(&dana_paid(total, 1_774_088_300_000))
         .expect("submit");
-    assert!(second.wait_until_drained(WAIT_MS).drained);
+    assert!(second.wait_until_drained(WAIT).drained);
     let answer = second.recent_log(1).expect("log").pop().expect("logged");
     assert_eq!(answer.state, DeliveryState::Sent);
     assert_eq!(
@@ -302,7 +414,7 @@ fn a_wrong_secret_is_refused_and_the_test_and_heartbeat_answer() {
     let bad = open(wrong);
     assert!(matches!(
         bad.test_connection(),
-        Err(webqris_android::ForwarderError::Unauthorized { .. })
+        Err(Error::Unauthorized { .. })
     ));
 }
 

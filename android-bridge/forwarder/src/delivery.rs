@@ -1,10 +1,14 @@
-//! Talking to the server: the bodies the forwarder posts and what each answer means for the outbox.
+//! Talking to the server: the requests the forwarder makes and what each answer means for the outbox.
 //!
-//! The classification is the contract of `POST /api/webhook/payment` (api.md): 2xx and the "Duplicate
-//! notification" answer complete an item; 401/403 mean our credentials are wrong (stop, keep the queue);
-//! 404/422 are the server's verdict on the content (complete, record it); 408, 429 and 5xx are transient
-//! (retry, honouring `Retry-After`); any other 4xx is a refusal that a retry cannot change (complete,
-//! record it).
+//! The classification follows the contract of `POST /api/webhook/payment` (api.md):
+//! - 2xx, including the "Duplicate notification" answer, completes an item; so do 404/422 (the server's
+//!   verdict on the content: no matching invoice, no amount, not a trusted payment) and any other 4xx
+//!   (a refusal a retry cannot change): recorded, never retried;
+//! - 401, 403 and 3xx are *refusals* of the forwarder itself (secret, proxy, URL): no item's fault, the
+//!   whole queue waits on the refusal schedule and the state is shown as an error;
+//! - 408, 429, 5xx, a timeout or a broken answer are the *item's* failed attempt: it is retried on its
+//!   own schedule (honouring `Retry-After`) while the others go on;
+//! - no connection at all (refused, DNS, TLS) is *unreachable*: the whole queue waits, no item charged.
 
 use std::time::Duration;
 
@@ -13,7 +17,11 @@ use serde_json::Value;
 use url::Url;
 use webqris_core::wire::{self, NotificationRequest};
 
+use webqris_core::Timestamp;
+
 use crate::backoff::parse_retry_after;
+use crate::config::Settings;
+use crate::error::Error;
 use crate::http;
 
 /// `User-Agent` of the forwarder's requests.
@@ -37,8 +45,8 @@ pub enum Attempt {
         /// The invoice marked paid.
         invoice_id: Option<String>,
     },
-    /// Try again later.
-    Retry {
+    /// This item failed (server error, timeout): retry it on its own schedule.
+    Failed {
         /// Status code, when the server answered at all.
         status: Option<u16>,
         /// What went wrong.
@@ -46,11 +54,16 @@ pub enum Attempt {
         /// The server's `Retry-After`, when it sent one.
         retry_after: Option<Duration>,
     },
-    /// The server refused our credentials or configuration: stop until the settings change.
+    /// The server (or a proxy in front of it) refused the forwarder: the whole queue waits.
     Refused {
         /// Status code.
         status: u16,
         /// What to tell the user.
+        error: String,
+    },
+    /// No connection to the server at all: the whole queue waits.
+    Unreachable {
+        /// What failed.
         error: String,
     },
 }
@@ -125,8 +138,13 @@ pub async fn post_notification(
         .await
     {
         Ok(response) => response,
+        Err(e) if e.is_connect() => {
+            return Attempt::Unreachable {
+                error: describe_send_error(&e),
+            };
+        }
         Err(e) => {
-            return Attempt::Retry {
+            return Attempt::Failed {
                 status: None,
                 error: describe_send_error(&e),
                 retry_after: None,
@@ -181,16 +199,15 @@ pub fn classify(
         300..=399 => Attempt::Refused {
             status,
             error: format!(
-                "the server redirects to {}: set that address as the server URL",
-                location.unwrap_or("another address")
+                "the server redirects (HTTP {status}) to {}: set the right address as the server URL",
+                location
+                    .map(summary_line)
+                    .unwrap_or_else(|| "another address".into())
             ),
         },
         401 | 403 => Attempt::Refused {
             status,
-            error: format!(
-                "the server refused the callback secret (HTTP {status}){}",
-                message.map(|m| format!(": {m}")).unwrap_or_default()
-            ),
+            error: refusal(status, message),
         },
         404 | 422 => {
             let message = match (message, body.parsed_amount) {
@@ -203,7 +220,7 @@ pub fn classify(
                 invoice_id: None,
             }
         }
-        408 | 429 | 500..=599 => Attempt::Retry {
+        408 | 429 | 500..=599 => Attempt::Failed {
             status: Some(status),
             error: format!(
                 "server answered HTTP {status}{}",
@@ -222,10 +239,40 @@ pub fn classify(
     }
 }
 
-/// The first line of a non-JSON answer, shortened, for the log.
+/// What a 401 or 403 means, in words a merchant can act on.
+fn refusal(status: u16, message: Option<String>) -> String {
+    let said = message.map(|m| format!(": {m}")).unwrap_or_default();
+    if status == 401 {
+        format!("the server refused the callback secret (HTTP 401){said}")
+    } else {
+        format!("the server or a proxy in front of it refused the request (HTTP {status}){said}")
+    }
+}
+
+/// A non-JSON answer for the log: an HTML page's `<title>` (a proxy's or firewall's error page), else its
+/// first line; shortened either way.
 fn summary(text: &str) -> Option<String> {
-    let line = text.lines().find(|l| !l.trim().is_empty())?.trim();
-    Some(line.chars().take(200).collect())
+    let lower = text.to_ascii_lowercase();
+    let title = lower.find("<title").and_then(|open| {
+        let start = open + lower[open..].find('>')? + 1;
+        let end = start + lower[start..].find("</title")?;
+        text.get(start..end)
+    });
+    let line = title
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .or_else(|| text.lines().map(str::trim).find(|l| !l.is_empty()))?;
+    Some(summary_line(line))
+}
+
+/// One line of someone else's text, shortened, for the log.
+fn summary_line(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect()
 }
 
 /// Reads at most [`MAX_ANSWER_BYTES`] of an answer as text (lossy: an answer is only shown, never trusted).
@@ -258,6 +305,73 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+/// Posts `body` as JSON with the callback secret; the status and the (bounded) answer text.
+pub(crate) async fn post_json(
+    client: &http::Client,
+    settings: &Settings,
+    url: &Url,
+    body: &impl serde::Serialize,
+) -> Result<(u16, String), Error> {
+    let response = client
+        .post(url.clone())
+        .bearer_auth(settings.secret.expose())
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| Error::Network {
+            detail: describe_send_error(&e),
+        })?;
+    let status = response.status().as_u16();
+    Ok((status, read_limited(response).await))
+}
+
+/// The error of a non-2xx answer to a call a person is waiting for (connection test, heartbeat).
+pub(crate) fn status_error(status: u16, message: Option<String>, text: &str) -> Error {
+    let detail = message.or_else(|| summary(text)).unwrap_or_default();
+    match status {
+        401 | 403 => Error::Unauthorized {
+            status,
+            detail: refusal(status, Some(detail)),
+        },
+        300..=399 => Error::Unauthorized {
+            status,
+            detail: format!(
+                "the server redirects (HTTP {status}): set the right address as the server URL"
+            ),
+        },
+        _ => Error::Server { status, detail },
+    }
+}
+
+/// The connection test of the contract: `event_hash: "test"`; the server processes nothing and answers
+/// with its message (`Koneksi berhasil! Auth valid ✓ (Merchant: …)`).
+pub(crate) async fn connection_test(
+    client: &http::Client,
+    settings: &Settings,
+    now_ms: i64,
+) -> Result<String, Error> {
+    let body = NotificationRequest {
+        app: Some("webqris.forwarder".into()),
+        title: Some("Tes koneksi".into()),
+        message: "Tes koneksi webqris forwarder".into(),
+        timestamp: Some(Timestamp::from_millis(now_ms).to_iso()),
+        device_id: Some(settings.device_id.clone()),
+        notif_id: Some(format!("test@{now_ms}")),
+        event_hash: Some(wire::TEST_EVENT_HASH.into()),
+        category: None,
+        template: None,
+        channel_id: None,
+    };
+    let url = endpoint(&settings.base, NOTIFICATION_PATH);
+    let (status, text) = post_json(client, settings, &url, &body).await?;
+    let parsed: AnswerBody = serde_json::from_str(&text).unwrap_or_default();
+    if (200..300).contains(&status) && parsed.success == Some(true) {
+        Ok(parsed.message.unwrap_or_else(|| "OK".into()))
+    } else {
+        Err(status_error(status, parsed.message, &text))
+    }
 }
 
 #[cfg(test)]
@@ -319,7 +433,7 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_secret_stops_delivery() {
+    fn a_bad_secret_a_proxys_refusal_and_a_redirect_are_refusals() {
         assert!(matches!(
             classify(
                 401,
@@ -329,17 +443,27 @@ mod tests {
             ),
             Attempt::Refused { status: 401, .. }
         ));
-        assert!(matches!(
-            classify(302, "", None, Some("https://example.org/")),
-            Attempt::Refused { status: 302, .. }
-        ));
+        match classify(302, "", None, Some("https://example.org/login")) {
+            Attempt::Refused { status: 302, error } => {
+                assert!(error.contains("https://example.org/login"), "{error}")
+            }
+            other => panic!("expected Refused, got {other:?}"),
+        }
+        let waf = "<!DOCTYPE html>\n<html><head>\n<title>Attention Required! | Cloudflare</title></head>\n<body>…</body></html>";
+        match classify(403, waf, None, None) {
+            Attempt::Refused { status: 403, error } => assert_eq!(
+                error,
+                "the server or a proxy in front of it refused the request (HTTP 403): Attention Required! | Cloudflare"
+            ),
+            other => panic!("expected Refused, got {other:?}"),
+        }
     }
 
     #[test]
     fn server_trouble_is_retried_with_its_retry_after() {
         let wait = Some(Duration::from_secs(7));
         match classify(503, "<html>busy</html>", wait, None) {
-            Attempt::Retry {
+            Attempt::Failed {
                 status: Some(503),
                 retry_after,
                 error,
@@ -347,11 +471,11 @@ mod tests {
                 assert_eq!(retry_after, wait);
                 assert!(error.contains("503"), "{error}");
             }
-            other => panic!("expected Retry, got {other:?}"),
+            other => panic!("expected Failed, got {other:?}"),
         }
         assert!(matches!(
             classify(429, "", None, None),
-            Attempt::Retry { .. }
+            Attempt::Failed { .. }
         ));
     }
 

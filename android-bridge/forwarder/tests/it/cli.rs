@@ -101,7 +101,7 @@ fn what_a_down_server_left_queued_is_drained_by_a_later_run() {
     let (ok, first) = forward(
         &format!("http://{port}"),
         state.path(),
-        &["--send-all", "replay", "-", "--timeout", "0.2"],
+        &["replay", "-", "--timeout", "0.2"],
         Some(&line),
     );
     assert!(ok, "{first}");
@@ -124,9 +124,11 @@ fn what_a_down_server_left_queued_is_drained_by_a_later_run() {
     assert_eq!(server.drain_received().len(), 1);
 }
 
+/// A refusal is retried until the timeout (a hiccup heals within the run); one still in force at the
+/// end fails the command, with the queue kept.
 #[test]
 fn a_refused_secret_fails_the_command_and_keeps_the_queue() {
-    let server = ScriptedServer::start(
+    let mut server = ScriptedServer::start(
         vec![],
         Reply::json(
             401,
@@ -139,12 +141,42 @@ fn a_refused_secret_fails_the_command_and_keeps_the_queue() {
     let (ok, body) = forward(
         &server.url(),
         state.path(),
-        &["--send-all", "replay", "-"],
+        &["replay", "-", "--timeout", "1.5"],
         Some(&line),
     );
     assert!(!ok);
     assert_eq!(body["pending"], 1);
     assert!(body["error"].as_str().expect("error").contains("401"));
+    assert!(
+        server.drain_received().len() > 1,
+        "the refusal was retried within the run"
+    );
+}
+
+/// `replay --timeout` keeps delivering through a refusal (a proxy's 403 page) and a server error.
+#[test]
+fn replay_keeps_delivering_through_faults_until_its_timeout() {
+    let server = ScriptedServer::start(
+        vec![
+            Reply::html(403, "<html><title>Forbidden</title></html>"),
+            Reply::json(503, json!({"success": false, "message": "busy"})),
+        ],
+        Reply::paid("INV-1"),
+    );
+    let state = tempfile::tempdir().expect("tempdir");
+    let line = json!({"app": "id.dana", "title": "DANA", "text": "Rp29.000 diterima DANA Bisnis."})
+        .to_string();
+    let (ok, body) = forward(
+        &server.url(),
+        state.path(),
+        &["replay", "-", "--timeout", "20"],
+        Some(&line),
+    );
+    assert!(ok, "{body}");
+    assert_eq!(
+        body,
+        json!({"queued": 1, "delivered": 1, "pending": 0, "skipped": 0})
+    );
 }
 
 /// The process dies (SIGKILL) while the server holds its request: the item stays queued and the next run
@@ -156,7 +188,7 @@ fn a_process_killed_mid_delivery_sends_the_item_again_next_run() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_webqris-forward"))
         .args(["--server", &server.url(), "--secret", SECRET, "--state"])
         .arg(state.path())
-        .args(["--send-all", "replay", "-", "--timeout", "60", "--json"])
+        .args(["replay", "-", "--timeout", "60", "--json"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()

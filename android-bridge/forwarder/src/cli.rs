@@ -1,17 +1,23 @@
 //! `webqris-forward`, the forwarder's host command (design.md, "Command line contract"): replays
 //! notifications from JSON lines through the same filter, outbox and delivery as the phone, or drains what
-//! is still queued, and prints `{"queued","delivered","pending","skipped"}`.
+//! is still queued, and prints `{"queued","delivered","pending","skipped"}`. It keeps delivering through
+//! refusals, server errors and an unreachable server until its `--timeout`; a refusal still in force at
+//! the end fails the command with its `error`.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use webqris_core::Timestamp;
 
-use crate::forwarder::{Forwarder, ForwarderConfig, IncomingNotification, SubmitOutcome};
+use crate::config::Config;
+use crate::forwarder::Forwarder;
+use crate::notification::{Incoming, Submitted};
+use crate::status::ProblemKind;
 
 /// The outbox file inside `--state DIR`.
 pub const OUTBOX_FILE: &str = "outbox.db";
@@ -51,8 +57,8 @@ pub struct GlobalArgs {
     /// Read only this app's notifications (repeatable); default: every app.
     #[arg(long = "app", global = true, value_name = "PACKAGE")]
     pub apps: Vec<String>,
-    /// Send every notification of the read apps, not only incoming payments.
-    #[arg(long, global = true)]
+    /// Accepted for older scripts; every notification of the read apps is sent now.
+    #[arg(long, global = true, hide = true)]
     pub send_all: bool,
     /// Print one machine-readable JSON object on stdout.
     #[arg(long, global = true)]
@@ -63,7 +69,8 @@ pub struct GlobalArgs {
 enum Command {
     /// Replay notifications from a JSON-lines file (`-` for stdin) and wait for delivery.
     Replay {
-        /// `{"app","title","text","big_text"?,"post_time_ms"?,"key"?}` per line.
+        /// `{"app","title","text","big_text"?,"post_time_ms"?,"key"?,"category"?,"template"?,"channel_id"?}`
+        /// per line.
         file: String,
         /// Seconds to wait for the outbox to drain.
         #[arg(long, default_value_t = 30.0)]
@@ -91,6 +98,12 @@ struct ReplayLine {
     post_time_ms: Option<i64>,
     #[serde(default)]
     key: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    template: Option<String>,
+    #[serde(default)]
+    channel_id: Option<String>,
 }
 
 /// A failure of the command, with what and where.
@@ -127,7 +140,7 @@ pub enum CliError {
     },
     /// The forwarder failed.
     #[error(transparent)]
-    Forwarder(#[from] crate::ForwarderError),
+    Forwarder(#[from] crate::Error),
     /// A bad `--timeout`.
     #[error("--timeout must be a number of seconds ≥ 0, got {0}")]
     Timeout(f64),
@@ -142,7 +155,7 @@ pub struct Summary {
     pub delivered: u64,
     /// Items still in the outbox at the end.
     pub pending: u64,
-    /// Input lines not queued (not an incoming payment, app not read, already seen, empty).
+    /// Input lines not queued (app not read, already seen, empty).
     pub skipped: u64,
 }
 
@@ -159,7 +172,7 @@ impl Summary {
 
 /// Parses the process arguments, runs the command and returns the exit code.
 pub fn main() -> ExitCode {
-    crate::logging::init_logging();
+    crate::logging::init_stderr();
     let cli = Cli::parse();
     let json_output = cli.global.json;
     let (ok, body) = match run(cli) {
@@ -191,7 +204,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Runs a parsed command: the summary, and the configuration error that stopped delivery, if any.
+/// Runs a parsed command: the summary, and the refusal still in force at the end, if any.
 pub fn run(cli: Cli) -> Result<(Summary, Option<String>), CliError> {
     let g = &cli.global;
     let server = g.server.clone().ok_or(CliError::Missing("server"))?;
@@ -205,31 +218,32 @@ pub fn run(cli: Cli) -> Result<(Summary, Option<String>), CliError> {
         return Err(CliError::Timeout(timeout));
     }
     let database = prepare_state(&state)?;
-    let forwarder = Forwarder::new(ForwarderConfig {
-        server_url: server,
-        callback_secret: secret,
+    let forwarder = Forwarder::open(Config {
         device_id: g.device_id.clone(),
         enabled_apps: (!g.apps.is_empty()).then(|| g.apps.clone()),
-        send_all: g.send_all,
-        database_path: database.display().to_string(),
-        app_version: env!("CARGO_PKG_VERSION").into(),
-        retry_base_ms: 500,
-        retry_cap_ms: 5_000,
-        request_timeout_ms: 10_000,
-        heartbeat_interval_secs: 0,
+        // A person is waiting: a short schedule (0.5 s doubling to 5 s).
+        retry_base: Duration::from_millis(500),
+        retry_cap: Duration::from_secs(5),
+        request_timeout: Duration::from_secs(10),
+        ..Config::new(server, secret, database)
     })?;
     let mut summary = Summary::default();
-    for notification in lines.into_iter().flatten() {
+    for notification in lines.iter().flatten() {
         match forwarder.submit(notification)? {
-            SubmitOutcome::Queued { .. } => summary.queued += 1,
+            Submitted::Queued { .. } => summary.queued += 1,
             _ => summary.skipped += 1,
         }
     }
-    let drained = forwarder.wait_until_drained((timeout * 1000.0) as u64);
+    let drained =
+        forwarder.wait_until_drained(Duration::try_from_secs_f64(timeout).unwrap_or(Duration::MAX));
     summary.pending = drained.pending;
     summary.delivered = forwarder.status()?.delivered_since_start;
     forwarder.shutdown();
-    Ok((summary, drained.config_error))
+    let refusal = drained
+        .problem
+        .filter(|p| p.kind == ProblemKind::Refused)
+        .map(|p| p.message);
+    Ok((summary, refusal))
 }
 
 fn prepare_state(state: &Path) -> Result<PathBuf, CliError> {
@@ -241,7 +255,7 @@ fn prepare_state(state: &Path) -> Result<PathBuf, CliError> {
 }
 
 /// Reads and checks every line before anything is queued: a bad file queues nothing.
-fn read_lines(file: &str) -> Result<Vec<IncomingNotification>, CliError> {
+fn read_lines(file: &str) -> Result<Vec<Incoming>, CliError> {
     let source_name = if file == "-" { "stdin" } else { file }.to_owned();
     let input_error = |detail: String| CliError::Input {
         source_name: source_name.clone(),
@@ -286,7 +300,7 @@ fn read_lines(file: &str) -> Result<Vec<IncomingNotification>, CliError> {
                 detail: "empty app".into(),
             });
         }
-        out.push(IncomingNotification {
+        out.push(Incoming {
             app: parsed.app,
             title: parsed.title,
             text: parsed.text,
@@ -296,6 +310,9 @@ fn read_lines(file: &str) -> Result<Vec<IncomingNotification>, CliError> {
             post_time_ms: parsed
                 .post_time_ms
                 .unwrap_or(started.saturating_add(number as i64)),
+            category: parsed.category,
+            template: parsed.template,
+            channel_id: parsed.channel_id,
         });
     }
     Ok(out)
