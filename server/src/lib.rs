@@ -16,6 +16,7 @@ pub mod db;
 pub mod delivery;
 pub mod device;
 pub mod error;
+pub mod events;
 pub mod expiry;
 pub mod extract;
 pub mod hub;
@@ -87,6 +88,7 @@ pub async fn run(
     };
     let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));
     let device_sweeper = tokio::spawn(device::run(state.clone(), workers_stopping.clone()));
+    let relay = tokio::spawn(events::run(state.clone(), workers_stopping.clone()));
     let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
     tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.location(), "webqris listening");
     // Client addresses feed the login rate limit.
@@ -105,6 +107,9 @@ pub async fn run(
     }
     if let Err(e) = device_sweeper.await {
         tracing::error!(error = %e, "device alert sweeper task failed");
+    }
+    if let Err(e) = relay.await {
+        tracing::error!(error = %e, "event relay task failed");
     }
     if let Err(e) = deliverer.await {
         tracing::error!(error = %e, "webhook worker task failed");

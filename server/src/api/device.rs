@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json as JsonResponse, Router};
-use webqris_core::wire::{HeartbeatRequest, HeartbeatResponse};
+use webqris_core::wire::{HeartbeatRequest, HeartbeatResponse, WsEvent};
 
 use crate::auth::CallbackAuth;
 use crate::db::{DbError, Heartbeat};
@@ -43,13 +43,18 @@ async fn heartbeat(
             if alert == device.alert {
                 return Ok::<_, DbError>(None);
             }
-            let changed =
-                tx.set_device_alert(merchant_id, &device.device_id, device.alert, alert)?;
-            Ok(changed.then(|| device::alert_data(&device, &merchant_name, alert)))
+            if !tx.set_device_alert(merchant_id, &device.device_id, device.alert, alert)? {
+                return Ok(None);
+            }
+            let data = device::alert_data(&device, &merchant_name, alert);
+            tx.record_event(merchant_id, &WsEvent::DeviceAlert(data.clone()), now)?;
+            Ok(Some(data))
         })
         .await?;
     if let Some(data) = announce {
-        state.hub.device_alert(merchant_id, data);
+        state
+            .hub
+            .publish_event(merchant_id, WsEvent::DeviceAlert(data));
     }
     Ok(JsonResponse(HeartbeatResponse {
         success: true,

@@ -9,6 +9,7 @@
 mod account;
 mod delivery;
 mod device;
+mod event;
 mod merchant;
 mod notification;
 mod payment;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 pub use account::*;
 pub use delivery::*;
 pub use device::*;
+pub use event::*;
 pub use merchant::*;
 pub use notification::*;
 pub use payment::*;
@@ -163,6 +165,28 @@ impl Db {
             None => Store::Sqlite(Arc::new(sqlite::Sqlite::open(target, config)?)),
         };
         Ok(Self { store })
+    }
+
+    /// Starts waking the returned [`EventWakes`] when other nodes store events (PostgreSQL: a
+    /// `LISTEN` connection of its own, stopping once the returned handle is dropped). `None` on SQLite,
+    /// where this process is the only node.
+    pub fn event_wakes(&self) -> Result<Option<Arc<EventWakes>>, DbError> {
+        match &self.store {
+            Store::Sqlite(_) => Ok(None),
+            Store::Postgres(pg) => {
+                let wakes = Arc::new(EventWakes::default());
+                pg.listen(Arc::clone(&wakes))?;
+                Ok(Some(wakes))
+            }
+        }
+    }
+
+    /// This node, as stored with the events it writes ([`Conn::origin`]).
+    pub fn origin(&self) -> &str {
+        match &self.store {
+            Store::Sqlite(_) => sqlite::ORIGIN,
+            Store::Postgres(pg) => pg.origin(),
+        }
     }
 
     /// Where the data is, for logs: the SQLite file, or the PostgreSQL URL without its password.

@@ -1,13 +1,15 @@
 //! Payments (invoices): unique-total allocation support, the single conditional paid transition with its
 //! outbox row, expiry, and lookups.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use webqris_core::Timestamp;
-use webqris_core::wire::{PaymentStatus, WebhookEvent, WebhookPaymentData};
+use webqris_core::wire::{
+    PaymentStatus, WebhookEvent, WebhookPaymentData, WsEvent, WsExpiredData, WsPaymentData,
+};
 
 use super::sql::{Row, params};
-use super::{Conn, DbError, DeliveryId, MerchantId, Scope, Tx};
+use super::{Conn, DbError, DeliveryId, MerchantId, Scope, Tx, payment_data};
 use crate::secret;
 
 /// A payment's row id (the `id` of WebSocket frames).
@@ -309,7 +311,7 @@ impl Tx<'_> {
     }
 
     /// The second half of every paid transition: the outbox row carrying the exact webhook body, in the
-    /// same transaction, when the merchant has a webhook URL.
+    /// same transaction, when the merchant has a webhook URL, and the `payment_paid` event.
     fn with_outbox(
         &self,
         payment: PaymentRow,
@@ -347,6 +349,9 @@ impl Tx<'_> {
             }
             None => None,
         };
+        let event =
+            WsEvent::PaymentPaid(payment_data(&payment, &merchant_name, PaymentStatus::Paid));
+        self.record_event(payment.merchant_id, &event, now)?;
         Ok(PaidPayment {
             payment,
             merchant_name,
@@ -355,42 +360,52 @@ impl Tx<'_> {
     }
 
     /// Moves every pending payment whose deadline has passed to `expired`; its total stays reserved for
-    /// the cooldown, counted from the deadline. Only the payments this transaction moved are returned,
-    /// so sweeps running at once on several nodes report each expiry once.
+    /// the cooldown, counted from the deadline, and each merchant concerned gets one `payments_expired`
+    /// event. Merchant by merchant in id order, each locked first (as allocation and settlement lock
+    /// theirs before touching payments), so sweeps on several nodes and settlements never deadlock; only
+    /// the payments this transaction moved are returned, so concurrent sweeps report each expiry once.
     pub fn expire_overdue(&self, now: Timestamp) -> Result<Vec<ExpiredPayment>, DbError> {
-        let mut expired = self.query_all(
-            concat!(
-                "UPDATE payments SET status = 'expired', closed_at = expired_at
-                 WHERE status = 'pending' AND expired_at <= ?1
-                 RETURNING ",
-                payment_returning!()
-            ),
+        let merchants: Vec<(MerchantId, String)> = self.query_all(
+            "SELECT m.id, m.name FROM merchants m
+             WHERE EXISTS (SELECT 1 FROM payments p WHERE p.merchant_id = m.id
+                             AND p.status = 'pending' AND p.expired_at <= ?1)
+             ORDER BY m.id",
             params![now],
-            payment_from_row,
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        expired.sort_by_key(|p| p.id);
-        let mut names: HashMap<MerchantId, String> = HashMap::new();
-        expired
-            .into_iter()
-            .map(|payment| {
-                let merchant_name = match names.get(&payment.merchant_id) {
-                    Some(name) => name.clone(),
-                    None => {
-                        let name: String = self.query_one(
-                            "SELECT name FROM merchants WHERE id = ?1",
-                            params![payment.merchant_id],
-                            |r| r.get(0),
-                        )?;
-                        names.insert(payment.merchant_id, name.clone());
-                        name
-                    }
-                };
-                Ok(ExpiredPayment {
-                    payment,
-                    merchant_name,
-                })
-            })
-            .collect()
+        let mut all = Vec::new();
+        for (merchant, merchant_name) in merchants {
+            self.lock_merchant(merchant)?;
+            let mut expired = self.query_all(
+                concat!(
+                    "UPDATE payments SET status = 'expired', closed_at = expired_at
+                     WHERE merchant_id = ?1 AND status = 'pending' AND expired_at <= ?2
+                     RETURNING ",
+                    payment_returning!()
+                ),
+                params![merchant, now],
+                payment_from_row,
+            )?;
+            if expired.is_empty() {
+                continue; // Another node's sweep took them.
+            }
+            expired.sort_by_key(|p| p.id);
+            let payments: Vec<WsPaymentData> = expired
+                .iter()
+                .map(|p| payment_data(p, &merchant_name, PaymentStatus::Expired))
+                .collect();
+            let event = WsEvent::PaymentsExpired(WsExpiredData {
+                count: payments.len(),
+                payments,
+            });
+            self.record_event(merchant, &event, now)?;
+            all.extend(expired.into_iter().map(|payment| ExpiredPayment {
+                payment,
+                merchant_name: merchant_name.clone(),
+            }));
+        }
+        all.sort_by_key(|e| e.payment.id);
+        Ok(all)
     }
 }
 

@@ -13,15 +13,18 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Statement};
 use tokio::sync::Semaphore;
 
+use super::event::CHANNEL;
 use super::schema;
 use super::sql::{self, Backend, RowImpl, ToParam, Value};
-use super::{Conn, DbError, Tx};
+use super::{Conn, DbError, EventWakes, MerchantId, Tx};
 use crate::config::DatabaseConfig;
 
 pub(super) use postgres::Row;
@@ -64,12 +67,17 @@ pub(super) fn redact(target: &str) -> String {
     format!("{scheme}://{authority}{tail}")
 }
 
-/// One pooled connection with the statements prepared on it.
-pub(super) struct PgConn(RefCell<Session>);
+/// One pooled connection with the statements prepared on it, and the node it belongs to.
+pub(super) struct PgConn(RefCell<Session>, Arc<str>);
 
 struct Session {
     client: Client,
     statements: HashMap<&'static str, Statement>,
+}
+
+/// The node a connection belongs to (see [`Conn::origin`]).
+pub(super) fn origin(conn: &PgConn) -> &str {
+    &conn.1
 }
 
 impl std::fmt::Debug for PgConn {
@@ -81,6 +89,7 @@ impl std::fmt::Debug for PgConn {
 /// The database: how to connect, and the idle connections.
 pub(super) struct Postgres {
     target: String,
+    origin: Arc<str>,
     config: postgres::Config,
     idle: Mutex<Vec<PgConn>>,
     permits: Semaphore,
@@ -106,6 +115,8 @@ impl Postgres {
         let deadline = config.connect_timeout_secs.duration();
         let (stage, stages) = std::sync::mpsc::channel::<Result<Option<PgConn>, DbError>>();
         let connect = pg.clone();
+        let origin: Arc<str> = format!("{:016x}", rand::random::<u64>()).into();
+        let first_origin = Arc::clone(&origin);
         std::thread::Builder::new()
             .name("webqris-pg-open".into())
             .spawn(move || {
@@ -116,7 +127,7 @@ impl Postgres {
                 };
                 let _ = stage.send(Ok(None));
                 let migrated = migrate(&mut client, schema::SCHEMA_VERSION);
-                let _ = stage.send(migrated.map(|()| Some(PgConn::new(client))));
+                let _ = stage.send(migrated.map(|()| Some(PgConn::new(client, first_origin))));
             })
             .map_err(|e| DbError::Commit(format!("cannot start a connection thread: {e}")))?;
         let first = match stages.recv_timeout(deadline + std::time::Duration::from_secs(1)) {
@@ -131,15 +142,36 @@ impl Postgres {
         .ok_or(DbError::Panicked)?;
         Ok(Self {
             target,
+            origin,
             config: pg,
             idle: Mutex::new(vec![first]),
             permits: Semaphore::new(config.pool.max(1)),
         })
     }
 
+    /// This node's name in the events it writes.
+    pub(super) fn origin(&self) -> &str {
+        &self.origin
+    }
+
     /// The database, without its password.
     pub(super) fn target(&self) -> &str {
         &self.target
+    }
+
+    /// Starts listening for other nodes' events on a connection of its own (a thread, because the
+    /// client blocks): each notification wakes `wakes` for its merchant, and every (re)connection and
+    /// every [`RESCAN_EVERY`] asks for a full rescan, so that nothing missed while the connection was
+    /// down, or lost otherwise, stays unrelayed. The thread ends soon after the last other holder of
+    /// `wakes` drops it.
+    pub(super) fn listen(&self, wakes: Arc<EventWakes>) -> Result<(), DbError> {
+        let config = self.config.clone();
+        let target = self.target.clone();
+        std::thread::Builder::new()
+            .name("webqris-pg-listen".into())
+            .spawn(move || listen(&config, &target, &wakes))
+            .map(drop)
+            .map_err(|e| DbError::Commit(format!("cannot start the event listener: {e}")))
     }
 
     /// Runs `job` on a pooled connection (opening one when none is idle) on a blocking thread.
@@ -156,16 +188,18 @@ impl Postgres {
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop()
                 .filter(|c| !c.0.borrow().client.is_closed());
-            let conn =
-                match idle {
-                    Some(conn) => conn,
-                    None => PgConn::new(this.config.connect(NoTls).map_err(|source| {
-                        DbError::Connect {
+            let conn = match idle {
+                Some(conn) => conn,
+                None => PgConn::new(
+                    this.config
+                        .connect(NoTls)
+                        .map_err(|source| DbError::Connect {
                             target: this.target.clone(),
                             source,
-                        }
-                    })?),
-                };
+                        })?,
+                    Arc::clone(&this.origin),
+                ),
+            };
             let result = catch_unwind(AssertUnwindSafe(|| job(&conn)));
             if !conn.0.borrow().client.is_closed() {
                 this.idle
@@ -229,15 +263,67 @@ impl Drop for Postgres {
 }
 
 impl PgConn {
-    fn new(client: Client) -> Self {
-        Self(RefCell::new(Session {
-            client,
-            statements: HashMap::new(),
-        }))
+    fn new(client: Client, origin: Arc<str>) -> Self {
+        Self(
+            RefCell::new(Session {
+                client,
+                statements: HashMap::new(),
+            }),
+            origin,
+        )
     }
 
     fn batch(&self, sql: &str) -> Result<(), DbError> {
         Ok(self.0.borrow_mut().client.batch_execute(sql)?)
+    }
+}
+
+/// How often the listener asks for a full rescan even when no notification came.
+const RESCAN_EVERY: Duration = Duration::from_secs(5);
+
+/// How long the listener waits for a notification before it looks whether it should stop or rescan.
+const LISTEN_TICK: Duration = Duration::from_millis(500);
+
+fn listen(config: &postgres::Config, target: &str, wakes: &Arc<EventWakes>) {
+    while Arc::strong_count(wakes) > 1 {
+        let mut client = match config.connect(NoTls) {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::warn!(db = target, error = %e, "event listener cannot connect; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        if let Err(e) = client.batch_execute(&format!("LISTEN {CHANNEL}")) {
+            tracing::warn!(error = %e, "event listener cannot LISTEN; retrying");
+            std::thread::sleep(Duration::from_secs(1));
+            continue;
+        }
+        // Listening from here on: whatever committed before is found by this rescan.
+        wakes.rescan();
+        let mut rescanned = Instant::now();
+        while Arc::strong_count(wakes) > 1 {
+            let mut notifications = client.notifications();
+            let mut batch = notifications.timeout_iter(LISTEN_TICK);
+            let failed = loop {
+                match batch.next() {
+                    Ok(Some(n)) => match n.payload().parse() {
+                        Ok(id) => wakes.merchant(MerchantId(id)),
+                        Err(_) => wakes.rescan(),
+                    },
+                    Err(e) => break Some(e),
+                    Ok(None) => break None,
+                }
+            };
+            if let Some(e) = failed {
+                tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
+                break;
+            }
+            if rescanned.elapsed() >= RESCAN_EVERY {
+                wakes.rescan();
+                rescanned = Instant::now();
+            }
+        }
     }
 }
 

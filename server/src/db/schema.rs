@@ -55,6 +55,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Both(V3_DASHBOARD),
     Migration::Both(V4_DEVICE_HEALTH),
     Migration::Both(V5_ENDPOINTS),
+    Migration::Both(V6_EVENTS),
 ];
 
 /// The version a fully migrated database has.
@@ -312,6 +313,25 @@ CREATE INDEX deliveries_merchant_due ON deliveries (merchant_id, next_attempt_at
 CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE lease_until IS NOT NULL;
 -- The worker that holds the lease (random per worker run), so it can renew all of its leases at once.
 ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+"#;
+
+/// Version 6: the durable event log (`db/event.rs`): each live event stored in the same transaction as
+/// its change, per merchant under a gapless cursor taken from `merchants.event_seq`; other nodes relay it
+/// to their sockets, and an integrators' feed can read it.
+pub const V6_EVENTS: &str = r#"
+ALTER TABLE merchants ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE events (
+    merchant_id INTEGER NOT NULL REFERENCES merchants (id) ON DELETE CASCADE,
+    -- The merchant's cursor: 1, 2, 3…, committed in this order.
+    seq         INTEGER NOT NULL,
+    -- The WebSocket event name and its data (JSON), as the merchant's socket receives them.
+    event       TEXT    NOT NULL,
+    data        TEXT    NOT NULL,
+    ts          INTEGER NOT NULL,
+    -- The node that wrote it (random per process on PostgreSQL), so it does not relay its own events.
+    origin      TEXT    NOT NULL,
+    PRIMARY KEY (merchant_id, seq)
+) WITHOUT ROWID;
 "#;
 
 /// The step that brings a database at version `current` one closer to `target`, with the version it

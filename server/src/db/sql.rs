@@ -282,6 +282,15 @@ pub(super) enum Backend<'c> {
 }
 
 impl Conn<'_> {
+    /// The node this connection belongs to, as stored with the events it writes: random per opened
+    /// PostgreSQL database (so per process, or per test server), `sqlite` on SQLite (one node).
+    pub fn origin(&self) -> &str {
+        match self.0 {
+            Backend::Sqlite(_) => sqlite::ORIGIN,
+            Backend::Postgres(conn) => postgres::origin(conn),
+        }
+    }
+
     /// The dialect of this connection, for a statement that cannot be written once.
     pub(super) fn dialect(&self) -> Dialect {
         match self.0 {

@@ -30,6 +30,9 @@ const MAX_BATCH: usize = 128;
 /// Prepared statements kept per connection: more than the server has, so none is ever prepared twice.
 const STATEMENT_CACHE: usize = 256;
 
+/// The node name stored with events written here: on SQLite this process is the only node.
+pub(super) const ORIGIN: &str = "sqlite";
+
 /// The open database: the writer thread's queue and the idle reader connections.
 pub(super) struct Sqlite {
     path: PathBuf,

@@ -26,7 +26,9 @@ use reqwest::Client;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use webqris_core::signing::{self, StandardWebhooks};
-use webqris_core::wire::{WEBHOOK_USER_AGENT, WsWebhookDeliveredData, WsWebhookFailedData};
+use webqris_core::wire::{
+    WEBHOOK_USER_AGENT, WsEvent, WsWebhookDeliveredData, WsWebhookFailedData,
+};
 use webqris_core::{SecretString, Timestamp};
 
 use crate::config::WebhookConfig;
@@ -428,11 +430,35 @@ async fn attempt(
     let (clock, per_endpoint) = (state.config.clock.clone(), config.endpoint_concurrency);
     let (owner, length) = (Arc::clone(&held.timing.owner), held.timing.length_ms());
     let renewed_lately = length - i64::try_from(held.timing.renew_every.as_millis()).unwrap_or(0);
+    let merchant = delivery.merchant_id;
+    let event = match &error {
+        Some(error) => WsEvent::WebhookFailed(WsWebhookFailedData {
+            invoice_id: delivery.invoice_id.clone(),
+            webhook_id: delivery.message_id.clone(),
+            merchant_name: delivery.merchant_name.clone(),
+            attempt: delivery.attempt,
+            status_code,
+            error: error.clone(),
+            next_attempt_at: match next {
+                NextStep::RetryAt(at) => Some(at),
+                NextStep::Delivered | NextStep::Failed => None,
+            },
+        }),
+        None => WsEvent::WebhookDelivered(WsWebhookDeliveredData {
+            invoice_id: delivery.invoice_id.clone(),
+            webhook_id: delivery.message_id.clone(),
+            merchant_name: delivery.merchant_name.clone(),
+            attempt: delivery.attempt,
+            status_code: status_code.unwrap_or_default(),
+        }),
+    };
+    let stored = event.clone();
     let asked_at = Instant::now();
     let recorded = state
         .db
         .write(move |tx| {
             let change = tx.record_attempt(&record, next, reach, breaker, now)?;
+            tx.record_event(merchant, &stored, now)?;
             let mut claimed = Vec::new();
             if take_next {
                 let now = clock.now();
@@ -459,35 +485,7 @@ async fn attempt(
             return None;
         }
     };
-    if let Some(error) = error {
-        state.hub.webhook_failed(
-            delivery.merchant_id,
-            WsWebhookFailedData {
-                invoice_id: delivery.invoice_id.clone(),
-                webhook_id: delivery.message_id.clone(),
-                merchant_name: delivery.merchant_name.clone(),
-                attempt: delivery.attempt,
-                status_code,
-                error,
-                next_attempt_at: match next {
-                    NextStep::RetryAt(at) => Some(at),
-                    NextStep::Delivered | NextStep::Failed => None,
-                },
-            },
-        );
-    }
-    if delivered {
-        state.hub.webhook_delivered(
-            delivery.merchant_id,
-            WsWebhookDeliveredData {
-                invoice_id: delivery.invoice_id,
-                webhook_id: delivery.message_id,
-                merchant_name: delivery.merchant_name,
-                attempt: delivery.attempt,
-                status_code: status_code.unwrap_or_default(),
-            },
-        );
-    }
+    state.hub.publish_event(merchant, event);
     following
 }
 

@@ -7,6 +7,7 @@ mod dashboard;
 mod delivery;
 mod errors;
 mod money;
+mod multinode;
 mod notification;
 mod page;
 mod payment;

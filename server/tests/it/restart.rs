@@ -11,15 +11,15 @@ use tokio::process::{Child, Command};
 
 use crate::support::{Receiver, dana, static_qris, within};
 
-/// A `webqris serve` process.
-struct Serve {
-    child: Child,
-    base: String,
+/// A `webqris serve` process (also the nodes of the multi-node tests).
+pub struct Serve {
+    pub child: Child,
+    pub base: String,
 }
 
 impl Serve {
     /// Starts the binary on an ephemeral port and waits for its "listening" log line.
-    async fn start(db: &Path, env: &[(&str, &str)]) -> Self {
+    pub async fn start(db: &Path, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_webqris"));
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
@@ -59,7 +59,8 @@ impl Serve {
     }
 }
 
-fn cli(db: &Path, args: &[&str]) -> Value {
+/// Runs a `webqris` CLI command on `db` and returns its JSON answer (it must succeed).
+pub fn cli(db: &Path, args: &[&str]) -> Value {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_webqris"))
         .args(args)
         .arg("--db")
@@ -76,7 +77,8 @@ fn cli(db: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).expect("JSON")
 }
 
-async fn post(
+/// POSTs `body` with `bearer` and returns the status and JSON answer.
+pub async fn post(
     http: &reqwest::Client,
     url: String,
     bearer: &str,
