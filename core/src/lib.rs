@@ -3,6 +3,7 @@
 //! the wire types of the WebQRIS v3.6 API. No I/O, no async runtime, no database.
 #![forbid(unsafe_code)]
 
+pub mod device;
 pub mod event;
 pub mod notification;
 pub mod qris;

@@ -21,6 +21,15 @@ pub const NO_MATCH_MESSAGE: &str = "No matching pending payment";
 /// `message` of the 422 answer for a notification that is not an incoming payment (not in api.md:
 /// our addition, in the same family as [`NO_AMOUNT_MESSAGE`]).
 pub const NOT_INCOMING_MESSAGE: &str = "Notifikasi bukan pembayaran masuk";
+/// `message` of the 422 answer for a notification from a source that may not pay (not a payment app, a
+/// chat message, a title its payments never carry, wording only the generic rule reads…). Not in api.md:
+/// our addition, in the same family as [`NOT_INCOMING_MESSAGE`].
+pub const UNTRUSTED_MESSAGE: &str =
+    "Notifikasi bukan dari sumber pembayaran tepercaya; disimpan, tidak ada yang dibayar";
+/// `message` of the 422 answer for a payment notification held for review: its app paid before on other
+/// channels, never on this one (our addition).
+pub const HELD_MESSAGE: &str =
+    "Notifikasi dari kanal baru; ditahan untuk ditinjau di dasbor, tidak ada yang dibayar";
 /// The `event_hash` value that marks a connection test.
 pub const TEST_EVENT_HASH: &str = "test";
 
@@ -338,6 +347,22 @@ pub struct NotificationNotIncoming {
     /// [`NOT_INCOMING_MESSAGE`].
     pub message: String,
     /// Why (`outgoing`, `topup`, `promo`, `otp`, `pending`, `failed`, `redacted`).
+    pub reason: String,
+    /// The text received.
+    pub raw_message: String,
+}
+
+/// 422: the notification may not pay ([`UNTRUSTED_MESSAGE`]) or waits for a person ([`HELD_MESSAGE`]); it
+/// is stored with its reason and nothing was marked paid. The forwarder treats it as final. Not in
+/// api.md: our addition, shaped like [`NotificationNotIncoming`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationUntrusted {
+    /// Always `false`.
+    pub success: bool,
+    /// [`UNTRUSTED_MESSAGE`] or [`HELD_MESSAGE`].
+    pub message: String,
+    /// Why: `no_app`, `untrusted_source`, `conversation`, `amount_in_title`, `unknown_title`,
+    /// `unverified_wording`, or `new_channel` (held).
     pub reason: String,
     /// The text received.
     pub raw_message: String,

@@ -196,6 +196,49 @@
       outcome_no_match: "tidak cocok",
       outcome_late: "terlambat",
       outcome_test: "uji koneksi",
+      outcome_untrusted: "tidak tepercaya",
+      outcome_held: "ditahan untuk ditinjau",
+      reason_no_app: "Tidak ada nama aplikasi: tidak pernah membayar.",
+      reason_untrusted_source: "Aplikasi ini tidak boleh membayar (chat, SMS, email, browser, aplikasi tak dikenal…): siapa pun bisa menulis teksnya.",
+      reason_conversation: "Pesan chat, email, atau panggilan: tidak pernah membayar.",
+      reason_amount_in_title: "Nominal hanya ada di judul: tidak pernah membayar.",
+      reason_unknown_title: "Judul ini bukan judul notifikasi pembayaran aplikasi tersebut (mis. chat di dalam aplikasi).",
+      reason_unverified_wording: "Kata-kata notifikasi aplikasi ini belum terverifikasi. Bila yakin, percayai judulnya di pengaturan merchant.",
+      reason_new_channel: "Kanal notifikasi baru untuk aplikasi ini. Konfirmasi kanalnya di pengaturan merchant bila memang kanal pembayaran.",
+      reason_outgoing: "Uang keluar.",
+      reason_topup: "Isi saldo sendiri.",
+      reason_promo: "Promo atau cashback.",
+      reason_otp: "Kode OTP.",
+      reason_pending: "Masih diproses atau instruksi membayar.",
+      reason_failed: "Transaksi gagal.",
+      reason_redacted: "Isi notifikasi disembunyikan oleh sistem.",
+      reason_unrecognized: "Tidak dikenali.",
+      android_facts: "Kategori {category} · kanal {channel}",
+      offers_button: "Baca ulang & cari kecocokan",
+      offers_help: "Membaca ulang notifikasi tersimpan yang belum membayar dengan parser saat ini, lalu menawarkan tagihan tertunda dengan total yang sama. Tidak ada yang dibayar sampai Anda menetapkannya.",
+      offers_count: "{n} notifikasi dibaca ulang, {m} kecocokan.",
+      offer_assign: "Tetapkan ke {invoice}",
+      trust_trusted: "tepercaya",
+      trust_untrusted: "tidak tepercaya",
+      trust_held: "ditahan",
+      trust_title: "Sumber tepercaya & kanal",
+      trust_help: "Hanya notifikasi pembayaran dari aplikasi pembayaran yang dikenal yang menandai tagihan lunas. Di sini Anda bisa mempercayai aplikasi lain beserta judul persis notifikasi pembayarannya, dan mengonfirmasi kanal notifikasi baru.",
+      trust_warning: "Peringatan: notifikasi dari aplikasi ini dengan judul persis ini akan menandai tagihan lunas. Siapa pun yang bisa membuat aplikasi itu menampilkan judul ini (pesan chat, promosi) bisa memalsukan pembayaran. Tambahkan hanya aplikasi pembayaran Anda sendiri dan judul yang tampil pada notifikasi pembayaran sungguhan.",
+      trusted_titles: "Judul tepercaya",
+      package_label: "Paket aplikasi",
+      title_label: "Judul persis",
+      acknowledge: "Saya sudah membaca peringatan di atas.",
+      add_trusted: "Percayai",
+      remove: "Hapus",
+      none_yet: "Belum ada.",
+      channels_title: "Kanal yang dikenal",
+      held_title: "Kanal baru yang menunggu tinjauan",
+      held_count: "{n} notifikasi ditahan, terakhir {when}",
+      no_channel: "(tanpa kanal)",
+      confirm_channel: "Konfirmasi kanal",
+      forget_channel: "Lupakan",
+      learned_payment: "dari pembayaran",
+      learned_person: "dikonfirmasi",
       parsed_amount: "Nominal",
       assign: "Tetapkan ke tagihan",
       assign_help: "Tandai tagihan ini lunas (manual) dengan notifikasi ini. Tagihan yang sudah lunas tidak akan dibayar dua kali.",
@@ -397,6 +440,49 @@
       outcome_no_match: "no match",
       outcome_late: "late",
       outcome_test: "connection test",
+      outcome_untrusted: "not trusted",
+      outcome_held: "held for review",
+      reason_no_app: "No app named: never pays.",
+      reason_untrusted_source: "This app may not pay (chat, SMS, e-mail, browser, unknown app…): anyone can write its text.",
+      reason_conversation: "A chat message, e-mail or call: never pays.",
+      reason_amount_in_title: "The amount is only in the title: never pays.",
+      reason_unknown_title: "Not a payment title of that app (for example an in-app chat).",
+      reason_unverified_wording: "This app's wording is not verified yet. If you are sure, trust its title in the merchant's settings.",
+      reason_new_channel: "A new notification channel for this app. Confirm it in the merchant's settings if it is a payment channel.",
+      reason_outgoing: "Money going out.",
+      reason_topup: "Own top-up.",
+      reason_promo: "Promotion or cashback.",
+      reason_otp: "One-time code.",
+      reason_pending: "Still in progress, or an instruction to pay.",
+      reason_failed: "Failed transaction.",
+      reason_redacted: "The system hid the notification's content.",
+      reason_unrecognized: "Not recognised.",
+      android_facts: "Category {category} · channel {channel}",
+      offers_button: "Read again & find matches",
+      offers_help: "Reads the stored notifications that paid nothing again with today's parser and offers the pending invoices of their totals. Nothing is paid until you assign one.",
+      offers_count: "{n} notifications read again, {m} matches.",
+      offer_assign: "Assign to {invoice}",
+      trust_trusted: "trusted",
+      trust_untrusted: "untrusted",
+      trust_held: "held",
+      trust_title: "Trusted sources & channels",
+      trust_help: "Only payment notifications of known payment apps mark invoices paid. Here you can trust another app with the exact titles of its payment notifications, and confirm new notification channels.",
+      trust_warning: "Warning: a notification from this app with exactly this title will mark invoices paid. Anyone who can make that app show this title (a chat message, a promotion) could fake a payment. Add only your own payment app and the title its real payment notifications carry.",
+      trusted_titles: "Trusted titles",
+      package_label: "App package",
+      title_label: "Exact title",
+      acknowledge: "I have read the warning above.",
+      add_trusted: "Trust",
+      remove: "Remove",
+      none_yet: "None yet.",
+      channels_title: "Known channels",
+      held_title: "New channels awaiting review",
+      held_count: "{n} held notification(s), last {when}",
+      no_channel: "(no channel)",
+      confirm_channel: "Confirm channel",
+      forget_channel: "Forget",
+      learned_payment: "from a payment",
+      learned_person: "confirmed",
       parsed_amount: "Amount",
       assign: "Assign to invoice",
       assign_help: "Marks that invoice paid (manual) with this notification. A paid invoice is never paid twice.",
@@ -932,6 +1018,20 @@
     return table;
   }
 
+  /** A stored reason in words, or as stored when it has none (duplicate keys). */
+  function reasonText(reason) {
+    const key = "reason_" + reason;
+    return TEXT.en[key] ? t(key) : reason;
+  }
+
+  /** Marks `notificationId` paid onto `invoiceId` by hand; the caller shows the outcome. */
+  async function assignNotification(notificationId, invoiceId, reason, parsedAmount) {
+    const data = await api("POST", "/dashboard/api/notifications/" + notificationId + "/assign", { invoice_id: invoiceId, reason });
+    if (parsedAmount !== null && parsedAmount !== undefined && data.payment.total_amount !== parsedAmount) toast(t("amount_mismatch"));
+    toast(t("assign_done", { invoice: data.payment.invoice_id }));
+    return data;
+  }
+
   function notificationRow(n, onAssigned) {
     const outcome = badge(n.unmatched ? "warn" : n.outcome === "paid" ? "ok" : "", t("outcome_" + n.outcome));
     const row = h("div", { class: "card", test: "notification", "data-id": String(n.id), "data-outcome": n.outcome },
@@ -941,7 +1041,9 @@
           h("div", { class: "muted small", text: when(n.received_at) + " · " + n.merchant_name + (n.device_id ? " · " + n.device_id : "") })),
         h("div", { class: "amount", text: n.parsed_amount !== null ? "Rp" + rupiah(n.parsed_amount) : t("none") })),
       n.message ? h("p", { class: "message", text: n.message }) : null,
-      n.reason ? h("p", { class: "muted small", text: n.reason }) : null,
+      n.trust_reason ? h("p", { class: "small", test: "trust-reason", "data-reason": n.trust_reason, text: reasonText(n.trust_reason) }) : null,
+      n.reason ? h("p", { class: "muted small", text: reasonText(n.reason) }) : null,
+      n.category || n.channel_id ? h("p", { class: "muted small", text: t("android_facts", { category: n.category || t("none"), channel: n.channel_id || t("none") }) }) : null,
       n.invoice_id ? h("p", { class: "small" }, t("invoice") + ": ", link("/dashboard/payments/" + encodeURIComponent(n.invoice_id), {}, n.invoice_id)) : null,
       n.assigned_invoice_id ? h("p", { class: "small", text: t("assigned_to", { invoice: n.assigned_invoice_id }) }) : null,
     );
@@ -965,9 +1067,7 @@
         hideError(error);
         submit.disabled = true;
         try {
-          const data = await api("POST", "/dashboard/api/notifications/" + n.id + "/assign", { invoice_id: invoice.value, reason: reason.value });
-          if (n.parsed_amount !== null && data.payment.total_amount !== n.parsed_amount) toast(t("amount_mismatch"));
-          toast(t("assign_done", { invoice: data.payment.invoice_id }));
+          await assignNotification(n.id, invoice.value, reason.value, n.parsed_amount);
           invoice.blur();
           reason.blur();
           onAssigned();
@@ -1364,6 +1464,8 @@
     main.append(h("section", { class: "card" }, h("h2", { text: t("callback_title") }), h("p", { class: "muted small", text: t("callback_help") }),
       h("p", {}, t("callback_prefix") + ": ", prefix), h("div", { class: "actions" }, rotateCallback), rotated, callbackError));
 
+    main.append(trustSection(base));
+
     // Devices.
     const devices = h("div", { class: "list boxed", test: "devices" });
     const fillDevices = async (box) => {
@@ -1386,6 +1488,74 @@
     await fillDevices(devices);
   }
 
+  /** A merchant's trusted titles (added only with the warning acknowledged) and its channels. */
+  function trustSection(base) {
+    const titles = h("div", { class: "list boxed", test: "trusted-titles" });
+    const known = h("div", { class: "list boxed", test: "channels" });
+    const held = h("div", { class: "list boxed", test: "held-channels" });
+    const error = errorLine();
+    const fill = async () => {
+      const data = await api("GET", base + "/trust");
+      clear(titles);
+      if (!data.trusted_titles.length) titles.append(h("p", { class: "item muted", text: t("none_yet") }));
+      for (const tt of data.trusted_titles) {
+        const remove = h("button", { type: "button", class: "secondary", text: t("remove"), test: "remove-trusted" });
+        remove.addEventListener("click", () => act("DELETE", "/trusted-titles", { package: tt.package, title: tt.title }));
+        titles.append(h("div", { class: "item", test: "trusted-title" }, h("div", {}, h("strong", { text: tt.title }), h("div", { class: "muted small mono", text: tt.package })), remove));
+      }
+      clear(known);
+      if (!data.channels.length) known.append(h("p", { class: "item muted", text: t("none_yet") }));
+      for (const c of data.channels) {
+        const forget = h("button", { type: "button", class: "secondary", text: t("forget_channel"), test: "forget-channel" });
+        forget.addEventListener("click", () => act("DELETE", "/channels", { app: c.app, channel_id: c.channel_id }));
+        known.append(h("div", { class: "item", test: "channel" }, h("div", {}, h("strong", { class: "mono", text: c.channel_id }), h("div", { class: "muted small mono", text: c.app })),
+          h("div", { class: "small", text: t("learned_" + c.learned_by) }), forget));
+      }
+      clear(held);
+      if (!data.held_channels.length) held.append(h("p", { class: "item muted", text: t("none_yet") }));
+      for (const c of data.held_channels) {
+        const row = h("div", { class: "item", test: "held-channel" },
+          h("div", {}, h("strong", { class: "mono", text: c.channel_id === null ? t("no_channel") : c.channel_id }), h("div", { class: "muted small mono", text: c.app })),
+          h("div", { class: "small", text: t("held_count", { n: c.held, when: ago(c.last_received_at) }) }));
+        if (c.channel_id !== null) {
+          const confirmButton = h("button", { type: "button", text: t("confirm_channel"), test: "confirm-channel" });
+          confirmButton.addEventListener("click", () => act("POST", "/channels", { app: c.app, channel_id: c.channel_id }));
+          row.append(confirmButton);
+        }
+        held.append(row);
+      }
+    };
+    const act = async (method, path, body) => {
+      hideError(error);
+      try {
+        await api(method, base + path, body);
+        await fill();
+      } catch (e) { showError(error, e); }
+    };
+    const packageInput = h("input", { placeholder: "id.bmri.livinmerchant", maxlength: "255", test: "trusted-package", spellcheck: "false" });
+    const titleInput = h("input", { maxlength: "200", test: "trusted-title-input" });
+    // The server refuses an unacknowledged warning too; the form does not even send one.
+    const acknowledged = h("input", { type: "checkbox", required: true, test: "trusted-acknowledge" });
+    const form = h("form", { test: "trusted-form" },
+      h("p", { class: "banner warn small", test: "trust-warning", text: t("trust_warning") }),
+      h("div", { class: "row" },
+        h("div", {}, h("label", { text: t("package_label") }), packageInput),
+        h("div", {}, h("label", { text: t("title_label") }), titleInput)),
+      h("label", { class: "check" }, acknowledged, t("acknowledge")),
+      h("div", { class: "actions" }, h("button", { type: "submit", text: t("add_trusted"), test: "add-trusted" })));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      await act("POST", "/trusted-titles", { package: packageInput.value, title: titleInput.value, acknowledged: acknowledged.checked });
+      if (error.classList.contains("hidden")) { titleInput.value = ""; acknowledged.checked = false; }
+    });
+    fill().catch((e) => showError(error, e));
+    return h("section", { class: "card", test: "trust-section" },
+      h("h2", { text: t("trust_title") }), h("p", { class: "muted small", text: t("trust_help") }),
+      h("h3", { text: t("trusted_titles") }), titles, form,
+      h("h3", { text: t("held_title") }), held,
+      h("h3", { text: t("channels_title") }), known, error);
+  }
+
   /** PNG and JPEG go up as they are; anything else the browser can show is converted to PNG here. */
   async function uploadable(file) {
     if (file.type === "image/png" || file.type === "image/jpeg") return file;
@@ -1398,6 +1568,43 @@
   }
 
   // ---------------------------------------------------------------- notifications
+  /** Reads the stored notifications again and lists what they now offer; each match is one click away. */
+  async function fillOffers(box, merchant, onAssigned) {
+    const qs = new URLSearchParams();
+    if (merchant) qs.set("merchant", merchant);
+    const data = await api("GET", "/dashboard/api/notifications/offers?" + qs.toString());
+    clear(box).append(h("p", { class: "small", test: "offers-count", text: t("offers_count", { n: data.reread, m: data.offers.length }) }));
+    for (const offer of data.offers) {
+      const n = offer.notification;
+      const trustKind = offer.trust === "trusted" ? "ok" : "warn";
+      const item = h("div", { class: "item", test: "offer", "data-id": String(n.id), "data-trust": offer.trust },
+        h("div", {},
+          h("div", {}, badge(trustKind, t("trust_" + offer.trust)), " ", h("strong", { text: n.title || n.app || n.source })),
+          h("p", { class: "message", text: n.message || "" }),
+          offer.trust_reason ? h("p", { class: "small", text: reasonText(offer.trust_reason) }) : null));
+      const error = errorLine();
+      for (const match of offer.matches) {
+        const button = h("button", { type: "button", class: offer.trust === "trusted" ? "" : "secondary", test: "assign-offer",
+          text: t("offer_assign", { invoice: match.invoice_id }) + " · Rp" + rupiah(match.amount) });
+        button.addEventListener("click", async () => {
+          hideError(error);
+          button.disabled = true;
+          try {
+            await assignNotification(n.id, match.invoice_id, t("offers_button"), match.amount);
+            item.remove();
+            onAssigned();
+          } catch (e) {
+            showError(error, e);
+            button.disabled = false;
+          }
+        });
+        item.append(h("div", { class: "actions" }, button));
+      }
+      item.append(error);
+      box.append(item);
+    }
+  }
+
   async function viewNotifications() {
     const params = new URLSearchParams(location.search);
     const unmatched = h("input", { type: "checkbox", test: "filter-unmatched" });
@@ -1409,7 +1616,24 @@
         h("div", {}, h("label", { text: t("merchant") }), merchant),
         h("button", { type: "submit", text: t("apply") })));
     const list = h("div", { test: "notifications" });
-    layout("notifications", h("h1", { text: t("notifications_title") }), filters, list);
+    const offers = h("div", { test: "offers" });
+    const offersError = errorLine();
+    const offersButton = h("button", { type: "button", class: "secondary", text: t("offers_button"), test: "find-offers" });
+    const offersCard = h("section", { class: "card" },
+      h("p", { class: "muted small", text: t("offers_help") }),
+      h("div", { class: "actions" }, offersButton), offersError, offers);
+    layout("notifications", h("h1", { text: t("notifications_title") }), filters, offersCard, list);
+    offersButton.addEventListener("click", async () => {
+      hideError(offersError);
+      offersButton.disabled = true;
+      try {
+        await fillOffers(offers, params.get("merchant"), () => fill(list));
+      } catch (e) {
+        showError(offersError, e);
+      } finally {
+        offersButton.disabled = false;
+      }
+    });
     merchantOptions(merchant, params.get("merchant")).catch(() => {});
     filters.addEventListener("submit", (event) => {
       event.preventDefault();

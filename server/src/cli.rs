@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use webqris_core::SecretString;
-use webqris_core::notification::{self, Notification};
+use webqris_core::notification::trust::{self, Envelope, History, Trust};
+use webqris_core::notification::{self, Notification, Verdict};
 use webqris_core::qris;
 
 use crate::account;
@@ -170,7 +171,8 @@ enum QrisCommand {
 
 #[derive(Debug, Subcommand)]
 enum NotifCommand {
-    /// Parse one notification as the server would.
+    /// Parse one notification as the server would. Besides the verdict, says whether it would pay a
+    /// merchant that trusts no extra source and has learned no channel yet (`pays`, `trust_reason`).
     Parse {
         /// Android package name of the posting app.
         #[arg(long)]
@@ -184,6 +186,12 @@ enum NotifCommand {
         /// Big text, when the app sets one.
         #[arg(long)]
         big_text: Option<String>,
+        /// Android's `Notification.category` (`msg`, `email`, `call`…).
+        #[arg(long)]
+        category: Option<String>,
+        /// Android's `Notification.EXTRA_TEMPLATE`.
+        #[arg(long)]
+        template: Option<String>,
     },
 }
 
@@ -495,14 +503,30 @@ fn run_notif(command: NotifCommand) -> Outcome {
             title,
             text,
             big_text,
+            category,
+            template,
         } => {
-            let verdict = notification::parse(&Notification {
+            let n = Notification {
                 app: &app,
                 title: &title,
                 text: &text,
                 big_text: big_text.as_deref(),
-            });
-            Outcome::ok(json!(verdict))
+            };
+            let verdict = notification::parse(&n);
+            let envelope = Envelope {
+                app: &app,
+                title: &title,
+                category: category.as_deref(),
+                template: template.as_deref(),
+                channel_id: None,
+            };
+            let decision = trust::decide(&envelope, &notification::read(&n), &History::default());
+            let pays = decision == Trust::Trusted && matches!(verdict, Verdict::Incoming { .. });
+            // The design.md contract's fields first; `pays` and `trust_reason` are additions.
+            let mut body = json!(verdict);
+            body["pays"] = json!(pays);
+            body["trust_reason"] = json!(decision.reason());
+            Outcome::ok(body)
         }
     }
 }

@@ -1,8 +1,15 @@
 //! Settlement: what happens when money is reported, by the forwarder (`/api/webhook/payment`), a simple
 //! notifier (`/api/callback/notify`) or a person (manual confirmation). Each report is settled in one
-//! write transaction: duplicate keys are checked and recorded, the matching pending invoice is marked paid
-//! by the single conditional update (which also writes the outbox row), and the report is stored with its
-//! outcome. Nothing a phone sends is dropped; nothing is paid twice.
+//! write transaction. A forwarder notification goes through four named steps ([`settle_notification`]):
+//! 1. **dedupe**: duplicate keys are checked (below);
+//! 2. **trust**: `webqris_core::notification::trust::decide` says whether it may pay, from its app, title,
+//!    Android category/template and channel, the merchant's trusted sources and the channels that paid;
+//! 3. **match**: each payment of a trusted incoming notification meets the matching pending invoice, which
+//!    the single conditional update marks paid (writing the outbox row too);
+//! 4. **record**: the notification is stored with its outcome, reasons and what it claimed, whatever came
+//!    of it; the keys that make a repeat a duplicate are remembered, and a payment teaches its channel.
+//!
+//! Nothing a phone sends is dropped; nothing is paid twice; nothing untrusted is paid at all.
 //!
 //! Duplicate rules (design.md, "Money rules"), per merchant:
 //! 1. the client's `event_hash` (not `"test"`): seen ever → duplicate;
@@ -16,22 +23,23 @@
 use std::collections::HashSet;
 
 use webqris_core::Timestamp;
+use webqris_core::device::DeviceId;
 use webqris_core::event;
-use webqris_core::notification::{self, Notification, ParsedPayment, Reason, Verdict};
+use webqris_core::notification::trust::{self, Distrust, Envelope, History, Hold, Trust};
+use webqris_core::notification::{
+    self, MAX_TEXT_BYTES, Notification, ParsedPayment, Reading, Reason, Verdict,
+};
 use webqris_core::wire::{
     CallbackNotifyRequest, NotificationRequest, PaymentStatus, TEST_EVENT_HASH,
 };
 
 use crate::db::{
-    AccountId, DbError, Merchant, MerchantId, NewNotification, NotificationId, NotificationOutcome,
-    NotificationPaymentRow, NotificationSource, PaidPayment, PaymentMethod, PaymentOutcome,
-    PaymentRow, SeenKind, Tx,
+    AccountId, DbError, LearnedBy, Merchant, MerchantId, NewNotification, NotificationId,
+    NotificationOutcome, NotificationPaymentRow, NotificationSource, PaidPayment, PaymentMethod,
+    PaymentOutcome, PaymentRow, SeenKind, TrustOutcome, Tx,
 };
 use crate::error::AppError;
 use crate::state::AppState;
-
-/// `payment_method` of a notification that names no app.
-pub const UNKNOWN_APP: &str = "unknown";
 
 /// The instants the rules are measured against, fixed once per report.
 #[derive(Debug, Clone, Copy)]
@@ -142,8 +150,12 @@ pub enum NotificationResult {
     Duplicate,
     /// No amount could be read (including texts the parser does not recognise).
     NoAmount,
-    /// Not an incoming payment.
-    NotIncoming(String),
+    /// Not an incoming payment (the parser's reason).
+    NotIncoming(&'static str),
+    /// From a source that may not pay (the trust decision's reason); stored, nothing paid.
+    Untrusted(&'static str),
+    /// A payment notification held for a person (the reason: a new channel); nothing paid.
+    Held(&'static str),
     /// One or more payments read, each matched or kept unmatched.
     Settled {
         /// Every payment, in text order.
@@ -153,181 +165,224 @@ pub enum NotificationResult {
     },
 }
 
-/// A forwarder notification, prepared outside the transaction (parsing and hashing are pure).
+/// Longest title or text stored, in bytes: the parser's own bound ([`MAX_TEXT_BYTES`]); a longer text is
+/// never read as a payment, and is kept cut at a character boundary and marked with "…".
+pub const MAX_STORED_TEXT_BYTES: usize = MAX_TEXT_BYTES;
+/// Longest `app`, `category`, `template` or `channel_id` stored, in characters (Android package names
+/// and channel ids are far shorter).
+pub const MAX_STORED_FIELD_CHARS: usize = 256;
+
+/// A forwarder notification, prepared outside the transaction (reading and hashing are pure).
 #[derive(Debug, Clone)]
 struct Prepared {
     request: NotificationRequest,
+    /// The posting app, trimmed and capped.
     app: String,
-    verdict: Verdict,
+    device: Option<DeviceId>,
+    /// The channel the forwarder reported, trimmed and capped, when it reported one.
+    channel: Option<String>,
+    reading: Reading,
     content_key: String,
     client_hash: Option<String>,
 }
 
-fn prepare(request: NotificationRequest) -> Prepared {
-    let app = request
-        .app
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_owned();
-    let title = request.title.clone().unwrap_or_default();
-    let verdict = notification::parse(&Notification {
-        app: &app,
-        title: &title,
-        text: &request.message,
-        big_text: None,
-    });
-    let content_key = event::content_fingerprint(&app, &title, &request.message);
-    let client_hash = request
-        .event_hash
-        .as_deref()
-        .map(str::trim)
-        .filter(|h| !h.is_empty() && *h != TEST_EVENT_HASH)
-        .map(str::to_owned);
-    Prepared {
-        request,
-        app,
-        verdict,
-        content_key,
-        client_hash,
+impl Prepared {
+    fn new(request: NotificationRequest) -> Self {
+        let app = field(request.app.as_deref()).unwrap_or_default();
+        let title = request.title.as_deref().unwrap_or_default();
+        let reading = notification::read(&Notification {
+            app: &app,
+            title,
+            text: &request.message,
+            big_text: None,
+        });
+        let content_key = event::content_fingerprint(&app, title, &request.message);
+        let client_hash = request
+            .event_hash
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| !h.is_empty() && *h != TEST_EVENT_HASH)
+            .map(str::to_owned);
+        Self {
+            device: request.device_id.as_deref().and_then(DeviceId::new),
+            channel: field(request.channel_id.as_deref()),
+            app,
+            reading,
+            content_key,
+            client_hash,
+            request,
+        }
+    }
+
+    fn envelope(&self) -> Envelope<'_> {
+        Envelope {
+            app: &self.app,
+            title: self.request.title.as_deref().unwrap_or_default(),
+            category: self.request.category.as_deref(),
+            template: self.request.template.as_deref(),
+            channel_id: self.channel.as_deref(),
+        }
     }
 }
 
-fn reason_name(reason: Reason) -> String {
-    serde_json::to_value(reason)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "unrecognized".to_owned())
+/// A client string for a short column: trimmed, capped at [`MAX_STORED_FIELD_CHARS`], `None` when blank.
+fn field(value: Option<&str>) -> Option<String> {
+    let value = value?.trim();
+    (!value.is_empty()).then(|| value.chars().take(MAX_STORED_FIELD_CHARS).collect())
 }
 
-fn stored(
+/// A title or text as stored: at most [`MAX_STORED_TEXT_BYTES`] bytes, cut at a character boundary and
+/// marked with "…" when longer.
+fn stored_text(text: &str) -> String {
+    if text.len() <= MAX_STORED_TEXT_BYTES {
+        return text.to_owned();
+    }
+    let mut end = MAX_STORED_TEXT_BYTES - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// The row stored for a forwarder notification, before its outcome is known.
+fn forwarder_row(
     merchant: MerchantId,
-    source: NotificationSource,
     request: &NotificationRequest,
-    outcome: NotificationOutcome,
     now: Timestamp,
 ) -> NewNotification {
     NewNotification {
         merchant_id: merchant,
-        source,
+        source: NotificationSource::Forwarder,
         received_at: now,
-        app: request.app.clone(),
-        title: request.title.clone(),
-        message: Some(request.message.clone()),
-        device_id: request.device_id.clone(),
+        app: field(request.app.as_deref()),
+        title: request.title.as_deref().map(stored_text),
+        message: Some(stored_text(&request.message)),
+        device_id: request
+            .device_id
+            .as_deref()
+            .and_then(DeviceId::new)
+            .map(|d| d.as_str().to_owned()),
         notif_id: request.notif_id.clone(),
         event_hash: request.event_hash.clone(),
         client_timestamp: request.timestamp.clone(),
         reference: None,
-        outcome,
+        outcome: NotificationOutcome::Test,
         reason: None,
         parsed_amount: None,
         sender_name: None,
         payment_id: None,
+        category: field(request.category.as_deref()),
+        template: field(request.template.as_deref()),
+        channel_id: field(request.channel_id.as_deref()),
+        trust: None,
+        trust_reason: None,
     }
 }
 
-/// Settles a forwarder notification inside the write transaction.
+/// What the money path decided about a notification, before it is recorded.
+enum Settlement {
+    /// Seen before, by this key.
+    Duplicate(SeenKind),
+    /// The trust decision refused it: stored with what it claimed, nothing paid.
+    Untrusted(Distrust),
+    /// A payment waiting for a person: stored with what it claimed, nothing paid.
+    Held(Hold),
+    /// Its words are not an incoming payment.
+    NotIncoming(Reason),
+    /// Its payments, each matched against the pending invoices.
+    Matched(Matched),
+}
+
+/// The payments of a trusted notification after matching.
+struct Matched {
+    rows: Vec<NotificationPaymentRow>,
+    settled: Vec<SettledPayment>,
+    paid: Vec<PaidPayment>,
+    /// Reference keys to remember once the notification is stored.
+    new_references: Vec<String>,
+}
+
+/// Settles a forwarder notification inside the write transaction: dedupe → trust → match → record.
 fn settle_notification(
     tx: &Tx<'_>,
     merchant: MerchantId,
     n: &Prepared,
     rules: &Rules,
 ) -> Result<NotificationResult, DbError> {
-    let now = rules.now;
     tx.lock_merchant(merchant)?;
-    if let Some(device) = n
-        .request
-        .device_id
-        .as_deref()
-        .filter(|d| !d.trim().is_empty())
+    if let Some(device) = &n.device {
+        tx.touch_device(merchant, device.as_str(), rules.now)?;
+    }
+    let (trust, settlement) = match dedupe(tx, merchant, n, rules)? {
+        Some(kind) => (None, Settlement::Duplicate(kind)),
+        None => {
+            let trust = trust(tx, merchant, n)?;
+            (Some(trust), match_payments(tx, merchant, n, trust, rules)?)
+        }
+    };
+    record(tx, merchant, n, trust, settlement, rules)
+}
+
+/// Dedupe: the client's event hash seen ever, or the same content within the window.
+fn dedupe(
+    tx: &Tx<'_>,
+    merchant: MerchantId,
+    n: &Prepared,
+    rules: &Rules,
+) -> Result<Option<SeenKind>, DbError> {
+    if let Some(hash) = &n.client_hash
+        && tx
+            .key_seen_at(merchant, SeenKind::EventHash, hash)?
+            .is_some()
     {
-        // The heartbeat refuses longer ids; a notification is never refused for its device name (nothing a
-        // phone sends is dropped), so the devices table gets the name cut at the same bound.
-        let device: String = device
-            .trim()
-            .chars()
-            .take(crate::api::device::MAX_DEVICE_ID_CHARS)
-            .collect();
-        tx.touch_device(merchant, &device, now)?;
+        return Ok(Some(SeenKind::EventHash));
     }
-    let remember_hash = |id| match &n.client_hash {
-        Some(hash) => tx.remember_key(merchant, SeenKind::EventHash, hash, now, id),
-        None => Ok(()),
-    };
+    Ok(tx
+        .key_seen_at(merchant, SeenKind::Content, &n.content_key)?
+        .filter(|seen| *seen > rules.window_start)
+        .map(|_| SeenKind::Content))
+}
 
-    let duplicate_by = match &n.client_hash {
-        Some(hash)
-            if tx
-                .key_seen_at(merchant, SeenKind::EventHash, hash)?
-                .is_some() =>
-        {
-            Some(SeenKind::EventHash)
-        }
-        _ => tx
-            .key_seen_at(merchant, SeenKind::Content, &n.content_key)?
-            .filter(|seen| *seen > rules.window_start)
-            .map(|_| SeenKind::Content),
-    };
-    if let Some(kind) = duplicate_by {
-        let mut row = stored(
-            merchant,
-            NotificationSource::Forwarder,
-            &n.request,
-            NotificationOutcome::Duplicate,
-            now,
-        );
-        row.reason = Some(kind.as_str().to_owned());
-        let id = tx.insert_notification(&row)?;
-        remember_hash(id)?;
-        return Ok(NotificationResult::Duplicate);
-    }
-
-    let payments = match &n.verdict {
-        Verdict::Incoming { payments, .. } if !payments.is_empty() => payments,
-        Verdict::Incoming { .. }
-        | Verdict::NotIncoming {
-            reason: Reason::Unrecognized,
-        } => {
-            let mut row = stored(
-                merchant,
-                NotificationSource::Forwarder,
-                &n.request,
-                NotificationOutcome::NoAmount,
-                now,
-            );
-            row.reason = Some(reason_name(Reason::Unrecognized));
-            let id = tx.insert_notification(&row)?;
-            remember_hash(id)?;
-            tx.rearm_key(merchant, SeenKind::Content, &n.content_key, now, id)?;
-            return Ok(NotificationResult::NoAmount);
-        }
-        Verdict::NotIncoming { reason } => {
-            let reason = reason_name(*reason);
-            let mut row = stored(
-                merchant,
-                NotificationSource::Forwarder,
-                &n.request,
-                NotificationOutcome::NotIncoming,
-                now,
-            );
-            row.reason = Some(reason.clone());
-            let id = tx.insert_notification(&row)?;
-            remember_hash(id)?;
-            tx.rearm_key(merchant, SeenKind::Content, &n.content_key, now, id)?;
-            return Ok(NotificationResult::NotIncoming(reason));
-        }
-    };
-
-    let method = PaymentMethod::App(if n.app.is_empty() {
-        UNKNOWN_APP.to_owned()
+/// Trust: may this notification pay, given the merchant's trusted sources and learned channels?
+fn trust(tx: &Tx<'_>, merchant: MerchantId, n: &Prepared) -> Result<Trust, DbError> {
+    let trusted = tx.trusted_sources(merchant)?;
+    let channels = if n.app.is_empty() {
+        Vec::new()
     } else {
-        n.app.clone()
-    });
-    let mut rows = Vec::with_capacity(payments.len());
-    let mut settled = Vec::with_capacity(payments.len());
-    let mut paid = Vec::new();
-    let mut new_references = Vec::new();
+        tx.known_channels(merchant, &n.app)?
+    };
+    let history = History {
+        trusted: &trusted,
+        channels: &channels,
+    };
+    Ok(trust::decide(&n.envelope(), &n.reading, &history))
+}
+
+/// Match: each payment of a trusted incoming notification against the pending invoices (a reference
+/// already seen is a duplicate payment).
+fn match_payments(
+    tx: &Tx<'_>,
+    merchant: MerchantId,
+    n: &Prepared,
+    trust: Trust,
+    rules: &Rules,
+) -> Result<Settlement, DbError> {
+    let payments = match (&n.reading.verdict, trust) {
+        (_, Trust::Untrusted(why)) => return Ok(Settlement::Untrusted(why)),
+        (Verdict::NotIncoming { reason }, _) => return Ok(Settlement::NotIncoming(*reason)),
+        (Verdict::Incoming { .. }, Trust::Held(hold)) => return Ok(Settlement::Held(hold)),
+        (Verdict::Incoming { payments, .. }, Trust::Trusted) if !payments.is_empty() => payments,
+        (Verdict::Incoming { .. }, Trust::Trusted) => {
+            return Ok(Settlement::NotIncoming(Reason::Unrecognized));
+        }
+    };
+    let method = PaymentMethod::App(n.app.clone());
+    let mut matched = Matched {
+        rows: Vec::with_capacity(payments.len()),
+        settled: Vec::with_capacity(payments.len()),
+        paid: Vec::new(),
+        new_references: Vec::new(),
+    };
     let mut references_here = HashSet::new();
     for (
         position,
@@ -358,17 +413,17 @@ fn settle_notification(
             (PaymentOutcome::Duplicate, None)
         } else {
             if let Some(key) = reference_key {
-                new_references.push(key);
+                matched.new_references.push(key);
             }
-            let matched = match_amount(tx, merchant, amount, &method, sender.as_deref(), rules)?;
-            let outcome = matched.outcome();
-            let payment = matched.payment().map(|p| (p.id, p.invoice_id.clone()));
-            if let Match::Paid(p) = matched {
-                paid.push(p);
+            let found = match_amount(tx, merchant, amount, &method, sender.as_deref(), rules)?;
+            let outcome = found.outcome();
+            let payment = found.payment().map(|p| (p.id, p.invoice_id.clone()));
+            if let Match::Paid(p) = found {
+                matched.paid.push(p);
             }
             (outcome, payment)
         };
-        rows.push(NotificationPaymentRow {
+        matched.rows.push(NotificationPaymentRow {
             position: i64::try_from(position).unwrap_or(i64::MAX),
             amount,
             sender_name: sender.clone(),
@@ -376,7 +431,7 @@ fn settle_notification(
             outcome,
             payment_id: payment.as_ref().map(|(id, _)| *id),
         });
-        settled.push(SettledPayment {
+        matched.settled.push(SettledPayment {
             amount,
             sender_name: sender.clone(),
             reference: reference.clone(),
@@ -384,9 +439,139 @@ fn settle_notification(
             invoice_id: payment.map(|(_, invoice)| invoice),
         });
     }
+    Ok(Settlement::Matched(matched))
+}
 
+/// Record: the notification with its outcome and reasons, its payments, the keys that make a repeat a
+/// duplicate, and the channel a payment taught.
+fn record(
+    tx: &Tx<'_>,
+    merchant: MerchantId,
+    n: &Prepared,
+    trust: Option<Trust>,
+    settlement: Settlement,
+    rules: &Rules,
+) -> Result<NotificationResult, DbError> {
+    let now = rules.now;
+    let mut row = forwarder_row(merchant, &n.request, now);
+    row.trust = trust.map(|t| match t {
+        Trust::Trusted => TrustOutcome::Trusted,
+        Trust::Untrusted(_) => TrustOutcome::Untrusted,
+        Trust::Held(_) => TrustOutcome::Held,
+    });
+    row.trust_reason = trust.and_then(Trust::reason).map(str::to_owned);
+    let redelivery = matches!(settlement, Settlement::Duplicate(_));
+    let (result, matched) = outcome(&mut row, &n.reading, settlement);
+    let id = tx.insert_notification(&row)?;
+    remember_hash(tx, merchant, n, now, id)?;
+    if redelivery {
+        // Seen within the window: it does not start a new window of its own.
+        return Ok(result);
+    }
+    tx.rearm_key(merchant, SeenKind::Content, &n.content_key, now, id)?;
+    if let Some(matched) = matched {
+        tx.insert_notification_payments(id, &matched.rows)?;
+        for key in &matched.new_references {
+            tx.remember_key(merchant, SeenKind::Reference, key, now, id)?;
+        }
+        if let (false, Some(channel)) = (matched.paid.is_empty(), &n.channel) {
+            tx.learn_channel(merchant, &n.app, channel, LearnedBy::Payment, now)?;
+        }
+    }
+    Ok(result)
+}
+
+/// Writes what became of a notification into its row; returns the answer and, for matched payments, what
+/// is recorded with them.
+fn outcome(
+    row: &mut NewNotification,
+    reading: &Reading,
+    settlement: Settlement,
+) -> (NotificationResult, Option<Matched>) {
+    use NotificationOutcome as O;
+    let (outcome, result, matched) = match settlement {
+        Settlement::Duplicate(kind) => {
+            row.reason = Some(kind.as_str().to_owned());
+            (O::Duplicate, NotificationResult::Duplicate, None)
+        }
+        Settlement::Untrusted(why) => {
+            claim(row, reading);
+            (
+                O::Untrusted,
+                NotificationResult::Untrusted(why.as_str()),
+                None,
+            )
+        }
+        Settlement::Held(hold) => {
+            claim(row, reading);
+            (O::Held, NotificationResult::Held(hold.as_str()), None)
+        }
+        Settlement::NotIncoming(Reason::Unrecognized) => {
+            row.reason = Some(Reason::Unrecognized.as_str().to_owned());
+            (O::NoAmount, NotificationResult::NoAmount, None)
+        }
+        Settlement::NotIncoming(reason) => {
+            row.reason = Some(reason.as_str().to_owned());
+            (
+                O::NotIncoming,
+                NotificationResult::NotIncoming(reason.as_str()),
+                None,
+            )
+        }
+        Settlement::Matched(matched) => {
+            let outcome = matched_outcome(&matched.rows);
+            if let Some(h) = headline(&matched.rows) {
+                row.parsed_amount = Some(h.amount);
+                row.sender_name = h.sender_name.clone();
+                row.payment_id = h.payment_id;
+            }
+            let result = if outcome == O::Duplicate {
+                row.reason = Some(SeenKind::Reference.as_str().to_owned());
+                NotificationResult::Duplicate
+            } else {
+                NotificationResult::Settled {
+                    payments: matched.settled.clone(),
+                    paid: matched.paid.clone(),
+                }
+            };
+            (outcome, result, Some(matched))
+        }
+    };
+    row.outcome = outcome;
+    (result, matched)
+}
+
+/// What a refused or held notification claimed, kept for a person to judge: its first amount and sender,
+/// or why its words are not a payment.
+fn claim(row: &mut NewNotification, reading: &Reading) {
+    match &reading.verdict {
+        Verdict::Incoming { payments, .. } => {
+            row.parsed_amount = payments
+                .first()
+                .map(|p| i64::try_from(p.amount).unwrap_or(i64::MAX));
+            row.sender_name = payments.first().and_then(|p| p.sender.clone());
+        }
+        Verdict::NotIncoming { reason } => row.reason = Some(reason.as_str().to_owned()),
+    }
+}
+
+/// The payment a notification's row shows: the first paid one, else the first late one, else the first
+/// unmatched one, else the first.
+fn headline(rows: &[NotificationPaymentRow]) -> Option<&NotificationPaymentRow> {
+    [
+        PaymentOutcome::Paid,
+        PaymentOutcome::Late,
+        PaymentOutcome::NoMatch,
+    ]
+    .iter()
+    .find_map(|o| rows.iter().find(|r| r.outcome == *o))
+    .or_else(|| rows.first())
+}
+
+/// A notification's outcome from its payments' outcomes.
+fn matched_outcome(rows: &[NotificationPaymentRow]) -> NotificationOutcome {
     let has = |o: PaymentOutcome| rows.iter().any(|r| r.outcome == o);
-    let outcome = if has(PaymentOutcome::Paid) {
+    if has(PaymentOutcome::Paid) {
         NotificationOutcome::Paid
     } else if rows.iter().all(|r| r.outcome == PaymentOutcome::Duplicate) {
         NotificationOutcome::Duplicate
@@ -394,43 +579,21 @@ fn settle_notification(
         NotificationOutcome::Late
     } else {
         NotificationOutcome::NoMatch
-    };
-    // The headline payment: the first paid one, else the first late one, else the first not duplicate.
-    let headline = [
-        PaymentOutcome::Paid,
-        PaymentOutcome::Late,
-        PaymentOutcome::NoMatch,
-    ]
-    .iter()
-    .find_map(|o| rows.iter().find(|r| r.outcome == *o))
-    .or_else(|| rows.first());
-    let mut row = stored(
-        merchant,
-        NotificationSource::Forwarder,
-        &n.request,
-        outcome,
-        now,
-    );
-    row.parsed_amount = headline.map(|h| h.amount);
-    row.sender_name = headline.and_then(|h| h.sender_name.clone());
-    row.payment_id = headline.and_then(|h| h.payment_id);
-    if outcome == NotificationOutcome::Duplicate {
-        row.reason = Some(SeenKind::Reference.as_str().to_owned());
     }
-    let id = tx.insert_notification(&row)?;
-    tx.insert_notification_payments(id, &rows)?;
-    remember_hash(id)?;
-    tx.rearm_key(merchant, SeenKind::Content, &n.content_key, now, id)?;
-    for key in &new_references {
-        tx.remember_key(merchant, SeenKind::Reference, key, now, id)?;
+}
+
+/// Remembers the client's event hash (when it sent one) as seen, for good.
+fn remember_hash(
+    tx: &Tx<'_>,
+    merchant: MerchantId,
+    n: &Prepared,
+    now: Timestamp,
+    id: NotificationId,
+) -> Result<(), DbError> {
+    match &n.client_hash {
+        Some(hash) => tx.remember_key(merchant, SeenKind::EventHash, hash, now, id),
+        None => Ok(()),
     }
-    if outcome == NotificationOutcome::Duplicate {
-        return Ok(NotificationResult::Duplicate);
-    }
-    Ok(NotificationResult::Settled {
-        payments: settled,
-        paid,
-    })
 }
 
 /// Tells the world about invoices just paid: `payment_paid` on the sockets, and the delivery worker.
@@ -448,33 +611,23 @@ pub async fn notification(
     state: &AppState,
     merchant: &Merchant,
     request: NotificationRequest,
-) -> Result<NotificationResult, AppError> {
+) -> Result<NotificationResult, DbError> {
     let rules = Rules::now(state);
     let merchant_id = merchant.id;
     if request.event_hash.as_deref().map(str::trim) == Some(TEST_EVENT_HASH) {
         state
             .db
             .write(move |tx| {
-                if let Some(device) = request
-                    .device_id
-                    .as_deref()
-                    .filter(|d| !d.trim().is_empty())
-                {
-                    tx.touch_device(merchant_id, device.trim(), rules.now)?;
+                if let Some(device) = request.device_id.as_deref().and_then(DeviceId::new) {
+                    tx.touch_device(merchant_id, device.as_str(), rules.now)?;
                 }
-                let row = stored(
-                    merchant_id,
-                    NotificationSource::Forwarder,
-                    &request,
-                    NotificationOutcome::Test,
-                    rules.now,
-                );
-                tx.insert_notification(&row).map(|_| ())
+                tx.insert_notification(&forwarder_row(merchant_id, &request, rules.now))
+                    .map(|_| ())
             })
             .await?;
         return Ok(NotificationResult::Test);
     }
-    let prepared = prepare(request);
+    let prepared = Prepared::new(request);
     let result = state
         .db
         .write(move |tx| settle_notification(tx, merchant_id, &prepared, &rules))
@@ -534,6 +687,11 @@ pub async fn callback(
                 parsed_amount: Some(request.amount),
                 sender_name: request.sender_name.clone(),
                 payment_id: None,
+                category: None,
+                template: None,
+                channel_id: None,
+                trust: None,
+                trust_reason: None,
             };
             if let Some(r) = &reference
                 && tx
@@ -587,7 +745,7 @@ pub enum ConfirmError {
     NotificationNotFound(i64),
     /// The notification paid an invoice, or was a duplicate or a test: nothing to reconcile.
     #[error(
-        "notification {id} is {outcome}; only unmatched notifications (no_match, late, no_amount) can be assigned"
+        "notification {id} is {outcome}; only notifications that paid nothing (no_match, late, no_amount, not_incoming, untrusted, held) can be assigned"
     )]
     NotAssignable {
         /// The notification.
@@ -619,11 +777,16 @@ pub struct ManualConfirmation {
     pub notification: Option<NotificationId>,
 }
 
-/// Notification outcomes a person may reconcile by assigning them to an invoice.
-pub const ASSIGNABLE: [NotificationOutcome; 3] = [
+/// Notification outcomes a person may reconcile by assigning them to an invoice: every one that paid
+/// nothing and is not a duplicate or a test. A person may judge what the parser or the trust decision
+/// refused (a payment from an app not trusted yet, a wording a parser upgrade reads differently).
+pub const ASSIGNABLE: [NotificationOutcome; 6] = [
     NotificationOutcome::NoMatch,
     NotificationOutcome::Late,
     NotificationOutcome::NoAmount,
+    NotificationOutcome::NotIncoming,
+    NotificationOutcome::Untrusted,
+    NotificationOutcome::Held,
 ];
 
 /// Manual confirmation (the dashboard's path): the same outbox and events as notifications, with
@@ -679,4 +842,36 @@ pub async fn confirm_manually(
         .await?;
     announce_paid(state, std::slice::from_ref(&paid));
     Ok(paid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_assignable_outcomes_in_sql_are_the_assignable_outcomes() {
+        let listed: Vec<String> = crate::db::ASSIGNABLE_SQL
+            .trim_matches(|c| c == '(' || c == ')')
+            .split(',')
+            .map(|s| s.trim().trim_matches('\'').to_owned())
+            .collect();
+        let expected: Vec<String> = ASSIGNABLE.iter().map(|o| o.as_str().to_owned()).collect();
+        assert_eq!(listed, expected);
+    }
+
+    #[test]
+    fn stored_texts_are_cut_at_a_character_boundary_and_marked() {
+        let short = "Rp10 diterima DANA Bisnis.";
+        assert_eq!(stored_text(short), short);
+        let long = "é".repeat(MAX_STORED_TEXT_BYTES);
+        let cut = stored_text(&long);
+        assert!(cut.len() <= MAX_STORED_TEXT_BYTES, "{}", cut.len());
+        assert!(cut.ends_with('…'));
+        assert!(cut.starts_with("éé"));
+        assert_eq!(
+            field(Some(&"x".repeat(1000))).map(|f| f.chars().count()),
+            Some(MAX_STORED_FIELD_CHARS)
+        );
+        assert_eq!(field(Some("  ")), None);
+    }
 }

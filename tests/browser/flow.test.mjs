@@ -348,6 +348,58 @@ test("register, set up a merchant, and see a payment arrive live on the page and
   await page.locator("[data-test=notification]", { hasText: "JOHN DOE" }).waitFor();
   await shot(page, "notifications-english");
 
+  // A chat message claiming a pending total is refused (422) and shown in the inbox with its reason.
+  const second = await within("a second invoice", fetch(`${base}/api/payments/qris/create`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ amount: 30000 }),
+  }));
+  const secondInvoice = await second.json();
+  const post = (body) => within("a notification", fetch(`${base}/api/webhook/payment`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${callbackSecret}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  }));
+  const spoof = await post({ app: "com.whatsapp", title: "Budi", category: "msg",
+    message: `Rp${rupiah(secondInvoice.total_amount)} diterima DANA Bisnis.` });
+  assert.equal(spoof.status, 422);
+  assert.equal((await spoof.json()).reason, "untrusted_source");
+  // A payment from an app with no verified wording is stored, not paid.
+  const livinText = `Dana masuk Rp${rupiah(secondInvoice.total_amount)} dari SITI`;
+  const livin = await post({ app: "id.bmri.livinmerchant", title: "Transaksi Berhasil", message: livinText });
+  assert.equal(livin.status, 422);
+  await page.reload();
+  await page.locator('[data-test=trust-reason][data-reason="untrusted_source"]').waitFor();
+  await page.locator('[data-test=trust-reason][data-reason="unverified_wording"]').waitFor();
+  await shot(page, "inbox-untrusted");
+
+  // The merchant trusts its own app's exact title, only after ticking the warning.
+  await page.goto(merchantUrl);
+  await page.locator("[data-test=trust-warning]").waitFor();
+  await page.fill("[data-test=trusted-package]", "id.bmri.livinmerchant");
+  await page.fill("[data-test=trusted-title-input]", "Transaksi Berhasil");
+  await page.click("[data-test=add-trusted]");
+  await page.locator("[data-test=trusted-acknowledge]:invalid").waitFor();
+  assert.equal(await page.locator("[data-test=trusted-title]").count(), 0, "not trusted without the warning ticked");
+  await page.check("[data-test=trusted-acknowledge]");
+  await page.click("[data-test=add-trusted]");
+  await page.locator("[data-test=trusted-title]", { hasText: "Transaksi Berhasil" }).waitFor();
+  await shot(page, "trusted-source");
+
+  // Reading the stored notifications again offers the Livin' payment; a person assigns it.
+  await page.click("[data-test=nav-notifications]");
+  await page.click("[data-test=find-offers]");
+  await page.locator('[data-test=offer][data-trust="trusted"]', { hasText: "SITI" }).waitFor();
+  await page.locator('[data-test=offer][data-trust="untrusted"]').waitFor();
+  await shot(page, "offers");
+  await page.locator('[data-test=offer][data-trust="trusted"] [data-test=assign-offer]').click();
+  await page.locator(".toast", { hasText: secondInvoice.invoice_id }).first().waitFor();
+  const status = await (await fetch(`${base}/api/payments/${secondInvoice.invoice_id}/status`, {
+    headers: { authorization: `Bearer ${token}` },
+  })).json();
+  assert.equal(status.data.status, "paid");
+  assert.equal(status.data.payment_method, "manual", "paid by a person, not by the re-read");
+
   // On a phone the dashboard fits the screen.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(merchantUrl);

@@ -1,10 +1,13 @@
 //! Any app, title, text and big text: parsing never panics and gives the same verdict twice; an incoming
 //! verdict carries at least one positive amount, senders that are trimmed and free of control characters,
-//! and references made of the characters a transaction id may have. The input is split at U+001F (unit
-//! separator) into app, title, text and big text, so that seeds stay readable.
+//! and references made of the characters a transaction id may have. The trust decision over the same
+//! input (the big text standing in for the category) never panics either, and never lets a source that
+//! can never pay through. The input is split at U+001F (unit separator) into app, title, text and big
+//! text, so that seeds stay readable.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use webqris_core::notification::trust::{self, Envelope, History, Trust};
 use webqris_core::notification::{self, Notification, Verdict};
 
 fuzz_target!(|data: &[u8]| {
@@ -47,6 +50,18 @@ fuzz_target!(|data: &[u8]| {
                 );
             }
         }
+    }
+    let reading = notification::read(&notification);
+    let envelope = Envelope {
+        app,
+        title,
+        category: big_text,
+        template: None,
+        channel_id: None,
+    };
+    let decision = trust::decide(&envelope, &reading, &History::default());
+    if trust::never_pays(app) {
+        assert_ne!(decision, Trust::Trusted, "{app:?} can never pay");
     }
     if let Ok(amount) = notification::parse_rupiah(text) {
         assert!(amount > 0);

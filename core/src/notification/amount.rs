@@ -336,6 +336,14 @@ impl Marked {
         self.mentions.len()
     }
 
+    /// How many money mentions (readable or not) a piece of a marked text holds.
+    pub(crate) fn mentions_in(marked_text: &str) -> usize {
+        marked_text
+            .chars()
+            .filter(|&c| c == MARK_OPEN || c == MARK_REFUSED)
+            .count()
+    }
+
     /// Whether any money mention was refused.
     pub(crate) fn has_refused(&self) -> bool {
         self.mentions.iter().any(|m| m.value.is_err())

@@ -2,11 +2,15 @@
 //! redaction placeholder, OTPs, failures, pending work and payment instructions, promotions and cashback,
 //! the owner's own top-ups, refunds, and money going out.
 //!
-//! These checks run on the title and the text (amounts already replaced by markers) *before* any grammar,
-//! so that an incoming-looking sentence inside a promotion ("Kamu dapat cashback Rp5.000") or a failure
-//! ("Transaksi Rp1.000 tidak berhasil diterima") can never be read as a payment. The price of that order
-//! is deliberate: a sender whose name contains such a word ("TOKO PROMO JAYA") is refused rather than
-//! paid; the server keeps the notification for the merchant to reconcile by hand.
+//! These checks run on the title and the text (amounts already replaced by markers) before a payment is
+//! accepted, so that an incoming-looking sentence inside a promotion ("Kamu dapat cashback Rp5.000") or a
+//! failure ("Transaksi Rp1.000 tidak berhasil diterima") can never be read as a payment.
+//!
+//! Names are not wording: when an app's grammar has located the sender's or the payee's name, promotion and
+//! top-up words inside it are not read ("Rp25.042 dari TOKO PROMO JAYA", "TOP UP CELL telah mengirim …" are
+//! payments). Every other kind of wording (OTP, failed, pending, refund, outgoing) counts even inside a
+//! name: a name is captured by position, so "dari BUDI gagal diterima" would put "gagal" in the name, and
+//! refusing a rare shop called "TOKO GAGAL" costs less than paying a failure.
 
 use std::sync::LazyLock;
 
@@ -45,6 +49,8 @@ pub(crate) fn is_redacted(title: &str, text: &str) -> bool {
 struct Exclusion {
     reason: Reason,
     pattern: Regex,
+    /// Shops are named with these words: they are not looked for inside a located name.
+    not_in_names: bool,
 }
 
 /// The exclusions, in priority order: the first that matches gives the reason.
@@ -53,6 +59,7 @@ static EXCLUSIONS: LazyLock<Vec<Exclusion>> = LazyLock::new(|| {
         reason,
         pattern: regex(&format!("(?i){}", alternatives.join("|")))
             .expect("built-in exclusion patterns are valid regexes"),
+        not_in_names: matches!(reason, Reason::Promo | Reason::Topup),
     };
     vec![
         compile(
@@ -183,10 +190,16 @@ pub(crate) static INCOMING_VERB: LazyLock<Regex> = LazyLock::new(|| {
     .expect("built-in pattern is a valid regex")
 });
 
-/// The reason a notification is not an incoming payment, if its wording says so.
-pub(crate) fn reason(title: &str, text: &str) -> Option<Reason> {
+/// The reason a notification is not an incoming payment, if its wording says so. `unnamed` is `text` with
+/// the located names blanked out (equal to `text` when no grammar located any, see [`blank_names`]).
+pub(crate) fn reason(title: &str, text: &str, unnamed: &str) -> Option<Reason> {
     for exclusion in EXCLUSIONS.iter() {
-        if exclusion.pattern.is_match(title) || exclusion.pattern.is_match(text) {
+        let body = if exclusion.not_in_names {
+            unnamed
+        } else {
+            text
+        };
+        if exclusion.pattern.is_match(title) || exclusion.pattern.is_match(body) {
             return Some(exclusion.reason);
         }
     }
@@ -194,6 +207,28 @@ pub(crate) fn reason(title: &str, text: &str) -> Option<Reason> {
         .chain(sentences(text))
         .any(|s| PAYMENT_MADE.is_match(s) && !INCOMING_VERB.is_match(s));
     payment_made.then_some(Reason::Outgoing)
+}
+
+/// Stands for a located name in [`blank_names`]' output (normalisation guarantees the notification itself
+/// holds no private-use character, and no exclusion pattern matches it).
+const NAME_MARK: char = '\u{E003}';
+
+/// `text` with each range replaced by one name mark. Ranges are byte ranges on char boundaries, in any
+/// order, possibly overlapping.
+pub(crate) fn blank_names(text: &str, names: &[std::ops::Range<usize>]) -> String {
+    let mut ranges: Vec<_> = names.iter().filter(|r| !r.is_empty()).cloned().collect();
+    ranges.sort_by_key(|r| r.start);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for range in ranges {
+        if range.start >= at {
+            out.push_str(&text[at..range.start]);
+            out.push(NAME_MARK);
+        }
+        at = at.max(range.end);
+    }
+    out.push_str(&text[at.min(text.len())..]);
+    out
 }
 
 /// Sentences of a marked text: split at line breaks and at `.`, `!`, `?` followed by a space (amounts
@@ -211,7 +246,7 @@ mod tests {
     use super::*;
 
     fn why(text: &str) -> Option<Reason> {
-        reason("", text)
+        reason("", text, text)
     }
 
     #[test]
@@ -281,6 +316,38 @@ mod tests {
         ] {
             assert_eq!(why(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn promotion_and_top_up_words_inside_a_name_do_not_count_but_failures_do() {
+        let text = "Rp1 dari TOKO PROMO JAYA berhasil diterima";
+        let name = text.find("TOKO").expect("name")..text.find(" berhasil").expect("end");
+        assert_eq!(
+            reason("", text, &blank_names(text, std::slice::from_ref(&name))),
+            None
+        );
+        assert_eq!(
+            why(text),
+            Some(Reason::Promo),
+            "unlocated names are wording"
+        );
+        let failed = "Rp1 dari BUDI gagal diterima";
+        let name = failed.find("BUDI").expect("name")..failed.find(" diterima").expect("end");
+        assert_eq!(
+            reason("", failed, &blank_names(failed, &[name])),
+            Some(Reason::Failed)
+        );
+        assert_eq!(
+            reason("Promo", text, &blank_names(text, &[])),
+            Some(Reason::Promo),
+            "the title is never a name"
+        );
+    }
+
+    #[test]
+    fn blanking_merges_overlapping_names() {
+        assert_eq!(blank_names("ab cd ef", &[3..5, 4..8, 0..0]), "ab \u{E003}");
+        assert_eq!(blank_names("ab cd", &[]), "ab cd");
     }
 
     #[test]

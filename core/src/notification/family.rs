@@ -7,16 +7,28 @@
 //! conservative generic rule (see [`super::grammar::generic`]), and its not-incoming wording is caught by
 //! the shared exclusions like every other app's.
 //!
-//! Defaults (`default_enabled`): apps whose purpose is receiving merchant QRIS payments, plus `id.dana`
-//! (DANA Bisnis lives in the same package). Personal wallets and banks are opt-in: GoPay and GoPay Merchant
+//! Each family also states where its amount is and which titles its payment notifications carry:
+//! - the amount is always read from the text (the big text when the app set one); no wording reads the
+//!   title for it, and an amount found only in the title never pays ([`super::ReadBy::GenericTitle`]);
+//! - `titles` lists the payment titles seen on real notifications. When a family lists some, a payment
+//!   wording under any other title (a customer's name: in-app chat) does not pay (see [`super::trust`]).
+//!   An empty list means no title has been verified and the title is not judged.
+//!
+//! Defaults (`default_enabled`): apps whose purpose is receiving merchant QRIS payments and whose paying
+//! wording and titles are verified, plus `id.dana` (DANA Bisnis lives in the same package). A merchant app
+//! without verified wording (Merchant BCA, BRImerchant, Livin' Merchant) would only ever reach the generic
+//! rule, which never pays by itself, so a new forwarder does not watch it until the merchant turns it on
+//! and trusts its titles in the dashboard. Personal wallets and banks are opt-in: GoPay and GoPay Merchant
 //! post the same payment with identical text (watching both double counts), and personal accounts mostly
 //! carry the owner's own traffic.
 
 use std::sync::LazyLock;
 
+use regex::Regex;
+
 use super::AppInfo;
 use super::PaymentKind::{Qris, Transfer};
-use super::grammar::{CompiledRule, Rule};
+use super::grammar::{CompiledRule, Rule, title_pattern};
 
 /// A group of apps that word payments the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,11 +78,13 @@ pub enum AppFamily {
     InterActiveQris,
 }
 
-/// One family: its apps and its wordings, most specific first.
+/// One family: its apps, its wordings (most specific first) and its payment titles.
 struct FamilySpec {
     family: AppFamily,
     apps: &'static [AppInfo],
     rules: &'static [Rule],
+    /// Patterns of the whole title of a payment notification (case-insensitive, `{AMOUNT}` allowed).
+    titles: &'static [&'static str],
 }
 
 const fn app(package: &'static str, name: &'static str, default_enabled: bool) -> AppInfo {
@@ -85,8 +99,10 @@ const fn app(package: &'static str, name: &'static str, default_enabled: bool) -
 const GOPAY_RULES: &[Rule] = &[
     // corpus (adb dumpsys, GoPay Merchant): title "Pembayaran QRIS statis diterima",
     // text "Rp 1.127 di JAJAN.AI DIY YOGYAKARTA, Digital & Kreatif." — "di" names the merchant's own
-    // outlet, not the payer. Also akbarryyan/gopay-notifications: "Rp 1 di AKBAR RAYYAN AL GHIFARI, …".
-    Rule::one(Qris, "^{AMOUNT} di ").titled(r"\bpembayaran qris(?: statis| dinamis)? diterima\b"),
+    // outlet (then its business category), not the payer. Also akbarryyan/gopay-notifications: "Rp 1 di
+    // AKBAR RAYYAN AL GHIFARI, …".
+    Rule::one(Qris, "^{AMOUNT} di {PAYEE}(?:, [^\n]*)?$")
+        .titled(r"\bpembayaran qris(?: statis| dinamis)? diterima\b"),
     // A forwarder's README (jhopanstore notiflisten) logs the title and text joined:
     // "Pembayaran QRIS statis diterima: Rp 18.017 di J Store."
     Rule::one(
@@ -101,6 +117,13 @@ const GOPAY_RULES: &[Rule] = &[
     // A personal-finance parser's "GoPay inbound" sample: "Anda telah menerima Tabungan by Jago
     // sebanyak Rp500.000."
     Rule::one(Transfer, r"\bmenerima {SENDER} sebanyak {AMOUNT}"),
+];
+
+/// GoPay's payment titles (both apps): corpus (adb dumpsys) "Pembayaran QRIS statis diterima" and
+/// "Transfer masuk"; the dynamic-QRIS title is the same wording (akbarryyan/gopay-notifications).
+const GOPAY_TITLES: &[&str] = &[
+    "pembayaran qris(?: statis| dinamis)? diterima",
+    "transfer masuk",
 ];
 
 /// BCA's "Financial Diary" wordings, shared by BCA mobile and myBCA.
@@ -157,16 +180,20 @@ static FAMILIES: &[FamilySpec] = &[
                 r"\bmenerima pembayaran sebesar {AMOUNT} dari {SENDER}{END}",
             ),
         ],
+        // corpus: "DANA" (the WebQRIS example, DANA personal), "Pembayaran Masuk" (DANA Bisnis, captured).
+        titles: &["dana", "pembayaran masuk"],
     },
     FamilySpec {
         family: AppFamily::GoPay,
         apps: &[app("com.gojek.gopay", "GoPay", false)],
         rules: GOPAY_RULES,
+        titles: GOPAY_TITLES,
     },
     FamilySpec {
         family: AppFamily::GoPayMerchant,
         apps: &[app("com.gojek.gopaymerchant", "GoPay Merchant", true)],
         rules: GOPAY_RULES,
+        titles: GOPAY_TITLES,
     },
     FamilySpec {
         family: AppFamily::GoBiz,
@@ -180,6 +207,8 @@ static FAMILIES: &[FamilySpec] = &[
                 r"{AMOUNT} berhasil diterima\.? id transaksi ?:? ?{REF}",
             ),
         ],
+        // corpus (captured): "Pembayaran QRIS diterima!". GoBiz also shows customers' chat messages.
+        titles: &["pembayaran qris diterima!?"],
     },
     FamilySpec {
         family: AppFamily::ShopeePay,
@@ -198,6 +227,9 @@ static FAMILIES: &[FamilySpec] = &[
                 "^{SENDER} mengirimkan dana sebesar {AMOUNT} ke shopeepay",
             ),
         ],
+        // corpus: "Saldo ShopeePay Diterima" (captured), "Saldo ShopeePay diterima!" (BI-FAST). The Shopee
+        // app also shows chat with sellers and buyers.
+        titles: &["saldo shopeepay diterima!?"],
     },
     FamilySpec {
         family: AppFamily::ShopeePartner,
@@ -211,32 +243,43 @@ static FAMILIES: &[FamilySpec] = &[
                 r"\bpembayaran sebesar {AMOUNT} telah diterima pada transaksi {REF}",
             ),
         ],
+        // corpus (ADB-verified): "Pembayaran sebesar Rp1.000 diterima"; fgteam Payment Observer's README
+        // shows the same title over the same text.
+        titles: &["pembayaran sebesar {AMOUNT} diterima"],
     },
     FamilySpec {
         family: AppFamily::Ovo,
         apps: &[app("ovo.id", "OVO", false)],
         // No verified incoming wording yet; OVO's top-up and fee texts are caught by the exclusions.
         rules: &[],
+        titles: &[],
     },
     FamilySpec {
         family: AppFamily::LinkAja,
         apps: &[app("com.telkom.mwallet", "LinkAja", false)],
         rules: &[],
+        titles: &[],
     },
     FamilySpec {
         family: AppFamily::BcaMobile,
         apps: &[app("com.bca", "BCA mobile", false)],
         rules: FINANCIAL_DIARY_RULES,
+        // corpus: "BCA mobile".
+        titles: &["bca mobile"],
     },
     FamilySpec {
         family: AppFamily::MyBca,
         apps: &[app("com.bca.mybca.omni.android", "myBCA", false)],
         rules: FINANCIAL_DIARY_RULES,
+        titles: &[],
     },
     FamilySpec {
         family: AppFamily::MerchantBca,
-        apps: &[app("com.bca.msb", "Merchant BCA", true)],
+        // No verified wording or title (searched public forwarders' fixtures, logs and issues; only
+        // illustrative README payloads were found): not watched by default, the generic rule never pays.
+        apps: &[app("com.bca.msb", "Merchant BCA", false)],
         rules: &[],
+        titles: &[],
     },
     FamilySpec {
         family: AppFamily::Brimo,
@@ -247,21 +290,29 @@ static FAMILIES: &[FamilySpec] = &[
             // KET.:DANA2026…". "Dana" means funds here; the KET memo is free text, so no sender is read.
             Rule::one(Transfer, r"^sobat bri!? dana {AMOUNT} masuk ke rekening\b"),
         ],
+        titles: &[],
     },
     FamilySpec {
         family: AppFamily::BriMerchant,
-        apps: &[app("id.co.bri.merchant", "BRImerchant", true)],
+        // No verified wording or title (searched public forwarders' fixtures, logs and issues; only
+        // illustrative README payloads were found): not watched by default, the generic rule never pays.
+        apps: &[app("id.co.bri.merchant", "BRImerchant", false)],
         rules: &[],
+        titles: &[],
     },
     FamilySpec {
         family: AppFamily::Livin,
         apps: &[app("id.bmri.livin", "Livin' by Mandiri", false)],
         rules: &[],
+        titles: &[],
     },
     FamilySpec {
         family: AppFamily::LivinMerchant,
-        apps: &[app("id.bmri.livinmerchant", "Livin' Merchant", true)],
+        // No verified wording or title (searched public forwarders' fixtures, logs and issues; only
+        // illustrative README payloads were found): not watched by default, the generic rule never pays.
+        apps: &[app("id.bmri.livinmerchant", "Livin' Merchant", false)],
         rules: &[],
+        titles: &[],
     },
     FamilySpec {
         family: AppFamily::Bni,
@@ -270,6 +321,7 @@ static FAMILIES: &[FamilySpec] = &[
             app("src.com.bni", "BNI Mobile Banking", false),
         ],
         rules: &[],
+        titles: &[],
     },
     FamilySpec {
         family: AppFamily::BniMerchant,
@@ -282,6 +334,8 @@ static FAMILIES: &[FamilySpec] = &[
                 r"\btransaksi sebesar {AMOUNT} dari {SENDER} telah berhasil\b",
             ),
         ],
+        // corpus: "BNI Merchant"; fgteam Payment Observer's README shows the same title and text.
+        titles: &["bni merchant"],
     },
     FamilySpec {
         family: AppFamily::SeaBank,
@@ -294,6 +348,8 @@ static FAMILIES: &[FamilySpec] = &[
                 r"\bkamu menerima transfer(?: saldo)? (?:senilai|sebesar) {AMOUNT}(?:[^\n]*?\bref\.? ?(?:number|no\.?) ?:? ?{REF})?",
             ),
         ],
+        // corpus (real notification): "Transfer Masuk".
+        titles: &["transfer masuk"],
     },
     FamilySpec {
         family: AppFamily::Jago,
@@ -315,6 +371,8 @@ static FAMILIES: &[FamilySpec] = &[
             // A Go finance app's tests: "You've received Rp200.000 from MIRANDA AMBAR SARI".
             Rule::one(Transfer, r"\byou've received {AMOUNT} from {SENDER}{END}"),
         ],
+        // corpus (confirmed from device): "Jago".
+        titles: &["jago"],
     },
     FamilySpec {
         family: AppFamily::Blu,
@@ -322,6 +380,7 @@ static FAMILIES: &[FamilySpec] = &[
         // listener); the body wording is unverified, so the generic rule reads it.
         apps: &[app("com.bcadigital.blu", "blu by BCA Digital", false)],
         rules: &[],
+        titles: &[],
     },
     FamilySpec {
         family: AppFamily::InterActiveQris,
@@ -335,25 +394,9 @@ static FAMILIES: &[FamilySpec] = &[
                 r"\bpembayaran qris sebesar {AMOUNT}(?: {SENDER})? telah diterima\b",
             ),
         ],
+        // corpus (captured): "Transaksi InterActive QRIS".
+        titles: &["transaksi interactive qris"],
     },
-];
-
-/// Packages whose notifications carry text written by whoever sends a message (chat, SMS, e-mail,
-/// social apps, the adb shell): a "Rp25.042 diterima" there proves nothing, so they are never incoming.
-const UNTRUSTED_SOURCES: &[&str] = &[
-    "com.whatsapp",
-    "com.whatsapp.w4b",
-    "org.telegram.messenger",
-    "org.thoughtcrime.securesms",
-    "com.google.android.apps.messaging",
-    "com.android.mms",
-    "com.samsung.android.messaging",
-    "com.facebook.orca",
-    "com.instagram.android",
-    "jp.naver.line.android",
-    "com.discord",
-    "com.google.android.gm",
-    "com.android.shell",
 ];
 
 /// The family of an Android package (case-insensitive), if it has one.
@@ -385,14 +428,6 @@ fn index_of(package: &str) -> Option<usize> {
     })
 }
 
-/// Whether the package is a messaging-style app whose text anyone can write.
-pub(crate) fn is_untrusted_source(package: &str) -> bool {
-    let package = package.trim();
-    UNTRUSTED_SOURCES
-        .iter()
-        .any(|p| p.eq_ignore_ascii_case(package))
-}
-
 /// Every app of the table, in table order.
 pub(crate) fn all_apps() -> &'static [AppInfo] {
     static KNOWN: LazyLock<Vec<AppInfo>> = LazyLock::new(|| {
@@ -421,6 +456,27 @@ static COMPILED: LazyLock<Vec<Vec<CompiledRule>>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Compiled payment titles, one list per entry of [`FAMILIES`], in the same order.
+static TITLES: LazyLock<Vec<Vec<Regex>>> = LazyLock::new(|| {
+    FAMILIES
+        .iter()
+        .map(|spec| {
+            spec.titles
+                .iter()
+                .map(|t| {
+                    title_pattern(t).expect("built-in titles compile (checked by family::tests)")
+                })
+                .collect()
+        })
+        .collect()
+});
+
+/// The payment titles of the package's family: `None` for a package without a family, an empty list
+/// when no title is verified.
+pub(crate) fn payment_titles(package: &str) -> Option<&'static [Regex]> {
+    TITLES.get(index_of(package)?).map(Vec::as_slice)
+}
+
 /// The compiled rules of the package's family (`None` for a package without a family).
 pub(crate) fn rules_for(package: &str) -> Option<&'static [CompiledRule]> {
     COMPILED.get(index_of(package)?).map(Vec::as_slice)
@@ -447,6 +503,17 @@ mod tests {
                         "{:?}: rule {:?} does not compile: {e}",
                         spec.family, rule.text
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_payment_title_compiles() {
+        for spec in FAMILIES {
+            for title in spec.titles {
+                if let Err(e) = title_pattern(title) {
+                    panic!("{:?}: title {title:?} does not compile: {e}", spec.family);
                 }
             }
         }
@@ -526,13 +593,16 @@ mod tests {
             "com.gojek.gopaymerchant",
             "com.gojek.resto",
             "com.shopeepay.merchant.id",
-            "com.bca.msb",
-            "id.co.bri.merchant",
-            "id.bmri.livinmerchant",
             "id.co.bni.merchant",
             "com.interactive.qrisid",
         ] {
             assert!(enabled(merchant), "{merchant} should be watched by default");
+        }
+        for unverified in ["com.bca.msb", "id.co.bri.merchant", "id.bmri.livinmerchant"] {
+            assert!(
+                !enabled(unverified),
+                "{unverified} has no verified paying wording: opt-in"
+            );
         }
         assert!(
             !enabled("com.gojek.gopay"),
@@ -551,7 +621,6 @@ mod tests {
             Some(AppFamily::Jago)
         );
         assert_eq!(app_family("ID.DANA"), Some(AppFamily::Dana));
-        assert!(is_untrusted_source("com.WhatsApp"));
     }
 
     #[test]

@@ -5,12 +5,17 @@
 //! Rule patterns are case-insensitive and multi-line, and may use these placeholders:
 //! - `{AMOUNT}` — one readable money mention (a refused one never matches);
 //! - `{SENDER}` — who paid: a lazy run of characters on one line, cleaned afterwards;
+//! - `{PAYEE}` — the merchant's own outlet name (GoPay Merchant's "di <outlet>"), never returned;
 //! - `{REF}` — the app's transaction id (letters, digits, `_`, `-`);
 //! - `{END}` — the end of a sentence: `.`/`!` then a space, or the end of the line.
 //!
 //! Texts are normalised before matching, so one literal space in a pattern matches any run of spaces,
 //! no-break spaces or tabs in the original.
+//!
+//! A match remembers where the sender and payee names are, so that the exclusions (promo, top-up words)
+//! can be kept from reading a shop's name: "Rp25.042 dari TOKO PROMO JAYA" is a payment.
 
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
@@ -82,6 +87,12 @@ pub(crate) fn regex(pattern: &str) -> Result<Regex, regex::Error> {
     Regex::new(&pattern.replace(r"\b", r"(?-u:\b)"))
 }
 
+/// Compiles a payment-title pattern of the family table: the whole (marked) title must match, ignoring
+/// case and one closing period.
+pub(crate) fn title_pattern(pattern: &str) -> Result<Regex, regex::Error> {
+    regex(&expand(&format!(r"^(?:{pattern})\.?$")))
+}
+
 /// Turns a rule pattern into a regex: flags and placeholders.
 fn expand(pattern: &str) -> String {
     let amount = format!(
@@ -91,11 +102,13 @@ fn expand(pattern: &str) -> String {
     );
     let not_marker = format!("[^\\n{}-{}]", escape(MARK_OPEN), escape(MARK_REFUSED));
     let sender = format!("(?P<sender>{not_marker}+?)");
+    let payee = format!("(?P<payee>{not_marker}+?)");
     format!(
         "(?im){}",
         pattern
             .replace("{AMOUNT}", &amount)
             .replace("{SENDER}", &sender)
+            .replace("{PAYEE}", &payee)
             .replace("{REF}", "(?P<reference>[A-Za-z0-9][A-Za-z0-9_-]*)")
             .replace("{END}", "(?:[.!]? *$|[.!] )")
     )
@@ -114,51 +127,68 @@ pub(crate) struct CompiledRule {
     each: bool,
 }
 
+/// One occurrence of a rule's wording in a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    /// The payment it announces, or `None` when its amount cannot be read.
+    pub payment: Option<ParsedPayment>,
+    /// Where the occurrence is, in the marked text.
+    pub span: Range<usize>,
+    /// Where the sender's and payee's names are, in the marked text.
+    pub names: Vec<Range<usize>>,
+}
+
 /// What a rule made of a notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outcome {
     /// The wording is not this rule's.
     NoMatch,
-    /// The rule read these payments.
-    Payments(PaymentKind, Vec<ParsedPayment>),
-    /// The wording is this rule's, but the text holds amounts the rule cannot account for.
-    Refused,
+    /// The wording is this rule's: one occurrence, or one per payment for grouped rules, in text order.
+    Found(PaymentKind, Vec<Found>),
 }
 
 impl CompiledRule {
-    /// Applies the rule to a marked title and text.
+    /// Whether every occurrence is one payment (grouped notifications).
+    pub(crate) fn is_grouped(&self) -> bool {
+        self.each
+    }
+
+    /// Applies the rule to a marked title and text. Deciding whether the occurrences may be paid (not-incoming
+    /// wording, amounts they do not account for) is the caller's: see [`super::parse`].
     pub(crate) fn apply(&self, title: &str, marked: &Marked) -> Outcome {
         if self.title.as_ref().is_some_and(|t| !t.is_match(title)) {
             return Outcome::NoMatch;
         }
-        let payments: Vec<ParsedPayment> = if self.each {
-            let found: Vec<_> = self
-                .text
+        let found: Vec<Found> = if self.each {
+            self.text
                 .captures_iter(&marked.text)
-                .map(|caps| payment(&caps, marked))
-                .collect();
-            if found.is_empty() {
-                return Outcome::NoMatch;
-            }
-            // Grouped texts must be read whole: an amount outside every occurrence could be a payment we
-            // would silently drop, or a different kind of line we do not understand.
-            if found.len() != marked.mention_count() {
-                return Outcome::Refused;
-            }
-            match found.into_iter().collect::<Option<Vec<_>>>() {
-                Some(all) => all,
-                None => return Outcome::Refused,
-            }
+                .map(|caps| found(&caps, marked))
+                .collect()
         } else {
-            let Some(caps) = self.text.captures(&marked.text) else {
-                return Outcome::NoMatch;
-            };
-            match payment(&caps, marked) {
-                Some(p) => vec![p],
-                None => return Outcome::Refused,
-            }
+            self.text
+                .captures(&marked.text)
+                .map(|caps| found(&caps, marked))
+                .into_iter()
+                .collect()
         };
-        Outcome::Payments(self.kind, payments)
+        if found.is_empty() {
+            Outcome::NoMatch
+        } else {
+            Outcome::Found(self.kind, found)
+        }
+    }
+}
+
+fn found(caps: &Captures<'_>, marked: &Marked) -> Found {
+    let names = ["sender", "payee"]
+        .iter()
+        .filter_map(|name| caps.name(name))
+        .map(|m| m.range())
+        .collect();
+    Found {
+        payment: payment(caps, marked),
+        span: caps.get(0).map_or(0..0, |m| m.range()),
+        names,
     }
 }
 
@@ -208,13 +238,29 @@ static MENTIONS_QRIS: LazyLock<Regex> =
 /// mention in the text, readable, with "received" wording in its sentence or in the title, not
 /// introduced as a balance, limit, fee or bill. No sender and no reference are guessed.
 ///
-/// When the text has no money mention at all, the title is read the same way on its own: some apps put
-/// "Pembayaran sebesar Rp1.000 diterima" in the title and only a hint in the text.
-pub(crate) fn generic(title: &Marked, text: &Marked) -> Option<(PaymentKind, ParsedPayment)> {
-    if text.mention_count() == 0 {
-        return generic_in(title, "");
-    }
-    generic_in(text, &title.text)
+/// When the text has no money mention at all, the title is read the same way on its own (some apps put
+/// "Pembayaran sebesar Rp1.000 diterima" in the title and only a hint in the text); the answer then says
+/// so ([`Generic::in_title`]), because an amount that is only in the title never pays.
+pub(crate) fn generic(title: &Marked, text: &Marked) -> Option<Generic> {
+    let (marked, other, in_title) = if text.mention_count() == 0 {
+        (title, "", true)
+    } else {
+        (text, title.text.as_str(), false)
+    };
+    generic_in(marked, other).map(|(kind, payment)| Generic {
+        kind,
+        payment,
+        in_title,
+    })
+}
+
+/// What the generic rule read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Generic {
+    pub kind: PaymentKind,
+    pub payment: ParsedPayment,
+    /// The amount was read from the title (the text has none).
+    pub in_title: bool,
 }
 
 fn generic_in(marked: &Marked, title: &str) -> Option<(PaymentKind, ParsedPayment)> {
@@ -253,25 +299,46 @@ mod tests {
         Marked::new(text)
     }
 
+    fn payments(outcome: Outcome) -> Vec<Option<ParsedPayment>> {
+        match outcome {
+            Outcome::Found(_, found) => found.into_iter().map(|f| f.payment).collect(),
+            Outcome::NoMatch => Vec::new(),
+        }
+    }
+
     #[test]
-    fn placeholders_capture_amount_sender_and_reference() {
+    fn placeholders_capture_amount_sender_and_reference_and_locate_names() {
         let rule = Rule::one(
             PaymentKind::Transfer,
             "menerima {AMOUNT} dari {SENDER}{END}",
         )
         .compile()
         .expect("valid rule");
-        let outcome = rule.apply("", &marked("Kamu menerima Rp1.000 dari BUDI. Cek!"));
+        let text = marked("Kamu menerima Rp1.000 dari BUDI. Cek!");
+        let Outcome::Found(kind, found) = rule.apply("", &text) else {
+            panic!("the rule matches");
+        };
+        assert_eq!(kind, PaymentKind::Transfer);
         assert_eq!(
-            outcome,
-            Outcome::Payments(
-                PaymentKind::Transfer,
-                vec![ParsedPayment {
-                    amount: 1_000,
-                    sender: Some("BUDI".into()),
-                    reference: None
-                }]
-            )
+            found[0].payment,
+            Some(ParsedPayment {
+                amount: 1_000,
+                sender: Some("BUDI".into()),
+                reference: None
+            })
+        );
+        assert_eq!(&text.text[found[0].names[0].clone()], "BUDI");
+        let payee = Rule::one(PaymentKind::Qris, "^{AMOUNT} di {PAYEE}(?:, [^\n]*)?$")
+            .compile()
+            .expect("valid rule");
+        let text = marked("Rp 1 di TOKO PROMO, Digital & Kreatif.");
+        let Outcome::Found(_, found) = payee.apply("", &text) else {
+            panic!("the rule matches");
+        };
+        assert_eq!(&text.text[found[0].names[0].clone()], "TOKO PROMO");
+        assert_eq!(
+            found[0].payment.as_ref().map(|p| p.sender.clone()),
+            Some(None)
         );
     }
 
@@ -287,15 +354,20 @@ mod tests {
     }
 
     #[test]
-    fn grouped_rules_must_account_for_every_amount() {
+    fn grouped_rules_find_every_occurrence_with_its_span() {
         let rule = Rule::each(PaymentKind::Qris, "{AMOUNT} berhasil diterima")
             .compile()
             .expect("valid rule");
-        let both = rule.apply("", &marked("Rp1 berhasil diterima\nRp2 berhasil diterima"));
-        assert!(matches!(both, Outcome::Payments(_, ref p) if p.len() == 2));
+        let text = marked("Rp1 berhasil diterima\nRp2 berhasil diterima");
+        let Outcome::Found(_, found) = rule.apply("", &text) else {
+            panic!("the rule matches");
+        };
+        assert_eq!(found.len(), 2);
+        assert!(found[0].span.end <= text.text.find('\n').expect("two lines"));
         assert_eq!(
-            rule.apply("", &marked("Rp1 berhasil diterima\nRp2 entah apa")),
-            Outcome::Refused
+            payments(rule.apply("", &marked("Rp1 berhasil diterima\nRp2 entah apa"))).len(),
+            1,
+            "accounting for the other amounts is the caller's"
         );
     }
 
@@ -306,10 +378,18 @@ mod tests {
             .compile()
             .expect("valid rule");
         assert_eq!(rule.apply("Promo", &marked("Rp1 di X")), Outcome::NoMatch);
-        assert!(matches!(
-            rule.apply("Pembayaran QRIS diterima", &marked("Rp1 di X")),
-            Outcome::Payments(..)
-        ));
+        assert_eq!(
+            payments(rule.apply("Pembayaran QRIS diterima", &marked("Rp1 di X"))).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn title_patterns_match_the_whole_title() {
+        let title = title_pattern("pembayaran sebesar {AMOUNT} diterima").expect("valid");
+        assert!(title.is_match(&marked("Pembayaran sebesar Rp1.000 diterima.").text));
+        assert!(!title.is_match(&marked("Re: Pembayaran sebesar Rp1.000 diterima").text));
+        assert!(!title.is_match(&marked("Pembayaran sebesar Rp1.000 diterima kah").text));
     }
 
     #[test]
@@ -325,8 +405,9 @@ mod tests {
 
     #[test]
     fn the_generic_rule_wants_one_amount_and_received_wording() {
-        let read =
-            |title: &str, text: &str| generic(&marked(title), &marked(text)).map(|(_, p)| p.amount);
+        let read = |title: &str, text: &str| {
+            generic(&marked(title), &marked(text)).map(|g| g.payment.amount)
+        };
         assert_eq!(
             read("", "Dana masuk Rp 150.237 dari rekening lain."),
             Some(150_237)
@@ -342,6 +423,14 @@ mod tests {
         assert_eq!(
             read("Pembayaran sebesar Rp1.000 diterima", "Ketuk untuk detail"),
             Some(1_000)
+        );
+        assert_eq!(
+            generic(
+                &marked("Pembayaran sebesar Rp1.000 diterima"),
+                &marked("Ketuk untuk detail")
+            )
+            .map(|g| g.in_title),
+            Some(true)
         );
         assert_eq!(read("Saldo Rp1.000", "Uang masuk"), None);
     }

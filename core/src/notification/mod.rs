@@ -1,16 +1,21 @@
 //! Reading e-wallet and bank notifications: is this an incoming payment, and of how much, from whom?
 //!
-//! [`parse`] reads one notification in a fixed order, each step able to stop with a verdict:
-//! 1. untrusted sources (chat, SMS, e-mail apps: anyone writes their text) are never incoming;
-//! 2. the title and the text ([`effective_text`]) are normalised ([`MAX_TEXT_BYTES`] cap, invisible
+//! [`read`] reads the words of one notification in a fixed order, each step able to stop with a verdict:
+//! 1. the title and the text ([`effective_text`]) are normalised ([`MAX_TEXT_BYTES`] cap, invisible
 //!    characters removed, spaces unified); an over-long text is not read at all;
-//! 3. the system's redaction placeholder gives `redacted`; an empty text (group summaries) gives
+//! 2. the system's redaction placeholder gives `redacted`; an empty text (group summaries) gives
 //!    `unrecognized`;
-//! 4. every money mention is read strictly (see [`parse_rupiah`]) and replaced by a marker;
-//! 5. not-incoming wording anywhere in title or text gives its reason (otp, failed, pending, promo,
-//!    topup, refunds as unrecognized, outgoing), before any grammar can see the text;
-//! 6. the app family's grammar (the table in `family.rs`, one entry per app) reads the payments;
-//! 7. otherwise the conservative generic rule: one readable amount, "received" wording, nothing else.
+//! 3. every money mention is read strictly (see [`parse_rupiah`]) and replaced by a marker;
+//! 4. the app family's wordings (the table in `family.rs`, one entry per family) locate the payments
+//!    and the names in them; not-incoming wording (otp, failed, pending, promo, topup, refunds as
+//!    unrecognized, outgoing) anywhere in title or text, outside those names, gives its reason; a grouped
+//!    notification is judged line by line;
+//! 5. otherwise not-incoming wording anywhere gives its reason, and then the conservative generic rule:
+//!    one readable amount, "received" wording, nothing else.
+//!
+//! Whether what was read may pay is not the parser's call: [`trust::decide`] weighs who posted it (a
+//! family's package, a source the merchant trusts), its title, its Android category and template, and
+//! the channels that paid before. [`parse`] is [`read`] with the sources that can never pay refused.
 //!
 //! Anything doubtful ends as `unrecognized`: a missed payment can be reconciled by hand from the stored
 //! notification, a false "paid" cannot be taken back.
@@ -26,13 +31,14 @@ pub mod mask;
 #[cfg(test)]
 mod tests;
 mod text;
+pub mod trust;
 
 pub use amount::{AmountError, parse_rupiah};
 pub use family::{AppFamily, app_family};
 pub use text::MAX_TEXT_BYTES;
 
 use amount::Marked;
-use grammar::Outcome;
+use grammar::{Found, Outcome};
 
 /// A notification as posted on the phone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +94,22 @@ pub enum Reason {
     Redacted,
     /// Not understood; never guessed as incoming.
     Unrecognized,
+}
+
+impl Reason {
+    /// The stored and wire spelling (the serialised form).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reason::Outgoing => "outgoing",
+            Reason::Topup => "topup",
+            Reason::Promo => "promo",
+            Reason::Otp => "otp",
+            Reason::Pending => "pending",
+            Reason::Failed => "failed",
+            Reason::Redacted => "redacted",
+            Reason::Unrecognized => "unrecognized",
+        }
+    }
 }
 
 /// The parser's conclusion.
@@ -153,42 +175,152 @@ pub fn known_apps() -> &'static [AppInfo] {
     family::all_apps()
 }
 
-/// Reads a notification. Never panics; anything doubtful is `NotIncoming { reason: Unrecognized }`.
-pub fn parse(notification: &Notification<'_>) -> Verdict {
-    let not_incoming = |reason| Verdict::NotIncoming { reason };
-    if family::is_untrusted_source(notification.app) {
-        return not_incoming(Reason::Unrecognized);
+/// Which reader made an incoming verdict: the trust decision ([`trust`]) lets only an app family's own
+/// wording pay by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadBy {
+    /// A wording of the app's family table entry (`family.rs`).
+    Family,
+    /// The generic rule, over the text.
+    Generic,
+    /// The generic rule over the title alone: the text names no amount.
+    GenericTitle,
+}
+
+/// A verdict and how it was reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    /// What the words say.
+    pub verdict: Verdict,
+    /// Which reader found the payments (`None` unless the verdict is incoming).
+    pub read_by: Option<ReadBy>,
+}
+
+impl Reading {
+    fn not_incoming(reason: Reason) -> Self {
+        Self {
+            verdict: Verdict::NotIncoming { reason },
+            read_by: None,
+        }
     }
+
+    fn incoming(kind: PaymentKind, payments: Vec<ParsedPayment>, read_by: ReadBy) -> Self {
+        Self {
+            verdict: Verdict::Incoming { kind, payments },
+            read_by: Some(read_by),
+        }
+    }
+}
+
+/// Reads a notification the way the forwarder's log and `webqris notif parse` show it: [`read`], except
+/// that a source that can never pay (chat, SMS, e-mail, browsers…, see [`trust`]) is never incoming.
+/// Never panics; anything doubtful is `NotIncoming { reason: Unrecognized }`.
+pub fn parse(notification: &Notification<'_>) -> Verdict {
+    if trust::never_pays(notification.app) {
+        return Verdict::NotIncoming {
+            reason: Reason::Unrecognized,
+        };
+    }
+    read(notification).verdict
+}
+
+/// Reads the words of a notification, whoever posted it (the server stores what a chat message would
+/// have claimed, and [`trust`] decides whether it may pay). Never panics.
+pub fn read(notification: &Notification<'_>) -> Reading {
     let body = effective_text(notification.text, notification.big_text);
     let (Some(title), Some(body)) = (text::normalize(notification.title), text::normalize(body))
     else {
-        return not_incoming(Reason::Unrecognized);
+        return Reading::not_incoming(Reason::Unrecognized);
     };
     if exclusion::is_redacted(&title, &body) {
-        return not_incoming(Reason::Redacted);
+        return Reading::not_incoming(Reason::Redacted);
     }
     if body.is_empty() {
         // Group summaries and content-less updates. The system says "hidden" when it redacts (above);
         // an empty text alone is not proof of redaction, and never of a payment.
-        return not_incoming(Reason::Unrecognized);
+        return Reading::not_incoming(Reason::Unrecognized);
     }
     let title = Marked::new(&title);
     let body = Marked::new(&body);
-    if let Some(reason) = exclusion::reason(&title.text, &body.text) {
-        return not_incoming(reason);
-    }
     for rule in family::rules_for(notification.app).unwrap_or_default() {
-        match rule.apply(&title.text, &body) {
-            Outcome::NoMatch => continue,
-            Outcome::Payments(kind, payments) => return Verdict::Incoming { kind, payments },
-            Outcome::Refused => return not_incoming(Reason::Unrecognized),
+        if let Outcome::Found(kind, found) = rule.apply(&title.text, &body) {
+            return if rule.is_grouped() {
+                grouped(kind, &found, &title, &body)
+            } else {
+                single(kind, &found, &title, &body)
+            };
         }
     }
-    match grammar::generic(&title, &body) {
-        Some((kind, payment)) => Verdict::Incoming {
-            kind,
-            payments: vec![payment],
-        },
-        None => not_incoming(Reason::Unrecognized),
+    if let Some(reason) = exclusion::reason(&title.text, &body.text, &body.text) {
+        return Reading::not_incoming(reason);
     }
+    match grammar::generic(&title, &body) {
+        Some(generic) => Reading::incoming(
+            generic.kind,
+            vec![generic.payment],
+            if generic.in_title {
+                ReadBy::GenericTitle
+            } else {
+                ReadBy::Generic
+            },
+        ),
+        None => Reading::not_incoming(Reason::Unrecognized),
+    }
+}
+
+/// A one-payment wording of the family: its not-incoming wording (outside the names it located) first,
+/// then its amount.
+fn single(kind: PaymentKind, found: &[Found], title: &Marked, body: &Marked) -> Reading {
+    let names: Vec<_> = found.iter().flat_map(|f| f.names.iter().cloned()).collect();
+    let unnamed = exclusion::blank_names(&body.text, &names);
+    if let Some(reason) = exclusion::reason(&title.text, &body.text, &unnamed) {
+        return Reading::not_incoming(reason);
+    }
+    match found.first().and_then(|f| f.payment.clone()) {
+        Some(payment) => Reading::incoming(kind, vec![payment], ReadBy::Family),
+        None => Reading::not_incoming(Reason::Unrecognized),
+    }
+}
+
+/// A grouped wording (GoBiz: one payment per line), read line by line: a line with not-incoming wording
+/// ("gagal") is set aside and the others still pay; a line holding an amount that neither the wording
+/// nor an exclusion accounts for refuses the whole text (it could be a payment we would silently drop).
+fn grouped(kind: PaymentKind, found: &[Found], title: &Marked, body: &Marked) -> Reading {
+    if let Some(reason) = exclusion::reason(&title.text, "", "") {
+        return Reading::not_incoming(reason);
+    }
+    let mut payments = Vec::new();
+    let mut set_aside = None;
+    let mut start = 0;
+    for line in body.text.split('\n') {
+        let range = start..start + line.len();
+        start = range.end + 1;
+        let here: Vec<&Found> = found
+            .iter()
+            .filter(|f| f.span.start >= range.start && f.span.end <= range.end)
+            .collect();
+        let names: Vec<_> = here
+            .iter()
+            .flat_map(|f| f.names.iter())
+            .map(|n| n.start - range.start..n.end - range.start)
+            .collect();
+        if let Some(reason) = exclusion::reason("", line, &exclusion::blank_names(line, &names)) {
+            set_aside.get_or_insert(reason);
+            continue;
+        }
+        if here.len() != Marked::mentions_in(line) {
+            return Reading::not_incoming(Reason::Unrecognized);
+        }
+        for f in here {
+            match &f.payment {
+                Some(p) => payments.push(p.clone()),
+                None => return Reading::not_incoming(Reason::Unrecognized),
+            }
+        }
+    }
+    if payments.is_empty() {
+        return Reading::not_incoming(set_aside.unwrap_or(Reason::Unrecognized));
+    }
+    Reading::incoming(kind, payments, ReadBy::Family)
 }

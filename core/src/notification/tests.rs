@@ -51,18 +51,20 @@ mod corpus {
     use super::*;
 
     /// One row of `tests/corpus/notifications.tsv`.
-    struct Row {
-        line: usize,
-        expect: String,
-        amounts: Vec<u64>,
-        sender: Option<String>,
-        references: Vec<String>,
-        app: String,
-        title: String,
-        text: String,
+    pub(super) struct Row {
+        pub line: usize,
+        pub expect: String,
+        pub amounts: Vec<u64>,
+        pub sender: Option<String>,
+        pub references: Vec<String>,
+        pub app: String,
+        pub title: String,
+        pub text: String,
+        /// `A` captured on a device, `B` very likely real, `C` illustrative, `spec` the WebQRIS document.
+        pub grade: String,
     }
 
-    fn rows() -> Vec<Row> {
+    pub(super) fn rows() -> Vec<Row> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus/notifications.tsv");
         let content = fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
@@ -97,6 +99,7 @@ mod corpus {
                     app: cols[4].to_owned(),
                     title: cols[5].to_owned(),
                     text: cols[6].replace("\\n", "\n"),
+                    grade: cols.get(7).copied().unwrap_or_default().to_owned(),
                 }
             })
             .collect()
@@ -674,6 +677,168 @@ mod real_world {
     }
 }
 
+/// Not-incoming words inside a located name (issue 8: "Rp25.042 dari TOKO PROMO JAYA" is a payment), and
+/// grouped texts with a failed line.
+mod names_and_groups {
+    use super::*;
+
+    #[test]
+    fn promotion_and_top_up_words_in_a_sender_or_shop_name_do_not_refuse_the_payment() {
+        assert_eq!(
+            paid(
+                "id.dana",
+                "Pembayaran Masuk",
+                "Rp25.042 dari TOKO PROMO JAYA berhasil diterima DANA Bisnis."
+            ),
+            one(25_042, Some("TOKO PROMO JAYA"), None)
+        );
+        assert_eq!(
+            paid(
+                "com.shopee.id",
+                "Saldo ShopeePay Diterima",
+                "Rp10 telah diterima dari HADIAH CELL. Klik untuk cek rinciannya"
+            ),
+            one(10, Some("HADIAH CELL"), None)
+        );
+        assert_eq!(
+            paid(
+                "com.jago.digitalBanking",
+                "Jago",
+                "TOP UP CELL BONUS MART telah mengirim Rp10.000 ke kamu."
+            ),
+            one(10_000, Some("TOP UP CELL BONUS MART"), None)
+        );
+        assert_eq!(
+            paid(
+                "com.gojek.gopaymerchant",
+                "Pembayaran QRIS statis diterima",
+                "Rp 25.042 di TOKO PROMO JAYA, Makanan & Minuman."
+            ),
+            one(25_042, None, None),
+            "the merchant's own outlet name"
+        );
+    }
+
+    #[test]
+    fn the_same_words_outside_the_name_still_refuse() {
+        assert_eq!(
+            refused(
+                "id.dana",
+                "Pembayaran Masuk",
+                "Rp25.042 dari TOKO JAYA berhasil diterima DANA Bisnis. Promo cashback menanti!"
+            ),
+            Reason::Promo
+        );
+        assert_eq!(
+            refused(
+                "com.gojek.gopaymerchant",
+                "Pembayaran QRIS statis diterima",
+                "Rp 25.042 di TOKO JAYA, dapatkan cashback sekarang"
+            ),
+            Reason::Promo
+        );
+        assert_eq!(
+            refused(
+                "id.dana",
+                "Promo DANA",
+                "Rp25.042 dari TOKO JAYA berhasil diterima DANA Bisnis."
+            ),
+            Reason::Promo,
+            "a title is never a name"
+        );
+        // Without a family wording no name is located: the generic rule sees every word.
+        assert_eq!(
+            refused(
+                "com.example.wallet",
+                "Info",
+                "Dana masuk Rp25.042 dari TOKO PROMO JAYA"
+            ),
+            Reason::Promo
+        );
+    }
+
+    #[test]
+    fn failure_words_count_even_where_a_name_would_be() {
+        assert_eq!(
+            refused(
+                "id.dana",
+                "Pembayaran Masuk",
+                "Rp1.000 dari BUDI gagal diterima DANA Bisnis."
+            ),
+            Reason::Failed
+        );
+        assert_eq!(
+            refused(
+                "id.dana",
+                "Pembayaran Masuk",
+                "Rp1.000 dari BUDI tidak berhasil diterima DANA Bisnis."
+            ),
+            Reason::Failed
+        );
+    }
+
+    #[test]
+    fn a_gobiz_group_with_one_failed_line_pays_its_other_lines() {
+        assert_eq!(
+            paid(
+                "com.gojek.resto",
+                "Pembayaran QRIS diterima!",
+                "Rp6.000 berhasil diterima. ID transaksi: plk0FZID\nRp1.000 gagal diterima. ID transaksi: XQdGyuID\nRp2.000 berhasil diterima. ID transaksi: rVWbDXID"
+            ),
+            vec![
+                (6_000, None, Some("plk0FZID".into())),
+                (2_000, None, Some("rVWbDXID".into()))
+            ]
+        );
+        assert_eq!(
+            refused(
+                "com.gojek.resto",
+                "Pembayaran QRIS diterima!",
+                "Rp1.000 gagal diterima. ID transaksi: XQdGyuID"
+            ),
+            Reason::Failed,
+            "nothing left to pay"
+        );
+        assert_eq!(
+            refused(
+                "com.gojek.resto",
+                "Pembayaran QRIS diterima!",
+                "Rp6.000 berhasil diterima. ID transaksi: A1\nRp1.000 masih belum jelas"
+            ),
+            Reason::Unrecognized,
+            "an amount no line accounts for refuses the group"
+        );
+        assert_eq!(
+            refused(
+                "com.gojek.resto",
+                "Transaksi gagal",
+                "Rp6.000 berhasil diterima. ID transaksi: A1"
+            ),
+            Reason::Failed,
+            "the title speaks for every line"
+        );
+    }
+}
+
+#[test]
+fn reasons_are_spelled_as_they_serialise() {
+    for reason in [
+        Reason::Outgoing,
+        Reason::Topup,
+        Reason::Promo,
+        Reason::Otp,
+        Reason::Pending,
+        Reason::Failed,
+        Reason::Redacted,
+        Reason::Unrecognized,
+    ] {
+        assert_eq!(
+            serde_json::to_value(reason).expect("serialises"),
+            serde_json::Value::from(reason.as_str())
+        );
+    }
+}
+
 mod redaction_and_empty_texts {
     use super::*;
 
@@ -941,6 +1106,27 @@ proptest! {
     }
 
     #[test]
+    fn grouped_texts_made_of_real_and_hostile_lines_never_panic_and_pay_at_most_one_per_line(
+        lines in prop::collection::vec(
+            prop_oneof![
+                "Rp[0-9]{1,3}(\\.[0-9]{3}){0,2} (berhasil|gagal|tidak berhasil) diterima\\.? ID transaksi: [A-Za-z0-9_é-]{1,8}",
+                "Rp[0-9]{1,3}\\.000 berhasil diterima\\. ID transaksi: [A-Z0-9]{4} (dari|di) [A-Z ]{0,12}(PROMO|TOP UP|GAGAL)?",
+                any::<String>(),
+            ],
+            1..6,
+        ),
+        title in prop::sample::select(vec!["Pembayaran QRIS diterima!", "Budi", "Transaksi gagal", ""]),
+    ) {
+        let text = lines.join("\n");
+        let reading = read(&Notification { app: "com.gojek.resto", title, text: &text, big_text: None });
+        if let Verdict::Incoming { payments, .. } = &reading.verdict {
+            prop_assert!(!payments.is_empty());
+            prop_assert!(payments.len() <= lines.len());
+            prop_assert!(payments.iter().all(|p| p.amount > 0));
+        }
+    }
+
+    #[test]
     fn any_well_formed_amount_reads_back(n in 1u64..10_000_000_000_000) {
         let text = format!("Rp{} diterima DANA Bisnis.", indonesian(n));
         prop_assert_eq!(paid("id.dana", "Pembayaran Masuk", &text), one(n, None, None));
@@ -958,5 +1144,145 @@ proptest! {
         digits.insert(at.index(digits.len() + 1), invisible);
         let text = format!("Rp{} diterima DANA Bisnis.", digits.into_iter().collect::<String>());
         prop_assert_eq!(paid("id.dana", "Pembayaran Masuk", &text), one(n, None, None));
+    }
+}
+
+/// The trust decision over the corpus and hostile variations of it (issue 8, item 4).
+mod trust_rules {
+    use super::corpus::{Row, rows};
+    use super::*;
+    use crate::notification::trust::{self, Distrust, Envelope, History, Trust};
+
+    fn judge(app: &str, title: &str, text: &str, category: Option<&str>) -> Trust {
+        let reading = read(&Notification {
+            app,
+            title,
+            text,
+            big_text: None,
+        });
+        let envelope = Envelope {
+            app,
+            title,
+            category,
+            ..Envelope::default()
+        };
+        trust::decide(&envelope, &reading, &History::default())
+    }
+
+    /// Whether the notification pays: an incoming reading that the trust decision lets through.
+    fn pays(app: &str, title: &str, text: &str, category: Option<&str>) -> bool {
+        judge(app, title, text, category) == Trust::Trusted
+            && matches!(verdict(app, title, text), Verdict::Incoming { .. })
+    }
+
+    /// Corpus rows that pay and were seen on real phones (not the illustrative ones).
+    fn real_payments() -> Vec<Row> {
+        rows()
+            .into_iter()
+            .filter(|r| r.expect == "paid" && r.grade != "C")
+            .collect()
+    }
+
+    #[test]
+    fn every_paid_corpus_row_pays_as_the_phone_sends_it() {
+        for row in rows().iter().filter(|r| r.expect == "paid") {
+            assert_eq!(
+                judge(&row.app, &row.title, &row.text, None),
+                Trust::Trusted,
+                "line {}: {} {:?}",
+                row.line,
+                row.app,
+                row.title
+            );
+        }
+    }
+
+    #[test]
+    fn every_default_enabled_family_has_a_real_paying_text_and_its_payment_titles() {
+        let payments = real_payments();
+        for info in known_apps().iter().filter(|a| a.default_enabled) {
+            let family = app_family(info.package).expect("listed apps have a family");
+            let titles = family::payment_titles(info.package).unwrap_or_default();
+            assert!(
+                !titles.is_empty(),
+                "{family:?} is watched by default but lists no payment title"
+            );
+            let paying = payments.iter().find(|r| {
+                app_family(&r.app) == Some(family) && pays(&r.app, &r.title, &r.text, None)
+            });
+            assert!(
+                paying.is_some(),
+                "{family:?} is watched by default but no real corpus text of it pays"
+            );
+        }
+    }
+
+    /// Apps that are not payment sources: the never-pay list and made-up or look-alike packages.
+    fn hostile_app() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "",
+                " ",
+                "com.whatsapp",
+                "org.telegram.messenger",
+                "com.android.chrome",
+                "com.truecaller",
+                "com.google.android.keep",
+                "com.google.android.apps.messaging",
+                "com.google.android.gm",
+                "id.webqris.forwarder",
+                "com.android.shell",
+                "com.dana",
+                "com.ovo.id",
+                "com.gojek.gopay.merchant",
+            ])
+            .prop_map(str::to_owned),
+            "[a-z]{2,8}\\.[a-z]{2,8}\\.[a-z]{2,8}"
+                .prop_filter("not a family package", |p| { app_family(p).is_none() }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn a_hostile_app_never_makes_an_incoming_text_pay(
+            row in prop::sample::select(real_payments().into_iter().map(|r| (r.title, r.text)).collect::<Vec<_>>()),
+            app in hostile_app(),
+        ) {
+            prop_assert!(!pays(&app, &row.0, &row.1, None));
+        }
+
+        #[test]
+        fn a_conversation_category_never_makes_an_incoming_text_pay(
+            row in prop::sample::select(real_payments().into_iter().map(|r| (r.app, r.title, r.text)).collect::<Vec<_>>()),
+            category in prop::sample::select(vec!["msg", "social", "email", "call", "MSG", " missed_call "]),
+        ) {
+            prop_assert_eq!(
+                judge(&row.0, &row.1, &row.2, Some(category)),
+                Trust::Untrusted(Distrust::Conversation)
+            );
+            prop_assert!(!pays(&row.0, &row.1, &row.2, Some(category)));
+        }
+
+        #[test]
+        fn a_person_s_name_as_title_never_makes_an_incoming_text_pay(
+            row in prop::sample::select(real_payments().into_iter().map(|r| (r.app, r.text)).collect::<Vec<_>>()),
+            title in "[A-Z][a-z]{2,9}( [A-Z][a-z]{2,9}){0,2}",
+        ) {
+            if !family::payment_titles(&row.0).unwrap_or_default().is_empty() {
+                prop_assert!(!pays(&row.0, &title, &row.1, None));
+            }
+        }
+
+        #[test]
+        fn nothing_added_to_a_text_that_does_not_pay_makes_it_pay(
+            app in prop::sample::select(known_apps().iter().map(|a| a.package).collect::<Vec<_>>()),
+            title in any::<String>(),
+            text in any::<String>(),
+            category in prop::option::of(prop::sample::select(vec!["msg", "social", "email", "call", "status", "transport"])),
+        ) {
+            if !pays(app, &title, &text, None) {
+                prop_assert!(!pays(app, &title, &text, category));
+            }
+        }
     }
 }

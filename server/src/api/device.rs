@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json as JsonResponse, Router};
+use webqris_core::device::DeviceId;
 use webqris_core::wire::{HeartbeatRequest, HeartbeatResponse, WsEvent};
 
 use crate::auth::CallbackAuth;
@@ -14,8 +15,6 @@ use crate::error::AppError;
 use crate::extract::Json;
 use crate::state::AppState;
 
-/// Longest `device_id` accepted.
-pub const MAX_DEVICE_ID_CHARS: usize = 128;
 /// Longest `app_version` accepted.
 pub const MAX_VERSION_CHARS: usize = 64;
 /// Longest `last_delivery_error` kept (a longer one is cut, not refused: the report matters more).
@@ -67,12 +66,12 @@ async fn heartbeat(
 /// The report in stored form, or why it is refused (400). The phone's age of its oldest item becomes a
 /// time on the server's clock, so the phone's clock drift does not matter.
 fn checked(request: HeartbeatRequest, now: webqris_core::Timestamp) -> Result<Heartbeat, AppError> {
-    let device_id = request.device_id.trim().to_owned();
-    if device_id.is_empty() || device_id.chars().count() > MAX_DEVICE_ID_CHARS {
-        return Err(AppError::BadRequest(format!(
-            "device_id must be 1 to {MAX_DEVICE_ID_CHARS} characters"
-        )));
-    }
+    // One rule for every path that records a device: trimmed and cut at `DeviceId::MAX_CHARS`.
+    let Some(device_id) = DeviceId::new(&request.device_id) else {
+        return Err(AppError::BadRequest(
+            "device_id must not be empty".to_owned(),
+        ));
+    };
     if request
         .app_version
         .as_deref()
@@ -93,7 +92,7 @@ fn checked(request: HeartbeatRequest, now: webqris_core::Timestamp) -> Result<He
     }
     let waiting = request.outbox_pending.unwrap_or(0) > 0;
     Ok(Heartbeat {
-        device_id,
+        device_id: device_id.as_str().to_owned(),
         app_version: request.app_version,
         listener_connected: request.listener_connected,
         outbox_pending: request.outbox_pending,

@@ -7,9 +7,10 @@ use axum::routing::post;
 use axum::{Json as JsonResponse, Router};
 use serde::Serialize;
 use webqris_core::wire::{
-    DUPLICATE_MESSAGE, NO_AMOUNT_MESSAGE, NO_MATCH_MESSAGE, NOT_INCOMING_MESSAGE,
+    DUPLICATE_MESSAGE, HELD_MESSAGE, NO_AMOUNT_MESSAGE, NO_MATCH_MESSAGE, NOT_INCOMING_MESSAGE,
     NotificationDuplicate, NotificationNoAmount, NotificationNoMatch, NotificationNotIncoming,
     NotificationPaid, NotificationPaymentOutcome, NotificationRequest, NotificationTest,
+    NotificationUntrusted, UNTRUSTED_MESSAGE,
 };
 
 use crate::auth::CallbackAuth;
@@ -41,6 +42,20 @@ fn to_wire(p: &SettledPayment) -> NotificationPaymentOutcome {
         outcome: p.outcome.as_str().to_owned(),
         invoice_id: p.invoice_id.clone(),
     }
+}
+
+/// 422 for a notification that may not pay or waits for a person: stored, final for the forwarder.
+fn untrusted(message: &str, reason: &str, raw_message: String) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        JsonResponse(NotificationUntrusted {
+            success: false,
+            message: message.to_owned(),
+            reason: reason.to_owned(),
+            raw_message,
+        }),
+    )
+        .into_response()
 }
 
 async fn receive(
@@ -75,11 +90,13 @@ async fn receive(
             JsonResponse(NotificationNotIncoming {
                 success: false,
                 message: NOT_INCOMING_MESSAGE.to_owned(),
-                reason,
+                reason: reason.to_owned(),
                 raw_message,
             }),
         )
             .into_response(),
+        NotificationResult::Untrusted(reason) => untrusted(UNTRUSTED_MESSAGE, reason, raw_message),
+        NotificationResult::Held(reason) => untrusted(HELD_MESSAGE, reason, raw_message),
         NotificationResult::Settled { payments, .. } => {
             let list = (payments.len() > 1).then(|| payments.iter().map(to_wire).collect());
             let first = |outcome: PaymentOutcome| payments.iter().find(|p| p.outcome == outcome);

@@ -11,6 +11,7 @@ pub mod merchant;
 pub mod notification;
 pub mod payment;
 pub mod session;
+pub mod trust;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Query, RawPathParams};
@@ -30,6 +31,7 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
         .merge(merchant::router(max_upload_bytes))
         .merge(payment::router())
         .merge(notification::router())
+        .merge(trust::router())
         .merge(assets::router())
 }
 

@@ -182,6 +182,7 @@ async fn detail(
         scope: viewer.scope(),
         merchant: Some(p.payment.merchant_id),
         unmatched_only: false,
+        rereadable_only: false,
         payment: Some(payment),
         before: None,
         limit: 100,

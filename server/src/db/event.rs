@@ -15,7 +15,7 @@ use webqris_core::wire::{PaymentStatus, WsEvent, WsPaymentData};
 use super::sql::{Dialect, params};
 use super::{Conn, DbError, MerchantId, PaymentRow, Tx};
 
-/// The `LISTEN/NOTIFY` channel on PostgreSQL; the payload is the merchant id.
+/// The `LISTEN/NOTIFY` channel on PostgreSQL; the payload is `<merchant id> <origin>`.
 pub(super) const CHANNEL: &str = "webqris_events";
 
 /// The `data` of `new_payment` / `payment_paid` for a payment.
@@ -60,11 +60,6 @@ impl Tx<'_> {
         event: &WsEvent,
         now: Timestamp,
     ) -> Result<i64, DbError> {
-        let seq: i64 = self.query_one(
-            "UPDATE merchants SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq",
-            params![merchant],
-            |r| r.get(0),
-        )?;
         let mut value = serde_json::to_value(event)
             .expect("a WebSocket event of strings and integers always serialises");
         let data = value
@@ -72,19 +67,39 @@ impl Tx<'_> {
             .map(serde_json::Value::take)
             .unwrap_or_default()
             .to_string();
-        self.execute(
-            "INSERT INTO events (merchant_id, seq, event, data, ts, origin)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![merchant, seq, event.name(), data, now, self.origin()],
-        )?;
-        if self.dialect() == Dialect::Postgres {
-            self.query_opt(
-                "SELECT pg_notify(?1, CAST(?2 AS TEXT))",
-                params![CHANNEL, merchant.0.to_string()],
-                |_| Ok(()),
-            )?;
+        let (name, origin) = (event.name(), self.origin());
+        match self.dialect() {
+            Dialect::Sqlite => {
+                let seq: i64 = self.query_one(
+                    "UPDATE merchants SET event_seq = event_seq + 1 WHERE id = ?1
+                     RETURNING event_seq",
+                    params![merchant],
+                    |r| r.get(0),
+                )?;
+                self.execute(
+                    "INSERT INTO events (merchant_id, seq, event, data, ts, origin)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![merchant, seq, name, data, now, origin],
+                )?;
+                Ok(seq)
+            }
+            // One round trip: the cursor, the row and the wake-up (sent when the transaction commits;
+            // the payload says whose it is, so the writing node does not read back its own events).
+            Dialect::Postgres => self.query_one(
+                "WITH cursor AS (
+                     UPDATE merchants SET event_seq = event_seq + 1 WHERE id = ?1
+                     RETURNING event_seq
+                 ),
+                 stored AS (
+                     INSERT INTO events (merchant_id, seq, event, data, ts, origin)
+                     SELECT ?1, event_seq, ?2, ?3, ?4, ?5 FROM cursor
+                     RETURNING seq
+                 )
+                 SELECT seq, CAST(pg_notify(?6, CAST(?1 AS TEXT) || ' ' || ?5) AS TEXT) FROM stored",
+                params![merchant, name, data, now, origin, CHANNEL],
+                |r| r.get(0),
+            ),
         }
-        Ok(seq)
     }
 }
 

@@ -423,10 +423,13 @@ impl Tx<'_> {
             "DELETE FROM notification_payments WHERE notification_id IN
                  (SELECT id FROM notifications WHERE merchant_id = ?1)",
             "DELETE FROM seen WHERE merchant_id = ?1",
+            "DELETE FROM trusted_titles WHERE merchant_id = ?1",
+            "DELETE FROM merchant_channels WHERE merchant_id = ?1",
             "DELETE FROM notifications WHERE merchant_id = ?1",
             "DELETE FROM payments WHERE merchant_id = ?1",
             "DELETE FROM api_tokens WHERE merchant_id = ?1",
             "DELETE FROM devices WHERE merchant_id = ?1",
+            "DELETE FROM events WHERE merchant_id = ?1",
             "DELETE FROM merchants WHERE id = ?1",
         ] {
             self.execute(statement, params![merchant])?;

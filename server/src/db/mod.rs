@@ -17,6 +17,7 @@ mod postgres;
 pub mod schema;
 pub(crate) mod sql;
 mod sqlite;
+mod trust;
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ pub use event::*;
 pub use merchant::*;
 pub use notification::*;
 pub use payment::*;
+pub use trust::*;
 
 use crate::config::DatabaseConfig;
 use sql::Backend;

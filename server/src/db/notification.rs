@@ -62,6 +62,32 @@ spelled!(
         Late = "late",
         /// A connection test.
         Test = "test",
+        /// From a source that may not pay (see `webqris_core::notification::trust`); stored, never paid.
+        Untrusted = "untrusted",
+        /// A payment notification waiting for a person (a channel never seen paying).
+        Held = "held",
+    }
+);
+
+spelled!(
+    /// The trust decision taken on a notification (`webqris_core::notification::trust::Trust`).
+    TrustOutcome, "trust outcome" {
+        /// It may pay.
+        Trusted = "trusted",
+        /// It never pays.
+        Untrusted = "untrusted",
+        /// It waits for a person.
+        Held = "held",
+    }
+);
+
+spelled!(
+    /// How a merchant came to know an `(app, channel)` pair.
+    LearnedBy, "channel origin" {
+        /// A payment on it paid an invoice.
+        Payment = "payment",
+        /// A person confirmed it in the dashboard.
+        Person = "person",
     }
 );
 
@@ -144,6 +170,16 @@ pub struct NewNotification {
     pub sender_name: Option<String>,
     /// The invoice concerned.
     pub payment_id: Option<PaymentId>,
+    /// Android's `Notification.category`.
+    pub category: Option<String>,
+    /// Android's `Notification.EXTRA_TEMPLATE`.
+    pub template: Option<String>,
+    /// The notification channel.
+    pub channel_id: Option<String>,
+    /// The trust decision, when one was taken.
+    pub trust: Option<TrustOutcome>,
+    /// Its reason (`untrusted_source`, `new_channel`…).
+    pub trust_reason: Option<String>,
 }
 
 /// One payment read from a notification, with its outcome.
@@ -174,6 +210,10 @@ pub struct StoredNotification {
     pub outcome: NotificationOutcome,
     /// Reason.
     pub reason: Option<String>,
+    /// Posting app's package.
+    pub app: Option<String>,
+    /// Title.
+    pub title: Option<String>,
     /// Text.
     pub message: Option<String>,
     /// First amount read.
@@ -182,12 +222,23 @@ pub struct StoredNotification {
     pub payment_id: Option<PaymentId>,
     /// The forwarder's notification id.
     pub notif_id: Option<String>,
+    /// Android's `Notification.category`.
+    pub category: Option<String>,
+    /// Android's `Notification.EXTRA_TEMPLATE`.
+    pub template: Option<String>,
+    /// The notification channel.
+    pub channel_id: Option<String>,
+    /// The trust decision, when one was taken.
+    pub trust: Option<TrustOutcome>,
+    /// Its reason.
+    pub trust_reason: Option<String>,
 }
 
 /// The columns [`stored_from_row`] reads.
 macro_rules! stored_columns {
     () => {
-        "id, source, outcome, reason, message, parsed_amount, payment_id, notif_id"
+        "id, source, outcome, reason, app, title, message, parsed_amount, payment_id, notif_id, \
+         category, template, channel_id, trust, trust_reason"
     };
 }
 
@@ -197,10 +248,17 @@ fn stored_from_row(r: &Row<'_>) -> Result<StoredNotification, DbError> {
         source: r.get(1)?,
         outcome: r.get(2)?,
         reason: r.get(3)?,
-        message: r.get(4)?,
-        parsed_amount: r.get(5)?,
-        payment_id: r.get(6)?,
-        notif_id: r.get(7)?,
+        app: r.get(4)?,
+        title: r.get(5)?,
+        message: r.get(6)?,
+        parsed_amount: r.get(7)?,
+        payment_id: r.get(8)?,
+        notif_id: r.get(9)?,
+        category: r.get(10)?,
+        template: r.get(11)?,
+        channel_id: r.get(12)?,
+        trust: r.get(13)?,
+        trust_reason: r.get(14)?,
     })
 }
 
@@ -211,8 +269,10 @@ impl Tx<'_> {
             "INSERT INTO notifications (merchant_id, source, received_at, app, title, message,
                                         device_id, notif_id, event_hash, client_timestamp,
                                         reference, outcome, reason, parsed_amount, sender_name,
-                                        payment_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                                        payment_id, category, template, channel_id, trust,
+                                        trust_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                     ?19, ?20, ?21)
              RETURNING id",
             params![
                 n.merchant_id,
@@ -231,6 +291,11 @@ impl Tx<'_> {
                 n.parsed_amount,
                 n.sender_name,
                 n.payment_id,
+                n.category,
+                n.template,
+                n.channel_id,
+                n.trust,
+                n.trust_reason,
             ],
             |r| r.get(0),
         )
@@ -361,8 +426,11 @@ pub struct InboxFilter {
     pub scope: Scope,
     /// One merchant only.
     pub merchant: Option<MerchantId>,
-    /// Only the unmatched ones (late, no match, no amount) not yet assigned to an invoice.
+    /// Only those flagged for attention (see [`needs_attention`]) not yet assigned to an invoice.
     pub unmatched_only: bool,
+    /// Only the forwarder's notifications that paid nothing and are not yet assigned to an invoice (what
+    /// a parser upgrade could read differently).
+    pub rereadable_only: bool,
     /// Only notifications concerning this payment.
     pub payment: Option<PaymentId>,
     /// Only notifications with a smaller row id (the next page).
@@ -406,13 +474,46 @@ pub struct InboxRow {
     pub invoice_id: Option<String>,
     /// The invoice a person assigned it to, when it was reconciled by hand.
     pub assigned_invoice_id: Option<String>,
+    /// Android's `Notification.category`.
+    pub category: Option<String>,
+    /// Android's `Notification.EXTRA_TEMPLATE`.
+    pub template: Option<String>,
+    /// The notification channel.
+    pub channel_id: Option<String>,
+    /// The trust decision, when one was taken.
+    pub trust: Option<TrustOutcome>,
+    /// Its reason.
+    pub trust_reason: Option<String>,
 }
 
-/// The outcomes a person may reconcile, as SQL (kept next to `settlement::ASSIGNABLE`).
-macro_rules! unmatched_sql {
+/// The outcomes a person may assign to an invoice, as SQL (`settlement::ASSIGNABLE`, checked by a test).
+macro_rules! assignable_sql {
     () => {
-        "('no_match', 'late', 'no_amount')"
+        "('no_match', 'late', 'no_amount', 'not_incoming', 'untrusted', 'held')"
     };
+}
+
+/// [`assignable_sql!`] as a value, for the test that keeps it equal to `settlement::ASSIGNABLE`.
+pub const ASSIGNABLE_SQL: &str = assignable_sql!();
+
+/// Which notifications the inbox flags for a person's attention (`unmatched`), as SQL over `n`: an amount
+/// that matched nothing, a text whose amount could not be read, or an untrusted or held one that claimed
+/// an amount (a chat message that names none is only noise). The rule of [`needs_attention`].
+macro_rules! attention_sql {
+    () => {
+        "(n.outcome IN ('no_match', 'late', 'no_amount')
+          OR (n.outcome IN ('untrusted', 'held') AND n.parsed_amount IS NOT NULL))"
+    };
+}
+
+/// Whether the inbox flags a notification for attention (the rule of [`attention_sql!`]).
+pub fn needs_attention(outcome: NotificationOutcome, parsed_amount: Option<i64>) -> bool {
+    use NotificationOutcome::*;
+    match outcome {
+        NoMatch | Late | NoAmount => true,
+        Untrusted | Held => parsed_amount.is_some(),
+        Paid | Duplicate | NotIncoming | Test => false,
+    }
 }
 
 impl Tx<'_> {
@@ -464,7 +565,8 @@ impl Conn<'_> {
             concat!(
                 "SELECT n.id, n.merchant_id, m.name, n.source, n.received_at, n.app, n.title,
                         n.message, n.device_id, n.reference, n.outcome, n.reason, n.parsed_amount,
-                        n.sender_name, p.invoice_id, ap.invoice_id
+                        n.sender_name, p.invoice_id, ap.invoice_id, n.category, n.template,
+                        n.channel_id, n.trust, n.trust_reason
                  FROM notifications n
                  JOIN merchants m ON m.id = n.merchant_id
                  LEFT JOIN payments p ON p.id = n.payment_id
@@ -472,11 +574,15 @@ impl Conn<'_> {
                  LEFT JOIN payments ap ON ap.id = c.payment_id
                  WHERE (CAST(?1 AS BIGINT) IS NULL OR m.owner_account_id = ?1)
                    AND (CAST(?2 AS BIGINT) IS NULL OR n.merchant_id = ?2)
-                   AND (?3 = 0 OR (n.outcome IN ",
-                unmatched_sql!(),
+                   AND (?3 = 0 OR (",
+                attention_sql!(),
                 " AND c.payment_id IS NULL))
                    AND (CAST(?4 AS BIGINT) IS NULL OR n.payment_id = ?4)
                    AND (CAST(?5 AS BIGINT) IS NULL OR n.id < ?5)
+                   AND (?7 = 0 OR (n.source = 'forwarder' AND c.payment_id IS NULL
+                                   AND n.outcome IN ",
+                assignable_sql!(),
+                "))
                  ORDER BY n.id DESC
                  LIMIT ?6"
             ),
@@ -487,6 +593,7 @@ impl Conn<'_> {
                 filter.payment,
                 filter.before,
                 filter.limit,
+                filter.rereadable_only,
             ],
             |r| {
                 Ok(InboxRow {
@@ -506,6 +613,11 @@ impl Conn<'_> {
                     sender_name: r.get(13)?,
                     invoice_id: r.get(14)?,
                     assigned_invoice_id: r.get(15)?,
+                    category: r.get(16)?,
+                    template: r.get(17)?,
+                    channel_id: r.get(18)?,
+                    trust: r.get(19)?,
+                    trust_reason: r.get(20)?,
                 })
             },
         )

@@ -165,11 +165,11 @@ impl Postgres {
     /// down, or lost otherwise, stays unrelayed. The thread ends soon after the last other holder of
     /// `wakes` drops it.
     pub(super) fn listen(&self, wakes: Arc<EventWakes>) -> Result<(), DbError> {
-        let config = self.config.clone();
-        let target = self.target.clone();
+        let (config, target) = (self.config.clone(), self.target.clone());
+        let origin = Arc::clone(&self.origin);
         std::thread::Builder::new()
             .name("webqris-pg-listen".into())
-            .spawn(move || listen(&config, &target, &wakes))
+            .spawn(move || listen(&config, &target, &origin, &wakes))
             .map(drop)
             .map_err(|e| DbError::Commit(format!("cannot start the event listener: {e}")))
     }
@@ -284,7 +284,7 @@ const RESCAN_EVERY: Duration = Duration::from_secs(5);
 /// How long the listener waits for a notification before it looks whether it should stop or rescan.
 const LISTEN_TICK: Duration = Duration::from_millis(500);
 
-fn listen(config: &postgres::Config, target: &str, wakes: &Arc<EventWakes>) {
+fn listen(config: &postgres::Config, target: &str, origin: &str, wakes: &Arc<EventWakes>) {
     while Arc::strong_count(wakes) > 1 {
         let mut client = match config.connect(NoTls) {
             Ok(client) => client,
@@ -307,9 +307,14 @@ fn listen(config: &postgres::Config, target: &str, wakes: &Arc<EventWakes>) {
             let mut batch = notifications.timeout_iter(LISTEN_TICK);
             let failed = loop {
                 match batch.next() {
-                    Ok(Some(n)) => match n.payload().parse() {
-                        Ok(id) => wakes.merchant(MerchantId(id)),
-                        Err(_) => wakes.rescan(),
+                    Ok(Some(n)) => match n.payload().split_once(' ') {
+                        // This node's own events were published when they committed.
+                        Some((_, from)) if from == origin => {}
+                        Some((id, _)) => match id.parse() {
+                            Ok(id) => wakes.merchant(MerchantId(id)),
+                            Err(_) => wakes.rescan(),
+                        },
+                        None => wakes.rescan(),
                     },
                     Err(e) => break Some(e),
                     Ok(None) => break None,

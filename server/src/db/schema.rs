@@ -55,7 +55,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Both(V3_DASHBOARD),
     Migration::Both(V4_DEVICE_HEALTH),
     Migration::Both(V5_ENDPOINTS),
-    Migration::Both(V6_EVENTS),
+    Migration::PerDialect {
+        sqlite: V6_TRUST_SQLITE,
+        postgres: V6_TRUST_POSTGRES,
+    },
+    Migration::Both(V7_EVENTS),
 ];
 
 /// The version a fully migrated database has.
@@ -315,10 +319,118 @@ CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE lease_until IS 
 ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
 "#;
 
-/// Version 6: the durable event log (`db/event.rs`): each live event stored in the same transaction as
+/// Version 6: only a real payment notification pays (issue 8). Notifications gain the outcomes
+/// `untrusted` (stored, never pays) and `held` (waits for a person: a new channel), the Android facts the
+/// forwarder sends (`category`, `template`, `channel_id`) and the trust decision (`trust`, `trust_reason`).
+/// SQLite cannot change a CHECK constraint, so there the table is rebuilt the way SQLite documents: a new
+/// table filled with the same rows and ids, the old one dropped, the new one renamed (the tables referring
+/// to `notifications` keep referring to that name; the SQLite migrator runs steps with foreign keys off and
+/// checks every reference before a step commits). PostgreSQL alters the constraint in place
+/// ([`V6_TRUST_POSTGRES`]). Merchants' trusted sources (a package and the exact titles it pays with) and the
+/// `(app, channel)` pairs that paid or that a person confirmed get their own tables.
+pub const V6_TRUST_SQLITE: &str = r#"
+CREATE TABLE notifications_rebuilt (
+    id               INTEGER PRIMARY KEY,
+    merchant_id      INTEGER NOT NULL REFERENCES merchants (id),
+    source           TEXT    NOT NULL CHECK (source IN ('forwarder', 'callback')),
+    received_at      INTEGER NOT NULL,
+    app              TEXT,
+    title            TEXT,
+    message          TEXT,
+    device_id        TEXT,
+    notif_id         TEXT,
+    event_hash       TEXT,
+    client_timestamp TEXT,
+    reference        TEXT,
+    outcome          TEXT    NOT NULL CHECK (outcome IN
+                         ('paid', 'duplicate', 'no_amount', 'not_incoming', 'no_match', 'late', 'test',
+                          'untrusted', 'held')),
+    -- The parser's reason for not_incoming/no_amount, or which key made it a duplicate.
+    reason           TEXT,
+    parsed_amount    INTEGER,
+    sender_name      TEXT,
+    -- The invoice concerned: the one paid, the expired one a late payment was for, the recently paid
+    -- one an unmatched payment repeats, or the one a person assigned it to.
+    payment_id       INTEGER REFERENCES payments (id),
+    -- Android's Notification.category, EXTRA_TEMPLATE and channel id, when the forwarder sent them.
+    category         TEXT,
+    template         TEXT,
+    channel_id       TEXT,
+    -- The trust decision (NULL where none was taken: duplicates, tests, callbacks, older rows) and its
+    -- reason (untrusted_source, conversation, new_channel, ...).
+    trust            TEXT    CHECK (trust IN ('trusted', 'untrusted', 'held')),
+    trust_reason     TEXT
+);
+INSERT INTO notifications_rebuilt (id, merchant_id, source, received_at, app, title, message, device_id,
+                              notif_id, event_hash, client_timestamp, reference, outcome, reason,
+                              parsed_amount, sender_name, payment_id)
+    SELECT id, merchant_id, source, received_at, app, title, message, device_id, notif_id, event_hash,
+           client_timestamp, reference, outcome, reason, parsed_amount, sender_name, payment_id
+    FROM notifications;
+DROP TABLE notifications;
+ALTER TABLE notifications_rebuilt RENAME TO notifications;
+CREATE INDEX notifications_merchant ON notifications (merchant_id, received_at);
+CREATE INDEX notifications_held ON notifications (merchant_id, app, channel_id) WHERE outcome = 'held';
+
+-- Sources a merchant trusts beyond the built-in payment families: one row per (package, title).
+CREATE TABLE trusted_titles (
+    merchant_id INTEGER NOT NULL REFERENCES merchants (id),
+    -- Lowercased Android package name.
+    package     TEXT    NOT NULL,
+    -- The title as the merchant typed it (trimmed); compared ignoring case and runs of spaces.
+    title       TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (merchant_id, package, title)
+) WITHOUT ROWID;
+
+-- The channels an app has paid on for a merchant, or that a person confirmed: once an app has one, a
+-- payment on any other channel is held for review.
+CREATE TABLE merchant_channels (
+    merchant_id INTEGER NOT NULL REFERENCES merchants (id),
+    -- Lowercased Android package name.
+    app         TEXT    NOT NULL,
+    channel_id  TEXT    NOT NULL,
+    learned_by  TEXT    NOT NULL CHECK (learned_by IN ('payment', 'person')),
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (merchant_id, app, channel_id)
+) WITHOUT ROWID;
+"#;
+
+/// Version 6 on PostgreSQL: the same result as [`V6_TRUST_SQLITE`], altered in place (the column CHECK of
+/// `outcome` has PostgreSQL's default name `notifications_outcome_check`).
+pub const V6_TRUST_POSTGRES: &str = r#"
+ALTER TABLE notifications DROP CONSTRAINT notifications_outcome_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_outcome_check CHECK (outcome IN
+    ('paid', 'duplicate', 'no_amount', 'not_incoming', 'no_match', 'late', 'test', 'untrusted', 'held'));
+ALTER TABLE notifications ADD COLUMN category TEXT;
+ALTER TABLE notifications ADD COLUMN template TEXT;
+ALTER TABLE notifications ADD COLUMN channel_id TEXT;
+ALTER TABLE notifications ADD COLUMN trust TEXT CHECK (trust IN ('trusted', 'untrusted', 'held'));
+ALTER TABLE notifications ADD COLUMN trust_reason TEXT;
+CREATE INDEX notifications_held ON notifications (merchant_id, app, channel_id) WHERE outcome = 'held';
+
+CREATE TABLE trusted_titles (
+    merchant_id BIGINT  NOT NULL REFERENCES merchants (id),
+    package     TEXT    NOT NULL,
+    title       TEXT    NOT NULL,
+    created_at  BIGINT  NOT NULL,
+    PRIMARY KEY (merchant_id, package, title)
+);
+
+CREATE TABLE merchant_channels (
+    merchant_id BIGINT  NOT NULL REFERENCES merchants (id),
+    app         TEXT    NOT NULL,
+    channel_id  TEXT    NOT NULL,
+    learned_by  TEXT    NOT NULL CHECK (learned_by IN ('payment', 'person')),
+    created_at  BIGINT  NOT NULL,
+    PRIMARY KEY (merchant_id, app, channel_id)
+);
+"#;
+
+/// Version 7: the durable event log (`db/event.rs`): each live event stored in the same transaction as
 /// its change, per merchant under a gapless cursor taken from `merchants.event_seq`; other nodes relay it
 /// to their sockets, and an integrators' feed can read it.
-pub const V6_EVENTS: &str = r#"
+pub const V7_EVENTS: &str = r#"
 ALTER TABLE merchants ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE events (
     merchant_id INTEGER NOT NULL REFERENCES merchants (id) ON DELETE CASCADE,

@@ -10,8 +10,9 @@ use webqris_core::Timestamp;
 use webqris_core::wire::PaymentStatus;
 
 use super::{
-    AccountId, Circuit, Conn, DbError, DeliveryId, DeliveryStatus, MerchantId, NotificationId,
-    NotificationOutcome, NotificationSource, PaymentId, PaymentOutcome, SeenKind, Tx,
+    AccountId, Circuit, Conn, DbError, DeliveryId, DeliveryStatus, LearnedBy, MerchantId,
+    NotificationId, NotificationOutcome, NotificationSource, PaymentId, PaymentOutcome, SeenKind,
+    TrustOutcome, Tx,
 };
 use super::{postgres, sqlite};
 
@@ -236,11 +237,13 @@ macro_rules! spelled_columns {
 spelled_columns!(
     Circuit,
     DeliveryStatus,
+    LearnedBy,
     NotificationOutcome,
     NotificationSource,
     PaymentOutcome,
     PaymentStatus,
-    SeenKind
+    SeenKind,
+    TrustOutcome
 );
 
 /// One result row.
@@ -392,14 +395,17 @@ impl Tx<'_> {
 
     /// Serialises this transaction with every other one that locks `merchant`, on every node, until it
     /// ends: unique-total allocation and settlement take it first, so "read what is taken or seen, then
-    /// write" cannot interleave. A no-op on SQLite, whose single writer already runs one at a time.
-    /// `FOR NO KEY UPDATE` does not block inserts that merely reference the merchant.
+    /// write" cannot interleave. A no-op on SQLite, whose single writer already runs one at a time. On
+    /// PostgreSQL a transaction-scoped advisory lock keyed by the merchant id (the [`Serial`] keys are
+    /// far above any id): it blocks no reader and no insert that references the merchant, and its
+    /// waiters queue, each woken only when its turn comes (waiters on a row lock all wake at every
+    /// commit, which costs a busy merchant dearly).
     pub fn lock_merchant(&self, merchant: MerchantId) -> Result<(), DbError> {
         match self.dialect() {
             Dialect::Sqlite => Ok(()),
             Dialect::Postgres => self
                 .query_opt(
-                    "SELECT id FROM merchants WHERE id = ?1 FOR NO KEY UPDATE",
+                    "SELECT pg_advisory_xact_lock(?1)",
                     params![merchant],
                     |_| Ok(()),
                 )

@@ -274,13 +274,27 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 
 /// Applies steps up to `target`, each in its own transaction together with the version bump. Safe
 /// against a concurrent migrator (the CLI and the server): the version is re-read under the write lock.
+///
+/// Foreign keys are switched off while steps run (SQLite only allows that outside a transaction): a step
+/// that rebuilds a table, the only way SQLite changes a constraint, would otherwise fail on the rows that
+/// refer to it. Each step instead checks every reference before it commits, and the connection's setting
+/// is restored afterwards.
 fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
+    let enforced: bool = conn.pragma_query_value(None, "foreign_keys", |row| row.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let result = apply_steps(conn, target);
+    conn.pragma_update(None, "foreign_keys", enforced)?;
+    result
+}
+
+fn apply_steps(conn: &mut Connection, target: i64) -> Result<(), DbError> {
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let Some((next, step)) = schema::next_step(version(&tx)?, target)? else {
             return Ok(());
         };
         tx.execute_batch(step.sqlite())
+            .and_then(|()| references_hold(&tx))
             .and_then(|()| tx.pragma_update(None, "user_version", next))
             .map_err(|source| DbError::Migration {
                 version: next,
@@ -289,6 +303,20 @@ fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
         tx.commit()?;
         tracing::info!(version = next, "database schema migrated");
     }
+}
+
+/// Fails, as a foreign-key constraint failure, when a row refers to a row that does not exist.
+fn references_hold(conn: &Connection) -> rusqlite::Result<()> {
+    let broken: i64 = conn.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
+    if broken == 0 {
+        return Ok(());
+    }
+    Err(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+        Some(format!("{broken} rows refer to rows that do not exist")),
+    ))
 }
 
 /// A parameter as rusqlite binds it, borrowing the text or bytes.
@@ -485,6 +513,91 @@ mod tests {
         );
         conn.execute_batch(fixtures::LATER_USE)
             .expect("the later tables usable");
+        migrate(&mut conn).expect("migrating twice is a no-op");
+    }
+
+    #[test]
+    fn a_version_3_file_with_notifications_keeps_them_and_their_references_through_the_trust_step()
+    {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v3.db");
+        {
+            let mut conn = Connection::open(&path).expect("open");
+            conn.pragma_update(None, "foreign_keys", "ON")
+                .expect("foreign keys");
+            migrate_to(&mut conn, 3).expect("version 3");
+            conn.execute_batch(
+                "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
+                                        callback_secret_prefix, created_at)
+                 VALUES (1, 'Toko ABC', 'whsec_x', 'h', 'wqcb_', 0);
+                 INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code, total_amount,
+                                       qris_payload, created_at, expired_at)
+                 VALUES (1, 'INV-1-aaaaaa', 1, 25000, 42, 25042, 'qris', 0, 1800000);
+                 INSERT INTO notifications (id, merchant_id, source, received_at, app, title, message,
+                                            outcome, reason, parsed_amount, payment_id)
+                 VALUES (7, 1, 'forwarder', 5, 'id.dana', 'DANA', 'Rp25.042 diterima DANA Bisnis.',
+                         'no_match', NULL, 25042, 1),
+                        (8, 1, 'forwarder', 6, 'id.dana', 'DANA', 'halo', 'no_amount', 'unrecognized',
+                         NULL, NULL);
+                 INSERT INTO notification_payments (notification_id, position, amount, outcome)
+                 VALUES (7, 0, 25042, 'no_match');
+                 INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
+                 VALUES (1, 'content', 'k', 5, 7);
+                 INSERT INTO manual_confirmations (payment_id, reason, notification_id, confirmed_at)
+                 VALUES (1, 'by hand', 7, 9);",
+            )
+            .expect("seed v3 data");
+        }
+        let mut conn = Connection::open(&path).expect("reopen");
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .expect("foreign keys");
+        migrate(&mut conn).expect("upgrade with foreign keys enforced");
+        assert_eq!(version(&conn).expect("version"), schema::SCHEMA_VERSION);
+        let kept: Vec<(i64, String, Option<i64>)> = conn
+            .prepare("SELECT id, outcome, parsed_amount FROM notifications ORDER BY id")
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        assert_eq!(
+            kept,
+            vec![
+                (7, "no_match".to_owned(), Some(25042)),
+                (8, "no_amount".to_owned(), None)
+            ]
+        );
+        let broken: i64 = conn
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .expect("check");
+        assert_eq!(broken, 0, "children still refer to their notifications");
+        let refers: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'notification_payments'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("schema");
+        assert!(refers.contains("REFERENCES notifications (id)"), "{refers}");
+        conn.execute_batch(
+            "INSERT INTO notifications (merchant_id, source, received_at, app, outcome, trust,
+                                        trust_reason, category, template, channel_id)
+             VALUES (1, 'forwarder', 10, 'com.whatsapp', 'untrusted', 'untrusted',
+                     'untrusted_source', 'msg', 'android.app.Notification$MessagingStyle', 'chat');
+             INSERT INTO trusted_titles (merchant_id, package, title, created_at)
+             VALUES (1, 'com.example.pos', 'Pembayaran diterima', 0);
+             INSERT INTO merchant_channels (merchant_id, app, channel_id, learned_by, created_at)
+             VALUES (1, 'com.gojek.resto', 'payments', 'payment', 0);",
+        )
+        .expect("the trust step's tables and outcomes usable");
+        let refused = conn.execute(
+            "INSERT INTO notifications (merchant_id, source, received_at, outcome)
+             VALUES (1, 'forwarder', 11, 'maybe')",
+            [],
+        );
+        assert!(refused.is_err(), "outcomes are still checked");
         migrate(&mut conn).expect("migrating twice is a no-op");
     }
 

@@ -267,6 +267,66 @@ fn the_qris_and_notif_commands_keep_working() {
     assert!(ok);
     assert_eq!(parsed["incoming"], true);
     assert_eq!(parsed["payments"][0]["amount"], 25042);
+    assert_eq!(
+        (parsed["pays"].clone(), parsed["trust_reason"].clone()),
+        (json!(true), Value::Null)
+    );
+    let keys: Vec<&str> = parsed
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["incoming", "kind", "payments", "pays", "trust_reason"],
+        "the contract's fields first"
+    );
+    // The same words in a chat message or under a conversation category never pay.
+    let (ok, chat) = webqris(
+        &[
+            "notif",
+            "parse",
+            "--app",
+            "com.whatsapp",
+            "--title",
+            "Budi",
+            "--text",
+            "Kamu berhasil menerima Rp25.042 dari JOHN DOE",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(ok);
+    assert_eq!(
+        chat,
+        json!({"incoming": false, "reason": "unrecognized", "pays": false, "trust_reason": "untrusted_source"})
+    );
+    let (ok, call) = webqris(
+        &[
+            "notif",
+            "parse",
+            "--app",
+            "com.dana.id",
+            "--title",
+            "DANA",
+            "--text",
+            "Kamu berhasil menerima Rp25.042 dari JOHN DOE",
+            "--category",
+            "call",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(ok);
+    assert_eq!(
+        (
+            call["incoming"].clone(),
+            call["pays"].clone(),
+            call["trust_reason"].clone()
+        ),
+        (json!(true), json!(false), json!("conversation"))
+    );
 }
 
 #[tokio::test]

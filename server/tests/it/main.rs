@@ -12,5 +12,7 @@ mod notification;
 mod page;
 mod payment;
 mod restart;
+mod spoof;
 mod support;
+mod trust;
 mod ws;

@@ -455,9 +455,20 @@ async fn every_notification_is_stored_with_its_outcome() {
         .await;
     server.notify(&m, &dana(total)).await;
     server.notify(&m, &dana(total)).await;
-    server.notify(&m, &json!({"message": "halo"})).await;
+    server
+        .notify(
+            &m,
+            &json!({"app": "id.dana", "title": "DANA", "message": "halo"}),
+        )
+        .await;
     server.notify(&m, &json!({"app": "id.dana", "title": "DANA", "message": "Promo cashback Rp50.000 sekarang"})).await;
     server.notify(&m, &dana(99)).await;
+    server
+        .notify(
+            &m,
+            &json!({"message": format!("Kamu berhasil menerima Rp{} dari JOHN DOE", rupiah(late))}),
+        )
+        .await;
     server.clock.advance(Duration::from_secs(61));
     server.notify(&m, &dana(late)).await;
     let mut outcomes: Vec<_> = server
@@ -470,7 +481,16 @@ async fn every_notification_is_stored_with_its_outcome() {
     use NotificationOutcome::*;
     assert_eq!(
         outcomes,
-        [Test, Paid, Duplicate, NoAmount, NotIncoming, NoMatch, Late]
+        [
+            Test,
+            Paid,
+            Duplicate,
+            NoAmount,
+            NotIncoming,
+            NoMatch,
+            Untrusted,
+            Late
+        ]
     );
     let stored = server.notifications(&m).await;
     assert!(
@@ -566,4 +586,64 @@ async fn the_heartbeat_records_the_device_and_answers_with_the_server_time() {
             .await;
         assert_eq!(code, StatusCode::BAD_REQUEST, "{bad} -> {answer}");
     }
+}
+
+#[tokio::test]
+async fn hostile_fields_get_the_contract_shape_and_stored_texts_are_capped() {
+    let server = TestServer::start().await;
+    let m = server.merchant("Toko ABC", None).await;
+    let (id, total) = invoice(&server, &m, 25000).await;
+    // Wrong types and missing fields: 400 in the contract's shape, nothing stored.
+    for bad in [
+        json!({"app": "id.dana", "title": "DANA"}),
+        json!({"app": "id.dana", "message": 42}),
+        json!({"app": ["id.dana"], "message": "x"}),
+        json!({"message": "x", "category": {"a": 1}}),
+        json!({"message": "x", "channel_id": [1]}),
+        json!({"message": "x", "template": true}),
+    ] {
+        let (code, answer) = server.notify(&m, &bad).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{bad} -> {answer}");
+        assert_eq!(answer["success"], false);
+        assert!(answer["message"].is_string());
+    }
+    assert!(server.notifications(&m).await.is_empty());
+    // Huge texts and fields: stored cut, never read as a payment.
+    let huge_text = format!(
+        "{} {}",
+        dana(total)["message"].as_str().expect("text"),
+        "x".repeat(30_000)
+    );
+    let (code, answer) = server
+        .notify(
+            &m,
+            &json!({"app": "id.dana", "title": "D".repeat(10_000), "message": huge_text,
+                    "category": 7, "channel_id": "c".repeat(5_000), "template": "t".repeat(5_000)}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    let row = &server.notifications(&m).await[0];
+    let message = row.message.as_deref().expect("stored");
+    assert!(
+        message.len() <= 4096 && message.ends_with('…'),
+        "{}",
+        message.len()
+    );
+    let title = row.title.as_deref().expect("stored");
+    assert!(title.len() <= 4096 && title.ends_with('…'));
+    assert_eq!(
+        row.category.as_deref(),
+        Some("7"),
+        "numbers are read as text"
+    );
+    assert_eq!(
+        row.channel_id.as_deref().map(|c| c.chars().count()),
+        Some(256)
+    );
+    assert_eq!(
+        row.template.as_deref().map(|c| c.chars().count()),
+        Some(256)
+    );
+    assert_eq!(row.outcome, NotificationOutcome::NoAmount);
+    assert_eq!(server.status_of(&m, &id).await, "pending");
 }

@@ -160,6 +160,9 @@ async fn a_webhook_due_when_the_server_is_killed_is_delivered_after_the_restart(
             "0.05,0.05,0.05,0.05,0.05,0.05,0.05,0.05,0.05,0.05",
         ),
         ("WEBQRIS_WEBHOOK_TIMEOUT_SECS", "1"),
+        // A retry claimed just before the kill stays leased to the dead worker until its lease runs
+        // out: keep that well inside the receiver's wait (the default 15 s equals it).
+        ("WEBQRIS_WEBHOOK_LEASE_SECS", "3"),
     ];
     webqris_server::delivery::install_crypto_provider();
     let http = reqwest::Client::builder()

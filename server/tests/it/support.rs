@@ -652,3 +652,43 @@ impl WsClient {
         }
     }
 }
+
+/// One row of the shared notification corpus (`tests/corpus/notifications.tsv`).
+#[derive(Debug, Clone)]
+pub struct CorpusRow {
+    pub line: usize,
+    /// `paid` or `ignore`.
+    pub expect: String,
+    pub amounts: Vec<i64>,
+    pub app: String,
+    pub title: String,
+    pub text: String,
+}
+
+/// Every row of the shared notification corpus.
+pub fn corpus_notifications() -> Vec<CorpusRow> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/corpus/notifications.tsv"
+    );
+    let text = std::fs::read_to_string(path).expect("the notification corpus is vendored");
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#') && !l.starts_with("expect\t") && !l.trim().is_empty())
+        .map(|(i, l)| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            CorpusRow {
+                line: i + 1,
+                expect: cols[0].to_owned(),
+                amounts: cols[1]
+                    .split(',')
+                    .filter(|a| !a.trim().is_empty())
+                    .map(|a| a.trim().parse().expect("corpus amount"))
+                    .collect(),
+                app: cols[4].to_owned(),
+                title: cols[5].to_owned(),
+                text: cols[6].replace("\\n", "\n"),
+            }
+        })
+        .collect()
+}

@@ -5,13 +5,14 @@ mod live;
 mod payments;
 mod security;
 mod settings;
+mod trust;
 
 use axum::http::StatusCode;
 use reqwest::Method;
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, within};
+use crate::support::{TestMerchant, TestServer, within};
 
 /// A password good enough for the rules.
 pub const PASSWORD: &str = "kata-sandi-rahasia";
@@ -270,5 +271,17 @@ impl Dashboard {
                 .expect("callback secret")
                 .to_owned(),
         )
+    }
+}
+
+/// A merchant made ready through the dashboard, as the API tests know one.
+pub async fn merchant(tab: &Dashboard, name: &str, webhook: Option<&str>) -> TestMerchant {
+    let (id, token, secret) = tab.ready_merchant(name, webhook).await;
+    TestMerchant {
+        id: webqris_server::db::MerchantId(id),
+        name: name.to_owned(),
+        token,
+        callback_secret: secret,
+        webhook_secret: String::new(),
     }
 }

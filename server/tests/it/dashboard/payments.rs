@@ -5,21 +5,9 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use webqris_server::db::MerchantId;
 
-use super::Dashboard;
-use crate::support::{Receiver, TestMerchant, TestServer, dana, with};
-
-async fn merchant(tab: &Dashboard, name: &str, webhook: Option<&str>) -> TestMerchant {
-    let (id, token, secret) = tab.ready_merchant(name, webhook).await;
-    TestMerchant {
-        id: MerchantId(id),
-        name: name.to_owned(),
-        token,
-        callback_secret: secret,
-        webhook_secret: String::new(),
-    }
-}
+use super::{Dashboard, merchant};
+use crate::support::{Receiver, TestServer, dana, with};
 
 fn invoices(list: &Value) -> Vec<String> {
     list["payments"]
