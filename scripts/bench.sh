@@ -16,12 +16,18 @@
 # is down (so the drain measures delivery, not how fast this script pays); its circuit opens, and the
 # drain starts with the probe that finds the receiver up.
 #
+# Then the memory ceilings of issue 9 (scripts/bench/hostile.py): the server's peak RSS under a flood of
+# BENCH_FLOOD (64) concurrent registrations with the default hashing pool, and its RSS with BENCH_SOCKETS
+# (1000) idle WebSockets (socket limits lifted for that run).
+#
 # Load generator: wrk (Lua scripts in scripts/bench/ vary tokens, amounts, invoices and notifications);
 # payments for the delivery case are posted by scripts/bench/seed.py, webhooks received by
-# `cargo run --example webhook_sink`.
+# `cargo run --example webhook_sink`. The throughput runs lift the per-token invoice rate limit (they
+# measure capacity, not the limit).
 # Settings (environment): BENCH_RUNS (3), BENCH_DURATION seconds per measurement (5), BENCH_THREADS (2),
-# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal postgres"), BENCH_CASES ("endpoints delivery"),
-# BENCH_DELIVERY_HEALTHY (3000), BENCH_DELIVERY_HANGING (200).
+# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal postgres"), BENCH_CASES ("endpoints delivery memory"),
+# BENCH_DELIVERY_HEALTHY (3000), BENCH_DELIVERY_HANGING (200), BENCH_FLOOD (64),
+# BENCH_SOCKETS (1000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +36,7 @@ DURATION=${BENCH_DURATION:-5}
 THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 MODES=${BENCH_MODES:-"full normal postgres"}
-CASES=${BENCH_CASES:-"endpoints delivery"}
+CASES=${BENCH_CASES:-"endpoints delivery memory"}
 HEALTHY=${BENCH_DELIVERY_HEALTHY:-3000}
 HANGING=${BENCH_DELIVERY_HANGING:-200}
 MERCHANTS=100
@@ -63,8 +69,10 @@ cleanup() {
 trap cleanup EXIT
 RESULTS=$WORK/results.tsv
 DELIVERY_RESULTS=$WORK/delivery.tsv
+MEMORY_RESULTS=$WORK/memory.txt
 : >"$RESULTS"
 : >"$DELIVERY_RESULTS"
+: >"$MEMORY_RESULTS"
 
 if [[ " $MODES " == *" postgres "* ]]; then
   eval "$(PG_DURABLE=1 scripts/pg-cluster.sh)"
@@ -76,6 +84,8 @@ start_server() { # mode db log
   local sync=$1
   [ "$sync" = postgres ] && sync=full
   WEBQRIS_DB_SYNCHRONOUS=$sync WEBQRIS_LOG=warn,webqris_server=info WEBQRIS_LOG_JSON=true \
+    WEBQRIS_CREATE_PER_SEC_PER_TOKEN=${WEBQRIS_CREATE_PER_SEC_PER_TOKEN:-100000000} \
+    WEBQRIS_CREATE_BURST_PER_TOKEN=${WEBQRIS_CREATE_BURST_PER_TOKEN:-100000000} \
     "$BIN" serve --listen 127.0.0.1:0 --db "$2" >/dev/null 2>"$3" &
   SERVER_PID=$!
   for _ in $(seq 1 200); do
@@ -171,6 +181,26 @@ delivery_run() { # case run
   rm -rf "$dir"
 }
 
+measure_memory() {
+  echo "==> memory ceilings: ${BENCH_FLOOD:-64} concurrent registrations, ${BENCH_SOCKETS:-1000} idle WebSockets" >&2
+  local DIR=$WORK/hostile
+  mkdir -p "$DIR"
+  # Per-address attempt limits lifted: what bounds memory here must be the hashing pool alone.
+  WEBQRIS_REGISTRATION=true WEBQRIS_LOGIN_MAX_FAILURES=100000 start_server full "$DIR/webqris.db" "$DIR/server.log"
+  python3 scripts/bench/hostile.py registrations --base "http://$ADDR" --pid "$SERVER_PID" \
+    --count "${BENCH_FLOOD:-64}" | tee -a "$MEMORY_RESULTS" >&2
+  stop_server
+  MERCHANT=$("$BIN" merchant create --name 'Toko Bench' --db "$DIR/sockets.db" --json)
+  MID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["merchant_id"])' "$MERCHANT")
+  TOKEN=$("$BIN" token create --merchant "$MID" --db "$DIR/sockets.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  WEBQRIS_WS_MAX_SOCKETS=100000 WEBQRIS_WS_MAX_PER_ADDRESS=100000 WEBQRIS_WS_MAX_PER_CREDENTIAL=100000 \
+    WEBQRIS_MAX_CONNECTIONS_PER_ADDRESS=100000 WEBQRIS_MAX_CONNECTIONS=100000 \
+    start_server full "$DIR/sockets.db" "$DIR/server-sockets.log"
+  python3 scripts/bench/hostile.py sockets --base "http://$ADDR" --pid "$SERVER_PID" --token "$TOKEN" \
+    --count "${BENCH_SOCKETS:-1000}" | tee -a "$MEMORY_RESULTS" >&2
+  stop_server
+}
+
 for case in $CASES; do
   case $case in
     endpoints) measure_endpoints ;;
@@ -183,11 +213,13 @@ for case in $CASES; do
       done
       unset WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS
       ;;
-    *) echo "unknown case $case (endpoints, delivery)" >&2; exit 1 ;;
+    memory) measure_memory ;;
+    *) echo "unknown case $case (endpoints, delivery, memory)" >&2; exit 1 ;;
   esac
 done
 
 echo
+cat "$MEMORY_RESULTS"
 FSYNC_MS=$(python3 -c 'import os, sys, time
 path = os.path.join(sys.argv[1], "fsync.probe")
 fd = os.open(path, os.O_WRONLY | os.O_CREAT)

@@ -25,7 +25,11 @@
       password: "Kata sandi",
       password_hint: "Minimal 8 karakter.",
       registration_closed: "Pendaftaran ditutup di server ini. Minta akun kepada operatornya.",
-      first_account_note: "Akun pertama menjadi operator yang melihat semua merchant.",
+      setup_title: "Buat akun operator",
+      setup_note: "Akun ini menjadi operator: melihat semua merchant dan mengundang akun lain. Tautan ini hanya berlaku sekali.",
+      invite_title: "Terima undangan",
+      invite: "Undang akun",
+      invite_shown: "Kirim tautan ini ke orang yang diundang (berlaku sekali, sampai {until}):",
       login_failed: "Email atau kata sandi salah.",
       too_many: "Terlalu banyak percobaan gagal. Coba lagi dalam {secs} detik.",
       loading: "Memuat…",
@@ -268,11 +272,15 @@
       login: "Log in",
       register: "Register",
       register_title: "Create an account",
+      setup_title: "Create the operator account",
+      setup_note: "This account becomes the operator: it sees every merchant and invites other accounts. The link works once.",
+      invite_title: "Accept the invitation",
+      invite: "Invite an account",
+      invite_shown: "Send this link to the person you invite (works once, until {until}):",
       email: "Email",
       password: "Password",
       password_hint: "At least 8 characters.",
       registration_closed: "Registration is closed on this server. Ask its operator for an account.",
-      first_account_note: "The first account becomes the operator, who sees every merchant.",
       login_failed: "Wrong email or password.",
       too_many: "Too many failed attempts. Try again in {secs} seconds.",
       loading: "Loading…",
@@ -776,6 +784,16 @@
       await loadSession();
       navigate("/dashboard/login", true);
     });
+    let inviteButton = null;
+    if (session.account.is_operator) {
+      inviteButton = h("button", { type: "button", class: "link", test: "invite", text: t("invite") });
+      inviteButton.addEventListener("click", async () => {
+        try {
+          const r = await api("POST", "/dashboard/api/invites", {});
+          window.prompt(t("invite_shown", { until: new Date(r.expires_at).toLocaleString() }), r.invite_link);
+        } catch (_) { /* the error is shown by api() for 401; nothing else to do */ }
+      });
+    }
     const header = h("header", { class: "topbar" },
       link("/dashboard", { class: "brand" }, t("brand")),
       nav,
@@ -784,7 +802,7 @@
       langButton,
       h("span", { class: "account" },
         h("span", { class: "muted", test: "account-email", text: session.account.email + (session.account.is_operator ? " (operator)" : "") }),
-        logout, logoutAll),
+        inviteButton, logout, logoutAll),
     );
     const banner = h("div", { id: "device-banner" });
     const main = h("main", { class: "page" }, banner, ...content);
@@ -852,6 +870,11 @@
       return;
     }
     const app = clear(document.getElementById("app"));
+    // A setup or invite link carries its token in the fragment (never sent to the server by itself).
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    const setupToken = fragment.get("setup");
+    const inviteToken = fragment.get("invite");
+    const special = setupToken ? "setup" : inviteToken ? "invite" : null;
     let mode = "login";
     const title = h("h1", { text: t("login_title") });
     const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true, test: "email" });
@@ -865,21 +888,21 @@
       mode = next;
       loginTab.classList.toggle("active", mode === "login");
       registerTab.classList.toggle("active", mode === "register");
-      title.textContent = mode === "login" ? t("login_title") : t("register_title");
+      title.textContent = mode === "login" ? t("login_title") : special ? t(special + "_title") : t("register_title");
       submit.textContent = mode === "login" ? t("login") : t("register");
       password.autocomplete = mode === "login" ? "current-password" : "new-password";
-      note.textContent = mode === "register" ? t("password_hint") + " " + t("first_account_note") : "";
+      note.textContent = mode === "register" ? t("password_hint") + (special === "setup" ? " " + t("setup_note") : "") : "";
       hideError(error);
     };
     loginTab.addEventListener("click", () => setMode("login"));
     registerTab.addEventListener("click", () => setMode("register"));
     const form = h("form", { class: "card form-narrow", test: "login-form" },
-      h("div", { class: "tabs" }, loginTab, session.registrationOpen ? registerTab : null),
+      h("div", { class: "tabs" }, loginTab, session.registrationOpen || special ? registerTab : null),
       title,
       h("label", { text: t("email") }), email,
       h("label", { text: t("password") }), password,
       note,
-      session.registrationOpen ? null : h("p", { class: "muted small", test: "registration-closed", text: t("registration_closed") }),
+      session.registrationOpen || special ? null : h("p", { class: "muted small", test: "registration-closed", text: t("registration_closed") }),
       h("div", { class: "actions" }, submit),
       error,
     );
@@ -889,7 +912,10 @@
       submit.disabled = true;
       try {
         const path = mode === "login" ? "/dashboard/api/login" : "/dashboard/api/register";
-        const data = await api("POST", path, { email: email.value, password: password.value });
+        const body = { email: email.value, password: password.value };
+        if (mode === "register" && setupToken) body.setup_token = setupToken;
+        if (mode === "register" && inviteToken) body.invite = inviteToken;
+        const data = await api("POST", path, body);
         session.csrf = data.csrf_token;
         session.account = data.account;
         const next = new URLSearchParams(location.search).get("next");
@@ -911,7 +937,7 @@
       render();
     });
     app.append(h("header", { class: "topbar" }, h("span", { class: "brand", text: t("brand") }), h("span", { class: "spacer" }), langButton), h("main", { class: "page" }, form));
-    setMode("login");
+    setMode(special ? "register" : "login");
     email.focus();
   }
 
@@ -1430,7 +1456,7 @@
         clear(testResult).append(
           h("p", { class: "banner small " + (r.ok ? "ok" : "bad"), test: "test-status",
             text: r.status_code !== null ? t("test_result", { status: r.status_code, ms: r.duration_ms }) : t("test_failed", { ms: r.duration_ms, error: r.error }) }),
-          r.body ? h("pre", { class: "excerpt", text: r.body }) : null);
+          r.headers.length ? h("pre", { class: "excerpt", test: "test-headers", text: r.headers.map((x) => x.name + ": " + x.value).join("\n") }) : null);
       } catch (e) {
         clear(testResult);
         showError(webhookError, e);

@@ -1,15 +1,13 @@
 //! Dashboard accounts as the browser (`/dashboard/api/register`) and the command line
 //! (`webqris account create`) make them: login names are normalised, passwords checked and hashed with
-//! argon2id off the async executor, and the first account ever made is the operator.
+//! argon2id on the bounded hashing pool ([`Passwords`]). Who becomes the operator is decided by the
+//! caller ([`NewAccountRole`]): the setup link, `--operator` on the command line, never "the first to
+//! register".
 
-use std::sync::LazyLock;
-
-use argon2::password_hash::SaltString;
-use argon2::{Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _};
 use webqris_core::{SecretString, Timestamp};
 
-use crate::db::{Account, Db, DbError, NewAccountError};
-use crate::secret;
+use crate::db::{Account, Db, DbError, NewAccountError, NewAccountRole};
+use crate::password::{HashError, Passwords};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -30,24 +28,15 @@ pub enum AccountError {
     /// The password is too long.
     #[error("password must be at most {MAX_PASSWORD_CHARS} characters")]
     PasswordTooLong,
-    /// The login name is taken.
-    #[error("an account with this email already exists")]
-    Taken,
-    /// argon2 refused (a bug: the parameters are constants).
-    #[error("password hashing failed: {0}")]
-    Hashing(String),
+    /// Storage refused it (the name is taken, the setup link or the invite is used up).
+    #[error(transparent)]
+    Refused(#[from] NewAccountError),
+    /// The password could not be hashed (the pool is busy, or argon2 failed).
+    #[error(transparent)]
+    Hashing(#[from] HashError),
     /// Storage failed.
     #[error(transparent)]
     Db(#[from] DbError),
-}
-
-impl From<NewAccountError> for AccountError {
-    fn from(e: NewAccountError) -> Self {
-        match e {
-            NewAccountError::Taken => Self::Taken,
-            NewAccountError::Db(e) => Self::Db(e),
-        }
-    }
 }
 
 /// The login name as stored: trimmed, lowercased, and shaped like an email address.
@@ -77,70 +66,20 @@ pub fn check_password(password: &str) -> Result<(), AccountError> {
     }
 }
 
-/// argon2id with the crate's defaults (19 MiB, 2 passes, 1 lane: the OWASP recommendation).
-fn hasher() -> Argon2<'static> {
-    Argon2::default()
-}
-
-fn hash_blocking(password: &str) -> Result<String, AccountError> {
-    let salt = SaltString::encode_b64(&secret::salt())
-        .map_err(|e| AccountError::Hashing(e.to_string()))?;
-    hasher()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| AccountError::Hashing(e.to_string()))
-}
-
-/// A hash nobody's password matches, verified when the login name is unknown so that a wrong name
-/// takes as long as a wrong password.
-static DECOY_HASH: LazyLock<String> = LazyLock::new(|| {
-    hash_blocking(&secret::random_token()).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "cannot compute the decoy password hash");
-        String::new()
-    })
-});
-
-/// Hashes `password` (PHC string) on a blocking thread.
-pub async fn hash_password(password: SecretString) -> Result<String, AccountError> {
-    tokio::task::spawn_blocking(move || hash_blocking(password.expose()))
-        .await
-        .map_err(|e| AccountError::Hashing(format!("hashing task failed: {e}")))?
-}
-
-/// Whether `password` matches `stored` (verified on a blocking thread). `None` (unknown login name)
-/// verifies against a decoy and is always `false`.
-pub async fn verify_password(password: SecretString, stored: Option<String>) -> bool {
-    let verified = tokio::task::spawn_blocking(move || {
-        let (hash, real) = match &stored {
-            Some(hash) => (hash.as_str(), true),
-            None => (DECOY_HASH.as_str(), false),
-        };
-        let matches = PasswordHash::new(hash).is_ok_and(|parsed| {
-            hasher()
-                .verify_password(password.expose().as_bytes(), &parsed)
-                .is_ok()
-        });
-        real && matches
-    })
-    .await;
-    verified.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "password verification task failed");
-        false
-    })
-}
-
-/// Makes an account (the operator when it is the first one).
+/// Makes an account as `role` allows.
 pub async fn create(
     db: &Db,
+    passwords: &Passwords,
     email: &str,
     password: SecretString,
+    role: NewAccountRole,
     now: Timestamp,
 ) -> Result<Account, AccountError> {
     let email = normalise_email(email)?;
     check_password(password.expose())?;
-    let hash = hash_password(password).await?;
+    let hash = passwords.hash(password).await?;
     Ok(db
-        .write(move |tx| tx.insert_account(&email, &hash, now))
+        .write(move |tx| tx.insert_account(&email, &hash, &role, now))
         .await?)
 }
 
@@ -177,17 +116,5 @@ mod tests {
             check_password(&"a".repeat(MAX_PASSWORD_CHARS + 1)),
             Err(AccountError::PasswordTooLong)
         ));
-    }
-
-    #[tokio::test]
-    async fn a_hash_verifies_its_password_only_and_is_argon2id() {
-        let hash = hash_password(SecretString::new("correct horse"))
-            .await
-            .expect("hashes");
-        assert!(hash.starts_with("$argon2id$"), "{hash}");
-        assert!(verify_password(SecretString::new("correct horse"), Some(hash.clone())).await);
-        assert!(!verify_password(SecretString::new("correct horsE"), Some(hash)).await);
-        assert!(!verify_password(SecretString::new("correct horse"), None).await);
-        assert!(!verify_password(SecretString::new("x"), Some("not a hash".into())).await);
     }
 }

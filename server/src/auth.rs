@@ -16,6 +16,7 @@ use crate::db::{Merchant, SessionRow};
 use crate::error::AppError;
 use crate::hub::Audience;
 use crate::secret;
+use crate::sockets::Credential;
 use crate::state::AppState;
 
 /// How stale an API token's `last_used_at` may get before a request refreshes it (so that API calls
@@ -25,9 +26,10 @@ const LAST_USED_PRECISION_MS: i64 = 60_000;
 /// The header the simple notifier sends its callback secret in.
 pub const CALLBACK_KEY_HEADER: &str = "x-callback-key";
 
-/// The merchant whose API token authenticated the request (`Authorization: Bearer <API_TOKEN>`).
+/// The merchant whose API token authenticated the request (`Authorization: Bearer <API_TOKEN>`), and
+/// that token's row id (rate limits count per token).
 #[derive(Debug, Clone)]
-pub struct MerchantAuth(pub Merchant);
+pub struct MerchantAuth(pub Merchant, pub i64);
 
 /// The merchant whose callback secret authenticated the request (`Authorization: Bearer` or
 /// `X-Callback-Key`).
@@ -35,9 +37,14 @@ pub struct MerchantAuth(pub Merchant);
 pub struct CallbackAuth(pub Merchant);
 
 /// The merchant whose API token is in `?token=` (`/ws/merchant`; browsers cannot set headers on
-/// WebSockets). A bearer header is accepted too.
+/// WebSockets), and that token's row id (revoking it closes the socket). A bearer header is accepted too.
 #[derive(Debug, Clone)]
-pub struct MerchantSocketAuth(pub Merchant);
+pub struct MerchantSocketAuth {
+    /// The token's merchant.
+    pub merchant: Merchant,
+    /// The token's row id.
+    pub token_id: i64,
+}
 
 /// Who may watch `/ws`, and what they see: an operator token in `?token=` or `Authorization: Bearer`
 /// (every merchant), or a dashboard session cookie from a page of this server (the operator account:
@@ -48,6 +55,8 @@ pub struct OperatorAuth {
     pub audience: Audience,
     /// The dashboard session it was opened with (the socket ends with it); `None` for a token.
     pub session: Option<SessionRow>,
+    /// What authorised it.
+    pub credential: Credential,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,10 +79,10 @@ fn query_token(parts: &Parts) -> Option<String> {
         .filter(|t| !t.trim().is_empty())
 }
 
-async fn merchant_by_api_token(state: &AppState, token: &str) -> Result<Merchant, AppError> {
+async fn merchant_by_api_token(state: &AppState, token: &str) -> Result<(Merchant, i64), AppError> {
     let hash = secret::hash(token.trim());
     let lookup = hash.clone();
-    let (merchant, last_used) = state
+    let (merchant, token_id, last_used) = state
         .db
         .read(move |c| c.merchant_by_api_token_with_use(&lookup))
         .await?
@@ -82,7 +91,7 @@ async fn merchant_by_api_token(state: &AppState, token: &str) -> Result<Merchant
     if last_used.is_none_or(|at| now.as_millis() - at.as_millis() >= LAST_USED_PRECISION_MS) {
         note_token_use(state, hash, now);
     }
-    Ok(merchant)
+    Ok((merchant, token_id))
 }
 
 /// Records when an API token was used, without holding up the request (the dashboard shows it).
@@ -104,7 +113,9 @@ impl FromRequestParts<AppState> for MerchantAuth {
                 "Missing API token: send Authorization: Bearer <API_TOKEN>".to_owned(),
             )
         })?;
-        merchant_by_api_token(state, token).await.map(Self)
+        merchant_by_api_token(state, token)
+            .await
+            .map(|(merchant, token_id)| Self(merchant, token_id))
     }
 }
 
@@ -119,7 +130,8 @@ impl FromRequestParts<AppState> for MerchantSocketAuth {
                     "Missing API token: connect with ?token=<API_TOKEN>".to_owned(),
                 )
             })?;
-        merchant_by_api_token(state, &token).await.map(Self)
+        let (merchant, token_id) = merchant_by_api_token(state, &token).await?;
+        Ok(Self { merchant, token_id })
     }
 }
 
@@ -169,6 +181,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
                     } else {
                         Audience::Account(session.account.id)
                     },
+                    credential: Credential::Session(session.id),
                     session: Some(session),
                 }),
                 None => Err(AppError::Unauthorized(
@@ -178,17 +191,13 @@ impl FromRequestParts<AppState> for OperatorAuth {
             };
         };
         let hash = secret::hash(token.trim());
-        if state
-            .db
-            .read(move |c| c.operator_token_exists(&hash))
-            .await?
-        {
-            Ok(Self {
+        match state.db.read(move |c| c.operator_token_id(&hash)).await? {
+            Some(id) => Ok(Self {
                 audience: Audience::Operator,
                 session: None,
-            })
-        } else {
-            Err(AppError::Unauthorized("Invalid operator token".to_owned()))
+                credential: Credential::OperatorToken(id),
+            }),
+            None => Err(AppError::Unauthorized("Invalid operator token".to_owned())),
         }
     }
 }

@@ -17,8 +17,9 @@ use webqris_core::qris;
 
 use crate::account;
 use crate::config::{Config, ConfigError};
-use crate::db::{Db, MerchantId};
+use crate::db::{ApiTokenInfo, Db, MerchantId, NewAccountRole};
 use crate::merchant::{self, NewMerchant};
+use crate::password::Passwords;
 
 /// Self-hosted QRIS payment confirmation (WebQRIS API v3.6 compatible).
 #[derive(Debug, Parser)]
@@ -87,11 +88,14 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum AccountCommand {
     /// Make a dashboard account; the password is read from the first line of stdin (so it never
-    /// appears in the process list or shell history). The first account ever made is the operator.
+    /// appears in the process list or shell history).
     Create {
         /// Login name (an email address).
         #[arg(long)]
         email: String,
+        /// Make it an operator (sees and manages every merchant, invites accounts).
+        #[arg(long)]
+        operator: bool,
     },
 }
 
@@ -150,6 +154,15 @@ enum AdminCommand {
 enum AdminTokenCommand {
     /// Issue an operator token, accepted by `/ws?token=` (shown once).
     Create,
+    /// List operator tokens by prefix.
+    List,
+    /// Revoke an operator token by its prefix; a running server closes the sockets it opened within a
+    /// second.
+    Revoke {
+        /// The token's display prefix (as `admin token create` and `admin token list` print it).
+        #[arg(long)]
+        prefix: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,14 +260,19 @@ fn run(cli: Cli) -> Outcome {
             Box::pin(run_admin(db, config, command))
         }),
         Command::Account { command } => {
-            let AccountCommand::Create { email } = &command;
+            let AccountCommand::Create { email, operator } = &command;
+            let role = if *operator {
+                NewAccountRole::Operator
+            } else {
+                NewAccountRole::Member
+            };
             let password = match read_password() {
                 Ok(password) => password,
                 Err(e) => return error(e),
             };
             let email = email.clone();
             with_db(&cli.global, move |db, config| {
-                Box::pin(run_account_create(db, config, email, password))
+                Box::pin(run_account_create(db, config, email, password, role))
             })
         }
     }
@@ -278,8 +296,10 @@ async fn run_account_create(
     config: &Config,
     email: String,
     password: SecretString,
+    role: NewAccountRole,
 ) -> Outcome {
-    match account::create(db, &email, password, config.clock.now()).await {
+    let passwords = Passwords::new(1);
+    match account::create(db, &passwords, &email, password, role, config.clock.now()).await {
         Ok(created) => Outcome::ok(json!({
             "account_id": created.id.0,
             "email": created.email,
@@ -369,13 +389,7 @@ async fn run_token(db: &Db, config: &Config, command: TokenCommand) -> Outcome {
         }
         TokenCommand::List { merchant } => {
             match merchant::api_tokens(db, MerchantId(merchant)).await {
-                Ok(tokens) => Outcome::ok(json!({
-                    "tokens": tokens.iter().map(|t| json!({
-                        "prefix": t.prefix,
-                        "created_at": t.created_at,
-                        "revoked_at": t.revoked_at,
-                    })).collect::<Vec<_>>()
-                })),
+                Ok(tokens) => Outcome::ok(tokens_json(&tokens)),
                 Err(e) => error(e),
             }
         }
@@ -391,6 +405,17 @@ async fn run_token(db: &Db, config: &Config, command: TokenCommand) -> Outcome {
     }
 }
 
+/// `{"tokens": [{"prefix", "created_at", "revoked_at"}…]}`: API or operator tokens as listed.
+fn tokens_json(tokens: &[ApiTokenInfo]) -> Value {
+    json!({
+        "tokens": tokens.iter().map(|t| json!({
+            "prefix": t.prefix,
+            "created_at": t.created_at,
+            "revoked_at": t.revoked_at,
+        })).collect::<Vec<_>>()
+    })
+}
+
 async fn run_admin(db: &Db, config: &Config, command: AdminCommand) -> Outcome {
     match command {
         AdminCommand::Token {
@@ -399,6 +424,25 @@ async fn run_admin(db: &Db, config: &Config, command: AdminCommand) -> Outcome {
             Ok(issued) => Outcome::ok(json!({"token": issued.token.expose()})),
             Err(e) => error(e),
         },
+        AdminCommand::Token {
+            command: AdminTokenCommand::List,
+        } => match db.read(|c| c.operator_tokens()).await {
+            Ok(tokens) => Outcome::ok(tokens_json(&tokens)),
+            Err(e) => error(e),
+        },
+        AdminCommand::Token {
+            command: AdminTokenCommand::Revoke { prefix },
+        } => {
+            let (now, lookup) = (config.clock.now(), prefix.clone());
+            match db
+                .write(move |tx| tx.revoke_operator_tokens(&lookup, now))
+                .await
+            {
+                Ok(0) => error(format!("no live operator token has prefix {prefix:?}")),
+                Ok(revoked) => Outcome::ok(json!({"revoked": revoked})),
+                Err(e) => error(e),
+            }
+        }
     }
 }
 

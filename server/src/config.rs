@@ -2,7 +2,7 @@
 //! environment variables, then command-line flags. Every setting, its TOML key, its environment name and
 //! its default are listed in the README (a test keeps the two in step).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -37,15 +37,23 @@ pub struct Config {
     pub webhook: WebhookConfig,
     /// SQLite.
     pub database: DatabaseConfig,
+    /// Incoming connections: limits and timeouts.
+    pub connection: ConnectionConfig,
     /// WebSocket clients.
     pub websocket: WebSocketConfig,
     /// The Android forwarder.
     pub forwarder: ForwarderConfig,
     /// The web dashboard: accounts, sessions, uploads.
     pub dashboard: DashboardConfig,
+    /// How long old rows are kept.
+    pub retention: RetentionConfig,
     /// The clock the server reads (system clock; tests move it forward).
     #[serde(skip)]
     pub clock: Clock,
+    /// The one-time operator setup token to use instead of a random one. Only tests set it (there is no
+    /// TOML key or environment name), so that they can follow the link the server prints.
+    #[serde(skip)]
+    pub setup_token: Option<webqris_core::SecretString>,
 }
 
 impl Default for Config {
@@ -61,10 +69,13 @@ impl Default for Config {
             notification: NotificationConfig::default(),
             webhook: WebhookConfig::default(),
             database: DatabaseConfig::default(),
+            connection: ConnectionConfig::default(),
             websocket: WebSocketConfig::default(),
             forwarder: ForwarderConfig::default(),
             dashboard: DashboardConfig::default(),
+            retention: RetentionConfig::default(),
             clock: Clock::system(),
+            setup_token: None,
         }
     }
 }
@@ -89,6 +100,12 @@ pub struct InvoiceConfig {
     pub total_cooldown_secs: Seconds,
     /// How often overdue invoices are moved to `expired` (decimals allowed).
     pub expiry_sweep_secs: Seconds,
+    /// Overdue invoices expired per transaction (and per `payments_expired` frame).
+    pub expiry_batch: usize,
+    /// Invoices one API token may create per second, sustained.
+    pub create_per_sec_per_token: u32,
+    /// Invoices one API token may create in a burst above that rate.
+    pub create_burst_per_token: u32,
 }
 
 impl Default for InvoiceConfig {
@@ -101,6 +118,9 @@ impl Default for InvoiceConfig {
             unique_code_max: 999,
             total_cooldown_secs: Seconds::from_secs(3600),
             expiry_sweep_secs: Seconds::from_secs(60),
+            expiry_batch: 500,
+            create_per_sec_per_token: 20,
+            create_burst_per_token: 200,
         }
     }
 }
@@ -189,6 +209,9 @@ pub struct DatabaseConfig {
     pub pool: usize,
     /// How long connecting to PostgreSQL may take before it is an error.
     pub connect_timeout_secs: Seconds,
+    /// Writes waiting for the single writer at most; beyond that a write is refused at once (the
+    /// request is answered 503 with `Retry-After`) instead of memory growing.
+    pub write_queue: usize,
 }
 
 impl Default for DatabaseConfig {
@@ -199,6 +222,37 @@ impl Default for DatabaseConfig {
             busy_timeout_ms: 5000,
             pool: 16,
             connect_timeout_secs: Seconds::from_secs(5),
+            write_queue: 4096,
+        }
+    }
+}
+
+/// Connection settings (`[connection]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionConfig {
+    /// Time a client has to send a whole request head (line and headers) once it starts one.
+    pub header_read_timeout_secs: Seconds,
+    /// A keep-alive connection with no request in flight for this long is closed.
+    pub idle_timeout_secs: Seconds,
+    /// Connections open at once (WebSockets included); more are answered 503 and closed. Keep the
+    /// process's file-descriptor limit (`ulimit -n`) above it.
+    pub max_connections: usize,
+    /// Connections open at once from one peer address (behind a reverse proxy, that is the proxy).
+    pub max_connections_per_address: usize,
+    /// Peers whose `X-Forwarded-For` is believed (the reverse proxies in front of this server); empty:
+    /// the header is ignored and the peer's address is the client's.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: Seconds::from_secs(10),
+            idle_timeout_secs: Seconds::from_secs(60),
+            max_connections: 4096,
+            max_connections_per_address: 256,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -211,6 +265,17 @@ pub struct WebSocketConfig {
     pub queue: usize,
     /// Time allowed to write one frame to a client before it is disconnected.
     pub send_timeout_secs: Seconds,
+    /// A socket that sends nothing (no frame, no answer to the server's pings) for this long is closed.
+    /// The server pings every third of it, and browsers and WebSocket libraries answer pings by
+    /// themselves, so only dead or silent peers are cut.
+    pub idle_timeout_secs: Seconds,
+    /// WebSockets open at once (all kinds together).
+    pub max_sockets: usize,
+    /// WebSockets open at once from one client address.
+    pub max_per_address: usize,
+    /// WebSockets open at once with one credential (an API token, an operator token, a dashboard
+    /// session).
+    pub max_per_credential: usize,
 }
 
 impl Default for WebSocketConfig {
@@ -218,6 +283,10 @@ impl Default for WebSocketConfig {
         Self {
             queue: 1024,
             send_timeout_secs: Seconds::from_secs(10),
+            idle_timeout_secs: Seconds::from_secs(90),
+            max_sockets: 2048,
+            max_per_address: 64,
+            max_per_credential: 16,
         }
     }
 }
@@ -253,9 +322,14 @@ impl Default for ForwarderConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DashboardConfig {
-    /// Whether anyone may register an account in the browser. Off: accounts are made with
-    /// `webqris account create` (the first account is the operator either way).
+    /// Whether anyone may register an (ordinary) account in the browser. Off (the default): accounts are
+    /// made by invite links from the operator or with `webqris account create`. Either way, the operator
+    /// is made only by the one-time setup link or `webqris account create --operator`.
     pub registration: bool,
+    /// How long an invite link stays usable.
+    pub invite_ttl_secs: Seconds,
+    /// Merchants one dashboard account may own.
+    pub max_merchants_per_account: usize,
     /// How long a login stays valid (absolute, from the login).
     pub session_ttl_secs: Seconds,
     /// Failed logins allowed per login name, and per client address, within `login_window_secs`;
@@ -265,16 +339,61 @@ pub struct DashboardConfig {
     pub login_window_secs: Seconds,
     /// Largest QR image (photo or screenshot) accepted for upload, in bytes.
     pub max_upload_bytes: usize,
+    /// Password hashes (argon2id, 19 MiB each) computed at once, on their own threads; a login or
+    /// registration that finds them all busy is answered 503 with `Retry-After`. Default: the number of
+    /// CPU cores.
+    pub password_hash_concurrency: usize,
+}
+
+/// The number of CPU cores (the default of the settings that bound CPU-heavy work).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 
 impl Default for DashboardConfig {
     fn default() -> Self {
         Self {
-            registration: true,
+            registration: false,
+            invite_ttl_secs: Seconds::from_secs(7 * 24 * 3600),
+            max_merchants_per_account: 50,
             session_ttl_secs: Seconds::from_secs(7 * 24 * 3600),
             login_max_failures: 5,
             login_window_secs: Seconds::from_secs(900),
             max_upload_bytes: 8 * 1024 * 1024,
+            password_hash_concurrency: cores(),
+        }
+    }
+}
+
+/// Retention settings (`[retention]`): ages in days, 0 keeps rows forever.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Notifications received longer ago are deleted (except those a manual confirmation refers to).
+    pub notifications_days: u64,
+    /// Duplicate keys (`seen`) last counted longer ago are deleted: a copy of a notification replayed
+    /// after that is no longer recognised by its client `event_hash`.
+    pub seen_keys_days: u64,
+    /// Attempts of finished webhook deliveries made longer ago are deleted.
+    pub delivery_attempts_days: u64,
+    /// Paid and expired invoices closed longer ago are deleted with their deliveries (never sooner than
+    /// the total cooldown).
+    pub finished_invoices_days: u64,
+    /// How often the pruner runs.
+    pub prune_every_secs: Seconds,
+    /// Rows deleted per transaction.
+    pub prune_batch: usize,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            notifications_days: 180,
+            seen_keys_days: 180,
+            delivery_attempts_days: 90,
+            finished_invoices_days: 365,
+            prune_every_secs: Seconds::from_secs(3600),
+            prune_batch: 500,
         }
     }
 }
@@ -492,6 +611,15 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("WEBQRIS_UNIQUE_CODE_MAX", "invoice.unique_code_max"),
     ("WEBQRIS_TOTAL_COOLDOWN_SECS", "invoice.total_cooldown_secs"),
     ("WEBQRIS_EXPIRY_SWEEP_SECS", "invoice.expiry_sweep_secs"),
+    ("WEBQRIS_EXPIRY_BATCH", "invoice.expiry_batch"),
+    (
+        "WEBQRIS_CREATE_PER_SEC_PER_TOKEN",
+        "invoice.create_per_sec_per_token",
+    ),
+    (
+        "WEBQRIS_CREATE_BURST_PER_TOKEN",
+        "invoice.create_burst_per_token",
+    ),
     (
         "WEBQRIS_DUPLICATE_WINDOW_SECS",
         "notification.duplicate_window_secs",
@@ -532,10 +660,32 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "WEBQRIS_DB_CONNECT_TIMEOUT_SECS",
         "database.connect_timeout_secs",
     ),
+    ("WEBQRIS_DB_WRITE_QUEUE", "database.write_queue"),
+    (
+        "WEBQRIS_HEADER_READ_TIMEOUT_SECS",
+        "connection.header_read_timeout_secs",
+    ),
+    ("WEBQRIS_IDLE_TIMEOUT_SECS", "connection.idle_timeout_secs"),
+    ("WEBQRIS_MAX_CONNECTIONS", "connection.max_connections"),
+    (
+        "WEBQRIS_MAX_CONNECTIONS_PER_ADDRESS",
+        "connection.max_connections_per_address",
+    ),
+    ("WEBQRIS_TRUSTED_PROXIES", "connection.trusted_proxies"),
     ("WEBQRIS_WS_QUEUE", "websocket.queue"),
     (
         "WEBQRIS_WS_SEND_TIMEOUT_SECS",
         "websocket.send_timeout_secs",
+    ),
+    (
+        "WEBQRIS_WS_IDLE_TIMEOUT_SECS",
+        "websocket.idle_timeout_secs",
+    ),
+    ("WEBQRIS_WS_MAX_SOCKETS", "websocket.max_sockets"),
+    ("WEBQRIS_WS_MAX_PER_ADDRESS", "websocket.max_per_address"),
+    (
+        "WEBQRIS_WS_MAX_PER_CREDENTIAL",
+        "websocket.max_per_credential",
     ),
     (
         "WEBQRIS_HEARTBEAT_INTERVAL_SECS",
@@ -554,10 +704,37 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "forwarder.alert_sweep_secs",
     ),
     ("WEBQRIS_REGISTRATION", "dashboard.registration"),
+    ("WEBQRIS_INVITE_TTL_SECS", "dashboard.invite_ttl_secs"),
+    (
+        "WEBQRIS_MAX_MERCHANTS_PER_ACCOUNT",
+        "dashboard.max_merchants_per_account",
+    ),
     ("WEBQRIS_SESSION_TTL_SECS", "dashboard.session_ttl_secs"),
     ("WEBQRIS_LOGIN_MAX_FAILURES", "dashboard.login_max_failures"),
     ("WEBQRIS_LOGIN_WINDOW_SECS", "dashboard.login_window_secs"),
     ("WEBQRIS_MAX_UPLOAD_BYTES", "dashboard.max_upload_bytes"),
+    (
+        "WEBQRIS_RETENTION_NOTIFICATIONS_DAYS",
+        "retention.notifications_days",
+    ),
+    (
+        "WEBQRIS_RETENTION_SEEN_KEYS_DAYS",
+        "retention.seen_keys_days",
+    ),
+    (
+        "WEBQRIS_RETENTION_DELIVERY_ATTEMPTS_DAYS",
+        "retention.delivery_attempts_days",
+    ),
+    (
+        "WEBQRIS_RETENTION_FINISHED_INVOICES_DAYS",
+        "retention.finished_invoices_days",
+    ),
+    ("WEBQRIS_PRUNE_EVERY_SECS", "retention.prune_every_secs"),
+    ("WEBQRIS_PRUNE_BATCH", "retention.prune_batch"),
+    (
+        "WEBQRIS_PASSWORD_HASH_CONCURRENCY",
+        "dashboard.password_hash_concurrency",
+    ),
 ];
 
 fn parse_text(value: &str) -> Result<String, String> {
@@ -566,6 +743,16 @@ fn parse_text(value: &str) -> Result<String, String> {
 
 fn parse_optional_text(value: &str) -> Result<Option<String>, String> {
     Ok(Some(value.to_owned()))
+}
+
+/// `10.0.0.2, ::1` (empty: none).
+fn parse_addresses(value: &str) -> Result<Vec<IpAddr>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| a.parse().map_err(|_| format!("{a:?} is not an IP address")))
+        .collect()
 }
 
 fn parse_path(value: &str) -> Result<PathBuf, String> {
@@ -597,6 +784,9 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "invoice.unique_code_max" => set!(invoice.unique_code_max, parse),
         "invoice.total_cooldown_secs" => set!(invoice.total_cooldown_secs, parse),
         "invoice.expiry_sweep_secs" => set!(invoice.expiry_sweep_secs, parse),
+        "invoice.expiry_batch" => set!(invoice.expiry_batch, parse),
+        "invoice.create_per_sec_per_token" => set!(invoice.create_per_sec_per_token, parse),
+        "invoice.create_burst_per_token" => set!(invoice.create_burst_per_token, parse),
         "notification.duplicate_window_secs" => set!(notification.duplicate_window_secs, parse),
         "webhook.retry_schedule" => set!(webhook.retry_schedule, parse),
         "webhook.timeout_secs" => set!(webhook.timeout_secs, parse),
@@ -613,17 +803,44 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "database.busy_timeout_ms" => set!(database.busy_timeout_ms, parse),
         "database.pool" => set!(database.pool, parse),
         "database.connect_timeout_secs" => set!(database.connect_timeout_secs, parse),
+        "database.write_queue" => set!(database.write_queue, parse),
         "websocket.queue" => set!(websocket.queue, parse),
         "websocket.send_timeout_secs" => set!(websocket.send_timeout_secs, parse),
+        "websocket.idle_timeout_secs" => set!(websocket.idle_timeout_secs, parse),
+        "websocket.max_sockets" => set!(websocket.max_sockets, parse),
+        "websocket.max_per_address" => set!(websocket.max_per_address, parse),
+        "websocket.max_per_credential" => set!(websocket.max_per_credential, parse),
+        "connection.header_read_timeout_secs" => {
+            set!(connection.header_read_timeout_secs, parse)
+        }
+        "connection.idle_timeout_secs" => set!(connection.idle_timeout_secs, parse),
+        "connection.max_connections" => set!(connection.max_connections, parse),
+        "connection.max_connections_per_address" => {
+            set!(connection.max_connections_per_address, parse)
+        }
+        "connection.trusted_proxies" => set!(connection.trusted_proxies, parse_addresses),
         "forwarder.heartbeat_interval_secs" => set!(forwarder.heartbeat_interval_secs, parse),
         "forwarder.silence_alert_secs" => set!(forwarder.silence_alert_secs, parse),
         "forwarder.stuck_alert_secs" => set!(forwarder.stuck_alert_secs, parse),
         "forwarder.alert_sweep_secs" => set!(forwarder.alert_sweep_secs, parse),
         "dashboard.registration" => set!(dashboard.registration, parse_bool),
+        "dashboard.invite_ttl_secs" => set!(dashboard.invite_ttl_secs, parse),
+        "dashboard.max_merchants_per_account" => {
+            set!(dashboard.max_merchants_per_account, parse)
+        }
         "dashboard.session_ttl_secs" => set!(dashboard.session_ttl_secs, parse),
         "dashboard.login_max_failures" => set!(dashboard.login_max_failures, parse),
         "dashboard.login_window_secs" => set!(dashboard.login_window_secs, parse),
         "dashboard.max_upload_bytes" => set!(dashboard.max_upload_bytes, parse),
+        "retention.notifications_days" => set!(retention.notifications_days, parse),
+        "retention.seen_keys_days" => set!(retention.seen_keys_days, parse),
+        "retention.delivery_attempts_days" => set!(retention.delivery_attempts_days, parse),
+        "retention.finished_invoices_days" => set!(retention.finished_invoices_days, parse),
+        "retention.prune_every_secs" => set!(retention.prune_every_secs, parse),
+        "retention.prune_batch" => set!(retention.prune_batch, parse),
+        "dashboard.password_hash_concurrency" => {
+            set!(dashboard.password_hash_concurrency, parse)
+        }
         _ => return None,
     };
     Some(set)
@@ -760,11 +977,52 @@ impl Config {
         if self.database.readers == 0 {
             return Err(invalid("database.readers", "must be at least 1".into()));
         }
-        if self.database.pool == 0 {
-            return Err(invalid("database.pool", "must be at least 1".into()));
+        for (key, value) in [
+            ("websocket.queue", self.websocket.queue),
+            ("invoice.expiry_batch", self.invoice.expiry_batch),
+            ("retention.prune_batch", self.retention.prune_batch),
+            ("database.write_queue", self.database.write_queue),
+            ("database.pool", self.database.pool),
+            (
+                "dashboard.max_merchants_per_account",
+                self.dashboard.max_merchants_per_account,
+            ),
+            ("websocket.max_sockets", self.websocket.max_sockets),
+            ("websocket.max_per_address", self.websocket.max_per_address),
+            (
+                "websocket.max_per_credential",
+                self.websocket.max_per_credential,
+            ),
+            (
+                "connection.max_connections",
+                self.connection.max_connections,
+            ),
+            (
+                "connection.max_connections_per_address",
+                self.connection.max_connections_per_address,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1".into()));
+            }
         }
-        if self.websocket.queue == 0 {
-            return Err(invalid("websocket.queue", "must be at least 1".into()));
+        for (key, value) in [
+            (
+                "connection.header_read_timeout_secs",
+                self.connection.header_read_timeout_secs,
+            ),
+            (
+                "connection.idle_timeout_secs",
+                self.connection.idle_timeout_secs,
+            ),
+            (
+                "websocket.idle_timeout_secs",
+                self.websocket.idle_timeout_secs,
+            ),
+        ] {
+            if value.duration().is_zero() {
+                return Err(invalid(key, "must be more than 0".into()));
+            }
         }
         if let Some(url) = self.public_url.take() {
             self.public_url =
@@ -779,6 +1037,37 @@ impl Config {
         if self.dashboard.login_max_failures == 0 {
             return Err(invalid(
                 "dashboard.login_max_failures",
+                "must be at least 1".into(),
+            ));
+        }
+        let days = |d: u64| Duration::from_secs(d.saturating_mul(24 * 3600));
+        let r = &self.retention;
+        if r.finished_invoices_days != 0
+            && days(r.finished_invoices_days) < self.invoice.total_cooldown_secs.duration()
+        {
+            return Err(invalid(
+                "retention.finished_invoices_days",
+                "must cover invoice.total_cooldown_secs (a total is never reassigned too soon)"
+                    .into(),
+            ));
+        }
+        if r.seen_keys_days != 0
+            && days(r.seen_keys_days) < self.notification.duplicate_window_secs.duration()
+        {
+            return Err(invalid(
+                "retention.seen_keys_days",
+                "must cover notification.duplicate_window_secs".into(),
+            ));
+        }
+        if self.retention.prune_every_secs.duration().is_zero() {
+            return Err(invalid(
+                "retention.prune_every_secs",
+                "must be more than 0".into(),
+            ));
+        }
+        if self.dashboard.password_hash_concurrency == 0 {
+            return Err(invalid(
+                "dashboard.password_hash_concurrency",
                 "must be at least 1".into(),
             ));
         }

@@ -44,6 +44,15 @@ pub enum AppError {
     /// 503: the merchant has no QRIS, or no unique code is free.
     #[error("{0}")]
     Unavailable(String),
+    /// 503: the server is at a configured limit right now (password hashing, the write queue,
+    /// connections); the client may try again after `retry_after_secs`.
+    #[error("{message}")]
+    Overloaded {
+        /// What to tell the client.
+        message: String,
+        /// Seconds to wait (sent as `Retry-After`).
+        retry_after_secs: u64,
+    },
     /// 500: a fault of ours. The detail is logged, the client sees a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -68,7 +77,7 @@ impl AppError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -79,6 +88,9 @@ impl IntoResponse for AppError {
         let status = self.status();
         let retry_after = match &self {
             Self::TooManyRequests {
+                retry_after_secs, ..
+            }
+            | Self::Overloaded {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             _ => None,
@@ -101,9 +113,27 @@ impl IntoResponse for AppError {
     }
 }
 
+impl From<crate::password::HashError> for AppError {
+    fn from(e: crate::password::HashError) -> Self {
+        match e {
+            crate::password::HashError::Busy => Self::Overloaded {
+                message: e.to_string(),
+                retry_after_secs: 1,
+            },
+            crate::password::HashError::Failed(_) => Self::internal(e),
+        }
+    }
+}
+
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
-        Self::Internal(format!("database: {e}"))
+        match e {
+            DbError::Busy => Self::Overloaded {
+                message: e.to_string(),
+                retry_after_secs: 1,
+            },
+            other => Self::Internal(format!("database: {other}")),
+        }
     }
 }
 

@@ -8,9 +8,11 @@
 pub mod account;
 pub mod api;
 pub mod auth;
+pub mod bootstrap;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod connection;
 pub mod dashboard;
 pub mod db;
 pub mod delivery;
@@ -21,26 +23,33 @@ pub mod expiry;
 pub mod extract;
 pub mod hub;
 pub mod invoice;
+pub mod limit;
 pub mod merchant;
 pub mod page;
+pub mod password;
 pub mod periodic;
 pub mod qr;
+pub mod retention;
 pub mod secret;
 pub mod settlement;
+pub mod sockets;
 pub mod state;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
+use crate::bootstrap::Bootstrap;
 use crate::config::{Config, ConfigError};
 use crate::dashboard::limiter::LoginLimiter;
 use crate::dashboard::session::SessionEnds;
 use crate::db::{Db, DbError};
 use crate::hub::Hub;
+use crate::limit::RateLimit;
+use crate::password::Passwords;
+use crate::sockets::Sockets;
 use crate::state::AppState;
 
 /// Why the server could not start or stopped with an error.
@@ -74,6 +83,15 @@ pub async fn run(
     if config.public_url.is_none() && !bound.ip().is_loopback() {
         tracing::warn!(%public_url, "public_url is not set; payment links and the forwarder setup QR use the listen address, which phones and customers may not reach");
     }
+    let bootstrap = if !db.read(|c| c.operator_exists()).await? {
+        let (pending, link) = Bootstrap::pending(&public_url, config.setup_token.clone());
+        tracing::warn!(
+            "no operator account exists yet: create it at {link} (this link works once; a restart prints a new one; or run `webqris account create --operator`)"
+        );
+        pending
+    } else {
+        Bootstrap::done()
+    };
     let hub = Hub::new(config.websocket.queue, config.clock.clone());
     hub.owners().load(db.read(|c| c.merchant_owners()).await?);
     let state = AppState {
@@ -84,26 +102,39 @@ pub async fn run(
         public_url,
         login_limiter: LoginLimiter::new(&config.dashboard),
         session_ends: SessionEnds::default(),
+        passwords: Passwords::new(config.dashboard.password_hash_concurrency),
+        sockets: Sockets::default(),
+        bootstrap,
+        create_limit: RateLimit::new(
+            config.invoice.create_per_sec_per_token,
+            config.invoice.create_burst_per_token,
+        ),
         config: Arc::new(config),
     };
     let sweeper = tokio::spawn(expiry::run(state.clone(), workers_stopping.clone()));
+    let revalidator = tokio::spawn(sockets::revalidate(state.clone(), workers_stopping.clone()));
+    let pruner = tokio::spawn(retention::run(state.clone(), workers_stopping.clone()));
     let device_sweeper = tokio::spawn(device::run(state.clone(), workers_stopping.clone()));
     let relay = tokio::spawn(events::run(state.clone(), workers_stopping.clone()));
     let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
     tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.location(), "webqris listening");
-    // Client addresses feed the login rate limit.
-    let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: closing WebSockets, finishing requests in flight");
-            // Receivers gone just means no socket is open.
-            let _ = sockets_stop.send(true);
-        })
-        .await;
+    let app = api::router(state.clone());
+    connection::serve(listener, app, state.config.connection.clone(), async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing WebSockets, finishing requests in flight");
+        // Receivers gone just means no socket is open.
+        let _ = sockets_stop.send(true);
+    })
+    .await;
     let _ = workers_stop.send(true);
     if let Err(e) = sweeper.await {
         tracing::error!(error = %e, "expiry sweeper task failed");
+    }
+    if let Err(e) = pruner.await {
+        tracing::error!(error = %e, "retention pruner task failed");
+    }
+    if let Err(e) = revalidator.await {
+        tracing::error!(error = %e, "WebSocket credential checker task failed");
     }
     if let Err(e) = device_sweeper.await {
         tracing::error!(error = %e, "device alert sweeper task failed");
@@ -115,5 +146,5 @@ pub async fn run(
         tracing::error!(error = %e, "webhook worker task failed");
     }
     tracing::info!("webqris stopped");
-    served.map_err(ServerError::Serve)
+    Ok(())
 }

@@ -63,6 +63,9 @@ pub enum MerchantError {
     /// No merchant has this id.
     #[error("no merchant with id {0}")]
     UnknownMerchant(i64),
+    /// The owning account has as many merchants as it may.
+    #[error("this account already has {0} merchants, the most it may have; delete one first")]
+    TooMany(usize),
     /// Storage failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -77,6 +80,15 @@ pub async fn create(
     now: Timestamp,
 ) -> Result<CreatedMerchant, MerchantError> {
     create_owned(db, new, None, allow_private_targets, now).await
+}
+
+/// An owner, and how many merchants it may have at most.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner {
+    /// The account.
+    pub account: AccountId,
+    /// Its merchant limit (`dashboard.max_merchants_per_account`).
+    pub max_merchants: usize,
 }
 
 /// A merchant name as stored: trimmed, not empty, at most [`MAX_NAME_CHARS`] characters.
@@ -113,7 +125,7 @@ pub fn new_callback_secret() -> secret::IssuedSecret {
 pub async fn create_owned(
     db: &Db,
     new: NewMerchant,
-    owner: Option<AccountId>,
+    owner: Option<Owner>,
     allow_private_targets: bool,
     now: Timestamp,
 ) -> Result<CreatedMerchant, MerchantError> {
@@ -139,9 +151,20 @@ pub async fn create_owned(
         callback_secret_hash: callback.hash,
         callback_secret_prefix: callback.display_prefix,
         created_at: now,
-        owner,
+        owner: owner.map(|o| o.account),
     };
-    let merchant_id = db.write(move |tx| tx.insert_merchant(&row)).await?;
+    // Counted and inserted in one transaction on the single writer: parallel creates cannot overshoot.
+    let merchant_id = db
+        .write(move |tx| {
+            if let Some(owner) = owner {
+                let owned = tx.merchants_owned_by(owner.account)?;
+                if owned >= owner.max_merchants {
+                    return Err(MerchantError::TooMany(owner.max_merchants));
+                }
+            }
+            Ok(tx.insert_merchant(&row)?)
+        })
+        .await?;
     Ok(CreatedMerchant {
         merchant_id,
         name,

@@ -34,9 +34,9 @@ use webqris_core::wire::{
 };
 
 use crate::db::{
-    AccountId, DbError, LearnedBy, Merchant, MerchantId, NewNotification, NotificationId,
-    NotificationOutcome, NotificationPaymentRow, NotificationSource, PaidPayment, PaymentMethod,
-    PaymentOutcome, PaymentRow, SeenKind, TrustOutcome, Tx,
+    AccountId, DbError, LearnedBy, MAX_STORED_FIELD_CHARS, Merchant, MerchantId, NewNotification,
+    NotificationId, NotificationOutcome, NotificationPaymentRow, NotificationSource, PaidPayment,
+    PaymentMethod, PaymentOutcome, PaymentRow, SeenKind, TrustOutcome, Tx,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -168,9 +168,6 @@ pub enum NotificationResult {
 /// Longest title or text stored, in bytes: the parser's own bound ([`MAX_TEXT_BYTES`]); a longer text is
 /// never read as a payment, and is kept cut at a character boundary and marked with "…".
 pub const MAX_STORED_TEXT_BYTES: usize = MAX_TEXT_BYTES;
-/// Longest `app`, `category`, `template` or `channel_id` stored, in characters (Android package names
-/// and channel ids are far shorter).
-pub const MAX_STORED_FIELD_CHARS: usize = 256;
 
 /// A forwarder notification, prepared outside the transaction (reading and hashing are pure).
 #[derive(Debug, Clone)]

@@ -7,11 +7,15 @@ use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 use webqris_core::Timestamp;
 
+use crate::bootstrap::Bootstrap;
 use crate::config::Config;
 use crate::dashboard::limiter::LoginLimiter;
 use crate::dashboard::session::SessionEnds;
 use crate::db::Db;
 use crate::hub::Hub;
+use crate::limit::RateLimit;
+use crate::password::Passwords;
+use crate::sockets::Sockets;
 
 /// Shared server state. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -32,6 +36,14 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     /// Dashboard logouts, for the live sockets opened with those sessions.
     pub session_ends: SessionEnds,
+    /// The bounded password hashing pool.
+    pub passwords: Passwords,
+    /// Open WebSockets and what authorised them (limits, revocation).
+    pub sockets: Sockets,
+    /// The one-time operator setup, while no operator exists.
+    pub bootstrap: Bootstrap,
+    /// Invoice creation per API token (by row id).
+    pub create_limit: RateLimit<i64>,
 }
 
 impl AppState {

@@ -1,7 +1,7 @@
 // The dashboard and the hosted payment page in a real browser (Debian's Chromium, driven by
 // playwright-core), against the real `webqris` binary on a loopback port with a temporary database and
 // a real webhook receiver (a Node HTTP server here). One flow, as a merchant lives it:
-// register → create a merchant → upload a photo of its QRIS → API token → webhook URL → an invoice
+// the operator set up with the one-time link the server prints → create a merchant → upload a photo of its QRIS → API token → webhook URL → an invoice
 // created through the API → the customer opens the payment page → the forwarder posts the e-wallet
 // notification → the page and the dashboard turn paid without a reload → the delivery with its attempts
 // → redeliver. Every wait is on a page event, a selector or a request, under a timeout; nothing sleeps.
@@ -57,7 +57,8 @@ function rupiah(n) {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ".");
 }
 
-/** Starts `webqris serve` on 127.0.0.1:0 and learns the port from its "listening" log line. */
+/** Starts `webqris serve` on 127.0.0.1:0 and learns the port from its "listening" log line, and the
+ * one-time operator setup link it prints before that (the database is new: no operator yet). */
 function startServer() {
   const child = spawn(BINARY, ["serve", "--listen", "127.0.0.1:0", "--db", path.join(work, "webqris.db")], {
     env: {
@@ -75,11 +76,12 @@ function startServer() {
     child.stderr.on("data", (chunk) => {
       log += chunk.toString();
       const match = log.match(/webqris listening addr=(127\.0\.0\.1:\d+)/);
-      if (match) resolve(`http://${match[1]}`);
+      const setup = log.match(/create it at (http:\/\/\S+#setup=[A-Za-z0-9_-]+)/);
+      if (match && setup) resolve({ url: `http://${match[1]}`, setupLink: setup[1] });
     });
     child.on("exit", (code) => reject(new Error(`webqris exited (${code}) before listening:\n${log}`)));
   });
-  return within("the server to listen", listening).then((url) => ({ url, child, exited, log: () => log }));
+  return within("the server to listen", listening).then(({ url, setupLink }) => ({ url, setupLink, child, exited, log: () => log }));
 }
 
 /** The merchant's webhook endpoint: records every request; answers the first payment.paid with 503. */
@@ -172,7 +174,7 @@ after(async () => {
   console.log(`screenshots (${shots.length}):\n  ${shots.join("\n  ")}`);
 });
 
-test("register, set up a merchant, and see a payment arrive live on the page and the dashboard", async () => {
+test("set up the operator, a merchant, and see a payment arrive live on the page and the dashboard", async () => {
   const errors = [];
   const page = await context.newPage();
   watchErrors(page, errors);
@@ -185,8 +187,13 @@ test("register, set up a merchant, and see a payment arrive live on the page and
   assert.equal(await page.locator("html").getAttribute("lang"), "id");
   await shot(page, "login");
 
-  // Register: the first account is the operator.
-  await page.click("[data-test=register-tab]");
+  // Registration is off by default, and nobody becomes operator by coming first: the login page offers
+  // no registration. The operator account is made with the one-time link the server printed.
+  assert.equal(await page.locator("[data-test=register-tab]").count(), 0);
+  await page.locator("[data-test=registration-closed]").waitFor();
+  await page.goto("about:blank");
+  await page.goto(server.setupLink);
+  await page.locator("[data-test=login-form] h1", { hasText: "Buat akun operator" }).waitFor();
   await page.fill("[data-test=email]", "pemilik@example.com");
   await page.fill("[data-test=password]", PASSWORD);
   await page.click("[data-test=submit]");

@@ -12,6 +12,7 @@ use webqris_core::wire::{
 };
 
 use crate::auth::CallbackAuth;
+use crate::db::{MAX_STORED_FIELD_CHARS, capped};
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::settlement::{self, CallbackResult, Match};
@@ -25,8 +26,11 @@ pub fn router() -> Router<AppState> {
 async fn notify(
     State(state): State<AppState>,
     CallbackAuth(merchant): CallbackAuth,
-    Json(request): Json<CallbackNotifyRequest>,
+    Json(mut request): Json<CallbackNotifyRequest>,
 ) -> Result<Response, AppError> {
+    // Stored, shown and sent on: bounded here like every client string.
+    request.sender_name = capped(request.sender_name.as_deref(), MAX_STORED_FIELD_CHARS);
+    request.reference = capped(request.reference.as_deref(), MAX_STORED_FIELD_CHARS);
     let amount = request.amount;
     let reference = request.reference.clone();
     Ok(

@@ -22,16 +22,25 @@ pub fn router() -> Router<AppState> {
 
 async fn create(
     State(state): State<AppState>,
-    MerchantAuth(merchant): MerchantAuth,
+    MerchantAuth(merchant, token): MerchantAuth,
     Json(request): Json<CreatePaymentRequest>,
 ) -> Result<(StatusCode, JsonResponse<CreatePaymentResponse>), AppError> {
+    state
+        .create_limit
+        .take(&token, state.now())
+        .map_err(|retry_after_secs| AppError::TooManyRequests {
+            message: format!(
+                "Too many invoices created with this API token; try again in {retry_after_secs} seconds"
+            ),
+            retry_after_secs,
+        })?;
     let created = invoice::create(&state, &merchant, request).await?;
     Ok((StatusCode::CREATED, JsonResponse(created)))
 }
 
 async fn status(
     State(state): State<AppState>,
-    MerchantAuth(merchant): MerchantAuth,
+    MerchantAuth(merchant, _): MerchantAuth,
     invoice_id: Result<Path<String>, PathRejection>,
 ) -> Result<JsonResponse<PaymentStatusResponse>, AppError> {
     let Path(invoice_id) = invoice_id

@@ -7,19 +7,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{Extension, State};
 use axum::response::Response;
 use axum::routing::get;
+use axum::{Router, body::Bytes};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::auth::{MerchantSocketAuth, OperatorAuth};
+use crate::connection::{ClientIp, ConnectionSlot};
 use crate::error::AppError;
 use crate::hub::{Audience, HubEvent};
+use crate::sockets::{SocketOwner, SocketRefusal, SocketTicket};
 use crate::state::AppState;
 
 /// Largest frame a client may send (clients only send `ping`).
@@ -39,52 +41,100 @@ fn upgrade_or_400(
         .map_err(|e| AppError::BadRequest(format!("WebSocket upgrade required: {}", e.body_text())))
 }
 
+/// Takes a place for the socket in the registry (limits, revocation) before the upgrade, so that a
+/// socket over a limit is a 429/503 answer and never a socket.
+fn register(state: &AppState, owner: SocketOwner) -> Result<SocketTicket, AppError> {
+    state
+        .sockets
+        .open(owner, &state.config.websocket)
+        .map_err(|refusal| match refusal {
+            SocketRefusal::Total => AppError::Overloaded {
+                message: refusal.to_string(),
+                retry_after_secs: 5,
+            },
+            SocketRefusal::Address | SocketRefusal::Credential => AppError::TooManyRequests {
+                message: refusal.to_string(),
+                retry_after_secs: 5,
+            },
+        })
+}
+
 async fn operator(
     State(state): State<AppState>,
+    ClientIp(address): ClientIp,
+    slot: Option<Extension<ConnectionSlot>>,
     auth: OperatorAuth,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     let upgrade = upgrade_or_400(upgrade)?;
+    let ticket = register(
+        &state,
+        SocketOwner {
+            credential: auth.credential,
+            merchant: None,
+            address,
+        },
+    )?;
     Ok(upgrade
         .max_message_size(MAX_CLIENT_FRAME)
         .on_upgrade(move |socket| async move {
+            let _slot = slot;
             match auth.session {
                 // A socket opened with a dashboard session ends with it (logout, logout everywhere,
                 // expiry): dropping it closes the connection.
                 Some(session) => {
                     let ends = state.session_ends.clone();
                     tokio::select! {
-                        () = serve(state.clone(), auth.audience, socket) => {}
+                        () = serve(state.clone(), auth.audience, socket, ticket) => {}
                         () = ends.until_over(&state, &session) => {
                             tracing::debug!(account = session.account.id.0, "session ended; WebSocket closed");
                         }
                     }
                 }
-                None => serve(state, auth.audience, socket).await,
+                None => serve(state, auth.audience, socket, ticket).await,
             }
         }))
 }
 
 async fn merchant(
     State(state): State<AppState>,
-    MerchantSocketAuth(merchant): MerchantSocketAuth,
+    ClientIp(address): ClientIp,
+    slot: Option<Extension<ConnectionSlot>>,
+    auth: MerchantSocketAuth,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     let upgrade = upgrade_or_400(upgrade)?;
+    let merchant = auth.merchant.id;
+    let ticket = register(
+        &state,
+        SocketOwner {
+            credential: crate::sockets::Credential::ApiToken(auth.token_id),
+            merchant: Some(merchant),
+            address,
+        },
+    )?;
     Ok(upgrade
         .max_message_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| serve(state, Audience::Merchant(merchant.id), socket)))
+        .on_upgrade(move |socket| async move {
+            let _slot = slot;
+            serve(state, Audience::Merchant(merchant), socket, ticket).await;
+        }))
 }
 
-/// Runs one socket until the client leaves, falls behind, or the server shuts down.
-async fn serve(state: AppState, audience: Audience, socket: WebSocket) {
+/// Runs one socket until the client leaves or idles out, falls behind, its credential is revoked, or
+/// the server shuts down.
+async fn serve(state: AppState, audience: Audience, socket: WebSocket, mut ticket: SocketTicket) {
     let (sink, stream) = socket.split();
     let events = state.hub.subscribe();
     let (control, replies) = mpsc::channel(8);
     let send_timeout = state.config.websocket.send_timeout_secs.duration();
+    let idle = state.config.websocket.idle_timeout_secs.duration();
+    let revoked = async move {
+        ticket.closed().await;
+    };
     tokio::select! {
-        () = read(stream, control) => tracing::debug!(?audience, "WebSocket client left"),
-        end = pump(audience, events, replies, sink, send_timeout, state.shutdown.clone()) => {
+        () = read(stream, control, idle) => tracing::debug!(?audience, "WebSocket client left or went silent"),
+        end = pump(audience, events, replies, sink, send_timeout, state.shutdown.clone(), revoked) => {
             match end {
                 PumpEnd::TooSlow { missed } => {
                     tracing::warn!(?audience, missed, "WebSocket client too slow; disconnected");
@@ -96,11 +146,28 @@ async fn serve(state: AppState, audience: Audience, socket: WebSocket) {
 }
 
 /// Reads the client's frames: `ping` is answered with `pong` (through the pump, in order with events).
-async fn read<S>(mut stream: S, control: mpsc::Sender<Message>)
+/// Sends a protocol ping every third of `idle` (clients answer those by themselves) and returns when the
+/// client has sent nothing at all for `idle`.
+async fn read<S>(mut stream: S, control: mpsc::Sender<Message>, idle: Duration)
 where
     S: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    while let Some(Ok(message)) = stream.next().await {
+    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + idle / 3, idle / 3);
+    let mut deadline = tokio::time::Instant::now() + idle;
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => match message {
+                Some(Ok(message)) => message,
+                _ => break,
+            },
+            _ = pings.tick() => {
+                // A full queue means the pump is busy sending: the client gets frames anyway.
+                let _ = control.try_send(Message::Ping(Bytes::new()));
+                continue;
+            }
+            () = tokio::time::sleep_until(deadline) => break,
+        };
+        deadline = tokio::time::Instant::now() + idle;
         let answered = match message {
             Message::Text(text) if text.trim() == "ping" => {
                 control.send(Message::Text("pong".into())).await.is_ok()
@@ -135,11 +202,14 @@ pub enum PumpEnd {
     Shutdown,
     /// The hub is gone (the server is stopping).
     HubClosed,
+    /// The credential that opened the socket was revoked (or its merchant deleted, or its session ended).
+    Revoked,
 }
 
 /// Forwards the hub's events for `audience` (and the reader's replies) to `sink` until something ends
-/// it. Events come before replies when both are ready, so a `pong` follows every event published before
-/// the `ping` was read.
+/// it: the server shutting down, `revoked` resolving, the client falling behind or leaving. Events come
+/// before replies when both are ready, so a `pong` follows every event published before the `ping` was
+/// read.
 pub async fn pump<S>(
     audience: Audience,
     mut events: broadcast::Receiver<Arc<HubEvent>>,
@@ -147,10 +217,12 @@ pub async fn pump<S>(
     mut sink: S,
     send_timeout: Duration,
     mut shutdown: watch::Receiver<bool>,
+    revoked: impl Future<Output = ()>,
 ) -> PumpEnd
 where
     S: Sink<Message> + Unpin,
 {
+    tokio::pin!(revoked);
     async fn close<S: Sink<Message> + Unpin>(
         sink: &mut S,
         code: u16,
@@ -170,6 +242,10 @@ where
             () = stopping(&mut shutdown) => {
                 close(&mut sink, close_code::AWAY, "server shutting down".into(), send_timeout).await;
                 return PumpEnd::Shutdown;
+            }
+            () = &mut revoked => {
+                close(&mut sink, close_code::POLICY, "credential revoked".into(), send_timeout).await;
+                return PumpEnd::Revoked;
             }
             event = events.recv() => match event {
                 Ok(event) => event
@@ -272,6 +348,7 @@ mod tests {
             sink,
             Duration::from_secs(3600),
             shutdown,
+            std::future::pending(),
         ));
         // The client takes nothing while a thousand events are published: publishing never waits.
         for n in 0..1000 {
@@ -324,6 +401,7 @@ mod tests {
             sink,
             Duration::from_secs(3600),
             shutdown,
+            std::future::pending(),
         ));
         hub.payment_created(&payment(1, 1), "A");
         hub.payment_created(&payment(2, 2), "B");

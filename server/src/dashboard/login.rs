@@ -2,10 +2,7 @@
 //! are rate limited per login name and per client address (429 in the contract's error shape, with
 //! `Retry-After`), and a successful login or registration starts a new session (never reuses one).
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,12 +11,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use webqris_core::{SecretString, Timestamp};
 
-use super::limiter::LoginKey;
+use super::limiter::{Attempt, LoginKey};
 use super::session::{self, LoginCsrf, SetCookies, Viewer};
 use crate::account::{self, AccountError};
-use crate::db::Account;
+use crate::bootstrap;
+use crate::connection::ClientIp;
+use crate::db::{Account, NewAccountError, NewAccountRole};
 use crate::error::AppError;
 use crate::extract::Json;
+use crate::password::HashError;
 use crate::secret::{self, BearerKind};
 use crate::state::AppState;
 
@@ -28,26 +28,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dashboard/api/session", get(current))
         .route("/dashboard/api/register", post(register))
+        .route("/dashboard/api/invites", post(invite))
         .route("/dashboard/api/login", post(login))
         .route("/dashboard/api/logout", post(logout))
         .route("/dashboard/api/logout-all", post(logout_everywhere))
-}
-
-/// The client's address, when the server was started with connection info (it always is by `run`).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
-        ))
-    }
 }
 
 /// An account as the dashboard shows it.
@@ -64,6 +48,16 @@ pub fn account_json(account: &Account) -> Value {
 struct Credentials {
     email: String,
     password: String,
+}
+
+/// A registration: open (when the server allows it), with the one-time setup token (the operator), or
+/// with an invite.
+#[derive(Debug, Deserialize)]
+struct Registration {
+    email: String,
+    password: String,
+    setup_token: Option<String>,
+    invite: Option<String>,
 }
 
 /// `GET /dashboard/api/session`: who is logged in, and the CSRF token the page must send. Before login
@@ -135,29 +129,84 @@ async fn start_session(
         .into_response())
 }
 
-/// `POST /dashboard/api/register`: makes an account (the operator when it is the first) and logs it in.
+/// Counts an attempt of `keys` (429 "`too_many`; try again in N seconds" when one is used up), after
+/// making sure a hashing slot is free (503 otherwise, and nothing is counted: no password was tried).
+fn begin_attempt(state: &AppState, keys: &[LoginKey], too_many: &str) -> Result<Attempt, AppError> {
+    if !state.passwords.has_room() {
+        return Err(HashError::Busy.into());
+    }
+    state
+        .login_limiter
+        .begin(keys, state.now())
+        .map_err(|retry_after_secs| {
+            tracing::warn!("{too_many}: attempt refused");
+            AppError::TooManyRequests {
+                message: format!("{too_many}; try again in {retry_after_secs} seconds"),
+                retry_after_secs,
+            }
+        })
+}
+
+/// `POST /dashboard/api/register`: makes an account and logs it in: the operator with the setup token
+/// the server printed, an ordinary account with an invite, or (when `dashboard.registration` is on)
+/// without either.
 async fn register(
     State(state): State<AppState>,
+    ClientIp(address): ClientIp,
     _csrf: LoginCsrf,
-    Json(request): Json<Credentials>,
+    Json(request): Json<Registration>,
 ) -> Result<Response, AppError> {
-    if !state.config.dashboard.registration {
-        return Err(AppError::Forbidden(
-            "Registration is turned off on this server; ask its operator for an account".to_owned(),
-        ));
-    }
-    let account = account::create(
+    let present = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let role = match (present(&request.setup_token), present(&request.invite)) {
+        (Some(token), _) => {
+            if !state.bootstrap.accepts(&token) {
+                return Err(AppError::Forbidden(
+                    "This setup link is not valid: the server is set up already, or it was restarted and printed a new link".to_owned(),
+                ));
+            }
+            NewAccountRole::FirstOperator
+        }
+        (None, Some(invite)) => NewAccountRole::Invited {
+            invite_hash: secret::hash(&invite),
+        },
+        (None, None) if state.config.dashboard.registration => NewAccountRole::Member,
+        (None, None) => {
+            return Err(AppError::Forbidden(
+                "Registration is turned off on this server; ask its operator for an invite"
+                    .to_owned(),
+            ));
+        }
+    };
+    let email = account::normalise_email(&request.email)
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let keys = [
+        LoginKey::NewEmail(email.clone()),
+        LoginKey::RegisteringAddress(address),
+    ];
+    let attempt = begin_attempt(&state, &keys, "Too many registrations")?;
+    let created = account::create(
         &state.db,
-        &request.email,
+        &state.passwords,
+        &email,
         SecretString::new(request.password),
+        role,
         state.now(),
     )
-    .await
-    .map_err(|e| match e {
-        AccountError::Taken => AppError::Conflict(e.to_string()),
-        AccountError::Hashing(_) | AccountError::Db(_) => AppError::internal(e),
-        other => AppError::BadRequest(other.to_string()),
+    .await;
+    let account = created.map_err(|e| {
+        if matches!(e, AccountError::Hashing(HashError::Busy)) {
+            state.login_limiter.give_back(attempt);
+        }
+        account_error(e)
     })?;
+    if account.is_operator {
+        state.bootstrap.finish();
+    }
     tracing::info!(
         account = account.id.0,
         operator = account.is_operator,
@@ -166,10 +215,53 @@ async fn register(
     start_session(&state, &account, StatusCode::CREATED).await
 }
 
+/// `POST /dashboard/api/invites` (operator only): a one-time link that makes one ordinary account,
+/// valid for `dashboard.invite_ttl_secs`.
+async fn invite(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
+    if !viewer.account.is_operator {
+        return Err(AppError::Forbidden(
+            "Only the operator can invite accounts".to_owned(),
+        ));
+    }
+    let token = secret::random_token();
+    let now = state.now();
+    let expires_at = Timestamp::from_millis(
+        now.as_millis()
+            .saturating_add(state.config.dashboard.invite_ttl_secs.millis()),
+    );
+    let (hash, by) = (secret::hash(&token), viewer.account.id);
+    state
+        .db
+        .write(move |tx| tx.insert_invite(&hash, by, now, expires_at))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        JsonResponse(json!({
+            "success": true,
+            "invite_link": bootstrap::invite_link(&state.public_url, &token),
+            "expires_at": expires_at,
+        })),
+    )
+        .into_response())
+}
+
+/// How the dashboard answers an account that could not be made.
+pub fn account_error(e: AccountError) -> AppError {
+    match e {
+        AccountError::Refused(NewAccountError::Taken | NewAccountError::AlreadySetUp) => {
+            AppError::Conflict(e.to_string())
+        }
+        AccountError::Refused(NewAccountError::BadInvite) => AppError::Forbidden(e.to_string()),
+        AccountError::Hashing(e) => AppError::from(e),
+        AccountError::Refused(NewAccountError::Db(e)) | AccountError::Db(e) => AppError::from(e),
+        other => AppError::BadRequest(other.to_string()),
+    }
+}
+
 /// `POST /dashboard/api/login`.
 async fn login(
     State(state): State<AppState>,
-    ClientAddr(address): ClientAddr,
+    ClientIp(address): ClientIp,
     _csrf: LoginCsrf,
     Json(request): Json<Credentials>,
 ) -> Result<Response, AppError> {
@@ -183,30 +275,34 @@ async fn login(
             .collect()
     });
     let name_key = LoginKey::Email(email.clone());
-    let mut keys = vec![name_key.clone()];
-    keys.extend(address.map(LoginKey::Address));
-    let now = state.now();
-    if let Err(retry_after_secs) = state.login_limiter.check(&keys, now) {
-        tracing::warn!(?address, "login refused: too many failed attempts");
-        return Err(AppError::TooManyRequests {
-            message: format!("Too many failed logins; try again in {retry_after_secs} seconds"),
-            retry_after_secs,
-        });
-    }
+    let keys = [name_key.clone(), LoginKey::Address(address)];
+    let attempt = begin_attempt(&state, &keys, "Too many failed logins")?;
     let lookup = email.clone();
     let credentials = state.db.read(move |c| c.account_by_email(&lookup)).await?;
     let stored = credentials.as_ref().map(|c| c.password_hash.clone());
-    let verified = request.password.chars().count() <= account::MAX_PASSWORD_CHARS
-        && account::verify_password(SecretString::new(request.password), stored).await;
+    let verified = if request.password.chars().count() <= account::MAX_PASSWORD_CHARS {
+        match state
+            .passwords
+            .verify(SecretString::new(request.password), stored)
+            .await
+        {
+            Ok(verified) => verified,
+            Err(e) => {
+                // Nothing was checked: this attempt was no guess.
+                state.login_limiter.give_back(attempt);
+                return Err(e.into());
+            }
+        }
+    } else {
+        false
+    };
     match credentials {
         Some(credentials) if verified => {
+            state.login_limiter.give_back(attempt);
             state.login_limiter.forget(&name_key);
             start_session(&state, &credentials.account, StatusCode::OK).await
         }
-        _ => {
-            state.login_limiter.record_failure(&keys, now);
-            Err(AppError::Unauthorized("Wrong email or password".to_owned()))
-        }
+        _ => Err(AppError::Unauthorized("Wrong email or password".to_owned())),
     }
 }
 

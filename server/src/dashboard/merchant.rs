@@ -32,6 +32,7 @@ use crate::extract::Json;
 use crate::merchant::{self, MerchantError, NewMerchant};
 use crate::qr;
 use crate::secret;
+use crate::sockets::Credential;
 use crate::state::AppState;
 
 /// The routes of this file; uploads of QR images may be up to `max_upload_bytes`.
@@ -92,6 +93,7 @@ fn merchant_error(e: MerchantError) -> AppError {
     match e {
         MerchantError::Db(e) => AppError::from(e),
         MerchantError::UnknownMerchant(_) => merchant_not_found(),
+        MerchantError::TooMany(_) => AppError::Conflict(e.to_string()),
         other => AppError::BadRequest(other.to_string()),
     }
 }
@@ -245,7 +247,10 @@ async fn create(
             qris: None,
             webhook_url: None,
         },
-        Some(owner),
+        Some(merchant::Owner {
+            account: owner,
+            max_merchants: state.config.dashboard.max_merchants_per_account,
+        }),
         state.config.webhook.allow_private_targets,
         state.now(),
     )
@@ -297,6 +302,7 @@ async fn remove(State(state): State<AppState>, m: VisibleMerchant) -> Result<Res
     {
         Ok(()) => {
             state.hub.owners().set(merchant, None);
+            state.sockets.close_merchant(merchant);
             tracing::info!(
                 merchant = merchant.0,
                 account = m.viewer.account.id.0,
@@ -428,6 +434,7 @@ async fn revoke_token(
         .write(move |tx| tx.revoke_api_token_by_id(merchant, token, now))
         .await?
     {
+        state.sockets.close_credential(Credential::ApiToken(token));
         Ok(JsonResponse(json!({"success": true})).into_response())
     } else {
         Err(AppError::NotFound(
@@ -478,8 +485,31 @@ async fn rotate_webhook_secret(
     Ok(JsonResponse(json!({"success": true, "webhook_secret": secret.expose()})).into_response())
 }
 
+/// What the test webhook reports: the receiver's status, headers and timing, never its body.
+#[derive(Debug, Serialize)]
+struct TestWebhookAnswer {
+    success: bool,
+    url: String,
+    webhook_id: String,
+    status_code: Option<u16>,
+    ok: bool,
+    duration_ms: u64,
+    /// Response headers in the order received.
+    headers: Vec<HeaderLine>,
+    error: Option<String>,
+}
+
+/// One response header of the test webhook's answer.
+#[derive(Debug, Serialize)]
+struct HeaderLine {
+    name: String,
+    value: String,
+}
+
 /// `POST /dashboard/api/merchants/{id}/webhook/test`: signs and POSTs a `webhook.test` event to the
-/// merchant's URL now, exactly as real webhooks are sent, and reports what the receiver answered.
+/// merchant's URL now, exactly as real webhooks are sent, and reports the receiver's status, headers and
+/// timing. Never its body: with private targets allowed, any account could otherwise read internal
+/// services through this button.
 async fn test_webhook(
     State(state): State<AppState>,
     m: VisibleMerchant,
@@ -511,29 +541,24 @@ async fn test_webhook(
     )
     .await;
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let answer = match sent {
-        Ok(response) => json!({
-            "success": true,
-            "url": url,
-            "webhook_id": message_id,
-            "status_code": response.status,
-            "ok": (200..300).contains(&response.status),
-            "duration_ms": duration_ms,
-            "body": response.body,
-            "error": null,
-        }),
-        Err(error) => json!({
-            "success": true,
-            "url": url,
-            "webhook_id": message_id,
-            "status_code": null,
-            "ok": false,
-            "duration_ms": duration_ms,
-            "body": null,
-            "error": error,
-        }),
+    let (status_code, headers, error) = match sent {
+        Ok(response) => (Some(response.status), response.headers, None),
+        Err(error) => (None, Vec::new(), Some(error)),
     };
-    Ok(JsonResponse(answer).into_response())
+    Ok(JsonResponse(TestWebhookAnswer {
+        success: true,
+        url,
+        webhook_id: message_id,
+        status_code,
+        ok: status_code.is_some_and(|s| (200..300).contains(&s)),
+        duration_ms,
+        headers: headers
+            .into_iter()
+            .map(|(name, value)| HeaderLine { name, value })
+            .collect(),
+        error,
+    })
+    .into_response())
 }
 
 /// `POST /dashboard/api/merchants/{id}/callback-secret`: a new callback secret (the old one stops working

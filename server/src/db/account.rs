@@ -45,12 +45,36 @@ pub struct SessionRow {
     pub expires_at: Timestamp,
 }
 
+/// What kind of account to store, and what entitles it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewAccountRole {
+    /// The operator, made through the one-time setup link: only while no operator exists.
+    FirstOperator,
+    /// An operator, made on the server's machine (`webqris account create --operator`).
+    Operator,
+    /// An ordinary account, entitled by the unused, unexpired invite whose token hashes to this.
+    Invited {
+        /// SHA-256 of the invite token.
+        invite_hash: String,
+    },
+    /// An ordinary account (open registration, or the command line).
+    Member,
+}
+
 /// Why an account could not be stored.
 #[derive(Debug, thiserror::Error)]
 pub enum NewAccountError {
     /// The login name is taken.
     #[error("an account with this email already exists")]
     Taken,
+    /// The setup link was used already: an operator exists.
+    #[error("this server is already set up; log in, or ask its operator for an invite")]
+    AlreadySetUp,
+    /// The invite does not exist, was used, or has expired.
+    #[error(
+        "this invite link is not valid (it may have been used or have expired); ask for a new one"
+    )]
+    BadInvite,
     /// Storage failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -73,27 +97,73 @@ fn account_from_row(row: &Row<'_>) -> Result<Account, DbError> {
 }
 
 impl Tx<'_> {
-    /// Stores an account. The first account ever stored is the operator: the check and the insert run in
-    /// the same transaction, serialised with every other account creation (SQLite's single writer, a
-    /// PostgreSQL advisory lock), so two racing registrations cannot both become it.
+    /// Stores an account as `role` allows. The checks (no operator yet for the first operator, the
+    /// invite unused and unexpired) and the insert run in one transaction, serialised with every other account creation (SQLite's single writer, a
+    /// PostgreSQL advisory lock), so two
+    /// racing requests cannot both use one setup link or one invite.
     pub fn insert_account(
         &self,
         email: &str,
         password_hash: &str,
+        role: &NewAccountRole,
         now: Timestamp,
     ) -> Result<Account, NewAccountError> {
         self.serialise(Serial::Accounts)?;
         if self.account_by_email(email)?.is_some() {
             return Err(NewAccountError::Taken);
         }
-        let first = self.account_count().map_err(NewAccountError::Db)? == 0;
-        Ok(self.query_one(
+        let invite: Option<i64> = match role {
+            NewAccountRole::FirstOperator => {
+                if self.operator_exists()? {
+                    return Err(NewAccountError::AlreadySetUp);
+                }
+                None
+            }
+            NewAccountRole::Invited { invite_hash } => Some(
+                self.query_opt(
+                    "SELECT id FROM invites
+                     WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+                    params![invite_hash, now],
+                    |r| r.get(0),
+                )?
+                .ok_or(NewAccountError::BadInvite)?,
+            ),
+            NewAccountRole::Operator | NewAccountRole::Member => None,
+        };
+        let operator = matches!(
+            role,
+            NewAccountRole::FirstOperator | NewAccountRole::Operator
+        );
+        let account = self.query_one(
             "INSERT INTO accounts (email, password_hash, is_operator, created_at)
              VALUES (?1, ?2, ?3, ?4)
              RETURNING id, email, is_operator, created_at",
-            params![email, password_hash, first, now],
+            params![email, password_hash, operator, now],
             account_from_row,
-        )?)
+        )?;
+        if let Some(invite) = invite {
+            self.execute(
+                "UPDATE invites SET used_at = ?2, used_by = ?3 WHERE id = ?1",
+                params![invite, now, account.id],
+            )?;
+        }
+        Ok(account)
+    }
+
+    /// Stores an invite whose token hashes to `token_hash`, valid until `expires_at`.
+    pub fn insert_invite(
+        &self,
+        token_hash: &str,
+        created_by: AccountId,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), DbError> {
+        self.execute(
+            "INSERT INTO invites (token_hash, created_by, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, created_by, now, expires_at],
+        )?;
+        Ok(())
     }
 
     /// Stores a session whose cookie hashes to `token_hash`.
@@ -130,9 +200,9 @@ impl Tx<'_> {
 }
 
 impl Conn<'_> {
-    /// How many accounts exist.
-    pub fn account_count(&self) -> Result<i64, DbError> {
-        self.query_one("SELECT COUNT(*) FROM accounts", params![], |r| r.get(0))
+    /// Whether an operator account exists.
+    pub fn operator_exists(&self) -> Result<bool, DbError> {
+        self.exists("SELECT 1 FROM accounts WHERE is_operator = 1", params![])
     }
 
     /// The account with this (lowercased) login name and its password hash.

@@ -43,7 +43,7 @@ pub struct Merchant {
     pub webhook_url: Option<String>,
 }
 
-/// One API token as listed (never the secret itself).
+/// One API or operator token as listed (never the secret itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiTokenInfo {
     /// Display prefix.
@@ -182,14 +182,6 @@ impl Conn<'_> {
             ),
             params![secret_hash],
             merchant_from_row,
-        )
-    }
-
-    /// Whether a live operator token has this hash.
-    pub fn operator_token_exists(&self, token_hash: &str) -> Result<bool, DbError> {
-        self.exists(
-            "SELECT 1 FROM operator_tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
-            params![token_hash],
         )
     }
 
@@ -439,22 +431,33 @@ impl Tx<'_> {
 }
 
 impl Conn<'_> {
-    /// The merchant owning the live API token with this hash, and when that token was last used.
+    /// The merchant owning the live API token with this hash, the token's row id, and when that token
+    /// was last used.
     pub fn merchant_by_api_token_with_use(
         &self,
         token_hash: &str,
-    ) -> Result<Option<(Merchant, Option<Timestamp>)>, DbError> {
+    ) -> Result<Option<(Merchant, i64, Option<Timestamp>)>, DbError> {
         self.query_opt(
             concat!(
                 "SELECT ",
                 merchant_columns!(),
-                ", t.last_used_at
+                ", t.last_used_at, t.id
                  FROM api_tokens t JOIN merchants m ON m.id = t.merchant_id
                  WHERE t.token_hash = ?1 AND t.revoked_at IS NULL"
             ),
             params![token_hash],
-            |row| Ok((merchant_from_row(row)?, row.get(4)?)),
+            |row| Ok((merchant_from_row(row)?, row.get(5)?, row.get(4)?)),
         )
+    }
+
+    /// How many merchants `account` owns.
+    pub fn merchants_owned_by(&self, account: AccountId) -> Result<usize, DbError> {
+        let n: i64 = self.query_one(
+            "SELECT COUNT(*) FROM merchants WHERE owner_account_id = ?1",
+            params![account],
+            |r| r.get(0),
+        )?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     /// Every merchant's owner (merchants without one are left out).

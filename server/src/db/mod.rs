@@ -7,6 +7,7 @@
 //! a driver.
 
 mod account;
+mod credential;
 mod delivery;
 mod device;
 mod event;
@@ -14,6 +15,7 @@ mod merchant;
 mod notification;
 mod payment;
 mod postgres;
+mod retention;
 pub mod schema;
 pub(crate) mod sql;
 mod sqlite;
@@ -30,10 +32,27 @@ pub use event::*;
 pub use merchant::*;
 pub use notification::*;
 pub use payment::*;
+pub use retention::*;
 pub use trust::*;
 
 use crate::config::DatabaseConfig;
 use sql::Backend;
+
+/// Longest title or free text stored from a client (a notification's), in characters: the parser's own
+/// bound, so nothing it could read is lost and what settlement already cut (at as many bytes, marked "…")
+/// is never cut again here; the cut only bounds what an attacker can make the server keep.
+pub const MAX_STORED_TEXT_CHARS: usize = webqris_core::notification::MAX_TEXT_BYTES;
+/// Longest short field stored from a client (an app package, a channel, a name, an id, a reference, a
+/// hash).
+pub const MAX_STORED_FIELD_CHARS: usize = 256;
+
+/// `text` cut to `max` characters (every string a client sends is bounded before it is stored).
+pub fn capped(text: Option<&str>, max: usize) -> Option<String> {
+    text.map(|t| match t.char_indices().nth(max) {
+        Some((end, _)) => t[..end].to_owned(),
+        None => t.to_owned(),
+    })
+}
 
 /// Why a database operation failed. Variants name the file, version or column involved.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +122,9 @@ pub enum DbError {
     /// The writer thread is gone (the server is shutting down).
     #[error("the database writer has stopped")]
     Closed,
+    /// `database.write_queue` writes are already waiting; this one was refused rather than queued.
+    #[error("the database is busy with other writes; try again in a moment")]
+    Busy,
     /// A database closure panicked; its changes were rolled back.
     #[error("a database operation panicked (rolled back)")]
     Panicked,

@@ -4,7 +4,10 @@
 use webqris_core::Timestamp;
 
 use super::sql::{Row, params};
-use super::{Conn, DbError, MerchantId, PaymentId, Scope, Tx};
+use super::{
+    Conn, DbError, MAX_STORED_FIELD_CHARS, MAX_STORED_TEXT_CHARS, MerchantId, PaymentId, Scope, Tx,
+    capped,
+};
 
 /// A notification's row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -278,22 +281,22 @@ impl Tx<'_> {
                 n.merchant_id,
                 n.source,
                 n.received_at,
-                n.app,
-                n.title,
-                n.message,
-                n.device_id,
-                n.notif_id,
-                n.event_hash,
-                n.client_timestamp,
-                n.reference,
+                capped(n.app.as_deref(), MAX_STORED_FIELD_CHARS),
+                capped(n.title.as_deref(), MAX_STORED_TEXT_CHARS),
+                capped(n.message.as_deref(), MAX_STORED_TEXT_CHARS),
+                capped(n.device_id.as_deref(), MAX_STORED_FIELD_CHARS),
+                capped(n.notif_id.as_deref(), MAX_STORED_FIELD_CHARS),
+                capped(n.event_hash.as_deref(), MAX_STORED_FIELD_CHARS),
+                capped(n.client_timestamp.as_deref(), MAX_STORED_FIELD_CHARS),
+                capped(n.reference.as_deref(), MAX_STORED_FIELD_CHARS),
                 n.outcome,
                 n.reason,
                 n.parsed_amount,
-                n.sender_name,
+                capped(n.sender_name.as_deref(), MAX_STORED_FIELD_CHARS),
                 n.payment_id,
-                n.category,
-                n.template,
-                n.channel_id,
+                capped(n.category.as_deref(), MAX_STORED_FIELD_CHARS),
+                capped(n.template.as_deref(), MAX_STORED_FIELD_CHARS),
+                capped(n.channel_id.as_deref(), MAX_STORED_FIELD_CHARS),
                 n.trust,
                 n.trust_reason,
             ],
@@ -316,8 +319,8 @@ impl Tx<'_> {
                     notification,
                     p.position,
                     p.amount,
-                    p.sender_name,
-                    p.reference,
+                    capped(p.sender_name.as_deref(), MAX_STORED_FIELD_CHARS),
+                    capped(p.reference.as_deref(), MAX_STORED_FIELD_CHARS),
                     p.outcome,
                     p.payment_id,
                 ],

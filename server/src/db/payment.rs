@@ -9,7 +9,9 @@ use webqris_core::wire::{
 };
 
 use super::sql::{Row, params};
-use super::{Conn, DbError, DeliveryId, MerchantId, Scope, Tx, payment_data};
+use super::{
+    Conn, DbError, DeliveryId, MAX_STORED_FIELD_CHARS, MerchantId, Scope, Tx, capped, payment_data,
+};
 use crate::secret;
 
 /// A payment's row id (the `id` of WebSocket frames).
@@ -274,7 +276,12 @@ impl Tx<'_> {
                  RETURNING ",
                 payment_returning!()
             ),
-            params![payment, method.as_str(), sender_name, now],
+            params![
+                payment,
+                method.as_str(),
+                capped(sender_name, MAX_STORED_FIELD_CHARS),
+                now
+            ],
             payment_from_row,
         )?;
         match paid {
@@ -359,53 +366,72 @@ impl Tx<'_> {
         })
     }
 
-    /// Moves every pending payment whose deadline has passed to `expired`; its total stays reserved for
-    /// the cooldown, counted from the deadline, and each merchant concerned gets one `payments_expired`
-    /// event. Merchant by merchant in id order, each locked first (as allocation and settlement lock
-    /// theirs before touching payments), so sweeps on several nodes and settlements never deadlock; only
-    /// the payments this transaction moved are returned, so concurrent sweeps report each expiry once.
-    pub fn expire_overdue(&self, now: Timestamp) -> Result<Vec<ExpiredPayment>, DbError> {
-        let merchants: Vec<(MerchantId, String)> = self.query_all(
-            "SELECT m.id, m.name FROM merchants m
-             WHERE EXISTS (SELECT 1 FROM payments p WHERE p.merchant_id = m.id
-                             AND p.status = 'pending' AND p.expired_at <= ?1)
-             ORDER BY m.id",
-            params![now],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+    /// Moves up to `limit` pending payments whose deadline has passed (oldest first) to `expired`; their
+    /// totals stay reserved for the cooldown, counted from the deadline, and each merchant concerned gets
+    /// one `payments_expired` event. The merchants concerned are locked first, in id order (as allocation
+    /// and settlement lock theirs before touching payments), so sweeps on several nodes and settlements
+    /// never deadlock; each update is conditional and only the payments this transaction moved are
+    /// returned, so concurrent sweeps report each expiry once.
+    pub fn expire_overdue(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<ExpiredPayment>, DbError> {
+        let overdue: Vec<(PaymentId, MerchantId, String)> = self.query_all(
+            "SELECT p.id, p.merchant_id, m.name FROM payments p JOIN merchants m ON m.id = p.merchant_id
+             WHERE p.status = 'pending' AND p.expired_at <= ?1
+             ORDER BY p.id LIMIT ?2",
+            params![now, limit],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
+        let mut merchants: Vec<(MerchantId, String)> = overdue
+            .iter()
+            .map(|(_, merchant, name)| (*merchant, name.clone()))
+            .collect();
+        merchants.sort_unstable_by_key(|(merchant, _)| *merchant);
+        merchants.dedup_by_key(|(merchant, _)| *merchant);
+        for (merchant, _) in &merchants {
+            self.lock_merchant(*merchant)?;
+        }
         let mut all = Vec::new();
-        for (merchant, merchant_name) in merchants {
-            self.lock_merchant(merchant)?;
-            let mut expired = self.query_all(
+        for (payment, merchant, merchant_name) in overdue {
+            let moved = self.query_opt(
                 concat!(
                     "UPDATE payments SET status = 'expired', closed_at = expired_at
-                     WHERE merchant_id = ?1 AND status = 'pending' AND expired_at <= ?2
+                     WHERE id = ?1 AND status = 'pending'
                      RETURNING ",
                     payment_returning!()
                 ),
-                params![merchant, now],
+                params![payment],
                 payment_from_row,
             )?;
-            if expired.is_empty() {
-                continue; // Another node's sweep took them.
+            // None: another node's sweep (or a payment) took it meanwhile.
+            if let Some(payment) = moved {
+                all.push((merchant, merchant_name, payment));
             }
-            expired.sort_by_key(|p| p.id);
-            let payments: Vec<WsPaymentData> = expired
+        }
+        for (merchant, name) in &merchants {
+            let payments: Vec<WsPaymentData> = all
                 .iter()
-                .map(|p| payment_data(p, &merchant_name, PaymentStatus::Expired))
+                .filter(|(m, _, _)| m == merchant)
+                .map(|(_, _, p)| payment_data(p, name, PaymentStatus::Expired))
                 .collect();
+            if payments.is_empty() {
+                continue;
+            }
             let event = WsEvent::PaymentsExpired(WsExpiredData {
                 count: payments.len(),
                 payments,
             });
-            self.record_event(merchant, &event, now)?;
-            all.extend(expired.into_iter().map(|payment| ExpiredPayment {
-                payment,
-                merchant_name: merchant_name.clone(),
-            }));
+            self.record_event(*merchant, &event, now)?;
         }
-        all.sort_by_key(|e| e.payment.id);
-        Ok(all)
+        Ok(all
+            .into_iter()
+            .map(|(_, merchant_name, payment)| ExpiredPayment {
+                payment,
+                merchant_name,
+            })
+            .collect())
     }
 }
 

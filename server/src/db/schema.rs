@@ -59,7 +59,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: V6_TRUST_SQLITE,
         postgres: V6_TRUST_POSTGRES,
     },
-    Migration::Both(V7_EVENTS),
+    Migration::Both(V7_INVITES),
+    Migration::PerDialect {
+        sqlite: V8_IDS_NEVER_REUSED_SQLITE,
+        postgres: V8_IDS_NEVER_REUSED_POSTGRES,
+    },
+    Migration::Both(V9_EVENTS),
 ];
 
 /// The version a fully migrated database has.
@@ -427,10 +432,197 @@ CREATE TABLE merchant_channels (
 );
 "#;
 
-/// Version 7: the durable event log (`db/event.rs`): each live event stored in the same transaction as
+/// Version 7: invitations to make a dashboard account (registration is off by default; the operator
+/// invites). Only the SHA-256 of the invite token is stored; an invite makes at most one account.
+pub const V7_INVITES: &str = r#"
+CREATE TABLE invites (
+    id         INTEGER PRIMARY KEY,
+    token_hash TEXT    NOT NULL UNIQUE,
+    created_by INTEGER REFERENCES accounts (id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER,
+    used_by    INTEGER REFERENCES accounts (id)
+);
+CREATE INDEX invites_expiry ON invites (expires_at);
+"#;
+
+/// Version 8: ids that leave the database (merchants, tokens, payments, notifications, deliveries,
+/// accounts, sessions: in WebSocket audiences, frames, URLs, the CLI's output) are never reused after a
+/// delete. SQLite reuses the largest rowid of an `INTEGER PRIMARY KEY` once that row is deleted; only
+/// `AUTOINCREMENT` stops it, and it can only be had by rebuilding each table (SQLite's 12-step
+/// procedure; the SQLite migrator turns foreign keys off around the steps and checks them before
+/// commit). PostgreSQL identities never reuse ids, so there it is nothing.
+/// Columns keep their order (those added by `ALTER TABLE` last; `notifications` as version 6 rebuilt it),
+/// so rows are copied with `SELECT *`.
+pub const V8_IDS_NEVER_REUSED_SQLITE: &str = r#"
+CREATE TABLE merchants_new (
+    id                     INTEGER PRIMARY KEY AUTOINCREMENT,
+    name                   TEXT    NOT NULL,
+    qris_payload           TEXT,
+    webhook_url            TEXT,
+    webhook_secret         TEXT    NOT NULL,
+    callback_secret_hash   TEXT    NOT NULL UNIQUE,
+    callback_secret_prefix TEXT    NOT NULL,
+    owner_account_id       INTEGER,
+    created_at             INTEGER NOT NULL
+);
+INSERT INTO merchants_new SELECT * FROM merchants;
+DROP TABLE merchants;
+ALTER TABLE merchants_new RENAME TO merchants;
+CREATE INDEX merchants_owner ON merchants (owner_account_id);
+
+CREATE TABLE api_tokens_new (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    merchant_id  INTEGER NOT NULL REFERENCES merchants (id),
+    token_hash   TEXT    NOT NULL UNIQUE,
+    prefix       TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    revoked_at   INTEGER,
+    last_used_at INTEGER
+);
+INSERT INTO api_tokens_new SELECT * FROM api_tokens;
+DROP TABLE api_tokens;
+ALTER TABLE api_tokens_new RENAME TO api_tokens;
+CREATE INDEX api_tokens_merchant ON api_tokens (merchant_id);
+
+CREATE TABLE operator_tokens_new (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_hash TEXT    NOT NULL UNIQUE,
+    prefix     TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+INSERT INTO operator_tokens_new SELECT * FROM operator_tokens;
+DROP TABLE operator_tokens;
+ALTER TABLE operator_tokens_new RENAME TO operator_tokens;
+
+CREATE TABLE payments_new (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    invoice_id        TEXT    NOT NULL UNIQUE,
+    merchant_id       INTEGER NOT NULL REFERENCES merchants (id),
+    merchant_order_id TEXT,
+    customer_name     TEXT,
+    return_url        TEXT,
+    amount            INTEGER NOT NULL CHECK (amount > 0),
+    unique_code       INTEGER NOT NULL CHECK (unique_code >= 0),
+    total_amount      INTEGER NOT NULL,
+    qris_payload      TEXT    NOT NULL,
+    status            TEXT    NOT NULL DEFAULT 'pending'
+                              CHECK (status IN ('pending', 'paid', 'expired')),
+    payment_method    TEXT,
+    sender_name       TEXT,
+    created_at        INTEGER NOT NULL,
+    expired_at        INTEGER NOT NULL,
+    paid_at           INTEGER,
+    closed_at         INTEGER,
+    page_token        TEXT,
+    CHECK (total_amount = amount + unique_code),
+    CHECK ((status = 'paid') = (paid_at IS NOT NULL AND payment_method IS NOT NULL)),
+    CHECK ((status = 'pending') = (closed_at IS NULL))
+);
+INSERT INTO payments_new SELECT * FROM payments;
+DROP TABLE payments;
+ALTER TABLE payments_new RENAME TO payments;
+CREATE UNIQUE INDEX payments_pending_total ON payments (merchant_id, total_amount)
+    WHERE status = 'pending';
+CREATE INDEX payments_overdue ON payments (expired_at) WHERE status = 'pending';
+CREATE INDEX payments_closed ON payments (merchant_id, closed_at) WHERE closed_at IS NOT NULL;
+CREATE INDEX payments_total ON payments (merchant_id, total_amount, closed_at);
+CREATE UNIQUE INDEX payments_page_token ON payments (page_token) WHERE page_token IS NOT NULL;
+CREATE INDEX payments_created ON payments (merchant_id, created_at);
+
+CREATE TABLE notifications_new (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    merchant_id      INTEGER NOT NULL REFERENCES merchants (id),
+    source           TEXT    NOT NULL CHECK (source IN ('forwarder', 'callback')),
+    received_at      INTEGER NOT NULL,
+    app              TEXT,
+    title            TEXT,
+    message          TEXT,
+    device_id        TEXT,
+    notif_id         TEXT,
+    event_hash       TEXT,
+    client_timestamp TEXT,
+    reference        TEXT,
+    outcome          TEXT    NOT NULL CHECK (outcome IN
+                         ('paid', 'duplicate', 'no_amount', 'not_incoming', 'no_match', 'late', 'test',
+                          'untrusted', 'held')),
+    reason           TEXT,
+    parsed_amount    INTEGER,
+    sender_name      TEXT,
+    payment_id       INTEGER REFERENCES payments (id),
+    category         TEXT,
+    template         TEXT,
+    channel_id       TEXT,
+    trust            TEXT    CHECK (trust IN ('trusted', 'untrusted', 'held')),
+    trust_reason     TEXT
+);
+INSERT INTO notifications_new SELECT * FROM notifications;
+DROP TABLE notifications;
+ALTER TABLE notifications_new RENAME TO notifications;
+CREATE INDEX notifications_merchant ON notifications (merchant_id, received_at);
+CREATE INDEX notifications_held ON notifications (merchant_id, app, channel_id) WHERE outcome = 'held';
+
+CREATE TABLE deliveries_new (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id      TEXT    NOT NULL UNIQUE,
+    merchant_id     INTEGER NOT NULL REFERENCES merchants (id),
+    payment_id      INTEGER NOT NULL REFERENCES payments (id),
+    event           TEXT    NOT NULL,
+    body            BLOB    NOT NULL,
+    status          TEXT    NOT NULL DEFAULT 'pending'
+                            CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    lease_until     INTEGER,
+    created_at      INTEGER NOT NULL,
+    finished_at     INTEGER,
+    last_error      TEXT,
+    lease_owner     TEXT
+);
+INSERT INTO deliveries_new SELECT * FROM deliveries;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_new RENAME TO deliveries;
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_payment ON deliveries (payment_id);
+CREATE INDEX deliveries_merchant_due ON deliveries (merchant_id, next_attempt_at, id)
+    WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE lease_until IS NOT NULL;
+
+CREATE TABLE accounts_new (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    email         TEXT    NOT NULL UNIQUE,
+    password_hash TEXT    NOT NULL,
+    is_operator   INTEGER NOT NULL DEFAULT 0 CHECK (is_operator IN (0, 1)),
+    created_at    INTEGER NOT NULL
+);
+INSERT INTO accounts_new SELECT * FROM accounts;
+DROP TABLE accounts;
+ALTER TABLE accounts_new RENAME TO accounts;
+
+CREATE TABLE sessions_new (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts (id),
+    token_hash TEXT    NOT NULL UNIQUE,
+    csrf_token TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+INSERT INTO sessions_new SELECT * FROM sessions;
+DROP TABLE sessions;
+ALTER TABLE sessions_new RENAME TO sessions;
+CREATE INDEX sessions_account ON sessions (account_id);
+CREATE INDEX sessions_expiry ON sessions (expires_at);
+"#;
+
+/// Version 8 on PostgreSQL: identity columns never hand out a deleted id again; nothing to do.
+pub const V8_IDS_NEVER_REUSED_POSTGRES: &str = "SELECT 1";
+
+/// Version 9: the durable event log (`db/event.rs`): each live event stored in the same transaction as
 /// its change, per merchant under a gapless cursor taken from `merchants.event_seq`; other nodes relay it
 /// to their sockets, and an integrators' feed can read it.
-pub const V7_EVENTS: &str = r#"
+pub const V9_EVENTS: &str = r#"
 ALTER TABLE merchants ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE events (
     merchant_id INTEGER NOT NULL REFERENCES merchants (id) ON DELETE CASCADE,

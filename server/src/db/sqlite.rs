@@ -36,7 +36,7 @@ pub(super) const ORIGIN: &str = "sqlite";
 /// The open database: the writer thread's queue and the idle reader connections.
 pub(super) struct Sqlite {
     path: PathBuf,
-    writer: mpsc::Sender<Box<dyn WriteJob>>,
+    writer: mpsc::SyncSender<Box<dyn WriteJob>>,
     readers: Mutex<Vec<Connection>>,
     reader_permits: Semaphore,
 }
@@ -69,7 +69,8 @@ impl Sqlite {
                 Ok(conn)
             })
             .collect::<Result<Vec<_>, DbError>>()?;
-        let (sender, jobs) = mpsc::channel::<Box<dyn WriteJob>>();
+        // Bounded: a flood of writes is refused at once (DbError::Busy) instead of growing memory.
+        let (sender, jobs) = mpsc::sync_channel::<Box<dyn WriteJob>>(config.write_queue.max(1));
         std::thread::Builder::new()
             .name("webqris-db-writer".into())
             .spawn(move || writer_loop(writer, jobs))
@@ -87,7 +88,8 @@ impl Sqlite {
         &self.path
     }
 
-    /// Queues `f` for the writer thread; answers once its group commit is durable.
+    /// Queues `f` for the writer thread; answers once its group commit is durable. [`DbError::Busy`] at
+    /// once when `database.write_queue` writes are already waiting.
     pub(super) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
@@ -96,8 +98,11 @@ impl Sqlite {
     {
         let (reply, answer) = oneshot::channel();
         self.writer
-            .send(Box::new(PendingWrite { f, reply }))
-            .map_err(|_| E::from(DbError::Closed))?;
+            .try_send(Box::new(PendingWrite { f, reply }))
+            .map_err(|e| match e {
+                mpsc::TrySendError::Full(_) => E::from(DbError::Busy),
+                mpsc::TrySendError::Disconnected(_) => E::from(DbError::Closed),
+            })?;
         answer.await.map_err(|_| E::from(DbError::Closed))?
     }
 
@@ -387,6 +392,8 @@ pub(super) fn column_name(row: &Row<'_>, idx: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::OptionalExtension;
+
     use super::*;
     use crate::db::Db;
     use crate::db::schema::{SCHEMA_VERSION, fixtures};
@@ -447,6 +454,55 @@ mod tests {
             .await
             .expect("read");
         assert_eq!(names, ["a", "b"]);
+    }
+
+    #[tokio::test]
+    async fn a_full_write_queue_refuses_at_once_instead_of_growing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(
+            &dir.path().join("q.db"),
+            &DatabaseConfig {
+                write_queue: 1,
+                ..DatabaseConfig::default()
+            },
+        )
+        .expect("opens");
+        // Hold the writer inside a write until the test lets it go.
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let writer = db.clone();
+        let held = tokio::spawn(async move {
+            writer
+                .write(move |_| {
+                    let _ = started_tx.send(());
+                    let _ = gate.recv();
+                    Ok::<_, DbError>(())
+                })
+                .await
+        });
+        tokio::task::spawn_blocking(move || started.recv())
+            .await
+            .expect("join")
+            .expect("the writer runs the first write");
+        // A second write takes the queue's one place (sent on its first poll)...
+        let mut queued = Box::pin(db.write(|_| Ok::<_, DbError>(())));
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut queued)
+                .await
+                .is_err(),
+            "it waits for the held writer"
+        );
+        // ...so a third is refused at once.
+        assert!(matches!(
+            db.write(|_| Ok::<_, DbError>(())).await,
+            Err(DbError::Busy)
+        ));
+        release.send(()).expect("release");
+        held.await.expect("join").expect("first write");
+        queued.await.expect("the queued write commits");
+        db.write(|_| Ok::<_, DbError>(()))
+            .await
+            .expect("room again");
     }
 
     #[tokio::test]
@@ -514,6 +570,342 @@ mod tests {
         conn.execute_batch(fixtures::LATER_USE)
             .expect("the later tables usable");
         migrate(&mut conn).expect("migrating twice is a no-op");
+    }
+
+    /// The step number of the `AUTOINCREMENT` rebuild (the version before it).
+    fn rebuild_step() -> i64 {
+        let step = schema::MIGRATIONS
+            .iter()
+            .position(|step| step.sqlite() == schema::V8_IDS_NEVER_REUSED_SQLITE)
+            .expect("the rebuild is a step");
+        i64::try_from(step).expect("small")
+    }
+
+    /// Everything about each table that the rebuild must keep: its columns (name, type, NOT NULL,
+    /// default, key), its foreign keys (with their actions), its indexes (columns, uniqueness, the
+    /// partial condition) and its CHECK constraints. Whitespace and comments do not count.
+    fn table_shapes(conn: &Connection) -> Vec<(String, Vec<String>)> {
+        let strings = |sql: &str| -> Vec<String> {
+            let mut statement = conn.prepare(sql).expect("prepare");
+            statement
+                .query_map([], |r| {
+                    let mut fields = Vec::new();
+                    for i in 0..r.as_ref().column_count() {
+                        let value: rusqlite::types::Value = r.get(i)?;
+                        fields.push(format!("{value:?}"));
+                    }
+                    Ok(fields.join("|"))
+                })
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("rows")
+        };
+        let squeeze = |sql: &str| -> String {
+            sql.lines()
+                .map(|line| line.split("--").next().unwrap_or(""))
+                .collect::<String>()
+                .split_whitespace()
+                .collect()
+        };
+        let tables: Vec<(String, String)> = {
+            let mut statement = conn
+                .prepare(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'table' \
+                     AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )
+                .expect("prepare");
+            statement
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("rows")
+        };
+        tables
+            .into_iter()
+            .map(|(table, sql)| {
+                let mut shape = strings(&format!(
+                    "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_xinfo('{table}')"
+                ));
+                shape.extend(strings(&format!(
+                    "SELECT \"table\", \"from\", \"to\", on_update, on_delete \
+                     FROM pragma_foreign_key_list('{table}') ORDER BY id, seq"
+                )));
+                // Automatic indexes (UNIQUE, PRIMARY KEY) by their columns, named ones by their DDL.
+                shape.extend(strings(&format!(
+                    "SELECT l.\"unique\", l.origin, l.partial, \
+                            (SELECT group_concat(name) FROM pragma_index_info(l.name)), \
+                            CASE WHEN l.origin = 'c' THEN l.name END \
+                     FROM pragma_index_list('{table}') l ORDER BY 5, 4"
+                )));
+                let mut statement = conn
+                    .prepare(
+                        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 \
+                         AND sql IS NOT NULL ORDER BY name",
+                    )
+                    .expect("prepare");
+                let indexes: Vec<String> = statement
+                    .query_map([&table], |r| r.get(0))
+                    .expect("query")
+                    .collect::<Result<_, _>>()
+                    .expect("rows");
+                shape.extend(indexes.iter().map(|sql| squeeze(sql)));
+                // CHECK ( … ) with balanced parentheses, wherever it stands in the table's DDL.
+                let ddl = squeeze(&sql);
+                let mut rest = ddl.as_str();
+                while let Some(at) = rest.find("CHECK(") {
+                    let clause = &rest[at..];
+                    let mut depth = 0;
+                    let end = clause
+                        .char_indices()
+                        .find_map(|(i, c)| {
+                            match c {
+                                '(' => depth += 1,
+                                ')' => depth -= 1,
+                                _ => return None,
+                            }
+                            (depth == 0).then_some(i + 1)
+                        })
+                        .expect("balanced");
+                    shape.push(clause[..end].to_owned());
+                    rest = &clause[end..];
+                }
+                (table, shape)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_rebuild_keeps_every_column_constraint_index_and_table() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        let before = rebuild_step();
+        migrate_to(&mut conn, before).expect("the schema before the rebuild");
+        let expected = table_shapes(&conn);
+        migrate_to(&mut conn, before + 1).expect("the rebuild");
+        let rebuilt = table_shapes(&conn);
+        let names = |shapes: &[(String, Vec<String>)]| -> Vec<String> {
+            shapes.iter().map(|(name, _)| name.clone()).collect()
+        };
+        assert_eq!(names(&rebuilt), names(&expected), "the same tables");
+        for ((table, after), (_, before)) in rebuilt.iter().zip(&expected) {
+            assert_eq!(after, before, "{table} kept its shape");
+        }
+        for table in [
+            "merchants",
+            "api_tokens",
+            "operator_tokens",
+            "payments",
+            "notifications",
+            "deliveries",
+            "accounts",
+            "sessions",
+        ] {
+            let sql: String = conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [table],
+                    |r| r.get(0),
+                )
+                .expect("table");
+            assert!(sql.contains("AUTOINCREMENT"), "{table}: {sql}");
+        }
+    }
+
+    #[test]
+    fn after_the_rebuild_deleted_ids_are_never_handed_out_again_and_old_rows_survive() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("before-rebuild.db");
+        {
+            let mut conn = Connection::open(&path).expect("open");
+            conn.pragma_update(None, "foreign_keys", true).expect("fk");
+            migrate_to(&mut conn, rebuild_step()).expect("the schema before the rebuild");
+            conn.execute_batch(
+                "INSERT INTO accounts (id, email, password_hash, is_operator, created_at)
+                 VALUES (1, 'owner@example.com', '$argon2id$x', 1, 0);
+                 INSERT INTO sessions (id, account_id, token_hash, csrf_token, created_at, expires_at)
+                 VALUES (1, 1, 'sh', 'c', 0, 9);
+                 INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
+                                        callback_secret_prefix, owner_account_id, created_at)
+                 VALUES (1, 'Toko A', 'whsec_a', 'ha', 'wqcb_a', 1, 0),
+                        (2, 'Toko B', 'whsec_b', 'hb', 'wqcb_b', NULL, 0);
+                 INSERT INTO api_tokens (id, merchant_id, token_hash, prefix, created_at, last_used_at)
+                 VALUES (1, 1, 'ta', 'wqk_a', 0, 7), (2, 2, 'tb', 'wqk_b', 0, NULL);
+                 INSERT INTO operator_tokens (id, token_hash, prefix, created_at) VALUES (1, 'oa', 'wqadm_a', 0);
+                 INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code, total_amount,
+                                       qris_payload, status, payment_method, created_at, expired_at,
+                                       paid_at, closed_at, page_token)
+                 VALUES (1, 'INV-1', 1, 25000, 42, 25042, 'q', 'paid', 'manual', 0, 9, 5, 5, 'pt1'),
+                        (2, 'INV-2', 2, 1000, 1, 1001, 'q', 'pending', NULL, 0, 9, NULL, NULL, NULL);
+                 INSERT INTO notifications (id, merchant_id, source, received_at, message, outcome, payment_id)
+                 VALUES (1, 1, 'forwarder', 5, 'Rp25.042 diterima', 'paid', 1);
+                 INSERT INTO notifications (id, merchant_id, source, received_at, app, outcome,
+                                            channel_id, trust, trust_reason)
+                 VALUES (2, 1, 'forwarder', 6, 'id.dana', 'held', 'payments-2', 'held', 'new_channel');
+                 INSERT INTO notification_payments (notification_id, position, amount, outcome, payment_id)
+                 VALUES (1, 0, 25042, 'paid', 1);
+                 INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
+                 VALUES (1, 'content', 'k', 5, 1);
+                 INSERT INTO deliveries (id, message_id, merchant_id, payment_id, event, body,
+                                         next_attempt_at, created_at)
+                 VALUES (1, 'msg_1', 1, 1, 'payment.paid', x'7b7d', 5, 5);
+                 INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms)
+                 VALUES (1, 1, 'https://shop.example/hook', 5, 10);
+                 INSERT INTO manual_confirmations (payment_id, account_id, reason, notification_id, confirmed_at)
+                 VALUES (1, 1, 'seen', 1, 5);
+                 INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
+                 VALUES (1, 'device-01', 0, 0);",
+            )
+            .expect("a populated file");
+        }
+        let mut conn = Connection::open(&path).expect("reopen");
+        conn.pragma_update(None, "foreign_keys", true).expect("fk");
+        migrate(&mut conn).expect("upgrade");
+        assert_eq!(version(&conn).expect("version"), SCHEMA_VERSION);
+        let fk: bool = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .expect("pragma");
+        assert!(fk, "foreign keys are enforced again after the migration");
+        let broken: Option<String> = conn
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()
+            .expect("check");
+        assert_eq!(broken, None, "every reference survived the rebuild");
+        let kept: (String, i64, Option<String>, Option<i64>) = conn
+            .query_row(
+                "SELECT p.invoice_id, p.total_amount, p.page_token, t.last_used_at
+                 FROM payments p JOIN api_tokens t ON t.merchant_id = p.merchant_id WHERE p.id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .expect("old rows");
+        assert_eq!(kept, ("INV-1".into(), 25042, Some("pt1".into()), Some(7)));
+        let held: (String, String, String) = conn
+            .query_row(
+                "SELECT outcome, channel_id, trust_reason FROM notifications WHERE id = 2",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("the held notification");
+        assert_eq!(
+            held,
+            ("held".into(), "payments-2".into(), "new_channel".into())
+        );
+        // The pending-total invariant's index came back with the table.
+        let clash = conn.execute(
+            "INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
+                                   qris_payload, created_at, expired_at)
+             VALUES ('INV-x', 2, 1000, 1, 1001, 'q', 0, 9)",
+            [],
+        );
+        assert!(clash.is_err(), "two pending payments of one total refused");
+        // Delete the newest merchant (and its rows), then make a new one: its id is new.
+        conn.execute_batch(
+            "DELETE FROM payments WHERE merchant_id = 2;
+             DELETE FROM api_tokens WHERE merchant_id = 2;
+             DELETE FROM merchants WHERE id = 2;
+             INSERT INTO merchants (name, webhook_secret, callback_secret_hash, callback_secret_prefix,
+                                    created_at)
+             VALUES ('Toko C', 'whsec_c', 'hc', 'wqcb_c', 0);
+             INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
+                                   qris_payload, created_at, expired_at)
+             VALUES ('INV-3', 1, 1000, 2, 1002, 'q', 0, 9);",
+        )
+        .expect("delete and insert");
+        let ids: (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT id FROM merchants WHERE name = 'Toko C'),
+                        (SELECT id FROM payments WHERE invoice_id = 'INV-3')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("ids");
+        assert_eq!(
+            ids,
+            (3, 3),
+            "the deleted merchant 2's and payment 2's ids are not reused"
+        );
+    }
+
+    #[test]
+    fn old_rows_go_in_batches_and_nothing_is_left_dangling() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        conn.pragma_update(None, "foreign_keys", true).expect("fk");
+        migrate(&mut conn).expect("schema");
+        conn.execute_batch(
+            "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
+                                    callback_secret_prefix, created_at)
+             VALUES (1, 'A', 's', 'h', 'p', 0);
+             INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code, total_amount,
+                                   qris_payload, status, payment_method, created_at, expired_at,
+                                   paid_at, closed_at)
+             VALUES (1, 'INV-old', 1, 1000, 1, 1001, 'q', 'paid', 'manual', 0, 10, 10, 10),
+                    (2, 'INV-new', 1, 1000, 2, 1002, 'q', 'paid', 'manual', 0, 10, 900, 900);
+             INSERT INTO notifications (id, merchant_id, source, received_at, outcome, payment_id)
+             VALUES (1, 1, 'forwarder', 5, 'paid', 1), (2, 1, 'forwarder', 6, 'no_match', NULL),
+                    (3, 1, 'forwarder', 7, 'late', NULL), (4, 1, 'forwarder', 950, 'paid', 2);
+             INSERT INTO notification_payments (notification_id, position, amount, outcome, payment_id)
+             VALUES (1, 0, 1001, 'paid', 1);
+             INSERT INTO seen (merchant_id, kind, key, seen_at, notification_id)
+             VALUES (1, 'content', 'old', 5, 1), (1, 'content', 'new', 950, 4);
+             INSERT INTO manual_confirmations (payment_id, reason, notification_id, confirmed_at)
+             VALUES (2, 'kept', 3, 900);
+             INSERT INTO deliveries (id, message_id, merchant_id, payment_id, event, body, status,
+                                     next_attempt_at, created_at)
+             VALUES (1, 'm1', 1, 1, 'payment.paid', x'00', 'delivered', 10, 10);
+             INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms)
+             VALUES (1, 1, 'u', 10, 1);",
+        )
+        .expect("rows");
+        let cutoff = webqris_core::Timestamp::from_millis(100);
+        let tx = Tx(Conn(Backend::Sqlite(&conn)));
+        // Notifications 1 and 2 are old; 3 is old but a manual confirmation refers to it.
+        assert_eq!(
+            tx.prune(crate::db::Prunable::Notifications, cutoff, 1)
+                .expect("prune"),
+            1
+        );
+        assert_eq!(
+            tx.prune(crate::db::Prunable::Notifications, cutoff, 10)
+                .expect("prune"),
+            1
+        );
+        assert_eq!(
+            tx.prune(crate::db::Prunable::Notifications, cutoff, 10)
+                .expect("prune"),
+            0
+        );
+        assert_eq!(
+            tx.prune(crate::db::Prunable::SeenKeys, cutoff, 10)
+                .expect("prune"),
+            1
+        );
+        assert_eq!(
+            tx.prune(crate::db::Prunable::DeliveryAttempts, cutoff, 10)
+                .expect("prune"),
+            1
+        );
+        assert_eq!(
+            tx.prune(crate::db::Prunable::FinishedInvoices, cutoff, 10)
+                .expect("prune"),
+            1
+        );
+        let left: (i64, i64, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM notifications), (SELECT COUNT(*) FROM seen),
+                        (SELECT COUNT(*) FROM payments), (SELECT COUNT(*) FROM deliveries)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .expect("counts");
+        assert_eq!(
+            left,
+            (2, 1, 1, 0),
+            "the new rows and the reconciled notification stay"
+        );
+        let broken: Option<String> = conn
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()
+            .expect("check");
+        assert_eq!(broken, None);
     }
 
     #[test]

@@ -350,7 +350,15 @@ pub struct Response {
     pub status: u16,
     /// The first `webhook.max_response_bytes` of the body (lossy UTF-8).
     pub body: String,
+    /// The response headers (names lowercase, values lossy UTF-8), at most [`MAX_REPORTED_HEADERS`],
+    /// each value cut to [`MAX_HEADER_VALUE_CHARS`].
+    pub headers: Vec<(String, String)>,
 }
+
+/// Response headers reported by [`post_signed`] (the test webhook shows them, never the body).
+pub const MAX_REPORTED_HEADERS: usize = 32;
+/// Characters of one reported response header value.
+pub const MAX_HEADER_VALUE_CHARS: usize = 256;
 
 /// One attempt of one delivery, recorded whatever happens; returns the next delivery claimed with the
 /// record, with the instant its lease is trusted until.
@@ -375,10 +383,10 @@ async fn attempt(
     };
     let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
     let (status_code, error, response_body, reach) = match sent {
-        Ok(Response { status, body }) if (200..300).contains(&status) => {
+        Ok(Response { status, body, .. }) if (200..300).contains(&status) => {
             (Some(status), None, Some(body), Reach::Answered)
         }
-        Ok(Response { status, body }) => (
+        Ok(Response { status, body, .. }) => (
             Some(status),
             Some(format!(
                 "HTTP {status} (only 2xx counts as delivered; redirects are not followed)"
@@ -621,6 +629,18 @@ async fn post(
         .await
         .map_err(|e| SendError::from_reqwest(&e))?;
     let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .take(MAX_REPORTED_HEADERS)
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            (
+                name.as_str().to_owned(),
+                value.chars().take(MAX_HEADER_VALUE_CHARS).collect(),
+            )
+        })
+        .collect();
     let mut body = Vec::new();
     while body.len() < config.max_response_bytes {
         match response.chunk().await {
@@ -637,6 +657,7 @@ async fn post(
     Ok(Response {
         status,
         body: String::from_utf8_lossy(&body).into_owned(),
+        headers,
     })
 }
 

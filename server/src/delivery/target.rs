@@ -1,7 +1,8 @@
 //! Which webhook targets the server may call (the SSRF guard). Loopback, private, link-local, CGNAT,
 //! unspecified, multicast, reserved, IPv6 unique-local/link-local and cloud metadata addresses are refused,
-//! in every spelling (IPv4-mapped, IPv4-compatible, NAT64, 6to4), unless the operator allows private
-//! targets (`webhook.allow_private_targets`). The check that counts is made on the *resolved* address at
+//! in every IPv6 form that maps, translates or tunnels to them (IPv4-mapped, IPv4-translated,
+//! IPv4-compatible, NAT64 well-known and local-use, 6to4, Teredo, ISATAP), unless the operator allows
+//! private targets (`webhook.allow_private_targets`). The check that counts is made on the *resolved* address at
 //! delivery time by [`GuardedResolver`], so a name that later resolves elsewhere (DNS rebinding) cannot
 //! reach an internal service; IP-literal hosts, which reqwest does not resolve, are checked by
 //! [`check_url`].
@@ -89,18 +90,47 @@ fn v4_class(ip: Ipv4Addr) -> Option<&'static str> {
         (240..=255, _, _) => "reserved",
         (192, 0, 0) => "reserved (IETF protocol assignments)",
         (198, 18 | 19, _) => "reserved (benchmarking)",
+        (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => "reserved (documentation)",
         _ => return None,
     })
+}
+
+/// The IPv4 address in two 16-bit segments.
+fn embedded_v4(hi: u16, lo: u16) -> Ipv4Addr {
+    let [a, b] = hi.to_be_bytes();
+    let [c, d] = lo.to_be_bytes();
+    Ipv4Addr::new(a, b, c, d)
+}
+
+/// IPv4 addresses an IPv6 address carries and could be translated or tunnelled to: IPv4-mapped
+/// (`::ffff:0:0/96`), IPv4-translated (`::ffff:0:0:0/96`, RFC 2765), IPv4-compatible (`::/96`), NAT64
+/// (`64:ff9b::/96`), 6to4 (`2002::/16`), ISATAP interface ids (`…:0:5efe:a.b.c.d`, `…:200:5efe:…`).
+/// Teredo and local-use NAT64 are refused whole by [`v6_class`], so they are not listed here.
+fn embedded_v4s(ip: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let seg = ip.segments();
+    let mut found = Vec::new();
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        found.push(v4);
+    }
+    let tail = embedded_v4(seg[6], seg[7]);
+    if seg[..4] == [0; 4] && matches!(seg[4..6], [0, 0] | [0xffff, 0]) {
+        found.push(tail);
+    }
+    if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        found.push(tail);
+    }
+    if seg[0] == 0x2002 {
+        found.push(embedded_v4(seg[1], seg[2]));
+    }
+    if seg[5] == 0x5efe && seg[4] & 0xfdff == 0 {
+        found.push(tail);
+    }
+    found
 }
 
 fn v6_class(ip: Ipv6Addr) -> Option<&'static str> {
     const METADATA: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254);
     let seg = ip.segments();
-    let embedded_v4 = |hi: u16, lo: u16| {
-        let [a, b] = hi.to_be_bytes();
-        let [c, d] = lo.to_be_bytes();
-        Ipv4Addr::new(a, b, c, d)
-    };
     if ip == METADATA {
         return Some("cloud metadata");
     }
@@ -110,24 +140,24 @@ fn v6_class(ip: Ipv6Addr) -> Option<&'static str> {
     if ip.is_loopback() {
         return Some("loopback");
     }
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return v4_class(v4);
+    if let Some(class) = embedded_v4s(ip).into_iter().find_map(v4_class) {
+        return Some(class);
     }
-    match seg[0] {
-        s if s & 0xfe00 == 0xfc00 => return Some("unique local (private)"),
-        s if s & 0xffc0 == 0xfe80 => return Some("link-local"),
-        s if s & 0xffc0 == 0xfec0 => return Some("site-local (private)"),
-        s if s & 0xff00 == 0xff00 => return Some("multicast"),
-        _ => {}
-    }
-    // Forms that embed an IPv4 address: IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96), 6to4.
-    if seg[..6] == [0; 6] || seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        return v4_class(embedded_v4(seg[6], seg[7]));
-    }
-    if seg[0] == 0x2002 {
-        return v4_class(embedded_v4(seg[1], seg[2]));
-    }
-    None
+    Some(match seg {
+        [s, ..] if s & 0xfe00 == 0xfc00 => "unique local (private)",
+        [s, ..] if s & 0xffc0 == 0xfe80 => "link-local",
+        [s, ..] if s & 0xffc0 == 0xfec0 => "site-local (private)",
+        [s, ..] if s & 0xff00 == 0xff00 => "multicast",
+        // Local-use NAT64 (RFC 8215): translated by the site's own gateway, into its own IPv4 space.
+        [0x64, 0xff9b, 1, ..] => "NAT64 local-use (translated to internal IPv4)",
+        // Teredo tunnels to an IPv4 address that the guard cannot see the class of reliably (the
+        // client's is obfuscated and behind a NAT): refused whole; nobody serves webhooks over it.
+        [0x2001, 0, ..] => "Teredo tunnel",
+        // Discard-only (RFC 6666) and documentation (RFC 3849) prefixes are never real targets.
+        [0x100, 0, 0, 0, ..] => "reserved (discard)",
+        [0x2001, 0xdb8, ..] => "reserved (documentation)",
+        _ => return None,
+    })
 }
 
 /// Parses and checks a webhook URL: http/https, a host, no credentials, and (unless private targets are
@@ -293,6 +323,82 @@ mod tests {
         }
         assert_eq!(class("fd00:ec2::254"), Some("cloud metadata"));
         assert_eq!(class("::ffff:8.8.8.8"), None);
+    }
+
+    #[test]
+    fn every_ipv6_form_that_maps_or_translates_to_internal_ipv4_is_refused() {
+        let cases = [
+            // IPv4-mapped (::ffff:0:0/96), in every spelling.
+            ("::ffff:7f00:1", "loopback"),
+            ("0:0:0:0:0:ffff:192.168.0.1", "private"),
+            ("::ffff:a9fe:a9fe", "cloud metadata"),
+            // IPv4-translated (::ffff:0:0:0/96, RFC 2765 / SIIT).
+            ("::ffff:0:127.0.0.1", "loopback"),
+            ("::ffff:0:a00:1", "private"),
+            ("::ffff:0:a9fe:a9fe", "cloud metadata"),
+            // IPv4-compatible (::/96, deprecated).
+            ("::10.0.0.1", "private"),
+            ("::a9fe:a9fe", "cloud metadata"),
+            // NAT64 well-known prefix 64:ff9b::/96.
+            ("64:ff9b::127.0.0.1", "loopback"),
+            ("64:ff9b::c0a8:101", "private"),
+            ("64:ff9b::6440:1", "CGNAT (shared address space)"),
+            // NAT64 local-use 64:ff9b:1::/48 (RFC 8215): any address in it, whatever it embeds.
+            (
+                "64:ff9b:1::a00:1",
+                "NAT64 local-use (translated to internal IPv4)",
+            ),
+            (
+                "64:ff9b:1:ffff::808:808",
+                "NAT64 local-use (translated to internal IPv4)",
+            ),
+            // 6to4 2002::/16 with an internal IPv4 in bits 16–48.
+            ("2002:a00:1::1", "private"),
+            ("2002:a9fe:a9fe::", "cloud metadata"),
+            ("2002:c0a8:101:5::9", "private"),
+            // Teredo 2001::/32.
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo tunnel"),
+            ("2001::7f00:1", "Teredo tunnel"),
+            // ISATAP interface ids carrying an internal IPv4.
+            ("2607:f8b0:1::5efe:10.0.0.1", "private"),
+            ("2607:f8b0:1::200:5efe:192.168.1.1", "private"),
+            // Reserved IPv6 that is never a real target.
+            ("100::1", "reserved (discard)"),
+            ("2001:db8::1", "reserved (documentation)"),
+        ];
+        for (ip, expected) in cases {
+            assert_eq!(class(ip), Some(expected), "{ip}");
+        }
+        for public in [
+            "::ffff:0:808:808",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "2607:f8b0:1::5efe:8.8.8.8",
+            "2a00:1450:4001:82a::200e",
+        ] {
+            assert_eq!(class(public), None, "{public} is public");
+        }
+    }
+
+    #[test]
+    fn urls_spelling_internal_addresses_oddly_are_refused() {
+        for internal in [
+            "http://[::ffff:7f00:1]/hook",
+            "http://[::ffff:0:127.0.0.1]/hook",
+            "http://[64:ff9b:1::a00:1]/hook",
+            "http://[2002:a9fe:a9fe::]/latest/meta-data",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "http://2130706433/hook",
+            "http://0x7f.1/hook",
+            "http://0177.0.0.1/hook",
+            "http://10.1/hook",
+        ] {
+            let err = check_url(internal, false).expect_err(internal);
+            assert!(
+                matches!(err, TargetError::Forbidden { .. }),
+                "{internal}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod cli;
 mod dashboard;
 mod delivery;
 mod errors;
+mod hostile;
 mod money;
 mod multinode;
 mod notification;

@@ -14,7 +14,10 @@ use crate::support::{Receiver, dana, static_qris, within};
 /// A `webqris serve` process (also the nodes of the multi-node tests).
 pub struct Serve {
     pub child: Child,
+    /// `http://<its address>`.
     pub base: String,
+    /// The messages it logged before it was listening.
+    pub startup: Vec<String>,
 }
 
 impl Serve {
@@ -34,6 +37,7 @@ impl Serve {
         let mut child = command.spawn().expect("webqris serve starts");
         let stderr = child.stderr.take().expect("stderr piped");
         let mut lines = BufReader::new(stderr).lines();
+        let mut startup = Vec::new();
         let addr = within("the listening log line", async {
             while let Some(line) = lines.next_line().await.expect("read stderr") {
                 let Ok(log) = serde_json::from_str::<Value>(&line) else {
@@ -41,6 +45,9 @@ impl Serve {
                 };
                 if log["fields"]["message"] == "webqris listening" {
                     return log["fields"]["addr"].as_str().expect("addr").to_owned();
+                }
+                if let Some(message) = log["fields"]["message"].as_str() {
+                    startup.push(message.to_owned());
                 }
             }
             panic!("webqris serve exited before listening");
@@ -51,7 +58,13 @@ impl Serve {
         Self {
             child,
             base: format!("http://{addr}"),
+            startup,
         }
+    }
+
+    /// Kills the process and waits for it to be gone.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("killed");
     }
 
     fn pid(&self) -> String {

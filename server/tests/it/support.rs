@@ -29,6 +29,10 @@ use webqris_server::merchant::{self, NewMerchant};
 /// The longest any test waits for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(15);
 
+/// The one-time operator setup token the test server is started with (a real server makes a random
+/// one and prints its link).
+pub const SETUP_TOKEN: &str = "test-setup-token";
+
 /// Awaits `future` under [`WAIT`], failing the test with `what` if it does not finish.
 pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
     match tokio::time::timeout(WAIT, future).await {
@@ -190,6 +194,16 @@ impl TestServer {
         config.webhook.retry_schedule = "0.01,0.02,0.04".parse().expect("schedule");
         config.webhook.timeout_secs = Seconds::from_secs(5);
         config.invoice.expiry_sweep_secs = Seconds::from_secs(3600);
+        // Every test client is on 127.0.0.1: per-address limits are tested by the hostile module only.
+        config.connection.max_connections_per_address = config.connection.max_connections;
+        config.websocket.max_per_address = config.websocket.max_sockets;
+        // The first dashboard account of a test is the operator, made with the setup link; the
+        // others register openly (the hostile module tests registration off, the default).
+        config.setup_token = Some(webqris_core::SecretString::new(SETUP_TOKEN));
+        config.dashboard.registration = true;
+        // Floods of creates are part of the money tests; the rate limit itself is a hostile test.
+        config.invoice.create_per_sec_per_token = 1_000_000;
+        config.invoice.create_burst_per_token = 1_000_000;
         tweak(&mut config);
         Self::launch(config, dir).await
     }

@@ -12,7 +12,7 @@ use reqwest::Method;
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
 
-use crate::support::{TestMerchant, TestServer, within};
+use crate::support::{SETUP_TOKEN, TestMerchant, TestServer, within};
 
 /// A password good enough for the rules.
 pub const PASSWORD: &str = "kata-sandi-rahasia";
@@ -75,8 +75,13 @@ pub fn set_cookie_line(headers: &HeaderMap, name: &str) -> Option<String> {
 impl Dashboard {
     /// Opens the dashboard as a page does: `GET /dashboard/api/session` gives the pre-login CSRF token.
     pub async fn open(server: &TestServer) -> Self {
+        Self::open_at(&server.url("")).await
+    }
+
+    /// [`Dashboard::open`] on the server at `base` (`http://host:port`).
+    pub async fn open_at(base: &str) -> Self {
         let mut tab = Self {
-            base: server.url(""),
+            base: base.to_owned(),
             http: reqwest::Client::builder()
                 .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
@@ -102,25 +107,45 @@ impl Dashboard {
         tab
     }
 
-    /// Registers an account and stays logged in as it.
+    /// The same tab with `X-Forwarded-For: value` on every request (a client claiming another address).
+    pub fn forwarded_for(mut self, value: &str) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().expect("a header value"));
+        self.http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .expect("client");
+        self
+    }
+
+    /// Registers an account and stays logged in as it: the server's operator (through the setup link)
+    /// when it has none yet, else an ordinary account.
     pub async fn register(server: &TestServer, email: &str) -> Self {
         let mut tab = Self::open(server).await;
-        let raw = tab.submit("/dashboard/api/register", email, PASSWORD).await;
+        let operator = server.db.read(|c| c.operator_exists()).await.expect("read");
+        let body = if operator {
+            json!({"email": email, "password": PASSWORD})
+        } else {
+            json!({"email": email, "password": PASSWORD, "setup_token": SETUP_TOKEN})
+        };
+        let raw = tab.post_login_form("/dashboard/api/register", &body).await;
         assert_eq!(raw.status, StatusCode::CREATED, "{}", raw.text);
         tab
     }
 
     /// Posts credentials to `path` (login or register) and adopts the session it starts, if any.
     pub async fn submit(&mut self, path: &str, email: &str, password: &str) -> Raw {
+        self.post_login_form(path, &json!({"email": email, "password": password}))
+            .await
+    }
+
+    /// Posts `body` to a login or registration route with the pre-login CSRF token and adopts the
+    /// session it starts, if any.
+    pub async fn post_login_form(&mut self, path: &str, body: &Value) -> Raw {
         let csrf = self.csrf.clone();
-        let raw = self
-            .raw(
-                Method::POST,
-                path,
-                Some(&json!({"email": email, "password": password})),
-                Some(&csrf),
-            )
-            .await;
+        let raw = self.raw(Method::POST, path, Some(body), Some(&csrf)).await;
         if let Some(session) = set_cookie(&raw.headers, "webqris_session") {
             self.session = Some(session);
             self.csrf = raw.json()["csrf_token"]

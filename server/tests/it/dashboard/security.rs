@@ -385,8 +385,8 @@ async fn session_cookies_are_http_only_same_site_and_stored_hashed() {
     assert_eq!(raw.json()["account"]["email"], "owner@example.com");
     assert_eq!(
         raw.json()["account"]["is_operator"],
-        true,
-        "the first account is the operator"
+        false,
+        "registering, even first, never makes the operator"
     );
     let cookie = tab.session.clone().expect("session");
     let hash = webqris_server::secret::hash(&cookie);
@@ -529,7 +529,7 @@ async fn the_login_rate_limit_answers_429_in_the_contract_shape() {
 }
 
 #[tokio::test]
-async fn registration_off_is_honoured_and_the_cli_makes_the_first_account() {
+async fn registration_off_is_honoured_and_the_cli_makes_the_operator() {
     let server = TestServer::start_with(|c| c.dashboard.registration = false).await;
     let mut tab = Dashboard::open(&server).await;
     let (_, session) = tab.get("/dashboard/api/session").await;
@@ -547,6 +547,7 @@ async fn registration_off_is_honoured_and_the_cli_makes_the_first_account() {
             "create",
             "--email",
             "Owner@Example.com",
+            "--operator",
             "--json",
             "--db",
         ])
@@ -568,10 +569,7 @@ async fn registration_off_is_honoured_and_the_cli_makes_the_first_account() {
     );
     let created: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
     assert_eq!(created["email"], "owner@example.com");
-    assert_eq!(
-        created["is_operator"], true,
-        "the first account is the operator"
-    );
+    assert_eq!(created["is_operator"], true, "--operator makes an operator");
     let raw = tab
         .submit("/dashboard/api/login", "owner@example.com", PASSWORD)
         .await;
