@@ -433,6 +433,9 @@ pub enum WsEvent {
     /// `device_alert`: a forwarder device went silent, cannot deliver, lost notification access, or
     /// recovered (`alert` null) (not in api.md: our addition).
     DeviceAlert(WsDeviceAlertData),
+    /// `webhook_alert`: a merchant's webhook endpoint has been failing (no 2xx) for
+    /// `webhook.failing_alert_secs`, or it recovered (`failing` false) (not in api.md: our addition).
+    WebhookAlert(WsWebhookAlertData),
 }
 
 impl WsEvent {
@@ -445,6 +448,7 @@ impl WsEvent {
             Self::WebhookDelivered(_) => "webhook_delivered",
             Self::WebhookFailed(_) => "webhook_failed",
             Self::DeviceAlert(_) => "device_alert",
+            Self::WebhookAlert(_) => "webhook_alert",
         }
     }
 }
@@ -569,6 +573,26 @@ pub struct WsDeviceAlertData {
     pub oldest_pending_since: Option<Timestamp>,
     /// Why the phone cannot deliver, as it said.
     pub last_delivery_error: Option<String>,
+}
+
+/// The `data` of a `webhook_alert` frame (not in api.md: our addition): sent once when a merchant's
+/// webhook endpoint has been failing for an hour, and once when an attempt succeeds again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsWebhookAlertData {
+    /// The merchant's name.
+    pub merchant_name: String,
+    /// The endpoint (the merchant's webhook URL).
+    pub url: String,
+    /// `true`: failing since `failing_since`; `false`: recovered.
+    pub failing: bool,
+    /// The first failed attempt since the last 2xx (null once recovered).
+    pub failing_since: Option<Timestamp>,
+    /// The last 2xx (the recovering one, when `failing` is false).
+    pub last_success_at: Option<Timestamp>,
+    /// Attempts in a row without a 2xx.
+    pub failed_attempts: i64,
+    /// Why the last failed attempt failed.
+    pub last_error: Option<String>,
 }
 
 /// One payment of a notification and what became of it; listed in the `payments` array of the answer to

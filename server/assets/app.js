@@ -164,6 +164,18 @@
       endpoint_open: "Endpoint tidak terjangkau: satu percobaan pada satu waktu",
       endpoint_open_detail: "{failures} percobaan berturut-turut habis waktu atau ditolak, sejak {since}. Percobaan berikutnya: {probe}. Terakhir: {error}",
       endpoint_queue: "{pending} webhook menunggu giliran ({in_flight} sedang dikirim); tidak ada yang dibuang.",
+      endpoint_last_success: "Terakhir berhasil (2xx): {at}",
+      endpoint_failing: "Gagal sejak {since}: {attempts} percobaan berturut-turut tanpa 2xx. Percobaan berikutnya: {next}. Terakhir: {error}",
+      endpoint_alert: "Endpoint gagal selama lebih dari satu jam",
+      rotate_overlap: "Secret lama tetap ikut menandatangani sampai {until} (webhook-signature membawa kedua tanda tangan).",
+      replay_title: "Kirim ulang webhook",
+      replay_help: "Kirim ulang semua webhook yang diantrikan dalam rentang ini, dengan webhook-id dan isi aslinya (tanda tangan baru).",
+      replay_since: "Sejak",
+      replay_until: "Sampai (opsional)",
+      replay: "Kirim ulang",
+      replay_done: "{n} webhook diantrikan untuk dikirim ulang.",
+      toast_webhook_alert: "Webhook {merchant} gagal selama satu jam: {url}",
+      toast_webhook_ok: "Webhook {merchant} pulih: {url}",
       callback_title: "Secret callback & forwarder",
       callback_help: "Aplikasi forwarder di ponsel memakai secret ini untuk mengirim notifikasi pembayaran. Secret disimpan sebagai hash, jadi hanya awalannya yang terlihat.",
       callback_prefix: "Awalan secret saat ini",
@@ -413,6 +425,18 @@
       endpoint_open: "Endpoint unreachable: one probe at a time",
       endpoint_open_detail: "{failures} attempts in a row timed out or were refused, since {since}. Next probe: {probe}. Last: {error}",
       endpoint_queue: "{pending} webhooks waiting their turn ({in_flight} being sent); none is dropped.",
+      endpoint_last_success: "Last success (2xx): {at}",
+      endpoint_failing: "Failing since {since}: {attempts} attempts in a row without a 2xx. Next attempt: {next}. Last: {error}",
+      endpoint_alert: "Endpoint failing for more than an hour",
+      rotate_overlap: "The old secret keeps signing too until {until} (webhook-signature carries both signatures).",
+      replay_title: "Replay webhooks",
+      replay_help: "Send again every webhook queued in this range, with its original webhook-id and body (signed afresh).",
+      replay_since: "Since",
+      replay_until: "Until (optional)",
+      replay: "Replay",
+      replay_done: "{n} webhooks queued to be sent again.",
+      toast_webhook_alert: "Webhooks of {merchant} failing for an hour: {url}",
+      toast_webhook_ok: "Webhooks of {merchant} recovered: {url}",
       callback_title: "Callback secret & forwarder",
       callback_help: "The forwarder app on the phone uses this secret to send payment notifications. It is stored hashed, so only its prefix is shown.",
       callback_prefix: "Current secret prefix",
@@ -1427,8 +1451,9 @@
     const saveUrl = h("button", { type: "submit", text: t("save"), test: "save-webhook" });
     const webhookError = errorLine();
     const secretBox = h("div", {});
-    const showSecret = (secret) => clear(secretBox).append(h("label", { text: t("webhook_secret") }), secretField(secret, "webhook-secret"));
-    showSecret(merchant.webhook_secret);
+    const showSecret = (secret, overlapUntil) => clear(secretBox).append(h("label", { text: t("webhook_secret") }), secretField(secret, "webhook-secret"),
+      overlapUntil ? h("p", { class: "muted small", test: "secret-overlap", text: t("rotate_overlap", { until: when(overlapUntil) }) }) : null);
+    showSecret(merchant.webhook_secret, merchant.previous_webhook_secret_until);
     const rotateWebhook = h("button", { type: "button", class: "secondary", text: t("rotate"), test: "rotate-webhook-secret" });
     const testWebhook = h("button", { type: "button", class: "secondary", text: t("test_webhook"), test: "test-webhook" });
     const testResult = h("div", { test: "test-result" });
@@ -1445,7 +1470,10 @@
     });
     rotateWebhook.addEventListener("click", async () => {
       if (!confirm(t("rotate_webhook_confirm"))) return;
-      try { showSecret((await api("POST", base + "/webhook/secret", {})).webhook_secret); } catch (e) { showError(webhookError, e); }
+      try {
+        const rotated = await api("POST", base + "/webhook/secret", {});
+        showSecret(rotated.webhook_secret, rotated.previous_webhook_secret_until);
+      } catch (e) { showError(webhookError, e); }
     });
     testWebhook.addEventListener("click", async () => {
       hideError(webhookError);
@@ -1469,9 +1497,31 @@
       h("p", {}, health.circuit === "open" ? badge("bad", t("endpoint_open")) : badge("ok", t("endpoint_ok"))),
       health.circuit === "open" ? h("p", { class: "small", text: t("endpoint_open_detail", {
         failures: health.consecutive_failures, since: when(health.since), probe: when(health.next_probe_at), error: health.last_error || t("none") }) }) : null,
+      health.alert ? h("p", { class: "banner small bad", test: "webhook-alert", text: t("endpoint_alert") }) : null,
+      health.failing_since ? h("p", { class: "small", test: "webhook-failing", text: t("endpoint_failing", {
+        since: when(health.failing_since), attempts: health.failed_attempts, next: health.next_attempt_at ? when(health.next_attempt_at) : t("none"), error: health.last_error || t("none") }) }) : null,
+      h("p", { class: "muted small", test: "webhook-last-success", text: t("endpoint_last_success", { at: health.last_success_at ? when(health.last_success_at) : t("never") }) }),
       health.pending > 0 ? h("p", { class: "muted small", text: t("endpoint_queue", { pending: health.pending, in_flight: health.in_flight }) }) : null);
+    // Replay: the browser's local date and time, sent as an instant.
+    const replaySince = h("input", { type: "datetime-local", required: true, test: "replay-since" });
+    const replayUntil = h("input", { type: "datetime-local", test: "replay-until" });
+    const replayResult = h("div", { test: "replay-result" });
+    const replayForm = h("form", {}, h("h3", { text: t("replay_title") }), h("p", { class: "muted small", text: t("replay_help") }),
+      h("div", { class: "row" }, h("div", {}, h("label", { text: t("replay_since") }), replaySince),
+        h("div", {}, h("label", { text: t("replay_until") }), replayUntil),
+        h("button", { type: "submit", class: "secondary", text: t("replay"), test: "replay-webhooks" })), replayResult);
+    replayForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      hideError(webhookError);
+      try {
+        const body = { since: new Date(replaySince.value).toISOString() };
+        if (replayUntil.value) body.until = new Date(replayUntil.value).toISOString();
+        const r = await api("POST", base + "/webhook/replay", body);
+        clear(replayResult).append(h("p", { class: "banner small ok", text: t("replay_done", { n: r.queued }) }));
+      } catch (e) { showError(webhookError, e); }
+    });
     main.append(h("section", { class: "card", test: "webhook-section" }, h("h2", { text: t("webhook_title") }), h("p", { class: "muted small", text: t("webhook_help") }),
-      healthBox, webhookForm, secretBox, h("div", { class: "actions" }, rotateWebhook, testWebhook), testResult, webhookError));
+      healthBox, webhookForm, secretBox, h("div", { class: "actions" }, rotateWebhook, testWebhook), testResult, replayForm, webhookError));
 
     // Callback secret and the forwarder setup QR.
     const prefix = h("code", { text: merchant.callback_secret_prefix + "…" });
@@ -1740,6 +1790,10 @@
     else if (frame.event === "payments_expired") toast(t("toast_expired", { n: d.count }));
     else if (frame.event === "webhook_delivered") toast(t("toast_delivered", { invoice: d.invoice_id }));
     else if (frame.event === "webhook_failed") toast(t("toast_failed", { invoice: d.invoice_id }));
+    else if (frame.event === "webhook_alert") {
+      const names = { merchant: d.merchant_name, url: d.url };
+      toast(d.failing ? t("toast_webhook_alert", names) : t("toast_webhook_ok", names));
+    }
     else if (frame.event === "device_alert") {
       const names = { device: d.device_id, merchant: d.merchant_name };
       toast(d.alert ? t("toast_device_alert", { ...names, alert: t(d.alert === "silent" ? "silent" : "alert_" + d.alert) }) : t("toast_device_ok", names));

@@ -10,14 +10,16 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
-use webqris_core::SecretString;
+
 use webqris_core::notification::trust::{self, Envelope, History, Trust};
 use webqris_core::notification::{self, Notification, Verdict};
 use webqris_core::qris;
+use webqris_core::{SecretString, Timestamp};
 
 use crate::account;
 use crate::config::{Config, ConfigError};
 use crate::db::{ApiTokenInfo, Db, MerchantId, NewAccountRole};
+use crate::delivery;
 use crate::merchant::{self, NewMerchant};
 use crate::password::Passwords;
 
@@ -82,6 +84,32 @@ enum Command {
     Account {
         #[command(subcommand)]
         command: AccountCommand,
+    },
+    /// Outbound webhooks.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+    /// Print the effective configuration (defaults, `--config` file, `WEBQRIS_*` environment and
+    /// `--db`, as `serve` would use them), every key, passwords redacted.
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookCommand {
+    /// Send a merchant's webhooks again (after an outage of its receiver): every webhook queued in
+    /// [--since, --until), whatever became of it, with its original `webhook-id` and body and a fresh
+    /// signature. A running server sends them within `webhook.poll_secs`.
+    Replay {
+        /// Merchant id.
+        #[arg(long)]
+        merchant: i64,
+        /// From this instant on (RFC 3339, e.g. 2026-03-09T10:00:00Z), when the webhook was queued.
+        #[arg(long)]
+        since: String,
+        /// Before this instant (RFC 3339); default: up to now.
+        #[arg(long)]
+        until: Option<String>,
     },
 }
 
@@ -259,6 +287,16 @@ fn run(cli: Cli) -> Outcome {
         Command::Admin { command } => with_db(&cli.global, |db, config| {
             Box::pin(run_admin(db, config, command))
         }),
+        Command::Webhook { command } => with_db(&cli.global, |db, config| {
+            Box::pin(run_webhook(db, config, command))
+        }),
+        Command::Config => match load_config(&cli.global).and_then(Config::validated) {
+            Ok(config) => match serde_json::to_value(&config) {
+                Ok(shown) => Outcome::ok(shown),
+                Err(e) => error(format!("cannot render the configuration: {e}")),
+            },
+            Err(e) => error(e),
+        },
         Command::Account { command } => {
             let AccountCommand::Create { email, operator } = &command;
             let role = if *operator {
@@ -399,6 +437,37 @@ async fn run_token(db: &Db, config: &Config, command: TokenCommand) -> Outcome {
                     "merchant {merchant} has no live API token with prefix {prefix:?}"
                 )),
                 Ok(revoked) => Outcome::ok(json!({"revoked": revoked})),
+                Err(e) => error(e),
+            }
+        }
+    }
+}
+
+async fn run_webhook(db: &Db, config: &Config, command: WebhookCommand) -> Outcome {
+    match command {
+        WebhookCommand::Replay {
+            merchant,
+            since,
+            until,
+        } => {
+            let parse = |flag: &str, text: &str| {
+                Timestamp::parse(text).map_err(|e| {
+                    format!(
+                        "--{flag} must be an RFC 3339 instant such as 2026-03-09T10:00:00Z: {e}"
+                    )
+                })
+            };
+            let since = match parse("since", &since) {
+                Ok(since) => since,
+                Err(e) => return error(e),
+            };
+            let until = match until.as_deref().map(|u| parse("until", u)).transpose() {
+                Ok(until) => until,
+                Err(e) => return error(e),
+            };
+            match delivery::replay(db, MerchantId(merchant), since, until, config.clock.now()).await
+            {
+                Ok(queued) => Outcome::ok(json!({"queued": queued})),
                 Err(e) => error(e),
             }
         }

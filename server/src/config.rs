@@ -7,17 +7,18 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::clock::Clock;
 
 /// Everything the server can be told. `Default` is the documented default configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
     /// SQLite database file; it and its directory are created on first run.
+    #[serde(serialize_with = "redacted_location")]
     pub db: PathBuf,
     /// Largest request body accepted, in bytes; a bigger body is answered 400.
     pub max_body_bytes: usize,
@@ -81,7 +82,7 @@ impl Default for Config {
 }
 
 /// Invoice settings (`[invoice]`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct InvoiceConfig {
     /// How long a new invoice stays payable.
@@ -126,7 +127,7 @@ impl Default for InvoiceConfig {
 }
 
 /// Notification settings (`[notification]`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotificationConfig {
     /// Identical content (same app, title and text) from one merchant within this window is a re-post of
@@ -143,7 +144,7 @@ impl Default for NotificationConfig {
 }
 
 /// Outbound webhook settings (`[webhook]`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Delays before the retries after a failed attempt (seconds, decimals allowed). `[2, 4, 8]` means
@@ -171,16 +172,22 @@ pub struct WebhookConfig {
     pub lease_secs: Seconds,
     /// Bytes of each response body kept in the attempt log.
     pub max_response_bytes: usize,
+    /// How often the worker looks at the outbox when nothing rang it: work queued by another process
+    /// (`webqris webhook replay`) is picked up within this.
+    pub poll_secs: Seconds,
+    /// After the webhook secret is rotated, how long the previous secret keeps signing too (both
+    /// signatures in `webhook-signature`), so that receivers can switch without dropping a webhook.
+    pub secret_overlap_secs: Seconds,
+    /// An endpoint whose attempts have all failed for this long (no 2xx since) raises `webhook_alert`.
+    pub failing_alert_secs: Seconds,
+    /// How often endpoints are checked for that alert.
+    pub alert_sweep_secs: Seconds,
 }
 
 impl Default for WebhookConfig {
     fn default() -> Self {
         Self {
-            retry_schedule: RetrySchedule(vec![
-                Seconds::from_secs(2),
-                Seconds::from_secs(4),
-                Seconds::from_secs(8),
-            ]),
+            retry_schedule: RetrySchedule::outlasting_an_outage(),
             timeout_secs: Seconds::from_secs(10),
             connect_timeout_secs: Seconds::from_secs(3),
             allow_private_targets: false,
@@ -190,12 +197,16 @@ impl Default for WebhookConfig {
             breaker_probe_secs: Seconds::from_secs(5),
             lease_secs: Seconds::from_secs(15),
             max_response_bytes: 2048,
+            poll_secs: Seconds::from_secs(5),
+            secret_overlap_secs: Seconds::from_secs(24 * 3600),
+            failing_alert_secs: Seconds::from_secs(3600),
+            alert_sweep_secs: Seconds::from_secs(60),
         }
     }
 }
 
 /// Database settings (`[database]`): the first three for SQLite, the last two for PostgreSQL.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `PRAGMA synchronous` in WAL mode: `full` (default; a commit survives power loss) or `normal`
@@ -228,7 +239,7 @@ impl Default for DatabaseConfig {
 }
 
 /// Connection settings (`[connection]`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConnectionConfig {
     /// Time a client has to send a whole request head (line and headers) once it starts one.
@@ -258,7 +269,7 @@ impl Default for ConnectionConfig {
 }
 
 /// WebSocket settings (`[websocket]`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebSocketConfig {
     /// Events a client may fall behind before it is disconnected (a slow client never slows the server).
@@ -292,7 +303,7 @@ impl Default for WebSocketConfig {
 }
 
 /// Forwarder settings (`[forwarder]`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ForwarderConfig {
     /// The heartbeat interval the server asks forwarders to keep.
@@ -319,7 +330,7 @@ impl Default for ForwarderConfig {
 }
 
 /// Dashboard settings (`[dashboard]`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DashboardConfig {
     /// Whether anyone may register an (ordinary) account in the browser. Off (the default): accounts are
@@ -366,7 +377,7 @@ impl Default for DashboardConfig {
 }
 
 /// Retention settings (`[retention]`): ages in days, 0 keeps rows forever.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetentionConfig {
     /// Notifications received longer ago are deleted (except those a manual confirmation refers to).
@@ -399,7 +410,7 @@ impl Default for RetentionConfig {
 }
 
 /// `PRAGMA synchronous` for the WAL journal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Synchronous {
     /// Every commit is synced to disk before it is acknowledged.
@@ -477,6 +488,17 @@ impl FromStr for Seconds {
     }
 }
 
+/// Whole seconds as an integer (`60`), others as a decimal (`0.05`): what the TOML file would say.
+impl Serialize for Seconds {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0.subsec_nanos() == 0 {
+            serializer.serialize_u64(self.0.as_secs())
+        } else {
+            serializer.serialize_f64(self.0.as_secs_f64())
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Seconds {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
@@ -500,6 +522,22 @@ impl<'de> Deserialize<'de> for Seconds {
 pub struct RetrySchedule(pub Vec<Seconds>);
 
 impl RetrySchedule {
+    /// The default: the contract's 2 s, 4 s, 8 s, then 1 min, 5 min, 30 min, 2 h, 6 h, 12 h and 24 h, so
+    /// that a receiver down for a day (about 44.6 hours in all) still gets its webhooks.
+    pub fn outlasting_an_outage() -> Self {
+        Self(
+            [2, 4, 8, 60, 300, 1800, 7200, 21_600, 43_200, 86_400]
+                .into_iter()
+                .map(Seconds::from_secs)
+                .collect(),
+        )
+    }
+
+    /// The time from the first attempt to the last (the sum of the delays).
+    pub fn span(&self) -> Duration {
+        self.0.iter().map(|s| s.duration()).sum()
+    }
+
     /// The delay before retry number `retry` (1-based), or `None` when attempts are exhausted.
     pub fn delay_before_retry(&self, retry: usize) -> Option<Seconds> {
         retry.checked_sub(1).and_then(|i| self.0.get(i)).copied()
@@ -525,6 +563,12 @@ impl FromStr for RetrySchedule {
     }
 }
 
+impl Serialize for RetrySchedule {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
 impl<'de> Deserialize<'de> for RetrySchedule {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
@@ -538,6 +582,12 @@ impl<'de> Deserialize<'de> for RetrySchedule {
             Raw::Text(text) => text.parse().map_err(serde::de::Error::custom),
         }
     }
+}
+
+/// A database location as `webqris config` shows it: a URL's password (`postgres://user:pw@host/db`) is
+/// replaced by `***`; a file path is shown as it is.
+fn redacted_location<S: Serializer>(location: &Path, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&crate::db::shown_location(location))
 }
 
 /// Why the configuration could not be loaded. Each variant names the file, variable or key at fault.
@@ -651,6 +701,19 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "WEBQRIS_WEBHOOK_MAX_RESPONSE_BYTES",
         "webhook.max_response_bytes",
+    ),
+    ("WEBQRIS_WEBHOOK_POLL_SECS", "webhook.poll_secs"),
+    (
+        "WEBQRIS_WEBHOOK_SECRET_OVERLAP_SECS",
+        "webhook.secret_overlap_secs",
+    ),
+    (
+        "WEBQRIS_WEBHOOK_FAILING_ALERT_SECS",
+        "webhook.failing_alert_secs",
+    ),
+    (
+        "WEBQRIS_WEBHOOK_ALERT_SWEEP_SECS",
+        "webhook.alert_sweep_secs",
     ),
     ("WEBQRIS_DB_SYNCHRONOUS", "database.synchronous"),
     ("WEBQRIS_DB_READERS", "database.readers"),
@@ -798,6 +861,10 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "webhook.breaker_probe_secs" => set!(webhook.breaker_probe_secs, parse),
         "webhook.lease_secs" => set!(webhook.lease_secs, parse),
         "webhook.max_response_bytes" => set!(webhook.max_response_bytes, parse),
+        "webhook.poll_secs" => set!(webhook.poll_secs, parse),
+        "webhook.secret_overlap_secs" => set!(webhook.secret_overlap_secs, parse),
+        "webhook.failing_alert_secs" => set!(webhook.failing_alert_secs, parse),
+        "webhook.alert_sweep_secs" => set!(webhook.alert_sweep_secs, parse),
         "database.synchronous" => set!(database.synchronous, parse),
         "database.readers" => set!(database.readers, parse),
         "database.busy_timeout_ms" => set!(database.busy_timeout_ms, parse),
@@ -973,6 +1040,14 @@ impl Config {
                 "webhook.lease_secs",
                 "must be at least 0.003 (it is renewed every third of it)".into(),
             ));
+        }
+        for (key, value) in [
+            ("webhook.poll_secs", self.webhook.poll_secs),
+            ("webhook.alert_sweep_secs", self.webhook.alert_sweep_secs),
+        ] {
+            if value.duration().is_zero() {
+                return Err(invalid(key, "must be more than 0".into()));
+            }
         }
         if self.database.readers == 0 {
             return Err(invalid("database.readers", "must be at least 1".into()));
@@ -1155,7 +1230,24 @@ mod tests {
             c.notification.duplicate_window_secs,
             Seconds::from_secs(600)
         );
-        assert_eq!(c.webhook.retry_schedule, "2,4,8".parse().expect("schedule"));
+        assert_eq!(
+            c.webhook.retry_schedule,
+            "2,4,8,60,300,1800,7200,21600,43200,86400"
+                .parse()
+                .expect("schedule")
+        );
+        assert_eq!(
+            c.webhook.retry_schedule.max_attempts(),
+            11,
+            "the contract's first three retries, then seven more"
+        );
+        assert!(
+            c.webhook.retry_schedule.span() >= Duration::from_secs(24 * 3600),
+            "a receiver down for a whole day still gets its webhooks"
+        );
+        assert_eq!(c.webhook.poll_secs, Seconds::from_secs(5));
+        assert_eq!(c.webhook.secret_overlap_secs, Seconds::from_secs(86400));
+        assert_eq!(c.webhook.failing_alert_secs, Seconds::from_secs(3600));
         assert_eq!(c.webhook.timeout_secs, Seconds::from_secs(10));
         assert!(!c.webhook.allow_private_targets);
         assert_eq!(c.webhook.connect_timeout_secs, Seconds::from_secs(3));
@@ -1315,6 +1407,60 @@ allow_private_targets = true
                 .expect_err("refused");
             assert!(err.to_string().contains("public_url"), "{err}");
         }
+    }
+
+    /// Every leaf of a JSON object as a dotted key.
+    fn leaf_keys(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+        match value.as_object() {
+            Some(map) => {
+                for (key, inner) in map {
+                    let path = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    leaf_keys(inner, &path, out);
+                }
+            }
+            None => out.push(prefix.to_owned()),
+        }
+    }
+
+    #[test]
+    fn the_effective_configuration_lists_every_key_with_its_value_and_no_password() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("WEBQRIS_WEBHOOK_RETRY_SCHEDULE", "1,0.5"),
+                (
+                    "WEBQRIS_DB",
+                    "postgres://webqris:hunter2@db.example/webqris",
+                ),
+            ]),
+        )
+        .expect("loads")
+        .validated()
+        .expect("valid");
+        let shown = serde_json::to_value(&c).expect("serialises");
+        let mut keys = Vec::new();
+        leaf_keys(&shown, "", &mut keys);
+        keys.sort();
+        let mut expected: Vec<String> = ENVIRONMENT.iter().map(|(_, k)| (*k).to_owned()).collect();
+        expected.sort();
+        assert_eq!(keys, expected, "every setting, and nothing else");
+        assert_eq!(
+            shown["webhook"]["retry_schedule"],
+            serde_json::json!([1, 0.5])
+        );
+        assert_eq!(shown["invoice"]["ttl_secs"], 1800);
+        assert_eq!(shown["database"]["synchronous"], "full");
+        assert_eq!(shown["db"], "postgres://webqris:***@db.example/webqris");
+        assert!(!shown.to_string().contains("hunter2"), "{shown}");
+        let path = Config::default();
+        assert_eq!(
+            serde_json::to_value(&path).expect("json")["db"],
+            "./data/webqris.db"
+        );
     }
 
     #[test]

@@ -117,7 +117,8 @@ fn payments_of(event: &WsEvent) -> Vec<PaymentId> {
         WsEvent::NewPayment(_)
         | WsEvent::WebhookDelivered(_)
         | WsEvent::WebhookFailed(_)
-        | WsEvent::DeviceAlert(_) => Vec::new(),
+        | WsEvent::DeviceAlert(_)
+        | WsEvent::WebhookAlert(_) => Vec::new(),
     }
 }
 

@@ -116,6 +116,10 @@ pub async fn run(
     let pruner = tokio::spawn(retention::run(state.clone(), workers_stopping.clone()));
     let device_sweeper = tokio::spawn(device::run(state.clone(), workers_stopping.clone()));
     let relay = tokio::spawn(events::run(state.clone(), workers_stopping.clone()));
+    let endpoint_sweeper = tokio::spawn(delivery::health::run(
+        state.clone(),
+        workers_stopping.clone(),
+    ));
     let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
     tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.location(), "webqris listening");
     let app = api::router(state.clone());
@@ -141,6 +145,9 @@ pub async fn run(
     }
     if let Err(e) = relay.await {
         tracing::error!(error = %e, "event relay task failed");
+    }
+    if let Err(e) = endpoint_sweeper.await {
+        tracing::error!(error = %e, "webhook alert sweeper task failed");
     }
     if let Err(e) = deliverer.await {
         tracing::error!(error = %e, "webhook worker task failed");

@@ -190,14 +190,23 @@ impl Shared {
             })
         };
         self.changed.notify_all();
-        if let Some(health) = changed_health {
+        if let Some(mut health) = changed_health {
             let observer = self
                 .observer
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone();
             if let Some(observer) = observer {
-                observer.health_changed(&health);
+                // The observer is called outside the lock, so another thread's newer health may reach
+                // it before ours (the phone would keep showing ours, stale). After our call, tell the
+                // newest again whenever it is not what we told.
+                loop {
+                    observer.health_changed(&health);
+                    match self.progress().published.clone() {
+                        Some(newest) if newest != health => health = newest,
+                        _ => break,
+                    }
+                }
             }
         }
     }

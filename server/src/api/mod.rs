@@ -3,6 +3,7 @@
 
 pub mod callback;
 pub mod device;
+pub mod docs;
 pub mod notify;
 pub mod payment;
 pub mod qr;
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(device::router())
         .merge(ws::router())
         .merge(qr::router())
+        .merge(docs::router())
         .merge(crate::dashboard::router(
             state.config.dashboard.max_upload_bytes,
         ))

@@ -67,6 +67,10 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
             post(test_webhook),
         )
         .route(
+            "/dashboard/api/merchants/{id}/webhook/replay",
+            post(replay_webhooks),
+        )
+        .route(
             "/dashboard/api/merchants/{id}/callback-secret",
             post(rotate_callback_secret),
         )
@@ -141,6 +145,11 @@ fn list_json(state: &AppState, row: &MerchantListRow) -> Value {
 }
 
 fn detail_json(state: &AppState, m: &MerchantDetail) -> Value {
+    let previous_until = m
+        .previous_webhook_secret
+        .as_ref()
+        .map(|(_, until)| *until)
+        .filter(|until| *until > state.now());
     json!({
         "id": m.merchant.id.0,
         "name": m.merchant.name,
@@ -149,6 +158,8 @@ fn detail_json(state: &AppState, m: &MerchantDetail) -> Value {
         "qris": m.merchant.qris_payload.as_deref().map(qris_json),
         "webhook_url": m.merchant.webhook_url,
         "webhook_secret": m.webhook_secret.expose(),
+        // While set, the previous secret still signs too (`webhook-signature` carries both).
+        "previous_webhook_secret_until": previous_until,
         "callback_secret_prefix": m.callback_secret_prefix,
         "server_url": &*state.public_url,
     })
@@ -198,7 +209,9 @@ fn device_json(state: &AppState, d: &DeviceRow) -> Value {
     serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
-/// The webhook endpoint's breaker and queue (`circuit` is `closed` until something went wrong).
+/// The webhook endpoint's breaker, health and queue (`circuit` is `closed` until something went wrong;
+/// `failing_since` is set from the first failed attempt until the next 2xx, `alert` once that lasted
+/// `webhook.failing_alert_secs`).
 fn endpoint_json(e: &EndpointStatus) -> Value {
     let health = e.health.as_ref();
     json!({
@@ -209,6 +222,11 @@ fn endpoint_json(e: &EndpointStatus) -> Value {
         "last_error": health.and_then(|h| h.last_error.clone()),
         "pending": e.pending,
         "in_flight": e.in_flight,
+        "last_success_at": health.and_then(|h| h.last_success_at),
+        "failing_since": health.and_then(|h| h.failing_since),
+        "failed_attempts": health.map_or(0, |h| h.failed_attempts),
+        "next_attempt_at": e.next_attempt_at,
+        "alert": health.is_some_and(|h| h.alert),
     })
 }
 
@@ -472,17 +490,67 @@ async fn set_webhook(
     Ok(JsonResponse(json!({"success": true, "webhook_url": url})).into_response())
 }
 
+#[derive(Debug, Deserialize)]
+struct RotateBody {
+    /// How long the old secret keeps signing too; absent: `webhook.secret_overlap_secs`; 0: it stops at
+    /// once (a leaked secret).
+    overlap_secs: Option<u64>,
+}
+
+/// `POST /dashboard/api/merchants/{id}/webhook/secret`: a new webhook secret, shown once; the old one
+/// keeps signing as well for the overlap.
 async fn rotate_webhook_secret(
     State(state): State<AppState>,
     m: VisibleMerchant,
+    Json(body): Json<RotateBody>,
 ) -> Result<Response, AppError> {
+    let overlap_ms = match body.overlap_secs {
+        Some(secs) => i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+        None => state.config.webhook.secret_overlap_secs.millis(),
+    };
+    let until = (overlap_ms > 0)
+        .then(|| Timestamp::from_millis(state.now().as_millis().saturating_add(overlap_ms)));
     let secret = secret::webhook_secret();
     let (merchant, stored) = (m.id(), secret.clone());
     state
         .db
-        .write(move |tx| tx.set_webhook_secret(merchant, &stored))
+        .write(move |tx| tx.set_webhook_secret(merchant, &stored, until))
         .await?;
-    Ok(JsonResponse(json!({"success": true, "webhook_secret": secret.expose()})).into_response())
+    Ok(JsonResponse(json!({
+        "success": true,
+        "webhook_secret": secret.expose(),
+        "previous_webhook_secret_until": until,
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ReplayBody {
+    since: Timestamp,
+    until: Option<Timestamp>,
+}
+
+/// `POST /dashboard/api/merchants/{id}/webhook/replay` `{"since", "until"?}`: sends the merchant's
+/// webhooks queued in that range again now (original `webhook-id` and body, fresh signature), like
+/// `webqris webhook replay`.
+async fn replay_webhooks(
+    State(state): State<AppState>,
+    m: VisibleMerchant,
+    Json(body): Json<ReplayBody>,
+) -> Result<Response, AppError> {
+    let queued = delivery::replay(&state.db, m.id(), body.since, body.until, state.now())
+        .await
+        .map_err(|e| match e {
+            delivery::ReplayError::Db(e) => AppError::from(e),
+            delivery::ReplayError::UnknownMerchant(_) => merchant_not_found(),
+            delivery::ReplayError::EmptyRange => {
+                AppError::BadRequest("until must be after since".to_owned())
+            }
+        })?;
+    if queued > 0 {
+        state.delivery_bell.notify_one();
+    }
+    Ok(JsonResponse(json!({"success": true, "queued": queued})).into_response())
 }
 
 /// What the test webhook reports: the receiver's status, headers and timing, never its body.
@@ -533,7 +601,7 @@ async fn test_webhook(
     let sent = delivery::post_signed(
         &client,
         &url,
-        &m.detail.webhook_secret,
+        &m.detail.webhook_secrets(now),
         &message_id,
         &body,
         &state.config.webhook,

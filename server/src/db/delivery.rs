@@ -77,8 +77,18 @@ pub struct ClaimedDelivery {
     pub attempt: i64,
     /// The merchant's webhook URL now (it may have changed since the payment).
     pub url: Option<String>,
-    /// The merchant's webhook secret now.
-    pub secret: SecretString,
+    /// The merchant's webhook secrets now.
+    pub secrets: WebhookSecrets,
+}
+
+/// The secrets that sign a merchant's webhooks: the current one, and during the overlap after a rotation
+/// (`webhook.secret_overlap_secs`) the previous one too.
+#[derive(Debug, Clone)]
+pub struct WebhookSecrets {
+    /// The secret shown in the dashboard now.
+    pub current: SecretString,
+    /// The secret it replaced, while its overlap lasts.
+    pub previous: Option<SecretString>,
 }
 
 /// What one attempt did.
@@ -173,8 +183,17 @@ pub struct EndpointHealth {
     pub changed_at: Option<Timestamp>,
     /// While open: when the next probe may start.
     pub probe_at: Option<Timestamp>,
-    /// Why the last unreachable attempt failed.
+    /// Why the last failed attempt failed.
     pub last_error: Option<String>,
+    /// When an attempt last got a 2xx.
+    pub last_success_at: Option<Timestamp>,
+    /// The first failed attempt since the last 2xx (`None` while the last attempt succeeded).
+    pub failing_since: Option<Timestamp>,
+    /// Attempts in a row that did not get a 2xx (any failure, unlike `failures`).
+    pub failed_attempts: i64,
+    /// Whether the "failing for `webhook.failing_alert_secs`" alert has been announced (and not yet its
+    /// recovery).
+    pub alert: bool,
 }
 
 /// The breaker's settings (`webhook.breaker_*`).
@@ -186,13 +205,18 @@ pub struct Breaker {
     pub probe_interval: Duration,
 }
 
-/// A change of an endpoint's circuit, made by recording an attempt (logged once, by whoever made it).
+/// A change of an endpoint's circuit or alert, made by recording an attempt (logged and announced once,
+/// by whoever made it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CircuitChange {
+pub struct EndpointChange {
     /// The merchant whose endpoint it is.
     pub merchant: MerchantId,
     /// The endpoint's state after the change.
     pub health: EndpointHealth,
+    /// The circuit opened or closed.
+    pub circuit_changed: bool,
+    /// A 2xx cleared the raised "failing" alert.
+    pub recovered: bool,
 }
 
 impl EndpointHealth {
@@ -204,13 +228,19 @@ impl EndpointHealth {
             changed_at: None,
             probe_at: None,
             last_error: None,
+            last_success_at: None,
+            failing_since: None,
+            failed_attempts: 0,
+            alert: false,
         }
     }
 
-    /// The state after an attempt that reached (or failed to reach) the endpoint.
+    /// The state after an attempt that reached (or failed to reach) the endpoint; `delivered` when it got
+    /// a 2xx.
     pub fn after(
         &self,
         reach: Reach,
+        delivered: bool,
         error: Option<&str>,
         now: Timestamp,
         breaker: Breaker,
@@ -220,6 +250,16 @@ impl EndpointHealth {
                 i64::try_from(breaker.probe_interval.as_millis()).unwrap_or(i64::MAX),
             ));
         let mut next = self.clone();
+        if delivered {
+            next.last_success_at = Some(now);
+            next.failing_since = None;
+            next.failed_attempts = 0;
+            next.alert = false;
+        } else if reach != Reach::NotTried {
+            next.failing_since = self.failing_since.or(Some(now));
+            next.failed_attempts = self.failed_attempts.saturating_add(1);
+            next.last_error = error.map(str::to_owned);
+        }
         match reach {
             Reach::NotTried => {}
             Reach::Answered => {
@@ -232,7 +272,6 @@ impl EndpointHealth {
             }
             Reach::Unreachable => {
                 next.failures = self.failures.saturating_add(1);
-                next.last_error = error.map(str::to_owned);
                 if self.circuit == Circuit::Open {
                     next.probe_at = Some(probe_at);
                 } else if next.failures >= i64::from(breaker.threshold) {
@@ -255,6 +294,8 @@ pub struct EndpointStatus {
     pub pending: i64,
     /// Attempts in flight now.
     pub in_flight: i64,
+    /// When the next waiting delivery is due.
+    pub next_attempt_at: Option<Timestamp>,
 }
 
 /// A lease a worker holds: the delivery and the attempt number it was claimed for.
@@ -342,6 +383,15 @@ fn delivery_from_row(r: &Row<'_>) -> Result<DeliveryInfo, DbError> {
         finished_at: r.get(8)?,
         lease_until: r.get(9)?,
     })
+}
+
+/// The endpoints (of `webhook_endpoints`) failing since `?1` or earlier, still their merchant's webhook
+/// URL, whose alert is not raised yet.
+macro_rules! failing_unalerted {
+    () => {
+        "alert = 0 AND failing_since <= ?1
+         AND url = (SELECT m.webhook_url FROM merchants m WHERE m.id = webhook_endpoints.merchant_id)"
+    };
 }
 
 impl Tx<'_> {
@@ -513,12 +563,14 @@ impl Tx<'_> {
                 )?;
                 self.query_one(
                     "SELECT d.id, d.message_id, d.merchant_id, m.name, p.invoice_id, d.body,
-                            d.attempts, m.webhook_url, m.webhook_secret
+                            d.attempts, m.webhook_url, m.webhook_secret,
+                            CASE WHEN m.previous_webhook_secret_until > ?2
+                                 THEN m.previous_webhook_secret END
                      FROM deliveries d
                      JOIN merchants m ON m.id = d.merchant_id
                      JOIN payments p ON p.id = d.payment_id
                      WHERE d.id = ?1",
-                    params![id],
+                    params![id, now],
                     |r| {
                         Ok(ClaimedDelivery {
                             id: r.get(0)?,
@@ -529,7 +581,10 @@ impl Tx<'_> {
                             body: r.get(5)?,
                             attempt: r.get(6)?,
                             url: r.get(7)?,
-                            secret: SecretString::new(r.get::<String>(8)?),
+                            secrets: WebhookSecrets {
+                                current: SecretString::new(r.get::<String>(8)?),
+                                previous: r.get::<Option<String>>(9)?.map(SecretString::new),
+                            },
                         })
                     },
                 )
@@ -548,7 +603,7 @@ impl Tx<'_> {
         reach: Reach,
         breaker: Breaker,
         now: Timestamp,
-    ) -> Result<Option<CircuitChange>, DbError> {
+    ) -> Result<Option<EndpointChange>, DbError> {
         self.execute(
             "INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms,
                                             status_code, error, response_body)
@@ -589,18 +644,19 @@ impl Tx<'_> {
         if reach == Reach::NotTried || attempt.url.is_empty() {
             return Ok(None);
         }
-        self.feed_breaker(attempt, reach, breaker, now)
+        self.feed_endpoint(attempt, next == NextStep::Delivered, reach, breaker, now)
     }
 
-    /// Applies an attempt's outcome to its endpoint's breaker, if the attempt went to the merchant's
-    /// current URL (a result about a URL since replaced says nothing about the new one).
-    fn feed_breaker(
+    /// Applies an attempt's outcome to its endpoint's breaker and health, if the attempt went to the
+    /// merchant's current URL (a result about a URL since replaced says nothing about the new one).
+    fn feed_endpoint(
         &self,
         attempt: &AttemptRecord,
+        delivered: bool,
         reach: Reach,
         breaker: Breaker,
         now: Timestamp,
-    ) -> Result<Option<CircuitChange>, DbError> {
+    ) -> Result<Option<EndpointChange>, DbError> {
         let merchant: Option<MerchantId> = self.query_opt(
             "SELECT d.merchant_id FROM deliveries d JOIN merchants m ON m.id = d.merchant_id
              WHERE d.id = ?1 AND m.webhook_url = ?2",
@@ -616,18 +672,21 @@ impl Tx<'_> {
             .endpoint_health(merchant)?
             .filter(|h| h.url == attempt.url)
             .unwrap_or_else(|| EndpointHealth::fresh(&attempt.url));
-        let after = before.after(reach, attempt.error.as_deref(), now, breaker);
+        let after = before.after(reach, delivered, attempt.error.as_deref(), now, breaker);
         if after == before {
             return Ok(None);
         }
         self.execute(
             "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures, changed_at, probe_at,
-                                            last_error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                                            last_error, last_success_at, failing_since,
+                                            failed_attempts, alert)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (merchant_id) DO UPDATE
              SET url = excluded.url, circuit = excluded.circuit, failures = excluded.failures,
                  changed_at = excluded.changed_at, probe_at = excluded.probe_at,
-                 last_error = excluded.last_error",
+                 last_error = excluded.last_error, last_success_at = excluded.last_success_at,
+                 failing_since = excluded.failing_since, failed_attempts = excluded.failed_attempts,
+                 alert = excluded.alert",
             params![
                 merchant,
                 after.url,
@@ -636,12 +695,85 @@ impl Tx<'_> {
                 after.changed_at,
                 after.probe_at,
                 after.last_error,
+                after.last_success_at,
+                after.failing_since,
+                after.failed_attempts,
+                after.alert,
             ],
         )?;
-        Ok((after.circuit != before.circuit).then_some(CircuitChange {
+        let circuit_changed = after.circuit != before.circuit;
+        let recovered = before.alert && !after.alert;
+        Ok((circuit_changed || recovered).then_some(EndpointChange {
             merchant,
             health: after,
+            circuit_changed,
+            recovered,
         }))
+    }
+
+    /// Raises the alert of every endpoint whose attempts have all failed since `failing_before` or
+    /// earlier and whose alert is not raised yet; returns each with its merchant's name, to announce.
+    /// Only endpoints that are still their merchant's webhook URL count. Each merchant is locked (in id
+    /// order) before its endpoint is changed, so a 2xx recorded at the same time on another node sees the
+    /// raised alert and announces the recovery, and sweeps on several nodes raise each alert once.
+    pub fn raise_endpoint_alerts(
+        &self,
+        failing_before: Timestamp,
+    ) -> Result<Vec<(MerchantId, String, EndpointHealth)>, DbError> {
+        let candidates: Vec<MerchantId> = self.query_all(
+            concat!(
+                "SELECT merchant_id FROM webhook_endpoints WHERE ",
+                failing_unalerted!(),
+                " ORDER BY merchant_id"
+            ),
+            params![failing_before],
+            |r| r.get(0),
+        )?;
+        let mut alerts = Vec::with_capacity(candidates.len());
+        for merchant in candidates {
+            self.lock_merchant(merchant)?;
+            let raised = self.execute(
+                concat!(
+                    "UPDATE webhook_endpoints SET alert = 1 WHERE merchant_id = ?2 AND ",
+                    failing_unalerted!()
+                ),
+                params![failing_before, merchant],
+            )?;
+            if raised == 0 {
+                continue;
+            }
+            let name: String = self.query_one(
+                "SELECT name FROM merchants WHERE id = ?1",
+                params![merchant],
+                |r| r.get(0),
+            )?;
+            if let Some(health) = self.endpoint_health(merchant)? {
+                alerts.push((merchant, name, health));
+            }
+        }
+        Ok(alerts)
+    }
+
+    /// Queues every delivery of `merchant` created in `[since, until)` (no upper bound when `until` is
+    /// `None`) to be sent again now, whatever its status, with its `webhook-id` and stored body: a replay
+    /// after an outage. Each gets one more attempt (a failed one stays failed if that fails too).
+    /// Deliveries with an attempt in flight are left alone (they are being sent). Returns how many were
+    /// queued.
+    pub fn replay_deliveries(
+        &self,
+        merchant: MerchantId,
+        since: Timestamp,
+        until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<usize, DbError> {
+        self.execute(
+            "UPDATE deliveries
+             SET status = 'pending', next_attempt_at = ?4, finished_at = NULL, lease_until = NULL
+             WHERE merchant_id = ?1 AND created_at >= ?2
+               AND (CAST(?3 AS BIGINT) IS NULL OR created_at < ?3)
+               AND (lease_until IS NULL OR lease_until <= ?4)",
+            params![merchant, since, until, now],
+        )
     }
 }
 
@@ -683,24 +815,27 @@ impl Conn<'_> {
         let health = self
             .endpoint_health(merchant)?
             .filter(|h| current.as_deref() == Some(h.url.as_str()));
-        let (pending, in_flight) = self.query_one(
+        let (pending, in_flight, next_attempt_at) = self.query_one(
             "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN lease_until > ?2 THEN 1 ELSE 0 END), 0)
-                              AS BIGINT)
+                              AS BIGINT),
+                    MIN(next_attempt_at)
              FROM deliveries WHERE merchant_id = ?1 AND status = 'pending'",
             params![merchant, now],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         Ok(EndpointStatus {
             health,
             pending,
             in_flight,
+            next_attempt_at,
         })
     }
 
     /// The stored health of a merchant's webhook endpoint (`None`: never attempted, or reset).
     pub fn endpoint_health(&self, merchant: MerchantId) -> Result<Option<EndpointHealth>, DbError> {
         self.query_opt(
-            "SELECT url, circuit, failures, changed_at, probe_at, last_error
+            "SELECT url, circuit, failures, changed_at, probe_at, last_error, last_success_at,
+                    failing_since, failed_attempts, alert
              FROM webhook_endpoints WHERE merchant_id = ?1",
             params![merchant],
             |r| {
@@ -711,6 +846,10 @@ impl Conn<'_> {
                     changed_at: r.get(3)?,
                     probe_at: r.get(4)?,
                     last_error: r.get(5)?,
+                    last_success_at: r.get(6)?,
+                    failing_since: r.get(7)?,
+                    failed_attempts: r.get(8)?,
+                    alert: r.get(9)?,
                 })
             },
         )
@@ -928,18 +1067,31 @@ mod tests {
         for n in 1..=2 {
             h = h.after(
                 Reach::Unreachable,
+                false,
                 Some("connection refused"),
                 at(n),
                 BREAKER,
             );
             assert_eq!((h.circuit, h.failures), (Circuit::Closed, n));
         }
-        let opened = h.after(Reach::Unreachable, Some("timed out"), at(10), BREAKER);
+        let opened = h.after(
+            Reach::Unreachable,
+            false,
+            Some("timed out"),
+            at(10),
+            BREAKER,
+        );
         assert_eq!(opened.circuit, Circuit::Open);
         assert_eq!(opened.changed_at, Some(at(10)));
         assert_eq!(opened.probe_at, Some(at(5010)));
         assert_eq!(opened.last_error.as_deref(), Some("timed out"));
-        let failed_probe = opened.after(Reach::Unreachable, Some("timed out"), at(9000), BREAKER);
+        let failed_probe = opened.after(
+            Reach::Unreachable,
+            false,
+            Some("timed out"),
+            at(9000),
+            BREAKER,
+        );
         assert_eq!(failed_probe.circuit, Circuit::Open);
         assert_eq!(
             failed_probe.changed_at,
@@ -951,22 +1103,51 @@ mod tests {
             Some(at(14000)),
             "next probe after a pause"
         );
-        let closed = failed_probe.after(Reach::Answered, None, at(15000), BREAKER);
+        let closed = failed_probe.after(Reach::Answered, true, None, at(15000), BREAKER);
         assert_eq!((closed.circuit, closed.failures), (Circuit::Closed, 0));
         assert_eq!(closed.changed_at, Some(at(15000)));
         assert_eq!(closed.probe_at, None);
     }
 
     #[test]
+    fn an_endpoint_is_failing_from_its_first_failed_attempt_until_a_2xx_whatever_the_failure() {
+        let h = EndpointHealth::fresh("https://shop.example/hook")
+            .after(Reach::Answered, false, Some("HTTP 500"), at(1), BREAKER)
+            .after(Reach::Unreachable, false, Some("refused"), at(2), BREAKER);
+        assert_eq!(h.failing_since, Some(at(1)), "from the first failure");
+        assert_eq!(h.failed_attempts, 2, "HTTP errors count too");
+        assert_eq!(
+            h.failures, 1,
+            "but only the unreachable one feeds the breaker"
+        );
+        assert_eq!(h.last_error.as_deref(), Some("refused"));
+        let alerted = EndpointHealth { alert: true, ..h };
+        let ok = alerted.after(Reach::Answered, true, None, at(3), BREAKER);
+        assert_eq!(
+            (
+                ok.failing_since,
+                ok.failed_attempts,
+                ok.alert,
+                ok.last_success_at
+            ),
+            (None, 0, false, Some(at(3))),
+            "a 2xx ends it and clears the alert"
+        );
+    }
+
+    #[test]
     fn an_answer_resets_the_count_and_attempts_that_reached_nothing_change_nothing() {
         let h = EndpointHealth::fresh("https://shop.example/hook")
-            .after(Reach::Unreachable, Some("refused"), at(1), BREAKER)
-            .after(Reach::Unreachable, Some("refused"), at(2), BREAKER);
-        assert_eq!(h.after(Reach::NotTried, Some("no URL"), at(3), BREAKER), h);
-        let answered = h.after(Reach::Answered, None, at(4), BREAKER);
+            .after(Reach::Unreachable, false, Some("refused"), at(1), BREAKER)
+            .after(Reach::Unreachable, false, Some("refused"), at(2), BREAKER);
+        assert_eq!(
+            h.after(Reach::NotTried, false, Some("no URL"), at(3), BREAKER),
+            h
+        );
+        let answered = h.after(Reach::Answered, true, None, at(4), BREAKER);
         assert_eq!((answered.circuit, answered.failures), (Circuit::Closed, 0));
         assert_eq!(answered.changed_at, None, "it never opened");
-        let again = answered.after(Reach::Unreachable, Some("refused"), at(5), BREAKER);
+        let again = answered.after(Reach::Unreachable, false, Some("refused"), at(5), BREAKER);
         assert_eq!(again.failures, 1, "counted afresh: in a row means in a row");
     }
 }

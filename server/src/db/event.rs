@@ -1,5 +1,5 @@
 //! The durable event log: every live event (`new_payment`, `payment_paid`, `payments_expired`,
-//! `webhook_delivered`, `webhook_failed`, `device_alert`) is stored in the same transaction as the change
+//! `webhook_delivered`, `webhook_failed`, `webhook_alert`, `device_alert`) is stored in the same transaction as the change
 //! it reports, per merchant with a gapless cursor (`seq`: 1, 2, 3…). It is what other nodes relay to
 //! their sockets (woken by `LISTEN/NOTIFY` on PostgreSQL) and what an integrators' feed reads.
 //!

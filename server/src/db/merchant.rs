@@ -3,7 +3,7 @@
 use webqris_core::{SecretString, Timestamp};
 
 use super::sql::{Row, params};
-use super::{AccountId, Conn, DbError, Tx};
+use super::{AccountId, Conn, DbError, Tx, WebhookSecrets};
 
 /// A merchant's row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -260,8 +260,24 @@ pub struct MerchantDetail {
     pub created_at: Timestamp,
     /// Signs its webhooks (shown and rotated in the dashboard).
     pub webhook_secret: SecretString,
+    /// The secret the last rotation replaced, and until when it keeps signing too.
+    pub previous_webhook_secret: Option<(SecretString, Timestamp)>,
     /// Display prefix of the callback secret (the secret itself is only a hash).
     pub callback_secret_prefix: String,
+}
+
+impl MerchantDetail {
+    /// The secrets that sign its webhooks at `now` (the previous one only while its overlap lasts).
+    pub fn webhook_secrets(&self, now: Timestamp) -> WebhookSecrets {
+        WebhookSecrets {
+            current: self.webhook_secret.clone(),
+            previous: self
+                .previous_webhook_secret
+                .as_ref()
+                .filter(|(_, until)| *until > now)
+                .map(|(secret, _)| secret.clone()),
+        }
+    }
 }
 
 /// One API token as the dashboard lists it.
@@ -329,15 +345,23 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Replaces a merchant's webhook secret; the next attempt of every delivery is signed with it.
+    /// Replaces a merchant's webhook secret; the next attempt of every delivery is signed with it, and
+    /// with the secret it replaces until `previous_until` (`None`: the old secret stops at once). A
+    /// secret still in its overlap from an earlier rotation is dropped.
     pub fn set_webhook_secret(
         &self,
         merchant: MerchantId,
         secret: &SecretString,
+        previous_until: Option<Timestamp>,
     ) -> Result<(), DbError> {
         self.execute(
-            "UPDATE merchants SET webhook_secret = ?2 WHERE id = ?1",
-            params![merchant, secret.expose()],
+            "UPDATE merchants
+             SET previous_webhook_secret = CASE WHEN CAST(?3 AS BIGINT) IS NULL THEN NULL
+                                                ELSE webhook_secret END,
+                 previous_webhook_secret_until = ?3,
+                 webhook_secret = ?2
+             WHERE id = ?1",
+            params![merchant, secret.expose(), previous_until],
         )?;
         Ok(())
     }
@@ -512,7 +536,8 @@ impl Conn<'_> {
                 "SELECT ",
                 merchant_columns!(),
                 ", m.owner_account_id, a.email, m.created_at,
-                        m.webhook_secret, m.callback_secret_prefix
+                        m.webhook_secret, m.callback_secret_prefix, m.previous_webhook_secret,
+                        m.previous_webhook_secret_until
                  FROM merchants m LEFT JOIN accounts a ON a.id = m.owner_account_id
                  WHERE m.id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR m.owner_account_id = ?2)"
             ),
@@ -525,6 +550,10 @@ impl Conn<'_> {
                     created_at: row.get(6)?,
                     webhook_secret: SecretString::new(row.get::<String>(7)?),
                     callback_secret_prefix: row.get(8)?,
+                    previous_webhook_secret: row
+                        .get::<Option<String>>(9)?
+                        .map(SecretString::new)
+                        .zip(row.get::<Option<Timestamp>>(10)?),
                 })
             },
         )

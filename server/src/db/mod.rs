@@ -179,6 +179,17 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// A database location as it may be shown (logs, errors, `webqris config`): a PostgreSQL URL with its
+/// password replaced by `***`, a SQLite path as it is.
+pub fn shown_location(target: &Path) -> String {
+    let text = target.to_string_lossy();
+    if postgres::is_url(&text) {
+        postgres::redact(&text)
+    } else {
+        text.into_owned()
+    }
+}
+
 impl Db {
     /// Opens the database `target` names and brings its schema up to date: a `postgres://` or
     /// `postgresql://` URL is a PostgreSQL database (which must exist), anything else the path of a

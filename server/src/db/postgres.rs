@@ -37,30 +37,32 @@ pub(super) fn is_url(target: &str) -> bool {
     target.starts_with("postgres://") || target.starts_with("postgresql://")
 }
 
-/// `target` without its password (user info after `:`, or a `password=` parameter), for logs and
-/// errors.
+/// `target` with its password (user info after `:`, or a `password=` parameter) replaced by `***`, for
+/// logs, errors and `webqris config`.
 pub(super) fn redact(target: &str) -> String {
     let (scheme, rest) = target.split_once("://").unwrap_or(("", target));
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     let authority = match authority.rsplit_once('@') {
-        Some((user_info, host)) => {
-            let user = user_info.split(':').next().unwrap_or_default();
-            format!("{user}@{host}")
-        }
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{user_info}@{host}"),
+        },
         None => authority.to_owned(),
     };
     let tail = match tail.split_once('?') {
         Some((path, query)) => {
-            let kept: Vec<&str> = query
+            let pairs: Vec<&str> = query
                 .split('&')
-                .filter(|pair| !pair.to_ascii_lowercase().starts_with("password="))
+                .map(|pair| {
+                    if pair.to_ascii_lowercase().starts_with("password=") {
+                        "password=***"
+                    } else {
+                        pair
+                    }
+                })
                 .collect();
-            if kept.is_empty() {
-                path.to_owned()
-            } else {
-                format!("{path}?{}", kept.join("&"))
-            }
+            format!("{path}?{}", pairs.join("&"))
         }
         None => tail.to_owned(),
     };
@@ -624,13 +626,17 @@ mod tests {
     fn a_url_is_shown_without_its_password() {
         assert_eq!(
             redact("postgres://webqris:s3cret@db.example:5432/webqris?sslmode=disable"),
-            "postgres://webqris@db.example:5432/webqris?sslmode=disable"
+            "postgres://webqris:***@db.example:5432/webqris?sslmode=disable"
         );
         assert_eq!(
             redact("postgresql://u@h/db?password=s3cret&connect_timeout=2"),
-            "postgresql://u@h/db?connect_timeout=2"
+            "postgresql://u@h/db?password=***&connect_timeout=2"
         );
-        assert_eq!(redact("postgres://h/db?password=s3cret"), "postgres://h/db");
+        assert_eq!(
+            redact("postgres://h/db?PASSWORD=s3cret"),
+            "postgres://h/db?password=***"
+        );
+        assert_eq!(redact("postgres://u:p:q@h/db"), "postgres://u:***@h/db");
         assert!(is_url("postgresql://h/db") && is_url("postgres://h/db"));
         assert!(!is_url("./data/postgres://x"));
     }

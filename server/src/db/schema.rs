@@ -64,7 +64,8 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: V8_IDS_NEVER_REUSED_SQLITE,
         postgres: V8_IDS_NEVER_REUSED_POSTGRES,
     },
-    Migration::Both(V9_EVENTS),
+    Migration::Both(WEBHOOK_OUTAGES),
+    Migration::Both(V10_EVENTS),
 ];
 
 /// The version a fully migrated database has.
@@ -619,10 +620,26 @@ CREATE INDEX sessions_expiry ON sessions (expires_at);
 /// Version 8 on PostgreSQL: identity columns never hand out a deleted id again; nothing to do.
 pub const V8_IDS_NEVER_REUSED_POSTGRES: &str = "SELECT 1";
 
-/// Version 9: the durable event log (`db/event.rs`): each live event stored in the same transaction as
+/// Webhooks that outlast an outage (issue 12): the previous webhook secret, which keeps signing until
+/// its overlap ends after a rotation; each endpoint's delivery health (last 2xx, failing since when,
+/// failed attempts in a row, whether the "failing for an hour" alert is raised); and deliveries found by
+/// merchant and creation time, for replays.
+pub const WEBHOOK_OUTAGES: &str = r#"
+ALTER TABLE merchants ADD COLUMN previous_webhook_secret TEXT;
+ALTER TABLE merchants ADD COLUMN previous_webhook_secret_until INTEGER;
+ALTER TABLE webhook_endpoints ADD COLUMN last_success_at INTEGER;
+-- The first failed attempt since the last 2xx (NULL while the last attempt succeeded).
+ALTER TABLE webhook_endpoints ADD COLUMN failing_since INTEGER;
+ALTER TABLE webhook_endpoints ADD COLUMN failed_attempts INTEGER NOT NULL DEFAULT 0;
+-- 1 once the alert was announced, back to 0 when announced recovered: each change is announced once.
+ALTER TABLE webhook_endpoints ADD COLUMN alert INTEGER NOT NULL DEFAULT 0 CHECK (alert IN (0, 1));
+CREATE INDEX deliveries_merchant_created ON deliveries (merchant_id, created_at);
+"#;
+
+/// Version 10: the durable event log (`db/event.rs`): each live event stored in the same transaction as
 /// its change, per merchant under a gapless cursor taken from `merchants.event_seq`; other nodes relay it
 /// to their sockets, and an integrators' feed can read it.
-pub const V9_EVENTS: &str = r#"
+pub const V10_EVENTS: &str = r#"
 ALTER TABLE merchants ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE events (
     merchant_id INTEGER NOT NULL REFERENCES merchants (id) ON DELETE CASCADE,

@@ -15,6 +15,7 @@
 //! nothing due is forgotten and delivery is at least once (a receiver may see an attempt twice then, with
 //! the same `webhook-id`, which is what Standard Webhooks receivers deduplicate on).
 
+pub mod health;
 pub mod target;
 
 use std::collections::HashMap;
@@ -25,22 +26,19 @@ use axum::http::header::CONTENT_TYPE;
 use reqwest::Client;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
+use webqris_core::Timestamp;
 use webqris_core::signing::{self, StandardWebhooks};
 use webqris_core::wire::{
     WEBHOOK_USER_AGENT, WsEvent, WsWebhookDeliveredData, WsWebhookFailedData,
 };
-use webqris_core::{SecretString, Timestamp};
 
 use crate::config::WebhookConfig;
 use crate::db::{
-    AttemptRecord, Breaker, Circuit, CircuitChange, ClaimedDelivery, DeliveryId, HeldLease,
-    NextStep, Reach,
+    AttemptRecord, Breaker, Circuit, ClaimedDelivery, Db, DbError, DeliveryId, EndpointChange,
+    HeldLease, MerchantId, NextStep, Reach, WebhookSecrets,
 };
 use crate::state::AppState;
 
-/// The longest the worker sleeps without looking at the outbox (a safety net; it is woken whenever a
-/// payment is paid or an attempt finishes).
-const MAX_IDLE: Duration = Duration::from_secs(30);
 /// The pause after a round that found something due but could not claim it (database trouble).
 const BACKOFF: Duration = Duration::from_millis(200);
 
@@ -154,6 +152,42 @@ impl LeaseTiming {
     }
 }
 
+/// Why webhooks could not be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// No merchant has this id.
+    #[error("no merchant with id {0}")]
+    UnknownMerchant(i64),
+    /// `until` is not after `since`.
+    #[error("--until must be after --since")]
+    EmptyRange,
+    /// Storage failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Queues `merchant`'s webhooks queued in `[since, until)` to be sent again now with their original
+/// `webhook-id` and body (signed afresh at the attempt); returns how many. Those with an attempt in
+/// flight are left to it. The caller rings the worker if it is in the same process; another process's
+/// worker finds them within `webhook.poll_secs`.
+pub async fn replay(
+    db: &Db,
+    merchant: MerchantId,
+    since: Timestamp,
+    until: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<usize, ReplayError> {
+    if until.is_some_and(|until| until <= since) {
+        return Err(ReplayError::EmptyRange);
+    }
+    if db.read(move |c| c.merchant(merchant)).await?.is_none() {
+        return Err(ReplayError::UnknownMerchant(merchant.0));
+    }
+    Ok(db
+        .write(move |tx| tx.replay_deliveries(merchant, since, until, now))
+        .await?)
+}
+
 /// Delivers webhooks until `stop` becomes true, then waits for the attempts in flight (each bounded by
 /// the webhook timeout, their leases still renewed) so that they are recorded.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
@@ -168,6 +202,9 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(state.config.webhook.concurrency));
     let leases = Leases::default();
     let mut in_flight: JoinSet<()> = JoinSet::new();
+    // The longest the worker sleeps without looking at the outbox: it is rung whenever this process
+    // queues a webhook or an attempt finishes, but another process (the replay command) cannot ring it.
+    let max_idle = state.config.webhook.poll_secs.duration();
     let mut renewal = tokio::time::interval(timing.renew_every);
     renewal.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -193,12 +230,12 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
             ));
         }
         let wait = if slots.available_permits() == 0 {
-            MAX_IDLE
+            max_idle
         } else {
             match until_next_wake(&state).await {
                 Some(wait) if wait.is_zero() && !claimed_any => BACKOFF,
-                Some(wait) => wait.min(MAX_IDLE),
-                None => MAX_IDLE,
+                Some(wait) => wait.min(max_idle),
+                None => max_idle,
             }
         };
         tokio::select! {
@@ -269,7 +306,7 @@ async fn claim_round(
             } else {
                 tx.claim_due_deliveries(now, until, &owner, per_endpoint, free)?
             };
-            Ok::<_, crate::db::DbError>((renewed, claimed))
+            Ok::<_, DbError>((renewed, claimed))
         })
         .await;
     match written {
@@ -461,11 +498,21 @@ async fn attempt(
         }),
     };
     let stored = event.clone();
+    let merchant_name = delivery.merchant_name.clone();
     let asked_at = Instant::now();
     let recorded = state
         .db
         .write(move |tx| {
             let change = tx.record_attempt(&record, next, reach, breaker, now)?;
+            let recovered = change
+                .as_ref()
+                .filter(|change| change.recovered)
+                .map(|change| {
+                    WsEvent::WebhookAlert(health::alert_data(&merchant_name, &change.health))
+                });
+            if let Some(recovered) = &recovered {
+                tx.record_event(merchant, recovered, now)?;
+            }
             tx.record_event(merchant, &stored, now)?;
             let mut claimed = Vec::new();
             if take_next {
@@ -477,14 +524,17 @@ async fn attempt(
                 tx.renew_leases(&owner, until, stale)?;
                 claimed = tx.claim_due_deliveries(now, until, &owner, per_endpoint, 1)?;
             }
-            Ok::<_, crate::db::DbError>((change, claimed.pop()))
+            Ok::<_, DbError>((change, recovered, claimed.pop()))
         })
         .await;
     held.leases.release(delivery.id);
     let following = match recorded {
-        Ok((change, following)) => {
+        Ok((change, recovered, following)) => {
             if let Some(change) = change {
-                log_circuit_change(&delivery, &change);
+                endpoint_changed(&delivery, &change);
+            }
+            if let Some(recovered) = recovered {
+                state.hub.publish_event(merchant, recovered);
             }
             following.map(|d| (d, asked_at + held.timing.trusted))
         }
@@ -497,9 +547,16 @@ async fn attempt(
     following
 }
 
-/// The one log line of a circuit that opened or closed (the change is made once, in the database).
-fn log_circuit_change(delivery: &ClaimedDelivery, change: &CircuitChange) {
+/// The one log line of a circuit that opened or closed, or of an endpoint that recovered (each change is
+/// made once, in the database).
+fn endpoint_changed(delivery: &ClaimedDelivery, change: &EndpointChange) {
     let health = &change.health;
+    if change.recovered {
+        tracing::info!(merchant = %delivery.merchant_name, url = %health.url, "webhook endpoint recovered: an attempt got a 2xx");
+    }
+    if !change.circuit_changed {
+        return;
+    }
     match health.circuit {
         Circuit::Open => tracing::warn!(
             merchant = %delivery.merchant_name,
@@ -562,7 +619,7 @@ async fn send(
     post(
         client,
         url,
-        &delivery.secret,
+        &delivery.secrets,
         &delivery.message_id,
         &delivery.body,
         config,
@@ -571,20 +628,25 @@ async fn send(
     .await
 }
 
-/// POSTs `body` to `url` signed with `secret` the way every webhook is (`X-Webhook-Signature`,
+/// POSTs `body` to `url` signed with `secrets` the way every webhook is (`X-Webhook-Signature`,
 /// `X-Signature`, Standard Webhooks headers with `message_id`), after checking `url` against the target
 /// policy; returns the status and the start of the response body, or what went wrong. The delivery
 /// worker and the dashboard's "send test webhook" share it.
+///
+/// During a rotation's overlap (`secrets.previous` set) `webhook-signature` carries both signatures,
+/// the current secret's first (`v1,<new> v1,<old>`), so a Standard Webhooks receiver verifies with
+/// either; the single-valued legacy headers stay on the previous secret until the overlap ends, so that
+/// no receiver breaks at the moment of the rotation.
 pub async fn post_signed(
     client: &Client,
     url: &str,
-    secret: &SecretString,
+    secrets: &WebhookSecrets,
     message_id: &str,
     body: &[u8],
     config: &WebhookConfig,
     now: Timestamp,
 ) -> Result<Response, String> {
-    post(client, url, secret, message_id, body, config, now)
+    post(client, url, secrets, message_id, body, config, now)
         .await
         .map_err(|e| e.message)
 }
@@ -593,7 +655,7 @@ pub async fn post_signed(
 async fn post(
     client: &Client,
     url: &str,
-    secret: &SecretString,
+    secrets: &WebhookSecrets,
     message_id: &str,
     body: &[u8],
     config: &WebhookConfig,
@@ -601,8 +663,8 @@ async fn post(
 ) -> Result<Response, SendError> {
     let url = target::check_url(url, config.allow_private_targets)
         .map_err(|e| SendError::not_tried(e.to_string()))?;
-    let secret = secret.expose();
-    let hex = signing::hex_signature(secret, body);
+    let legacy = secrets.previous.as_ref().unwrap_or(&secrets.current);
+    let hex = signing::hex_signature(legacy.expose(), body);
     let timestamp = now.as_millis().div_euclid(1000);
     let mut request = client
         .post(url)
@@ -611,17 +673,19 @@ async fn post(
         .header("X-Signature", &hex)
         .header("webhook-id", message_id)
         .header("webhook-timestamp", timestamp.to_string());
-    match StandardWebhooks::from_secret(secret) {
-        Ok(signer) => {
-            request = request.header(
-                "webhook-signature",
-                signer.sign(message_id, timestamp, body),
-            );
-        }
-        Err(e) => {
-            // Secrets made by webqris always decode; a hand-set one may not. The legacy headers still go.
-            tracing::warn!(error = %e, "webhook secret is not whsec_<base64>; sending without webhook-signature");
-        }
+    let signatures: Vec<String> = std::iter::once(&secrets.current)
+        .chain(secrets.previous.as_ref())
+        .filter_map(|secret| match StandardWebhooks::from_secret(secret.expose()) {
+            Ok(signer) => Some(signer.sign(message_id, timestamp, body)),
+            Err(e) => {
+                // Secrets made by webqris always decode; a hand-set one may not. The legacy headers still go.
+                tracing::warn!(error = %e, "webhook secret is not whsec_<base64>; its webhook-signature is left out");
+                None
+            }
+        })
+        .collect();
+    if !signatures.is_empty() {
+        request = request.header("webhook-signature", signatures.join(" "));
     }
     let mut response = request
         .body(body.to_vec())

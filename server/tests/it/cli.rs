@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::support::{TestServer, static_qris};
 
 /// Runs `webqris` with `args` and extra environment; returns (success, the one JSON object on stdout).
-fn webqris(args: &[&str], env: &[(&str, &str)]) -> (bool, Value) {
+pub fn webqris(args: &[&str], env: &[(&str, &str)]) -> (bool, Value) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_webqris"));
     command.args(args);
     for (name, _) in webqris_server::config::ENVIRONMENT {
@@ -402,4 +402,51 @@ fn an_unreachable_postgres_url_fails_within_seconds_and_never_shows_the_password
         );
     }
     drop(silent);
+}
+
+#[test]
+fn config_prints_the_effective_configuration_every_key_with_passwords_redacted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("webqris.toml");
+    std::fs::write(
+        &file,
+        "[invoice]\nttl_secs = 900\n[webhook]\nretry_schedule = [1, 2]\n",
+    )
+    .expect("write");
+    let file = file.display().to_string();
+    let (ok, shown) = webqris(
+        &["config", "--config", &file, "--json"],
+        &[
+            ("WEBQRIS_WEBHOOK_RETRY_SCHEDULE", "0.5,30"),
+            (
+                "WEBQRIS_DB",
+                "postgres://webqris:hunter2@db.example/webqris",
+            ),
+        ],
+    );
+    assert!(ok, "{shown}");
+    assert_eq!(shown["invoice"]["ttl_secs"], 900, "from the file");
+    assert_eq!(
+        shown["webhook"]["retry_schedule"],
+        json!([0.5, 30]),
+        "the environment beats the file"
+    );
+    assert_eq!(shown["webhook"]["timeout_secs"], 10, "a default");
+    assert_eq!(shown["db"], "postgres://webqris:***@db.example/webqris");
+    assert!(!shown.to_string().contains("hunter2"), "{shown}");
+    for (_, key) in webqris_server::config::ENVIRONMENT {
+        let value = key.split('.').try_fold(&shown, |v, part| v.get(part));
+        assert!(value.is_some(), "{key} is shown: {shown}");
+    }
+    let (ok, refused) = webqris(
+        &["config", "--json"],
+        &[("WEBQRIS_INVOICE_TTL_SECS", "soon")],
+    );
+    assert!(!ok);
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("WEBQRIS_INVOICE_TTL_SECS")),
+        "{refused}"
+    );
 }

@@ -10,6 +10,8 @@ mod hostile;
 mod money;
 mod multinode;
 mod notification;
+mod openapi;
+mod outage;
 mod page;
 mod payment;
 mod restart;

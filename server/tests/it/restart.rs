@@ -113,6 +113,8 @@ async fn serve_creates_the_database_on_first_run_and_stops_cleanly_on_sigterm() 
     let db = dir.path().join("fresh/data/webqris.db");
     let mut serve = Serve::start(&db, &[]).await;
     assert!(db.exists(), "created on first run");
+    // reqwest needs rustls' provider even for plain http (run alone, no other test installed it).
+    webqris_server::delivery::install_crypto_provider();
     let health = within("healthz", reqwest::get(format!("{}/healthz", serve.base)))
         .await
         .expect("answers");

@@ -2,11 +2,14 @@
 //! sent, and how each fault heals (refusals, a proxy's page, a redirect, an item the server keeps failing,
 //! a timeout, an unreachable server) without a person and without one item holding back the others.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
 use webqris_core::event::{self, NotificationEvent};
-use webqris_forwarder::{DeliveryState, Error, Incoming, ProblemKind, Submitted};
+use webqris_forwarder::{
+    DeliveryState, Error, Health, Incoming, ProblemKind, StatusObserver, Submitted,
+};
 
 use crate::support::*;
 
@@ -767,4 +770,68 @@ fn heartbeats_are_sent_periodically_while_the_forwarder_runs() {
     assert_eq!(beat.path, "/api/forwarder/heartbeat");
     assert_eq!(beat.body["device_id"], "device-01");
     fwd.shutdown();
+}
+
+/// Two threads change the health at once and the older one's call reaches the observer last (the
+/// observer is called outside the lock). Before: the persistent notification kept the stale health
+/// ("listener terputus · 1 antre" after the queue had drained). Now: the newest health is told last.
+#[test]
+fn the_observer_is_told_the_newest_health_last_when_two_changes_race() {
+    struct Racing {
+        seen: Mutex<Vec<Health>>,
+        armed: std::sync::atomic::AtomicBool,
+        blocked: Mutex<std::sync::mpsc::Sender<()>>,
+        release: Mutex<std::sync::mpsc::Receiver<()>>,
+    }
+    impl StatusObserver for Racing {
+        fn health_changed(&self, health: &Health) {
+            // The first call after arming holds its thread until the test has published a newer health.
+            if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                self.blocked
+                    .lock()
+                    .expect("lock")
+                    .send(())
+                    .expect("test waits");
+                self.release
+                    .lock()
+                    .expect("lock")
+                    .recv_timeout(WAIT)
+                    .expect("released");
+            }
+            self.seen.lock().expect("lock").push(health.clone());
+        }
+    }
+
+    let server = ScriptedServer::start(vec![], Reply::paid("INV-1"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fwd = Arc::new(open(config(&server.url(), &dir)));
+    fwd.set_listener_connected(true);
+    let (blocked_tx, blocked) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel();
+    let observer = Arc::new(Racing {
+        seen: Mutex::new(Vec::new()),
+        armed: std::sync::atomic::AtomicBool::new(false),
+        blocked: Mutex::new(blocked_tx),
+        release: Mutex::new(release_rx),
+    });
+    fwd.set_observer(Some(observer.clone()));
+    observer
+        .armed
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+
+    let older = {
+        let fwd = fwd.clone();
+        std::thread::spawn(move || fwd.set_listener_connected(false))
+    };
+    blocked
+        .recv_timeout(WAIT)
+        .expect("the older change reached the observer");
+    fwd.set_notification_access(true);
+    release.send(()).expect("older call waits");
+    older.join().expect("older change");
+
+    let seen = observer.seen.lock().expect("lock");
+    let last = seen.last().expect("told");
+    assert!(!last.listener_connected, "{seen:?}");
+    assert_eq!(last.notification_access, Some(true), "{seen:?}");
 }

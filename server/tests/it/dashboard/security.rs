@@ -229,6 +229,12 @@ async fn another_accounts_merchant_payment_and_notification_answer_like_missing_
         ),
         (
             Method::POST,
+            format!("/dashboard/api/merchants/{id}/webhook/replay"),
+            json!({"since": "2026-01-01T00:00:00Z"}),
+            "/dashboard/api/merchants/987654/webhook/replay".to_owned(),
+        ),
+        (
+            Method::POST,
             format!("/dashboard/api/payments/{invoice}/confirm"),
             json!({"reason": "mine"}),
             "/dashboard/api/payments/INV-1-nosuch/confirm".to_owned(),

@@ -287,8 +287,12 @@ async fn the_webhook_url_is_policed_and_a_signed_test_webhook_reports_the_answer
     assert_eq!(result["ok"], false);
     assert!(result["duration_ms"].is_u64());
 
+    // Switched at once (the overlap of a rotation is tested in `outage`).
     let (status, rotated) = tab
-        .post(&format!("{base}/webhook/secret"), &json!({}))
+        .post(
+            &format!("{base}/webhook/secret"),
+            &json!({"overlap_secs": 0}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let new_secret = rotated["webhook_secret"].as_str().expect("secret");
@@ -463,7 +467,8 @@ async fn the_merchant_page_shows_its_endpoints_circuit_and_the_webhooks_waiting(
     assert_eq!(
         detail["merchant"]["webhook_health"],
         json!({"circuit": "closed", "consecutive_failures": 0, "since": null, "next_probe_at": null,
-               "last_error": null, "pending": 0, "in_flight": 0})
+               "last_error": null, "pending": 0, "in_flight": 0, "last_success_at": null,
+               "failing_since": null, "failed_attempts": 0, "next_attempt_at": null, "alert": false})
     );
     let mut operator = server.operator_socket().await;
     for amount in [25000, 26000] {
