@@ -19,6 +19,7 @@ pub mod db;
 pub mod delivery;
 pub mod device;
 pub mod error;
+pub mod events;
 pub mod expiry;
 pub mod extract;
 pub mod hub;
@@ -148,6 +149,15 @@ pub async fn run(
         "device_alert_sweep",
         device::run(state.clone(), workers_stopping.clone()),
     ));
+    // Only where other nodes may write (PostgreSQL); on SQLite it has nothing to do and returns at once.
+    let relay = if state.db.is_shared() {
+        tokio::spawn(workers.watch(
+            "event_relay",
+            events::run(state.clone(), workers_stopping.clone()),
+        ))
+    } else {
+        tokio::spawn(events::run(state.clone(), workers_stopping.clone()))
+    };
     let log_summaries = tokio::spawn(workers.watch(
         "log_summaries",
         logs::run(state.clone(), workers_stopping.clone()),
@@ -160,7 +170,7 @@ pub async fn run(
         "webhook_worker",
         delivery::run(state.clone(), workers_stopping),
     ));
-    tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.path().display(), "webqris listening");
+    tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.location(), "webqris listening");
     let app = api::router(state.clone());
     let (connections, repeats) = (state.config.connection.clone(), state.repeats.clone());
     connection::serve(listener, app, connections, repeats, async move {
@@ -182,6 +192,9 @@ pub async fn run(
     }
     if let Err(e) = device_sweeper.await {
         tracing::error!(error = %e, "device alert sweeper task failed");
+    }
+    if let Err(e) = relay.await {
+        tracing::error!(error = %e, "event relay task failed");
     }
     if let Err(e) = endpoint_sweeper.await {
         tracing::error!(error = %e, "webhook alert sweeper task failed");

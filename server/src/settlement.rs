@@ -327,6 +327,7 @@ fn settle_notification(
     n: &Prepared,
     rules: &Rules,
 ) -> Result<NotificationResult, DbError> {
+    tx.lock_merchant(merchant)?;
     if let Some(device) = &n.device {
         tx.touch_device(merchant, device.as_str(), rules.now)?;
     }
@@ -697,6 +698,7 @@ pub async fn callback(
     let result = state
         .db
         .write(move |tx| {
+            tx.lock_merchant(merchant_id)?;
             let reference = request
                 .reference
                 .as_deref()
@@ -836,6 +838,7 @@ pub async fn confirm_manually(
     let paid = state
         .db
         .write(move |tx| {
+            tx.lock_merchant(merchant)?;
             let payment = tx
                 .payment_by_invoice(merchant, &invoice_id)?
                 .ok_or_else(|| ConfirmError::NotFound(invoice_id.clone()))?;
