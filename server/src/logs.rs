@@ -85,6 +85,8 @@ pub const ACCEPT_FAILED: Kind = Kind::warn("accept_failed");
 pub const TOKEN_USE_NOT_RECORDED: Kind = Kind::warn("token_use_not_recorded");
 /// A payment page socket could not read its invoice.
 pub const PAGE_SOCKET_READ: Kind = Kind::warn("page_socket_read");
+/// The readiness probe's write failed or did not commit in time (`/readyz` answers 503).
+pub const NOT_READY: Kind = Kind::warn("not_ready");
 /// A request failed by a fault of ours (the answer is a 500).
 pub const INTERNAL_ERROR: Kind = Kind::error("internal_error");
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::logs;
 use crate::state::AppState;
 
 /// The row the probe writes (`probes.name`).
@@ -86,17 +87,22 @@ impl Readiness {
 /// and the workers' states.
 pub async fn check(state: &AppState) -> Readiness {
     let now = state.now();
-    let write = state.db.write(move |tx| tx.record_probe(PROBE, now));
-    let database = match tokio::time::timeout(state.config.readiness.timeout_secs.duration(), write)
-        .await
-    {
+    let within = state.config.readiness.timeout_secs.duration();
+    let write = state
+        .db
+        .write(move |tx| tx.record_probe(PROBE, now, within));
+    let database = match tokio::time::timeout(within, write).await {
         Ok(Ok(())) => true,
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness probe: the database refused a write");
+            if state.repeats.first(logs::NOT_READY) {
+                tracing::warn!(kind = logs::NOT_READY.name(), error = %e, "readiness probe: the database refused a write");
+            }
             false
         }
         Err(_) => {
-            tracing::warn!(timeout = ?state.config.readiness.timeout_secs.duration(), "readiness probe: the database did not commit a write in time");
+            if state.repeats.first(logs::NOT_READY) {
+                tracing::warn!(kind = logs::NOT_READY.name(), timeout = ?within, "readiness probe: the database did not commit a write in time");
+            }
             false
         }
     };

@@ -6,7 +6,7 @@ use std::time::Duration;
 use webqris_core::Timestamp;
 use webqris_core::wire::DeviceAlert;
 
-use super::sql::params;
+use super::sql::{Dialect, params};
 use super::{Conn, DbError, Tx};
 
 /// The webhook outbox at one instant.
@@ -156,8 +156,26 @@ impl Conn<'_> {
 }
 
 impl Tx<'_> {
-    /// The readiness probe's write: records when `probe` last committed.
-    pub fn record_probe(&self, probe: &str, now: Timestamp) -> Result<(), DbError> {
+    /// The readiness probe's write: records when `probe` last committed. On PostgreSQL its statements
+    /// give up after `within`, so that a probe stuck behind a lock frees its pooled connection instead of
+    /// holding it after the probe stopped waiting (on SQLite the busy timeout bounds the wait).
+    pub fn record_probe(
+        &self,
+        probe: &str,
+        now: Timestamp,
+        within: Duration,
+    ) -> Result<(), DbError> {
+        match self.dialect() {
+            Dialect::Sqlite => {}
+            Dialect::Postgres => {
+                let millis = within.as_millis().max(1).to_string();
+                self.query_opt(
+                    "SELECT set_config('statement_timeout', ?1, true)",
+                    params![millis],
+                    |_| Ok(()),
+                )?;
+            }
+        }
         self.execute(
             "INSERT INTO probes (name, probed_at) VALUES (?1, ?2)
              ON CONFLICT (name) DO UPDATE SET probed_at = excluded.probed_at",
