@@ -122,6 +122,7 @@ pub fn payment_data(
         merchant_name: merchant_name.to_owned(),
         sender_name: payment.sender_name.clone(),
         status,
+        test: payment.test,
     }
 }
 
@@ -279,6 +280,7 @@ pub(crate) mod tests {
             expired_at: Timestamp::from_millis(0),
             paid_at: None,
             closed_at: None,
+            test: false,
         }
     }
 

@@ -60,6 +60,7 @@ impl From<InvoiceError> for AppError {
 #[derive(Debug, Clone)]
 struct Allocation {
     merchant: MerchantId,
+    test: bool,
     amount: i64,
     code_min: i64,
     code_max: i64,
@@ -76,7 +77,7 @@ struct Allocation {
 /// transaction, so no concurrent create can take the same total.
 fn allocate(tx: &Tx<'_>, a: &Allocation) -> Result<(PaymentRow, Option<String>), InvoiceError> {
     let (lo, hi) = (a.amount + a.code_min, a.amount + a.code_max);
-    let taken = tx.taken_totals(a.merchant, lo, hi, a.cooldown_start)?;
+    let taken = tx.taken_totals(a.merchant, a.test, lo, hi, a.cooldown_start)?;
     let free: Vec<i64> = (a.code_min..=a.code_max)
         .filter(|code| !taken.contains(&(a.amount + code)))
         .collect();
@@ -114,6 +115,7 @@ fn allocate(tx: &Tx<'_>, a: &Allocation) -> Result<(PaymentRow, Option<String>),
         created_at: a.now,
         expired_at: a.expired_at,
         page_token: page_token.clone(),
+        test: a.test,
     })?;
     Ok((payment, page_token))
 }
@@ -132,10 +134,12 @@ fn optional_text(
     }
 }
 
-/// `POST /api/payments/qris/create` for `merchant`.
+/// `POST /api/payments/qris/create` for `merchant`: a sandbox invoice when `test` (made with a test
+/// token), with its unique code drawn from the sandbox pool.
 pub async fn create(
     state: &AppState,
     merchant: &Merchant,
+    test: bool,
     request: CreatePaymentRequest,
 ) -> Result<CreatePaymentResponse, AppError> {
     let rules = &state.config.invoice;
@@ -170,6 +174,7 @@ pub async fn create(
     let now = state.now();
     let allocation = Allocation {
         merchant: merchant.id,
+        test,
         amount: request.amount,
         code_min: rules.unique_code_min,
         code_max: rules.unique_code_max,
@@ -194,6 +199,7 @@ pub async fn create(
         total_amount: payment.total_amount,
         expired_at: payment.expired_at,
         payment_url: payment_url(state, page_token.as_deref()),
+        test: payment.test,
     })
 }
 
@@ -228,6 +234,7 @@ pub async fn status(
             payment_method: payment.payment_method,
             paid_at: payment.paid_at,
             expired_at: payment.expired_at,
+            test: payment.test,
         },
     })
 }

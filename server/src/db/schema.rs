@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: V8_IDS_NEVER_REUSED_POSTGRES,
     },
     Migration::Both(WEBHOOK_OUTAGES),
+    Migration::Both(SANDBOX),
 ];
 
 /// The version a fully migrated database has.
@@ -618,6 +619,19 @@ ALTER TABLE webhook_endpoints ADD COLUMN failed_attempts INTEGER NOT NULL DEFAUL
 -- 1 once the alert was announced, back to 0 when announced recovered: each change is announced once.
 ALTER TABLE webhook_endpoints ADD COLUMN alert INTEGER NOT NULL DEFAULT 0 CHECK (alert IN (0, 1));
 CREATE INDEX deliveries_merchant_created ON deliveries (merchant_id, created_at);
+"#;
+
+/// The sandbox (issue 12): test API tokens, the test invoices they create and the synthetic
+/// notifications `simulate` stores. Test and live invoices are two pools: the money invariant (no two
+/// pending totals alike) now holds within each pool of a merchant, so neither takes a unique code from
+/// the other, and matching only ever looks in one pool.
+pub const SANDBOX: &str = r#"
+ALTER TABLE api_tokens ADD COLUMN test INTEGER NOT NULL DEFAULT 0 CHECK (test IN (0, 1));
+ALTER TABLE payments ADD COLUMN test INTEGER NOT NULL DEFAULT 0 CHECK (test IN (0, 1));
+ALTER TABLE notifications ADD COLUMN test INTEGER NOT NULL DEFAULT 0 CHECK (test IN (0, 1));
+DROP INDEX payments_pending_total;
+CREATE UNIQUE INDEX payments_pending_total ON payments (merchant_id, test, total_amount)
+    WHERE status = 'pending';
 "#;
 
 /// The step that brings a database at version `current` one closer to `target`, with the version it

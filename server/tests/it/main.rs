@@ -14,6 +14,7 @@ mod outage;
 mod page;
 mod payment;
 mod restart;
+mod sandbox;
 mod spoof;
 mod support;
 mod trust;
