@@ -18,14 +18,19 @@
 # BENCH_FLOOD (64) concurrent registrations with the default hashing pool, and its RSS with BENCH_SOCKETS
 # (1000) idle WebSockets (socket limits lifted for that run).
 #
+# Then socket memory (issue 15): a database with BENCH_SOCKET_INVOICES (100,000) pending invoices across
+# 100 merchants is seeded once; each run starts the server on a copy of it, reads its RSS, opens
+# BENCH_SOCKETS (1,000) idle `/ws/merchant` sockets (`hostile.py sockets`) and reads its RSS again and
+# its peak; it reports per socket (RSS with − without) / sockets, medians of the runs.
+#
 # Load generator: wrk (Lua scripts in scripts/bench/ vary tokens, amounts, invoices and notifications);
 # payments for the delivery case are posted by scripts/bench/seed.py, webhooks received by
 # `cargo run --example webhook_sink`. The throughput runs lift the per-token invoice rate limit (they
 # measure capacity, not the limit).
 # Settings (environment): BENCH_RUNS (3), BENCH_DURATION seconds per measurement (5), BENCH_THREADS (2),
-# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal"), BENCH_CASES ("endpoints delivery memory"),
-# BENCH_DELIVERY_HEALTHY (3000), BENCH_DELIVERY_HANGING (200), BENCH_FLOOD (64),
-# BENCH_SOCKETS (1000).
+# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal"), BENCH_CASES ("endpoints delivery memory sockets"),
+# BENCH_DELIVERY_HEALTHY (3000), BENCH_DELIVERY_HANGING (200), BENCH_FLOOD (64), BENCH_SOCKETS (1000),
+# BENCH_SOCKET_INVOICES (100000), BENCH_BIN (the server binary to measure; default the release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,18 +39,23 @@ DURATION=${BENCH_DURATION:-5}
 THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 MODES=${BENCH_MODES:-"full normal"}
-CASES=${BENCH_CASES:-"endpoints delivery memory"}
+CASES=${BENCH_CASES:-"endpoints delivery memory sockets"}
 HEALTHY=${BENCH_DELIVERY_HEALTHY:-3000}
 HANGING=${BENCH_DELIVERY_HANGING:-200}
+SOCKETS=${BENCH_SOCKETS:-1000}
+SOCKET_INVOICES=${BENCH_SOCKET_INVOICES:-100000}
 MERCHANTS=100
 PER_MERCHANT=100
 
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 1; }
 
-echo "==> building the release binary" >&2
-cargo build --release --locked -p webqris-server --bin webqris --example webhook_sink >&2
-BIN=$PWD/target/release/webqris
+# BENCH_BIN: measure that build of the server instead (an older commit's, for before/after figures).
+if [ -z "${BENCH_BIN:-}" ]; then
+  echo "==> building the release binary" >&2
+  cargo build --release --locked -p webqris-server --bin webqris --example webhook_sink >&2
+fi
+BIN=${BENCH_BIN:-$PWD/target/release/webqris}
 SINK=$PWD/target/release/examples/webhook_sink
 export BENCH_LUA=$PWD/scripts/bench
 export BENCH_THREADS=$THREADS
@@ -65,9 +75,11 @@ cleanup() {
 trap cleanup EXIT
 RESULTS=$WORK/results.tsv
 DELIVERY_RESULTS=$WORK/delivery.tsv
+SOCKET_RESULTS=$WORK/sockets.tsv
 MEMORY_RESULTS=$WORK/memory.txt
 : >"$RESULTS"
 : >"$DELIVERY_RESULTS"
+: >"$SOCKET_RESULTS"
 : >"$MEMORY_RESULTS"
 
 start_server() { # mode db log
@@ -185,6 +197,36 @@ measure_memory() {
   stop_server
 }
 
+measure_sockets() {
+  local dir=$WORK/sockets run
+  mkdir -p "$dir"
+  echo "==> sockets: seeding $SOCKET_INVOICES pending invoices across $MERCHANTS merchants" >&2
+  # The invoices stay pending for every run.
+  export WEBQRIS_INVOICE_TTL_SECS=86400
+  start_server full "$dir/seed.db" "$dir/seed.log"
+  python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$dir/seed.db" --count $MERCHANTS --qris "$QRIS" \
+    --out "$dir/merchants.tsv"
+  python3 scripts/bench/seed.py topup --db "$dir/seed.db" --base "http://$ADDR" --merchants "$dir/merchants.tsv" \
+    --per-merchant $((SOCKET_INVOICES / MERCHANTS)) --out "$dir/invoices.tsv"
+  stop_server
+  for run in $(seq 1 "$RUNS"); do
+    echo "==> sockets, run $run: $SOCKETS idle merchant sockets" >&2
+    for f in "$dir"/seed.db*; do cp "$f" "${f/seed.db/run.db}"; done
+    WEBQRIS_WS_MAX_SOCKETS=100000 WEBQRIS_WS_MAX_PER_ADDRESS=100000 WEBQRIS_WS_MAX_PER_CREDENTIAL=100000 \
+      WEBQRIS_MAX_CONNECTIONS_PER_ADDRESS=100000 WEBQRIS_MAX_CONNECTIONS=100000 \
+      start_server full "$dir/run.db" "$dir/run.log"
+    local line
+    line=$(python3 scripts/bench/hostile.py sockets --base "http://$ADDR" --pid "$SERVER_PID" \
+      --merchants "$dir/merchants.tsv" --count "$SOCKETS" | grep '^RESULT')
+    printf '%s\t%s\n' "$run" "$line" >>"$SOCKET_RESULTS"
+    printf '  sockets run %s: %s\n' "$run" "$line" >&2
+    stop_server
+    rm -f "$dir"/run.db*
+  done
+  unset WEBQRIS_INVOICE_TTL_SECS
+  rm -rf "$dir"
+}
+
 for case in $CASES; do
   case $case in
     endpoints) measure_endpoints ;;
@@ -198,7 +240,8 @@ for case in $CASES; do
       unset WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS
       ;;
     memory) measure_memory ;;
-    *) echo "unknown case $case (endpoints, delivery, memory)" >&2; exit 1 ;;
+    sockets) measure_sockets ;;
+    *) echo "unknown case $case (endpoints, delivery, memory, sockets)" >&2; exit 1 ;;
   esac
 done
 
@@ -218,4 +261,4 @@ echo "Database directory: $(df -T "$WORK" | awk 'NR == 2 { print $2 " on " $1 }'
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine competes for the same cores)."
 echo "Machine: $(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Linux $(uname -r);" \
   "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on the same machine; medians of $RUNS runs."
-python3 scripts/bench/report.py "$RESULTS" "$DELIVERY_RESULTS"
+python3 scripts/bench/report.py "$RESULTS" "$DELIVERY_RESULTS" "$SOCKET_RESULTS"

@@ -2,10 +2,11 @@
 """Memory ceilings of the server under issue 9's floods (run by scripts/bench.sh).
 
 Usage: hostile.py registrations --base URL --pid PID --count N
-       hostile.py sockets --base URL --pid PID --token TOKEN --count N
+       hostile.py sockets --base URL --pid PID (--token TOKEN | --merchants merchants.tsv) --count N
 
 Prints one line `RESULT <name> rss_before_kib=… rss_peak_kib=… …` read by bench.sh. Peak RSS is the
 kernel's VmHWM of the server process; every request goes to the loopback address the server listens on.
+`sockets` spreads its sockets over the tokens of `--merchants` (seed.py's merchants file) when given.
 """
 import argparse
 import base64
@@ -71,14 +72,16 @@ def registrations(args):
 
 def sockets(args):
     url = urlparse(args.base)
+    tokens = [line.split("\t")[1] for line in open(args.merchants)] if args.merchants else [args.token]
+    time.sleep(1)  # let a freshly started server settle before the baseline
     before = status_kib(args.pid, "VmRSS")
     held = []
-    for _ in range(args.count):
+    for n in range(args.count):
         s = socket.create_connection((url.hostname, url.port), timeout=30)
         key = base64.b64encode(os.urandom(16)).decode()
         s.sendall(
             (
-                f"GET /ws/merchant?token={args.token} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\n"
+                f"GET /ws/merchant?token={tokens[n % len(tokens)]} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
             ).encode()
         )
@@ -95,7 +98,7 @@ def sockets(args):
     now = status_kib(args.pid, "VmRSS")
     print(
         f"RESULT sockets count={len(held)} rss_before_kib={before} rss_with_sockets_kib={now} "
-        f"per_socket_kib={(now - before) / len(held):.1f}"
+        f"peak_kib={status_kib(args.pid, 'VmHWM')} per_socket_kib={(now - before) / len(held):.1f}"
     )
     for s in held:
         s.close()
@@ -108,6 +111,7 @@ def main():
     parser.add_argument("--pid", type=int, required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--token")
+    parser.add_argument("--merchants")
     args = parser.parse_args()
     registrations(args) if args.what == "registrations" else sockets(args)
 

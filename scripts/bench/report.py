@@ -5,6 +5,7 @@ merchant's deliveries/s alone and beside a hanging endpoint, medians and their r
 
 Input lines: <mode>\t<endpoint>\t<run>\tRESULT requests=… rps=… p50_ms=… p99_ms=… errors=… paid=… wrapped=…
 Delivery lines (second file): <case>\t<run>\tRESULT count=… seconds=… rate=… duplicates=…
+Socket lines (third file): <run>\tRESULT sockets count=… rss_before_kib=… rss_with_sockets_kib=… peak_kib=… per_socket_kib=…
 """
 import statistics
 import sys
@@ -20,7 +21,7 @@ LABEL = {
 
 
 def fields(result):
-    return {k: float(v) for k, v in (kv.split("=") for kv in result.split()[1:])}
+    return {k: float(v) for k, v in (kv.split("=") for kv in result.split()[1:] if "=" in kv)}
 
 
 def delivery(path):
@@ -48,7 +49,29 @@ def delivery(path):
         print("WARNING: the healthy endpoint alone drained below 2,000 deliveries/s")
 
 
-def main(path, delivery_path=None):
+def sockets(path):
+    runs = []
+    for line in open(path):
+        _run, result = line.rstrip("\n").split("\t", 1)
+        runs.append(fields(result))
+    if not runs:
+        return
+    median = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    print()
+    print("| idle merchant sockets | RSS without, MiB | RSS with, MiB | peak RSS, MiB | KiB per socket | runs | each run, KiB per socket |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    each = ", ".join(f"{r['per_socket_kib']:.1f}" for r in runs)
+    print(
+        f"| {median['count']:,.0f} | {median['rss_before_kib'] / 1024:.1f} | {median['rss_with_sockets_kib'] / 1024:.1f} "
+        f"| {median['peak_kib'] / 1024:.1f} | {median['per_socket_kib']:.1f} | {len(runs)} | {each} |"
+    )
+    if median["per_socket_kib"] > 16:
+        print("WARNING: more than 16 KiB per idle socket")
+    if median["peak_kib"] > 64 * 1024:
+        print("WARNING: peak RSS above 64 MiB")
+
+
+def main(path, delivery_path=None, sockets_path=None):
     runs = defaultdict(list)
     for line in open(path):
         mode, endpoint, _run, result = line.rstrip("\n").split("\t", 3)
@@ -85,7 +108,9 @@ def main(path, delivery_path=None):
         print(f"WARNING: {w}")
     if delivery_path:
         delivery(delivery_path)
+    if sockets_path:
+        sockets(sockets_path)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])

@@ -15,6 +15,7 @@ use crate::dashboard::session;
 use crate::db::{Merchant, SessionRow};
 use crate::error::AppError;
 use crate::hub::Audience;
+use crate::logs;
 use crate::secret;
 use crate::sockets::Credential;
 use crate::state::AppState;
@@ -117,10 +118,12 @@ async fn merchant_by_api_token(
 
 /// Records when an API token was used, without holding up the request (the dashboard shows it).
 fn note_token_use(state: &AppState, hash: String, now: Timestamp) {
-    let db = state.db.clone();
+    let (db, repeats) = (state.db.clone(), state.repeats.clone());
     tokio::spawn(async move {
-        if let Err(e) = db.write(move |tx| tx.note_api_token_use(&hash, now)).await {
-            tracing::warn!(error = %e, "cannot record an API token's last use");
+        if let Err(e) = db.write(move |tx| tx.note_api_token_use(&hash, now)).await
+            && repeats.first(logs::TOKEN_USE_NOT_RECORDED)
+        {
+            tracing::warn!(kind = logs::TOKEN_USE_NOT_RECORDED.name(), error = %e, "cannot record an API token's last use");
         }
     });
 }

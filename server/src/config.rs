@@ -26,6 +26,9 @@ pub struct Config {
     pub log: String,
     /// Log as JSON lines instead of human-readable text.
     pub log_json: bool,
+    /// Lines that repeat per request or attempt (refused requests, a failing webhook endpoint) are
+    /// written once per kind in this interval; the rest are counted in one summary line.
+    pub log_repeat_secs: Seconds,
     /// The base URL customers and phones reach this server at (`https://pay.example.com`), used for
     /// payment page links, the forwarder setup QR and the `Secure` flag of session cookies (set when it is
     /// https). Unset: `http://` + the address the server is bound to (see [`Config::public_base`]).
@@ -65,6 +68,7 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             log: "info".to_owned(),
             log_json: false,
+            log_repeat_secs: Seconds::from_secs(60),
             public_url: None,
             invoice: InvoiceConfig::default(),
             notification: NotificationConfig::default(),
@@ -655,6 +659,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("WEBQRIS_MAX_BODY_BYTES", "max_body_bytes"),
     ("WEBQRIS_LOG", "log"),
     ("WEBQRIS_LOG_JSON", "log_json"),
+    ("WEBQRIS_LOG_REPEAT_SECS", "log_repeat_secs"),
     ("WEBQRIS_PUBLIC_URL", "public_url"),
     ("WEBQRIS_INVOICE_TTL_SECS", "invoice.ttl_secs"),
     ("WEBQRIS_AMOUNT_MIN", "invoice.amount_min"),
@@ -836,6 +841,7 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "max_body_bytes" => set!(max_body_bytes, parse),
         "log" => set!(log, parse_text),
         "log_json" => set!(log_json, parse_bool),
+        "log_repeat_secs" => set!(log_repeat_secs, parse),
         "public_url" => set!(public_url, parse_optional_text),
         "invoice.ttl_secs" => set!(invoice.ttl_secs, parse),
         "invoice.amount_min" => set!(invoice.amount_min, parse),
@@ -993,6 +999,9 @@ impl Config {
                 "invoice.expiry_sweep_secs",
                 "must be more than 0".into(),
             ));
+        }
+        if self.log_repeat_secs.duration().is_zero() {
+            return Err(invalid("log_repeat_secs", "must be more than 0".into()));
         }
         if self.max_body_bytes == 0 {
             return Err(invalid("max_body_bytes", "must be more than 0".into()));

@@ -30,6 +30,7 @@ use tokio::sync::{Notify, watch};
 use tower::ServiceExt as _;
 
 use crate::config::ConnectionConfig;
+use crate::logs::{self, Repeats};
 
 /// The answer to a connection over a limit (written straight to the socket, then closed).
 const OVER_LIMIT: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
@@ -187,11 +188,12 @@ impl Drop for InFlight {
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, asks every connection to
-/// finish its request in flight and close, and waits for them.
+/// finish its request in flight and close, and waits for them. Failed accepts are counted in `repeats`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     config: ConnectionConfig,
+    repeats: Repeats,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let connections = Connections::default();
@@ -206,7 +208,9 @@ pub async fn serve(
                 Err(e) => {
                     // Out of file descriptors, or a connection reset before it was accepted: keep
                     // serving the connections we have and try again shortly.
-                    tracing::warn!(error = %e, "cannot accept a connection");
+                    if repeats.first(logs::ACCEPT_FAILED) {
+                        tracing::warn!(kind = logs::ACCEPT_FAILED.name(), error = %e, "cannot accept a connection");
+                    }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }

@@ -1,5 +1,7 @@
 //! The one error type of the HTTP layer. It renders the contract's `{"success":false,"message":…}` shape
-//! with the contract's status codes; internal errors are logged once here and never shown to clients.
+//! with the contract's status codes; internal errors are never shown to clients. The log is written by
+//! [`crate::logs::outcomes`] from what the response carries ([`Refusal`], [`Fault`]), so that a flood of
+//! refused requests writes a bounded amount of it.
 
 use std::any::Any;
 
@@ -9,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use webqris_core::wire::ErrorBody;
 
 use crate::db::DbError;
+use crate::logs::{Fault, Refusal};
 
 /// What a request could not do, mapped to the status codes of api.md.
 #[derive(Debug, thiserror::Error)]
@@ -95,14 +98,20 @@ impl IntoResponse for AppError {
             } => Some(*retry_after_secs),
             _ => None,
         };
-        let message = match self {
-            Self::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
-                INTERNAL_MESSAGE.to_owned()
-            }
-            other => other.to_string(),
+        let (message, fault) = match self {
+            Self::Internal(detail) => (INTERNAL_MESSAGE.to_owned(), Some(detail)),
+            other => (other.to_string(), None),
         };
-        let mut response = (status, Json(ErrorBody::new(message))).into_response();
+        let mut response = (status, Json(ErrorBody::new(message.clone()))).into_response();
+        let extensions = response.extensions_mut();
+        match fault {
+            Some(detail) => {
+                extensions.insert(Fault(detail));
+            }
+            None => {
+                extensions.insert(Refusal(message));
+            }
+        }
         if let Some(secs) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
@@ -144,12 +153,15 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("(non-string panic payload)");
-    tracing::error!(panic = detail, "request handler panicked");
-    (
+    let mut response = (
         StatusCode::INTERNAL_SERVER_ERROR,
         Json(ErrorBody::new(INTERNAL_MESSAGE)),
     )
-        .into_response()
+        .into_response();
+    response
+        .extensions_mut()
+        .insert(Fault(format!("request handler panicked: {detail}")));
+    response
 }
 
 /// 404 for unknown routes, in the contract's shape (never a framework page).

@@ -23,6 +23,7 @@ pub mod extract;
 pub mod hub;
 pub mod invoice;
 pub mod limit;
+pub mod logs;
 pub mod merchant;
 pub mod page;
 pub mod password;
@@ -47,6 +48,7 @@ use crate::dashboard::session::SessionEnds;
 use crate::db::{Db, DbError};
 use crate::hub::Hub;
 use crate::limit::RateLimit;
+use crate::logs::Repeats;
 use crate::password::Passwords;
 use crate::sockets::Sockets;
 use crate::state::AppState;
@@ -101,6 +103,7 @@ pub async fn run(
         public_url,
         login_limiter: LoginLimiter::new(&config.dashboard),
         session_ends: SessionEnds::default(),
+        repeats: Repeats::new(config.log_repeat_secs.duration()),
         passwords: Passwords::new(config.dashboard.password_hash_concurrency),
         sockets: Sockets::default(),
         bootstrap,
@@ -114,6 +117,7 @@ pub async fn run(
     let revalidator = tokio::spawn(sockets::revalidate(state.clone(), workers_stopping.clone()));
     let pruner = tokio::spawn(retention::run(state.clone(), workers_stopping.clone()));
     let device_sweeper = tokio::spawn(device::run(state.clone(), workers_stopping.clone()));
+    let log_summaries = tokio::spawn(logs::run(state.clone(), workers_stopping.clone()));
     let endpoint_sweeper = tokio::spawn(delivery::health::run(
         state.clone(),
         workers_stopping.clone(),
@@ -121,7 +125,8 @@ pub async fn run(
     let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
     tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.path().display(), "webqris listening");
     let app = api::router(state.clone());
-    connection::serve(listener, app, state.config.connection.clone(), async move {
+    let (connections, repeats) = (state.config.connection.clone(), state.repeats.clone());
+    connection::serve(listener, app, connections, repeats, async move {
         shutdown.await;
         tracing::info!("shutting down: closing WebSockets, finishing requests in flight");
         // Receivers gone just means no socket is open.
@@ -147,6 +152,11 @@ pub async fn run(
     if let Err(e) = deliverer.await {
         tracing::error!(error = %e, "webhook worker task failed");
     }
+    if let Err(e) = log_summaries.await {
+        tracing::error!(error = %e, "log summary task failed");
+    }
+    // What was counted and not yet reported.
+    state.repeats.flush(true);
     tracing::info!("webqris stopped");
     Ok(())
 }

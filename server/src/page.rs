@@ -23,10 +23,11 @@ use tokio::sync::broadcast::error::RecvError;
 use webqris_core::Timestamp;
 use webqris_core::wire::PaymentStatus;
 
-use crate::api::ws::stopping;
+use crate::api::ws::{idle_sized, stopping};
 use crate::dashboard::assets::{PAY_HTML, html_page};
 use crate::db::PaymentWithMerchant;
 use crate::error::AppError;
+use crate::logs;
 use crate::qr;
 use crate::state::AppState;
 
@@ -268,9 +269,7 @@ async fn socket(
     let upgrade = upgrade.map_err(|e| {
         AppError::BadRequest(format!("WebSocket upgrade required: {}", e.body_text()))
     })?;
-    Ok(upgrade
-        .max_message_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |ws| watch(state, p, ws)))
+    Ok(idle_sized(upgrade, MAX_CLIENT_FRAME).on_upgrade(move |ws| watch(state, p, ws)))
 }
 
 /// The frames of the payment page's socket (a typed enum like the API's `WsEvent`).
@@ -364,7 +363,9 @@ async fn watch(state: AppState, p: PaymentWithMerchant, ws: WebSocket) {
                 // Deleted with its merchant: nothing more to say.
                 Ok(None) => return,
                 Err(e) => {
-                    tracing::warn!(error = %e, "payment page socket cannot read its invoice; closing");
+                    if state.repeats.first(logs::PAGE_SOCKET_READ) {
+                        tracing::warn!(kind = logs::PAGE_SOCKET_READ.name(), error = %e, "payment page socket cannot read its invoice; closing");
+                    }
                     return;
                 }
             }

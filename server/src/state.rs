@@ -14,6 +14,7 @@ use crate::dashboard::session::SessionEnds;
 use crate::db::Db;
 use crate::hub::Hub;
 use crate::limit::RateLimit;
+use crate::logs::Repeats;
 use crate::password::Passwords;
 use crate::sockets::Sockets;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     /// Dashboard logouts, for the live sockets opened with those sessions.
     pub session_ends: SessionEnds,
+    /// The tally of repeatable log lines (refused requests, failing endpoints), which bounds the log.
+    pub repeats: Repeats,
     /// The bounded password hashing pool.
     pub passwords: Passwords,
     /// Open WebSockets and what authorised them (limits, revocation).

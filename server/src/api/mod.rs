@@ -1,5 +1,5 @@
 //! The HTTP surface (the API, the dashboard, the public payment pages): one router per area, merged here with the layers every route shares (body limit,
-//! panic catcher, tracing) and the contract-shaped 404/405 fallbacks.
+//! panic catcher, tracing, the bounded log of refused requests) and the contract-shaped 404/405 fallbacks.
 
 pub mod callback;
 pub mod device;
@@ -14,7 +14,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
 
 use crate::error::{method_not_allowed, panic_response, route_not_found};
 use crate::state::AppState;
@@ -36,7 +37,12 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::page::router())
         .route("/", get(home))
         .route("/healthz", get(healthz));
-    with_layers(routes, max_body).with_state(state)
+    with_layers(routes, max_body)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::logs::outcomes,
+        ))
+        .with_state(state)
 }
 
 /// The fallbacks and layers shared by every route: unknown routes 404 and wrong methods 405 in the
@@ -51,7 +57,13 @@ where
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // Failed answers are logged, counted, by `logs::outcomes`; the trace layer's own line for each
+        // 5xx would be one error line per refused request.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
+        )
 }
 
 /// The tracing span of a request: method and path only. The query is left out because `/ws/merchant` and

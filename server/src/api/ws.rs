@@ -21,11 +21,27 @@ use crate::auth::{MerchantSocketAuth, OperatorAuth};
 use crate::connection::{ClientIp, ConnectionSlot};
 use crate::error::AppError;
 use crate::hub::{Audience, HubEvent};
+use crate::logs;
 use crate::sockets::{SocketOwner, SocketRefusal, SocketTicket};
 use crate::state::AppState;
 
 /// Largest frame a client may send (clients only send `ping`).
 const MAX_CLIENT_FRAME: usize = 4096;
+/// The most a socket reads from the network at once, and the read buffer it starts with (clients only
+/// send `ping`; a frame up to the limit still fits, the buffer grows for it).
+const READ_BUFFER: usize = 1024;
+
+/// Sizes a socket's buffers for a client that mostly sits idle and sends frames of at most
+/// `max_client_frame` bytes. tungstenite's defaults (a 128 KiB read buffer, zero-filled on the first
+/// read, and a 128 KiB write buffer target) made each idle socket cost about 130 KiB; here the read
+/// buffer starts at 1 KiB and each frame we send is written out at once (every send is flushed anyway).
+pub fn idle_sized(upgrade: WebSocketUpgrade, max_client_frame: usize) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(READ_BUFFER.min(max_client_frame))
+        .write_buffer_size(0)
+        .max_frame_size(max_client_frame)
+        .max_message_size(max_client_frame)
+}
 
 /// The WebSocket routes.
 pub fn router() -> Router<AppState> {
@@ -75,9 +91,7 @@ async fn operator(
             address,
         },
     )?;
-    Ok(upgrade
-        .max_message_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| async move {
+    Ok(idle_sized(upgrade, MAX_CLIENT_FRAME).on_upgrade(move |socket| async move {
             let _slot = slot;
             match auth.session {
                 // A socket opened with a dashboard session ends with it (logout, logout everywhere,
@@ -113,12 +127,12 @@ async fn merchant(
             address,
         },
     )?;
-    Ok(upgrade
-        .max_message_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| async move {
+    Ok(
+        idle_sized(upgrade, MAX_CLIENT_FRAME).on_upgrade(move |socket| async move {
             let _slot = slot;
             serve(state, Audience::Merchant(merchant), socket, ticket).await;
-        }))
+        }),
+    )
 }
 
 /// Runs one socket until the client leaves or idles out, falls behind, its credential is revoked, or
@@ -137,7 +151,9 @@ async fn serve(state: AppState, audience: Audience, socket: WebSocket, mut ticke
         end = pump(audience, events, replies, sink, send_timeout, state.shutdown.clone(), revoked) => {
             match end {
                 PumpEnd::TooSlow { missed } => {
-                    tracing::warn!(?audience, missed, "WebSocket client too slow; disconnected");
+                    if state.repeats.first(logs::SOCKET_TOO_SLOW) {
+                        tracing::warn!(kind = logs::SOCKET_TOO_SLOW.name(), ?audience, missed, "WebSocket client too slow; disconnected");
+                    }
                 }
                 other => tracing::debug!(?audience, ?other, "WebSocket closed"),
             }

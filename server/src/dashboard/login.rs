@@ -19,6 +19,7 @@ use crate::connection::ClientIp;
 use crate::db::{Account, NewAccountError, NewAccountRole};
 use crate::error::AppError;
 use crate::extract::Json;
+use crate::logs;
 use crate::password::HashError;
 use crate::secret::{self, BearerKind};
 use crate::state::AppState;
@@ -139,7 +140,12 @@ fn begin_attempt(state: &AppState, keys: &[LoginKey], too_many: &str) -> Result<
         .login_limiter
         .begin(keys, state.now())
         .map_err(|retry_after_secs| {
-            tracing::warn!("{too_many}: attempt refused");
+            if state.repeats.first(logs::LOGIN_REFUSED) {
+                tracing::warn!(
+                    kind = logs::LOGIN_REFUSED.name(),
+                    "{too_many}: attempt refused"
+                );
+            }
             AppError::TooManyRequests {
                 message: format!("{too_many}; try again in {retry_after_secs} seconds"),
                 retry_after_secs,

@@ -35,6 +35,7 @@ use crate::db::{
     AttemptRecord, Breaker, Circuit, ClaimedDelivery, Db, DbError, DeliveryId, EndpointChange,
     HeldLease, MerchantId, NextStep, Reach, WebhookSecrets,
 };
+use crate::logs;
 use crate::state::AppState;
 
 /// The pause after a round that found something due but could not claim it (database trouble).
@@ -448,11 +449,17 @@ async fn attempt(
         (NextStep::Delivered, _) => {
             tracing::info!(invoice = %delivery.invoice_id, attempt = delivery.attempt, status = ?status_code, "webhook delivered");
         }
+        // A merchant's failing endpoint is expected: its attempts are counted, not logged one by one
+        // (the dashboard shows each delivery's attempts).
         (NextStep::RetryAt(at), Some(e)) => {
-            tracing::warn!(invoice = %delivery.invoice_id, attempt = delivery.attempt, error = %e, retry_at = %at, "webhook attempt failed; will retry");
+            if state.repeats.first(logs::WEBHOOK_RETRY) {
+                tracing::warn!(kind = logs::WEBHOOK_RETRY.name(), invoice = %delivery.invoice_id, attempt = delivery.attempt, error = %e, retry_at = %at, "webhook attempt failed; will retry");
+            }
         }
         (_, e) => {
-            tracing::error!(invoice = %delivery.invoice_id, attempt = delivery.attempt, error = ?e, "webhook failed; attempts exhausted");
+            if state.repeats.first(logs::WEBHOOK_FAILED) {
+                tracing::warn!(kind = logs::WEBHOOK_FAILED.name(), invoice = %delivery.invoice_id, attempt = delivery.attempt, error = ?e, "webhook failed; attempts exhausted");
+            }
         }
     }
     let record = AttemptRecord {

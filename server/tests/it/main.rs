@@ -7,6 +7,7 @@ mod dashboard;
 mod delivery;
 mod errors;
 mod hostile;
+mod logs;
 mod money;
 mod notification;
 mod openapi;

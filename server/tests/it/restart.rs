@@ -2,12 +2,13 @@
 //! webhook that is due when the process is killed (SIGKILL) is delivered after the restart.
 
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
 use crate::support::{Receiver, dana, static_qris, within};
 
@@ -18,6 +19,8 @@ pub struct Serve {
     pub base: String,
     /// The messages it logged before it was listening.
     pub startup: Vec<String>,
+    /// Every line it writes to stderr (its log), until it exits.
+    log: JoinHandle<Vec<String>>,
 }
 
 impl Serve {
@@ -37,16 +40,15 @@ impl Serve {
         let mut child = command.spawn().expect("webqris serve starts");
         let stderr = child.stderr.take().expect("stderr piped");
         let mut lines = BufReader::new(stderr).lines();
-        let mut startup = Vec::new();
+        let (mut log, mut startup) = (Vec::new(), Vec::new());
         let addr = within("the listening log line", async {
             while let Some(line) = lines.next_line().await.expect("read stderr") {
-                let Ok(log) = serde_json::from_str::<Value>(&line) else {
-                    continue;
-                };
-                if log["fields"]["message"] == "webqris listening" {
-                    return log["fields"]["addr"].as_str().expect("addr").to_owned();
+                let parsed = serde_json::from_str::<Value>(&line).unwrap_or_default();
+                log.push(line);
+                if parsed["fields"]["message"] == "webqris listening" {
+                    return parsed["fields"]["addr"].as_str().expect("addr").to_owned();
                 }
-                if let Some(message) = log["fields"]["message"].as_str() {
+                if let Some(message) = parsed["fields"]["message"].as_str() {
                     startup.push(message.to_owned());
                 }
             }
@@ -54,12 +56,39 @@ impl Serve {
         })
         .await;
         // Keep draining stderr so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let log = tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                log.push(line);
+            }
+            log
+        });
         Self {
             child,
             base: format!("http://{addr}"),
             startup,
+            log,
         }
+    }
+
+    /// Stops it with SIGTERM and waits for it to exit.
+    pub async fn terminate(&mut self) -> ExitStatus {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        within("exit after SIGTERM", self.child.wait())
+            .await
+            .expect("wait")
+    }
+
+    /// Stops it cleanly (SIGTERM) and returns everything it logged.
+    pub async fn stop(mut self) -> Vec<String> {
+        let exit = self.terminate().await;
+        assert!(exit.success(), "clean exit: {exit:?}");
+        within("the end of its log", self.log)
+            .await
+            .expect("log reader")
     }
 
     /// Kills the process and waits for it to be gone.
@@ -87,6 +116,19 @@ fn cli(db: &Path, args: &[&str]) -> Value {
         String::from_utf8_lossy(&output.stdout)
     );
     serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+/// A merchant "Toko ABC" with the static QRIS (and `extra` flags of `merchant create`) and an API token
+/// of it, made with the CLI: the `merchant create` answer and the token.
+pub fn cli_merchant(db: &Path, extra: &[&str]) -> (Value, String) {
+    let qris = static_qris();
+    let mut args = vec!["merchant", "create", "--name", "Toko ABC", "--qris", &qris];
+    args.extend_from_slice(extra);
+    let merchant = cli(db, &args);
+    let id = merchant["merchant_id"].to_string();
+    let token = cli(db, &["token", "create", "--merchant", &id]);
+    let token = token["token"].as_str().expect("token").to_owned();
+    (merchant, token)
 }
 
 async fn post(
@@ -117,14 +159,7 @@ async fn serve_creates_the_database_on_first_run_and_stops_cleanly_on_sigterm() 
         .await
         .expect("answers");
     assert_eq!(health.status().as_u16(), 200);
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &serve.pid()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let exit = within("exit after SIGTERM", serve.child.wait())
-        .await
-        .expect("wait");
+    let exit = serve.terminate().await;
     assert!(exit.success(), "clean exit: {exit:?}");
     let mut stdout = String::new();
     tokio::io::AsyncReadExt::read_to_string(
@@ -144,28 +179,7 @@ async fn a_webhook_due_when_the_server_is_killed_is_delivered_after_the_restart(
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("webqris.db");
     let mut receiver = Receiver::failing_with(500).await;
-    let merchant = cli(
-        &db,
-        &[
-            "merchant",
-            "create",
-            "--name",
-            "Toko ABC",
-            "--qris",
-            &static_qris(),
-            "--webhook-url",
-            &receiver.url,
-        ],
-    );
-    let token = cli(
-        &db,
-        &[
-            "token",
-            "create",
-            "--merchant",
-            &merchant["merchant_id"].to_string(),
-        ],
-    );
+    let (merchant, token) = cli_merchant(&db, &["--webhook-url", &receiver.url]);
     let env = [
         ("WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
         (
@@ -187,7 +201,7 @@ async fn a_webhook_due_when_the_server_is_killed_is_delivered_after_the_restart(
     let (code, created) = post(
         &http,
         format!("{}/api/payments/qris/create", first.base),
-        token["token"].as_str().expect("token"),
+        &token,
         &json!({"amount": 25000}),
     )
     .await;
