@@ -12,7 +12,7 @@ use webqris_server::merchant;
 
 use crate::cli::webqris;
 use crate::dashboard::{Dashboard, merchant as dashboard_merchant};
-use crate::support::{Receiver, TestMerchant, TestServer, dana, gopay, static_qris};
+use crate::support::{Receiver, TestMerchant, TestServer, dana, gopay, static_qris, within};
 
 /// `m` as seen with a new test token of its merchant.
 async fn sandbox(server: &TestServer, m: &TestMerchant) -> TestMerchant {
@@ -571,4 +571,24 @@ async fn the_cli_makes_test_tokens_and_lists_them_as_such() {
     assert_eq!(invoice["test"], true);
     let (code, paid) = simulate(&server, token, &invoice_of(&invoice), None).await;
     assert_eq!(code, StatusCode::OK, "{paid}");
+}
+
+#[tokio::test]
+async fn a_test_invoices_payment_page_tells_the_customer_not_to_pay_it() {
+    let server = TestServer::start().await;
+    let live = server.merchant("Toko ABC", None).await;
+    let test = sandbox(&server, &live).await;
+    for (m, banner) in [(&test, true), (&live, false)] {
+        let created = server.create_payment(m, 25000).await;
+        let url = created["payment_url"].as_str().expect("payment_url");
+        let page = within("the payment page", server.http.get(url).send())
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert!(page.contains("Rp25."), "the page itself: {page}");
+        assert_eq!(page.contains(r#"id="sandbox""#), banner, "{page}");
+        assert!(!page.contains("{{"), "every placeholder filled");
+    }
 }
