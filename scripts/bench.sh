@@ -5,7 +5,9 @@
 #   - notification → paid (POST /api/webhook/payment, each request paying a different invoice),
 # with 10,000 pending invoices across 100 merchants, next to GET /healthz of the same server (no database,
 # no auth) as the baseline, and prints the medians of BENCH_RUNS runs with the ratios to the baseline.
-# It does so twice: with the durable default `synchronous=FULL` and with `synchronous=NORMAL` (WAL).
+# It does so on SQLite with the durable default `synchronous=FULL` and with `synchronous=NORMAL` (WAL), and
+# on PostgreSQL (a throwaway cluster from scripts/pg-cluster.sh with fsync and synchronous_commit on; a
+# fresh database per run), and reports PostgreSQL's figures as ratios to SQLite FULL.
 #
 # Then webhook delivery (issue 14): a healthy merchant's backlog of BENCH_DELIVERY_HEALTHY webhooks drains
 # to a receiver that answers at once, alone ("alone") and next to a merchant whose endpoint accepts
@@ -28,9 +30,10 @@
 # `cargo run --example webhook_sink`. The throughput runs lift the per-token invoice rate limit (they
 # measure capacity, not the limit).
 # Settings (environment): BENCH_RUNS (3), BENCH_DURATION seconds per measurement (5), BENCH_THREADS (2),
-# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal"), BENCH_CASES ("endpoints delivery memory sockets"),
-# BENCH_DELIVERY_HEALTHY (3000), BENCH_DELIVERY_HANGING (200), BENCH_FLOOD (64), BENCH_SOCKETS (1000),
-# BENCH_SOCKET_INVOICES (100000), BENCH_BIN (the server binary to measure; default the release build).
+# BENCH_CONNECTIONS (32), BENCH_MODES ("full normal postgres"),
+# BENCH_CASES ("endpoints delivery memory sockets"), BENCH_DELIVERY_HEALTHY (3000),
+# BENCH_DELIVERY_HANGING (200), BENCH_FLOOD (64), BENCH_SOCKETS (1000), BENCH_SOCKET_INVOICES (100000),
+# BENCH_BIN (the server binary to measure; default the release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +41,7 @@ RUNS=${BENCH_RUNS:-3}
 DURATION=${BENCH_DURATION:-5}
 THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
-MODES=${BENCH_MODES:-"full normal"}
+MODES=${BENCH_MODES:-"full normal postgres"}
 CASES=${BENCH_CASES:-"endpoints delivery memory sockets"}
 HEALTHY=${BENCH_DELIVERY_HEALTHY:-3000}
 HANGING=${BENCH_DELIVERY_HANGING:-200}
@@ -63,8 +66,10 @@ QRIS=$(awk -F'\t' '$1 == "valid" && $2 == "verssache-DANA" { print $3 }' tests/c
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/webqris-bench.XXXXXX")
 SERVER_PID=
+PGDIR=
 HANG_PID=
 cleanup() {
+  [ -n "$PGDIR" ] && scripts/pg-cluster.sh stop "$PGDIR"
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -82,8 +87,16 @@ MEMORY_RESULTS=$WORK/memory.txt
 : >"$SOCKET_RESULTS"
 : >"$MEMORY_RESULTS"
 
+if [[ " $MODES " == *" postgres "* ]]; then
+  eval "$(PG_DURABLE=1 scripts/pg-cluster.sh)"
+  PG_URL=$URL
+  echo "==> PostgreSQL on 127.0.0.1:$PGPORT (fsync and synchronous_commit on)" >&2
+fi
+
 start_server() { # mode db log
-  WEBQRIS_DB_SYNCHRONOUS=$1 WEBQRIS_LOG=warn,webqris_server=info WEBQRIS_LOG_JSON=true \
+  local sync=$1
+  [ "$sync" = postgres ] && sync=full
+  WEBQRIS_DB_SYNCHRONOUS=$sync WEBQRIS_LOG=warn,webqris_server=info WEBQRIS_LOG_JSON=true \
     WEBQRIS_CREATE_PER_SEC_PER_TOKEN=${WEBQRIS_CREATE_PER_SEC_PER_TOKEN:-100000000} \
     WEBQRIS_CREATE_BURST_PER_TOKEN=${WEBQRIS_CREATE_BURST_PER_TOKEN:-100000000} \
     "$BIN" serve --listen 127.0.0.1:0 --db "$2" >/dev/null 2>"$3" &
@@ -122,10 +135,14 @@ measure_endpoints() {
   for mode in $MODES; do
     for run in $(seq 1 "$RUNS"); do
       # Every run starts from the same state: a fresh database with 100 merchants × 100 pending invoices.
-      echo "==> synchronous=$mode, run $run: fresh database, $MERCHANTS merchants, $((MERCHANTS * PER_MERCHANT)) pending invoices" >&2
+      echo "==> $mode, run $run: fresh database, $MERCHANTS merchants, $((MERCHANTS * PER_MERCHANT)) pending invoices" >&2
       DIR=$WORK/$mode-$run
       DB=$DIR/webqris.db
       mkdir -p "$DIR"
+      if [ "$mode" = postgres ]; then
+        psql "$PG_URL" -qc "CREATE DATABASE bench_$run" >/dev/null
+        DB=${PG_URL%/*}/bench_$run
+      fi
       start_server "$mode" "$DB" "$DIR/server.log"
       export BENCH_MERCHANTS=$DIR/merchants.tsv BENCH_INVOICES=$DIR/invoices.tsv
       python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$DB" --count $MERCHANTS --qris "$QRIS" \

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Summarises scripts/bench.sh results: the median of the runs per (synchronous mode, endpoint), next to
-GET /healthz of the same server as the baseline, with the ratios; then the delivery case: the healthy
-merchant's deliveries/s alone and beside a hanging endpoint, medians and their ratio.
+"""Summarises scripts/bench.sh results: the median of the runs per (mode, endpoint), next to
+GET /healthz of the same server as the baseline, with the ratios; then PostgreSQL's medians as ratios to
+SQLite FULL's (modes: full and normal are SQLite's synchronous settings, postgres is PostgreSQL); then the
+delivery case: the healthy merchant's deliveries/s alone and beside a hanging endpoint, medians and their
+ratio.
 
 Input lines: <mode>\t<endpoint>\t<run>\tRESULT requests=… rps=… p50_ms=… p99_ms=… errors=… paid=… wrapped=…
 Delivery lines (second file): <case>\t<run>\tRESULT count=… seconds=… rate=… duplicates=…
@@ -18,6 +20,9 @@ LABEL = {
     "status": "GET /api/payments/{id}/status",
     "notify": "notification → paid",
 }
+
+
+NAME = {"full": "SQLite FULL", "normal": "SQLite NORMAL", "postgres": "PostgreSQL"}
 
 
 def fields(result):
@@ -78,7 +83,7 @@ def main(path, delivery_path=None, sockets_path=None):
         runs[(mode, endpoint)].append(fields(result))
     modes = sorted({mode for mode, _ in runs}, key=lambda m: (m != "full", m))
     if modes:
-        print("| synchronous | endpoint | req/s | p50 ms | p99 ms | req/s vs healthz | p50 vs healthz | runs | errors |")
+        print("| database | endpoint | req/s | p50 ms | p99 ms | req/s vs healthz | p50 vs healthz | runs | errors |")
         print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     warnings = []
     for mode in modes:
@@ -95,7 +100,7 @@ def main(path, delivery_path=None, sockets_path=None):
             errors = int(sum(r["errors"] for r in results))
             ratio_rps = f"{rps / base_rps:.2f}×" if base_rps else "-"
             ratio_p50 = f"{p50 / base_p50:.1f}×" if base_p50 else "-"
-            print(f"| {mode.upper()} | {LABEL[endpoint]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {ratio_rps} | {ratio_p50} | {len(results)} | {errors} |")
+            print(f"| {NAME.get(mode, mode)} | {LABEL[endpoint]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {ratio_rps} | {ratio_p50} | {len(results)} | {errors} |")
             if endpoint == "notify":
                 wrapped = sum(r["wrapped"] for r in results)
                 paid = sum(r["paid"] for r in results)
@@ -104,6 +109,17 @@ def main(path, delivery_path=None, sockets_path=None):
                     warnings.append(f"{mode}: {int(wrapped)} notification requests re-used an invoice (duplicates); shorten BENCH_DURATION")
                 if paid < requests - wrapped:
                     warnings.append(f"{mode}: only {int(paid)} of {int(requests - wrapped)} notifications paid an invoice")
+    if ("postgres", "create") in runs and ("full", "create") in runs:
+        print()
+        print("| endpoint | PostgreSQL req/s ÷ SQLite FULL | PostgreSQL p50 ÷ SQLite FULL |")
+        print("| --- | ---: | ---: |")
+        for endpoint in ORDER:
+            pg, lite = runs.get(("postgres", endpoint)), runs.get(("full", endpoint))
+            if not pg or not lite:
+                continue
+            rps = statistics.median(r["rps"] for r in pg) / statistics.median(r["rps"] for r in lite)
+            p50 = statistics.median(r["p50_ms"] for r in pg) / statistics.median(r["p50_ms"] for r in lite)
+            print(f"| {LABEL[endpoint]} | {rps:.2f}× | {p50:.2f}× |")
     for w in warnings:
         print(f"WARNING: {w}")
     if delivery_path:

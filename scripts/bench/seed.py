@@ -2,7 +2,7 @@
 """Seeds the benchmark: merchants through the `webqris` CLI, pending invoices through the HTTP API.
 
   seed.py merchants --bin B --db DB --count 100 --qris Q [--webhook-url URL] --out merchants.tsv
-  seed.py topup --db DB --base URL --merchants merchants.tsv --per-merchant 100 --out invoices.tsv
+  seed.py topup --db DB|URL --base URL --merchants merchants.tsv --per-merchant 100 --out invoices.tsv
   seed.py pay --base URL --invoices invoices.tsv
 
 `pay` posts one DANA notification per invoice of the file (each pays it), 16 at a time.
@@ -48,11 +48,15 @@ def read_merchants(path):
 
 
 def pending(db):
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     now = int(time.time() * 1000)
-    rows = conn.execute(
-        "SELECT merchant_id, invoice_id, total_amount FROM payments "
-        "WHERE status = 'pending' AND expired_at > ? ORDER BY id", (now,)).fetchall()
+    query = ("SELECT merchant_id, invoice_id, total_amount FROM payments "
+             "WHERE status = 'pending' AND expired_at > {} ORDER BY id")
+    if db.startswith(("postgres://", "postgresql://")):
+        out = subprocess.run(["psql", db, "-AtF", "\t", "-c", query.format(now)],
+                             capture_output=True, text=True, check=True).stdout
+        return [(int(m), inv, int(t)) for m, inv, t in (l.split("\t") for l in out.splitlines() if l)]
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    rows = conn.execute(query.format("?"), (now,)).fetchall()
     conn.close()
     return rows
 

@@ -209,7 +209,7 @@ impl Default for WebhookConfig {
     }
 }
 
-/// SQLite settings (`[database]`).
+/// Database settings (`[database]`): the first three for SQLite, the last two for PostgreSQL.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
@@ -220,6 +220,10 @@ pub struct DatabaseConfig {
     pub readers: usize,
     /// How long a connection waits for a lock held by another process (the CLI), milliseconds.
     pub busy_timeout_ms: u64,
+    /// PostgreSQL connections this node keeps (reads and writes share them).
+    pub pool: usize,
+    /// How long connecting to PostgreSQL may take before it is an error.
+    pub connect_timeout_secs: Seconds,
     /// Writes waiting for the single writer at most; beyond that a write is refused at once (the
     /// request is answered 503 with `Retry-After`) instead of memory growing.
     pub write_queue: usize,
@@ -231,6 +235,8 @@ impl Default for DatabaseConfig {
             synchronous: Synchronous::Full,
             readers: 4,
             busy_timeout_ms: 5000,
+            pool: 16,
+            connect_timeout_secs: Seconds::from_secs(5),
             write_queue: 4096,
         }
     }
@@ -585,15 +591,7 @@ impl<'de> Deserialize<'de> for RetrySchedule {
 /// A database location as `webqris config` shows it: a URL's password (`postgres://user:pw@host/db`) is
 /// replaced by `***`; a file path is shown as it is.
 fn redacted_location<S: Serializer>(location: &Path, serializer: S) -> Result<S::Ok, S::Error> {
-    let text = location.to_string_lossy();
-    match reqwest::Url::parse(&text) {
-        Ok(mut url) if url.password().is_some() => {
-            // Only a URL that cannot have a password refuses one, and this one has one.
-            let _ = url.set_password(Some("***"));
-            serializer.serialize_str(url.as_str())
-        }
-        _ => serializer.serialize_str(&text),
-    }
+    serializer.serialize_str(&crate::db::shown_location(location))
 }
 
 /// Why the configuration could not be loaded. Each variant names the file, variable or key at fault.
@@ -725,6 +723,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("WEBQRIS_DB_SYNCHRONOUS", "database.synchronous"),
     ("WEBQRIS_DB_READERS", "database.readers"),
     ("WEBQRIS_DB_BUSY_TIMEOUT_MS", "database.busy_timeout_ms"),
+    ("WEBQRIS_DB_POOL", "database.pool"),
+    (
+        "WEBQRIS_DB_CONNECT_TIMEOUT_SECS",
+        "database.connect_timeout_secs",
+    ),
     ("WEBQRIS_DB_WRITE_QUEUE", "database.write_queue"),
     (
         "WEBQRIS_HEADER_READ_TIMEOUT_SECS",
@@ -871,6 +874,8 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "database.synchronous" => set!(database.synchronous, parse),
         "database.readers" => set!(database.readers, parse),
         "database.busy_timeout_ms" => set!(database.busy_timeout_ms, parse),
+        "database.pool" => set!(database.pool, parse),
+        "database.connect_timeout_secs" => set!(database.connect_timeout_secs, parse),
         "database.write_queue" => set!(database.write_queue, parse),
         "websocket.queue" => set!(websocket.queue, parse),
         "websocket.send_timeout_secs" => set!(websocket.send_timeout_secs, parse),
@@ -1061,6 +1066,7 @@ impl Config {
             ("invoice.expiry_batch", self.invoice.expiry_batch),
             ("retention.prune_batch", self.retention.prune_batch),
             ("database.write_queue", self.database.write_queue),
+            ("database.pool", self.database.pool),
             (
                 "dashboard.max_merchants_per_account",
                 self.dashboard.max_merchants_per_account,

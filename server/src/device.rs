@@ -5,7 +5,7 @@
 
 use tokio::sync::watch;
 use webqris_core::Timestamp;
-use webqris_core::wire::{DeviceAlert, WsDeviceAlertData};
+use webqris_core::wire::{DeviceAlert, WsDeviceAlertData, WsEvent};
 
 use crate::config::ForwarderConfig;
 use crate::db::{DbError, DeviceRow};
@@ -68,22 +68,30 @@ pub async fn sweep(state: &AppState) -> Result<usize, DbError> {
             let mut changed = Vec::new();
             for (device, merchant_name) in tx.all_devices()? {
                 let now_alert = alert(&device, now, &config.forwarder);
-                if now_alert != device.alert {
-                    tx.set_device_alert(device.merchant_id, &device.device_id, now_alert)?;
-                    changed.push((device, merchant_name, now_alert));
+                if now_alert != device.alert
+                    && tx.set_device_alert(
+                        device.merchant_id,
+                        &device.device_id,
+                        device.alert,
+                        now_alert,
+                    )?
+                {
+                    let data = alert_data(&device, &merchant_name, now_alert);
+                    tx.record_event(device.merchant_id, &WsEvent::DeviceAlert(data.clone()), now)?;
+                    changed.push((device.merchant_id, device.device_id, now_alert, data));
                 }
             }
             Ok::<_, DbError>(changed)
         })
         .await?;
-    for (device, merchant_name, now_alert) in &changed {
-        tracing::info!(device = %device.device_id, alert = ?now_alert, "device alert changed");
-        state.hub.device_alert(
-            device.merchant_id,
-            alert_data(device, merchant_name, *now_alert),
-        );
+    let count = changed.len();
+    for (merchant, device_id, now_alert, data) in changed {
+        tracing::info!(device = %device_id, alert = ?now_alert, "device alert changed");
+        state
+            .hub
+            .publish_event(merchant, WsEvent::DeviceAlert(data));
     }
-    Ok(changed.len())
+    Ok(count)
 }
 
 #[cfg(test)]

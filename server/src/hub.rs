@@ -1,23 +1,25 @@
 //! The event hub: every live event (`new_payment`, `payment_paid`, `payments_expired`,
-//! `webhook_delivered`) is rendered once into `{event, data, ts}` frames and broadcast to the WebSocket
+//! `webhook_delivered`, `webhook_failed`, `device_alert`) made on this node, and every one another node
+//! stored (relayed by `crate::events`), is rendered once into `{event, data, ts}` frames and broadcast to the WebSocket
 //! tasks. The broadcast channel is bounded: a client that falls behind by more than its capacity is
 //! disconnected by its task, never waited for, so a slow client cannot slow the server.
 //!
 //! Dashboard accounts see only the merchants they own: each merchant frame is tagged at publish time
-//! with its owner from [`Owners`], an in-memory copy of `merchants.owner_account_id` kept current by the
-//! dashboard (which is the only place owned merchants are made or deleted).
+//! with its owner from [`Owners`], an in-memory copy of `merchants.owner_account_id` kept current by this
+//! node's dashboard (the only place owned merchants are made or deleted) and, for changes made on other
+//! nodes, reloaded by the relay at each of its rescans.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use tokio::sync::broadcast;
-use webqris_core::wire::{
-    PaymentStatus, WsDeviceAlertData, WsEvent, WsExpiredData, WsFrame, WsPaymentData,
-    WsWebhookAlertData, WsWebhookDeliveredData, WsWebhookFailedData,
-};
+use webqris_core::wire::{PaymentStatus, WsEvent, WsExpiredData, WsFrame, WsPaymentData};
 
 use crate::clock::Clock;
-use crate::db::{AccountId, ExpiredPayment, MerchantId, PaidPayment, PaymentId, PaymentRow};
+pub use crate::db::payment_data;
+use crate::db::{
+    AccountId, ExpiredPayment, MerchantId, PaidPayment, PaymentId, PaymentRow, StoredEvent,
+};
 
 /// Who a socket is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,22 +109,16 @@ pub struct Hub {
     owners: Owners,
 }
 
-/// The `data` of `new_payment` / `payment_paid` for a payment.
-pub fn payment_data(
-    payment: &PaymentRow,
-    merchant_name: &str,
-    status: PaymentStatus,
-) -> WsPaymentData {
-    WsPaymentData {
-        id: payment.id.0,
-        invoice_id: payment.invoice_id.clone(),
-        amount: payment.amount,
-        total_amount: payment.total_amount,
-        unique_code: payment.unique_code,
-        merchant_name: merchant_name.to_owned(),
-        sender_name: payment.sender_name.clone(),
-        status,
-        test: payment.test,
+/// The payments whose status `event` reports (for the public payment pages).
+fn payments_of(event: &WsEvent) -> Vec<PaymentId> {
+    match event {
+        WsEvent::PaymentPaid(p) => vec![PaymentId(p.id)],
+        WsEvent::PaymentsExpired(e) => e.payments.iter().map(|p| PaymentId(p.id)).collect(),
+        WsEvent::NewPayment(_)
+        | WsEvent::WebhookDelivered(_)
+        | WsEvent::WebhookFailed(_)
+        | WsEvent::DeviceAlert(_)
+        | WsEvent::WebhookAlert(_) => Vec::new(),
     }
 }
 
@@ -193,24 +189,35 @@ impl Hub {
         );
     }
 
-    /// `webhook_delivered`: a webhook got a 2xx.
-    pub fn webhook_delivered(&self, merchant: MerchantId, data: WsWebhookDeliveredData) {
-        self.publish_single(merchant, WsEvent::WebhookDelivered(data), Vec::new());
+    /// An event about one merchant (webhooks, device alerts), as it happens.
+    pub fn publish_event(&self, merchant: MerchantId, event: WsEvent) {
+        let payments = payments_of(&event);
+        self.publish_single(merchant, event, payments);
     }
 
-    /// `webhook_failed`: a webhook attempt failed (will be retried unless `next_attempt_at` is null).
-    pub fn webhook_failed(&self, merchant: MerchantId, data: WsWebhookFailedData) {
-        self.publish_single(merchant, WsEvent::WebhookFailed(data), Vec::new());
-    }
-
-    /// `device_alert`: a forwarder device's alert changed.
-    pub fn device_alert(&self, merchant: MerchantId, data: WsDeviceAlertData) {
-        self.publish_single(merchant, WsEvent::DeviceAlert(data), Vec::new());
-    }
-
-    /// `webhook_alert`: a webhook endpoint has been failing for an hour, or recovered.
-    pub fn webhook_alert(&self, merchant: MerchantId, data: WsWebhookAlertData) {
-        self.publish_single(merchant, WsEvent::WebhookAlert(data), Vec::new());
+    /// An event another node stored (relayed by `crate::events`), with the time it happened there. The
+    /// operator receives it as its merchant does (so a sweep on another node expiring invoices of
+    /// several merchants reaches it as one `payments_expired` frame per merchant).
+    pub fn publish_stored(&self, stored: StoredEvent) {
+        let payments = payments_of(&stored.event);
+        let frame = WsFrame {
+            event: stored.event,
+            ts: stored.ts,
+        };
+        match serde_json::to_string(&frame) {
+            Ok(text) => self.publish(HubEvent {
+                operator_frame: text.clone(),
+                merchant_frames: vec![(
+                    stored.merchant_id,
+                    self.owners.owner_of(stored.merchant_id),
+                    text,
+                )],
+                payments,
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot render a relayed WebSocket frame; event dropped")
+            }
+        }
     }
 
     /// `payments_expired`: one frame per sweep; each merchant's socket gets only its own payments.

@@ -5,10 +5,11 @@ use rand::Rng as _;
 use webqris_core::Timestamp;
 use webqris_core::qris::{self, QrisError};
 use webqris_core::wire::{
-    CreatePaymentRequest, CreatePaymentResponse, PaymentStatusResponse, PaymentView,
+    CreatePaymentRequest, CreatePaymentResponse, PaymentStatus, PaymentStatusResponse, PaymentView,
+    WsEvent,
 };
 
-use crate::db::{DbError, Merchant, MerchantId, NewPayment, PaymentRow, Tx};
+use crate::db::{DbError, Merchant, MerchantId, NewPayment, PaymentRow, Tx, payment_data};
 use crate::error::AppError;
 use crate::secret;
 use crate::state::AppState;
@@ -61,6 +62,7 @@ impl From<InvoiceError> for AppError {
 struct Allocation {
     merchant: MerchantId,
     test: bool,
+    merchant_name: String,
     amount: i64,
     code_min: i64,
     code_max: i64,
@@ -77,6 +79,7 @@ struct Allocation {
 /// transaction, so no concurrent create can take the same total.
 fn allocate(tx: &Tx<'_>, a: &Allocation) -> Result<(PaymentRow, Option<String>), InvoiceError> {
     let (lo, hi) = (a.amount + a.code_min, a.amount + a.code_max);
+    tx.lock_merchant(a.merchant)?;
     let taken = tx.taken_totals(a.merchant, a.test, lo, hi, a.cooldown_start)?;
     let free: Vec<i64> = (a.code_min..=a.code_max)
         .filter(|code| !taken.contains(&(a.amount + code)))
@@ -117,6 +120,12 @@ fn allocate(tx: &Tx<'_>, a: &Allocation) -> Result<(PaymentRow, Option<String>),
         page_token: page_token.clone(),
         test: a.test,
     })?;
+    let event = WsEvent::NewPayment(payment_data(
+        &payment,
+        &a.merchant_name,
+        PaymentStatus::Pending,
+    ));
+    tx.record_event(a.merchant, &event, a.now)?;
     Ok((payment, page_token))
 }
 
@@ -175,6 +184,7 @@ pub async fn create(
     let allocation = Allocation {
         merchant: merchant.id,
         test,
+        merchant_name: merchant.name.clone(),
         amount: request.amount,
         code_min: rules.unique_code_min,
         code_max: rules.unique_code_max,

@@ -18,6 +18,7 @@ pub mod db;
 pub mod delivery;
 pub mod device;
 pub mod error;
+pub mod events;
 pub mod expiry;
 pub mod extract;
 pub mod hub;
@@ -117,13 +118,14 @@ pub async fn run(
     let revalidator = tokio::spawn(sockets::revalidate(state.clone(), workers_stopping.clone()));
     let pruner = tokio::spawn(retention::run(state.clone(), workers_stopping.clone()));
     let device_sweeper = tokio::spawn(device::run(state.clone(), workers_stopping.clone()));
+    let relay = tokio::spawn(events::run(state.clone(), workers_stopping.clone()));
     let log_summaries = tokio::spawn(logs::run(state.clone(), workers_stopping.clone()));
     let endpoint_sweeper = tokio::spawn(delivery::health::run(
         state.clone(),
         workers_stopping.clone(),
     ));
     let deliverer = tokio::spawn(delivery::run(state.clone(), workers_stopping));
-    tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.path().display(), "webqris listening");
+    tracing::info!(addr = %bound, public_url = %state.public_url, db = %state.db.location(), "webqris listening");
     let app = api::router(state.clone());
     let (connections, repeats) = (state.config.connection.clone(), state.repeats.clone());
     connection::serve(listener, app, connections, repeats, async move {
@@ -145,6 +147,9 @@ pub async fn run(
     }
     if let Err(e) = device_sweeper.await {
         tracing::error!(error = %e, "device alert sweeper task failed");
+    }
+    if let Err(e) = relay.await {
+        tracing::error!(error = %e, "event relay task failed");
     }
     if let Err(e) = endpoint_sweeper.await {
         tracing::error!(error = %e, "webhook alert sweeper task failed");

@@ -309,6 +309,7 @@ fn settle_notification(
     n: &Prepared,
     rules: &Rules,
 ) -> Result<NotificationResult, DbError> {
+    tx.lock_merchant(merchant)?;
     if let Some(device) = &n.device {
         tx.touch_device(merchant, device.as_str(), rules.now)?;
     }
@@ -669,6 +670,7 @@ fn settle_report(
     report: &Report,
     rules: &Rules,
 ) -> Result<CallbackResult, DbError> {
+    tx.lock_merchant(merchant)?;
     let mut row = NewNotification {
         merchant_id: merchant,
         source: NotificationSource::Callback,
@@ -924,6 +926,7 @@ pub async fn confirm_manually(
     let paid = state
         .db
         .write(move |tx| {
+            tx.lock_merchant(merchant)?;
             let payment = tx
                 .payment_by_invoice(merchant, &invoice_id)?
                 .ok_or_else(|| ConfirmError::NotFound(invoice_id.clone()))?;

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json as JsonResponse, Router};
 use webqris_core::device::DeviceId;
-use webqris_core::wire::{HeartbeatRequest, HeartbeatResponse};
+use webqris_core::wire::{HeartbeatRequest, HeartbeatResponse, WsEvent};
 
 use crate::auth::CallbackAuth;
 use crate::db::{DbError, Heartbeat};
@@ -42,12 +42,18 @@ async fn heartbeat(
             if alert == device.alert {
                 return Ok::<_, DbError>(None);
             }
-            tx.set_device_alert(merchant_id, &device.device_id, alert)?;
-            Ok(Some(device::alert_data(&device, &merchant_name, alert)))
+            if !tx.set_device_alert(merchant_id, &device.device_id, device.alert, alert)? {
+                return Ok(None);
+            }
+            let data = device::alert_data(&device, &merchant_name, alert);
+            tx.record_event(merchant_id, &WsEvent::DeviceAlert(data.clone()), now)?;
+            Ok(Some(data))
         })
         .await?;
     if let Some(data) = announce {
-        state.hub.device_alert(merchant_id, data);
+        state
+            .hub
+            .publish_event(merchant_id, WsEvent::DeviceAlert(data));
     }
     Ok(JsonResponse(HeartbeatResponse {
         success: true,

@@ -3,7 +3,7 @@
 
 use webqris_core::Timestamp;
 
-use super::sql::{Row, params};
+use super::sql::{Row, Serial, params};
 use super::{Conn, DbError, Tx};
 
 /// An account's row id.
@@ -98,7 +98,8 @@ fn account_from_row(row: &Row<'_>) -> Result<Account, DbError> {
 
 impl Tx<'_> {
     /// Stores an account as `role` allows. The checks (no operator yet for the first operator, the
-    /// invite unused and unexpired) and the insert run in one transaction on the single writer, so two
+    /// invite unused and unexpired) and the insert run in one transaction, serialised with every other account creation (SQLite's single writer, a
+    /// PostgreSQL advisory lock), so two
     /// racing requests cannot both use one setup link or one invite.
     pub fn insert_account(
         &self,
@@ -107,6 +108,7 @@ impl Tx<'_> {
         role: &NewAccountRole,
         now: Timestamp,
     ) -> Result<Account, NewAccountError> {
+        self.serialise(Serial::Accounts)?;
         if self.account_by_email(email)?.is_some() {
             return Err(NewAccountError::Taken);
         }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use webqris_core::{SecretString, Timestamp};
 
-use super::sql::{Row, params};
+use super::sql::{Dialect, Row, Serial, params};
 use super::{Conn, DbError, MerchantId, PaymentId, Scope, Tx};
 
 /// A delivery's row id.
@@ -385,28 +385,34 @@ fn delivery_from_row(r: &Row<'_>) -> Result<DeliveryInfo, DbError> {
     })
 }
 
+/// The endpoints (of `webhook_endpoints`) failing since `?1` or earlier, still their merchant's webhook
+/// URL, whose alert is not raised yet.
+macro_rules! failing_unalerted {
+    () => {
+        "alert = 0 AND failing_since <= ?1
+         AND url = (SELECT m.webhook_url FROM merchants m WHERE m.id = webhook_endpoints.merchant_id)"
+    };
+}
+
 impl Tx<'_> {
     /// Sends a delivery again (same `webhook-id`, same bytes, the next attempt number), whatever its
     /// status: due now, with one more attempt than it has made (a delivery that fails again is then
     /// failed; its retry schedule was used up). Refused while an attempt is in flight.
     pub fn redeliver(&self, delivery: DeliveryId, now: Timestamp) -> Result<Redelivery, DbError> {
-        let lease: Option<Option<Timestamp>> = self.query_opt(
-            "SELECT lease_until FROM deliveries WHERE id = ?1",
-            params![delivery],
-            |r| r.get(0),
-        )?;
-        match lease {
-            None => return Ok(Redelivery::NotFound),
-            Some(Some(until)) if until > now => return Ok(Redelivery::InFlight),
-            Some(_) => {}
-        }
-        self.execute(
+        // One conditional update: a claim committed meanwhile (on any node) makes it change nothing.
+        let queued = self.execute(
             "UPDATE deliveries
              SET status = 'pending', next_attempt_at = ?2, finished_at = NULL, lease_until = NULL
-             WHERE id = ?1",
+             WHERE id = ?1 AND (lease_until IS NULL OR lease_until <= ?2)",
             params![delivery, now],
         )?;
-        Ok(Redelivery::Queued)
+        if queued > 0 {
+            Ok(Redelivery::Queued)
+        } else if self.exists("SELECT 1 FROM deliveries WHERE id = ?1", params![delivery])? {
+            Ok(Redelivery::InFlight)
+        } else {
+            Ok(Redelivery::NotFound)
+        }
     }
 
     /// Adds a delivery to the outbox, due now.
@@ -457,7 +463,7 @@ impl Tx<'_> {
     /// due delivery before any endpoint's second), each endpoint's deliveries in due order, and never more
     /// than `per_endpoint` leases alive on one endpoint, or more than one (a probe, once its `probe_at` has
     /// come) while its circuit is open. Leases are counted in the table, so the caps hold for every worker
-    /// claiming from it as long as claims are serialised (SQLite's single writer). Each claimed delivery is
+    /// claiming from it: claims are serialised (SQLite's single writer; an advisory lock on PostgreSQL). Each claimed delivery is
     /// leased to `owner` until `lease_until` and its attempt counted; nobody else sends it until then.
     ///
     /// The cost does not grow with a backlog: endpoints are found by skipping through the per-merchant
@@ -470,6 +476,8 @@ impl Tx<'_> {
         per_endpoint: usize,
         limit: usize,
     ) -> Result<Vec<ClaimedDelivery>, DbError> {
+        // One claim at a time on every node: the allowances below are counted from the leases.
+        self.serialise(Serial::DeliveryClaims)?;
         // Every endpoint with something due and unleased: its oldest such delivery, and how many more it
         // may have in flight now.
         let mut endpoints: Vec<(MerchantId, Timestamp, i64)> = self.query_all(
@@ -515,14 +523,27 @@ impl Tx<'_> {
         let mut picks: Vec<(usize, Timestamp, i64)> = Vec::new();
         for (merchant, _, allowance) in endpoints {
             let take = usize::try_from(allowance).unwrap_or(0).min(limit);
-            let rows: Vec<(i64, Timestamp)> = self.query_all(
-                "SELECT id, next_attempt_at FROM deliveries
-                 WHERE merchant_id = ?1 AND status = 'pending' AND next_attempt_at <= ?2
-                   AND (lease_until IS NULL OR lease_until <= ?2)
-                 ORDER BY next_attempt_at, id LIMIT ?3",
-                params![merchant, now, take],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            // On PostgreSQL a row another transaction is changing right now (an attempt being recorded
+            // or redelivered) is skipped, not waited for: it is claimed in a later round if still due.
+            let pick = match self.dialect() {
+                Dialect::Sqlite => {
+                    "SELECT id, next_attempt_at FROM deliveries
+                     WHERE merchant_id = ?1 AND status = 'pending' AND next_attempt_at <= ?2
+                       AND (lease_until IS NULL OR lease_until <= ?2)
+                     ORDER BY next_attempt_at, id LIMIT ?3"
+                }
+                Dialect::Postgres => {
+                    "SELECT id, next_attempt_at FROM deliveries
+                     WHERE merchant_id = ?1 AND status = 'pending' AND next_attempt_at <= ?2
+                       AND (lease_until IS NULL OR lease_until <= ?2)
+                     ORDER BY next_attempt_at, id LIMIT ?3
+                     FOR UPDATE SKIP LOCKED"
+                }
+            };
+            let rows: Vec<(i64, Timestamp)> =
+                self.query_all(pick, params![merchant, now, take], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
             picks.extend(
                 rows.into_iter()
                     .enumerate()
@@ -645,6 +666,8 @@ impl Tx<'_> {
         let Some(merchant) = merchant else {
             return Ok(None);
         };
+        // A read-modify-write of the endpoint's row: attempts recorded at once on several nodes take turns.
+        self.lock_merchant(merchant)?;
         let before = self
             .endpoint_health(merchant)?
             .filter(|h| h.url == attempt.url)
@@ -690,22 +713,35 @@ impl Tx<'_> {
 
     /// Raises the alert of every endpoint whose attempts have all failed since `failing_before` or
     /// earlier and whose alert is not raised yet; returns each with its merchant's name, to announce.
-    /// Only endpoints that are still their merchant's webhook URL count.
+    /// Only endpoints that are still their merchant's webhook URL count. Each merchant is locked (in id
+    /// order) before its endpoint is changed, so a 2xx recorded at the same time on another node sees the
+    /// raised alert and announces the recovery, and sweeps on several nodes raise each alert once.
     pub fn raise_endpoint_alerts(
         &self,
         failing_before: Timestamp,
     ) -> Result<Vec<(MerchantId, String, EndpointHealth)>, DbError> {
-        let raised: Vec<MerchantId> = self.query_all(
-            "UPDATE webhook_endpoints SET alert = 1
-             WHERE alert = 0 AND failing_since <= ?1
-               AND url = (SELECT m.webhook_url FROM merchants m
-                          WHERE m.id = webhook_endpoints.merchant_id)
-             RETURNING merchant_id",
+        let candidates: Vec<MerchantId> = self.query_all(
+            concat!(
+                "SELECT merchant_id FROM webhook_endpoints WHERE ",
+                failing_unalerted!(),
+                " ORDER BY merchant_id"
+            ),
             params![failing_before],
             |r| r.get(0),
         )?;
-        let mut alerts = Vec::with_capacity(raised.len());
-        for merchant in raised {
+        let mut alerts = Vec::with_capacity(candidates.len());
+        for merchant in candidates {
+            self.lock_merchant(merchant)?;
+            let raised = self.execute(
+                concat!(
+                    "UPDATE webhook_endpoints SET alert = 1 WHERE merchant_id = ?2 AND ",
+                    failing_unalerted!()
+                ),
+                params![failing_before, merchant],
+            )?;
+            if raised == 0 {
+                continue;
+            }
             let name: String = self.query_one(
                 "SELECT name FROM merchants WHERE id = ?1",
                 params![merchant],
@@ -874,7 +910,7 @@ impl Conn<'_> {
         self.query_opt(
             "SELECT d.merchant_id, d.payment_id FROM deliveries d
              JOIN merchants m ON m.id = d.merchant_id
-             WHERE d.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)",
+             WHERE d.id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR m.owner_account_id = ?2)",
             params![id, scope.owner()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

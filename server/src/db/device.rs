@@ -158,18 +158,27 @@ impl Tx<'_> {
         )
     }
 
-    /// Records the alert announced for a device (`None`: healthy again).
+    /// Records the alert announced for a device (`None`: healthy again) if it still is `from`; whether it
+    /// changed. Sweeps and heartbeats on several nodes may see one change at once: only the one whose
+    /// update changed the row announces it.
     pub fn set_device_alert(
         &self,
         merchant: MerchantId,
         device_id: &str,
-        alert: Option<DeviceAlert>,
-    ) -> Result<(), DbError> {
-        self.execute(
-            "UPDATE devices SET alert = ?3 WHERE merchant_id = ?1 AND device_id = ?2",
-            params![merchant, device_id, alert.map(DeviceAlert::as_str)],
+        from: Option<DeviceAlert>,
+        to: Option<DeviceAlert>,
+    ) -> Result<bool, DbError> {
+        let changed = self.execute(
+            "UPDATE devices SET alert = ?4
+             WHERE merchant_id = ?1 AND device_id = ?2 AND COALESCE(alert, '') = COALESCE(?3, '')",
+            params![
+                merchant,
+                device_id,
+                from.map(DeviceAlert::as_str),
+                to.map(DeviceAlert::as_str)
+            ],
         )?;
-        Ok(())
+        Ok(changed > 0)
     }
 
     /// Every device of every merchant, with its merchant's name (for the alert sweep).

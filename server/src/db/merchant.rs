@@ -228,7 +228,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The owner to filter on in SQL (`?n IS NULL OR m.owner_account_id = ?n`).
+    /// The owner to filter on in SQL (`CAST(?n AS BIGINT) IS NULL OR m.owner_account_id = ?n`).
     pub(super) fn owner(self) -> Option<i64> {
         match self {
             Self::All => None,
@@ -463,6 +463,7 @@ impl Tx<'_> {
             "DELETE FROM payments WHERE merchant_id = ?1",
             "DELETE FROM api_tokens WHERE merchant_id = ?1",
             "DELETE FROM devices WHERE merchant_id = ?1",
+            "DELETE FROM events WHERE merchant_id = ?1",
             "DELETE FROM merchants WHERE id = ?1",
         ] {
             self.execute(statement, params![merchant])?;
@@ -534,7 +535,7 @@ impl Conn<'_> {
                      WHERE p.merchant_id = m.id AND p.status = 'pending' AND p.expired_at > ?2),
                     (SELECT MAX(d.last_seen_at) FROM devices d WHERE d.merchant_id = m.id)
                  FROM merchants m LEFT JOIN accounts a ON a.id = m.owner_account_id
-                 WHERE ?1 IS NULL OR m.owner_account_id = ?1
+                 WHERE CAST(?1 AS BIGINT) IS NULL OR m.owner_account_id = ?1
                  ORDER BY lower(m.name), m.id"
             ),
             params![scope.owner(), now],
@@ -564,7 +565,7 @@ impl Conn<'_> {
                         m.webhook_secret, m.callback_secret_prefix, m.previous_webhook_secret,
                         m.previous_webhook_secret_until
                  FROM merchants m LEFT JOIN accounts a ON a.id = m.owner_account_id
-                 WHERE m.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)"
+                 WHERE m.id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR m.owner_account_id = ?2)"
             ),
             params![id, scope.owner()],
             |row| {

@@ -3,15 +3,18 @@
 //! [`Db::write`] runs a closure inside a write transaction and answers once it is durable;
 //! [`Db::read`] runs one on a read-only connection. The table modules (`account`, `delivery`, `device`,
 //! `merchant`, `notification`, `payment`, and `schema` for the migrations) are written once against the
-//! backend-neutral API of [`sql`]; the backend modules (`sqlite`) are the only ones that know a driver.
+//! backend-neutral API of [`sql`]; the backend modules (`sqlite`, `postgres`) are the only ones that know
+//! a driver.
 
 mod account;
 mod credential;
 mod delivery;
 mod device;
+mod event;
 mod merchant;
 mod notification;
 mod payment;
+mod postgres;
 mod retention;
 pub mod schema;
 pub(crate) mod sql;
@@ -25,6 +28,7 @@ use std::sync::Arc;
 pub use account::*;
 pub use delivery::*;
 pub use device::*;
+pub use event::*;
 pub use merchant::*;
 pub use notification::*;
 pub use payment::*;
@@ -79,17 +83,39 @@ pub enum DbError {
         /// The newest version this binary can migrate to.
         known: i64,
     },
-    /// A migration step failed (the file stays at the previous version).
+    /// A migration step failed (the database stays at the previous version).
     #[error("migration to schema version {version} failed: {source}")]
     Migration {
         /// The version being migrated to.
         version: i64,
-        /// What SQLite said.
-        source: rusqlite::Error,
+        /// What the database said.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The PostgreSQL database could not be reached or refused the connection.
+    #[error("cannot connect to the database {target}: {source}")]
+    Connect {
+        /// The URL without its password.
+        target: String,
+        /// What the client said (it never contains the password).
+        source: ::postgres::Error,
+    },
+    /// The PostgreSQL database did not answer in time.
+    #[error("cannot connect to the database {target}: no answer within {secs} s")]
+    ConnectTimeout {
+        /// The URL without its password.
+        target: String,
+        /// The deadline (`database.connect_timeout_secs`).
+        secs: u64,
     },
     /// A statement failed.
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A statement failed.
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// A statement read a column it does not have (a bug).
+    #[error("no column {0} in the row")]
+    NoColumn(usize),
     /// The shared commit of a group of writes failed; none of them was stored.
     #[error("commit failed: {0}")]
     Commit(String),
@@ -142,28 +168,67 @@ pub struct Db {
 #[derive(Clone)]
 enum Store {
     Sqlite(Arc<sqlite::Sqlite>),
+    Postgres(Arc<postgres::Postgres>),
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("path", &self.path()).finish()
+        f.debug_struct("Db")
+            .field("location", &self.location())
+            .finish()
+    }
+}
+
+/// A database location as it may be shown (logs, errors, `webqris config`): a PostgreSQL URL with its
+/// password replaced by `***`, a SQLite path as it is.
+pub fn shown_location(target: &Path) -> String {
+    let text = target.to_string_lossy();
+    if postgres::is_url(&text) {
+        postgres::redact(&text)
+    } else {
+        text.into_owned()
     }
 }
 
 impl Db {
-    /// Opens (creating when missing) the database at `path`, brings its schema up to date and starts the
-    /// writer.
-    pub fn open(path: &Path, config: &DatabaseConfig) -> Result<Self, DbError> {
-        let sqlite = sqlite::Sqlite::open(path, config)?;
-        Ok(Self {
-            store: Store::Sqlite(Arc::new(sqlite)),
-        })
+    /// Opens the database `target` names and brings its schema up to date: a `postgres://` or
+    /// `postgresql://` URL is a PostgreSQL database (which must exist), anything else the path of a
+    /// SQLite file (created, with its directory, when missing).
+    pub fn open(target: &Path, config: &DatabaseConfig) -> Result<Self, DbError> {
+        let store = match target.to_str().filter(|t| postgres::is_url(t)) {
+            Some(url) => Store::Postgres(Arc::new(postgres::Postgres::open(url, config)?)),
+            None => Store::Sqlite(Arc::new(sqlite::Sqlite::open(target, config)?)),
+        };
+        Ok(Self { store })
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
+    /// Starts waking the returned [`EventWakes`] when other nodes store events (PostgreSQL: a
+    /// `LISTEN` connection of its own, stopping once the returned handle is dropped). `None` on SQLite,
+    /// where this process is the only node.
+    pub fn event_wakes(&self) -> Result<Option<Arc<EventWakes>>, DbError> {
         match &self.store {
-            Store::Sqlite(sqlite) => sqlite.path(),
+            Store::Sqlite(_) => Ok(None),
+            Store::Postgres(pg) => {
+                let wakes = Arc::new(EventWakes::default());
+                pg.listen(Arc::clone(&wakes))?;
+                Ok(Some(wakes))
+            }
+        }
+    }
+
+    /// This node, as stored with the events it writes ([`Conn::origin`]).
+    pub fn origin(&self) -> &str {
+        match &self.store {
+            Store::Sqlite(_) => sqlite::ORIGIN,
+            Store::Postgres(pg) => pg.origin(),
+        }
+    }
+
+    /// Where the data is, for logs: the SQLite file, or the PostgreSQL URL without its password.
+    pub fn location(&self) -> String {
+        match &self.store {
+            Store::Sqlite(sqlite) => sqlite.path().display().to_string(),
+            Store::Postgres(pg) => pg.target().to_owned(),
         }
     }
 
@@ -178,6 +243,7 @@ impl Db {
     {
         match &self.store {
             Store::Sqlite(sqlite) => sqlite.write(f).await,
+            Store::Postgres(pg) => pg.write(f).await,
         }
     }
 
@@ -190,6 +256,7 @@ impl Db {
     {
         match &self.store {
             Store::Sqlite(sqlite) => sqlite.read(f).await,
+            Store::Postgres(pg) => pg.read(f).await,
         }
     }
 }

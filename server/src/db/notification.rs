@@ -583,13 +583,13 @@ impl Conn<'_> {
                  LEFT JOIN payments p ON p.id = n.payment_id
                  LEFT JOIN manual_confirmations c ON c.notification_id = n.id
                  LEFT JOIN payments ap ON ap.id = c.payment_id
-                 WHERE (?1 IS NULL OR m.owner_account_id = ?1)
-                   AND (?2 IS NULL OR n.merchant_id = ?2)
+                 WHERE (CAST(?1 AS BIGINT) IS NULL OR m.owner_account_id = ?1)
+                   AND (CAST(?2 AS BIGINT) IS NULL OR n.merchant_id = ?2)
                    AND (?3 = 0 OR (",
                 attention_sql!(),
                 " AND c.payment_id IS NULL AND n.test = 0))
-                   AND (?4 IS NULL OR n.payment_id = ?4)
-                   AND (?5 IS NULL OR n.id < ?5)
+                   AND (CAST(?4 AS BIGINT) IS NULL OR n.payment_id = ?4)
+                   AND (CAST(?5 AS BIGINT) IS NULL OR n.id < ?5)
                    AND (?7 = 0 OR (n.source = 'forwarder' AND c.payment_id IS NULL
                                    AND n.outcome IN ",
                 assignable_sql!(),
@@ -644,7 +644,7 @@ impl Conn<'_> {
         self.query_opt(
             "SELECT n.merchant_id, n.outcome FROM notifications n
              JOIN merchants m ON m.id = n.merchant_id
-             WHERE n.id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)",
+             WHERE n.id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR m.owner_account_id = ?2)",
             params![id, scope.owner()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

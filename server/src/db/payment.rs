@@ -4,10 +4,14 @@
 use std::collections::HashSet;
 
 use webqris_core::Timestamp;
-use webqris_core::wire::{PaymentStatus, WebhookEvent, WebhookPaymentData};
+use webqris_core::wire::{
+    PaymentStatus, WebhookEvent, WebhookPaymentData, WsEvent, WsExpiredData, WsPaymentData,
+};
 
 use super::sql::{Row, params};
-use super::{Conn, DbError, DeliveryId, MAX_STORED_FIELD_CHARS, MerchantId, Scope, Tx, capped};
+use super::{
+    Conn, DbError, DeliveryId, MAX_STORED_FIELD_CHARS, MerchantId, Scope, Tx, capped, payment_data,
+};
 use crate::secret;
 
 /// A payment's row id (the `id` of WebSocket frames).
@@ -328,7 +332,7 @@ impl Tx<'_> {
     }
 
     /// The second half of every paid transition: the outbox row carrying the exact webhook body, in the
-    /// same transaction, when the merchant has a webhook URL.
+    /// same transaction, when the merchant has a webhook URL, and the `payment_paid` event.
     fn with_outbox(
         &self,
         payment: PaymentRow,
@@ -367,6 +371,9 @@ impl Tx<'_> {
             }
             None => None,
         };
+        let event =
+            WsEvent::PaymentPaid(payment_data(&payment, &merchant_name, PaymentStatus::Paid));
+        self.record_event(payment.merchant_id, &event, now)?;
         Ok(PaidPayment {
             payment,
             merchant_name,
@@ -375,44 +382,69 @@ impl Tx<'_> {
     }
 
     /// Moves up to `limit` pending payments whose deadline has passed (oldest first) to `expired`; their
-    /// totals stay reserved for the cooldown, counted from the deadline.
+    /// totals stay reserved for the cooldown, counted from the deadline, and each merchant concerned gets
+    /// one `payments_expired` event. The merchants concerned are locked first, in id order (as allocation
+    /// and settlement lock theirs before touching payments), so sweeps on several nodes and settlements
+    /// never deadlock; each update is conditional and only the payments this transaction moved are
+    /// returned, so concurrent sweeps report each expiry once.
     pub fn expire_overdue(
         &self,
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<ExpiredPayment>, DbError> {
-        let rows = self.query_all(
-            concat!(
-                "SELECT ",
-                payment_columns!(),
-                ", m.name FROM payments p JOIN merchants m ON m.id = p.merchant_id
-                 WHERE p.status = 'pending' AND p.expired_at <= ?1
-                 ORDER BY p.id LIMIT ?2"
-            ),
+        let overdue: Vec<(PaymentId, MerchantId, String)> = self.query_all(
+            "SELECT p.id, p.merchant_id, m.name FROM payments p JOIN merchants m ON m.id = p.merchant_id
+             WHERE p.status = 'pending' AND p.expired_at <= ?1
+             ORDER BY p.id LIMIT ?2",
             params![now, limit],
-            |row| {
-                Ok(ExpiredPayment {
-                    payment: payment_from_row(row)?,
-                    merchant_name: row.get(NCOLUMNS)?,
-                })
-            },
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        if rows.is_empty() {
-            return Ok(rows);
+        let mut merchants: Vec<(MerchantId, String)> = overdue
+            .iter()
+            .map(|(_, merchant, name)| (*merchant, name.clone()))
+            .collect();
+        merchants.sort_unstable_by_key(|(merchant, _)| *merchant);
+        merchants.dedup_by_key(|(merchant, _)| *merchant);
+        for (merchant, _) in &merchants {
+            self.lock_merchant(*merchant)?;
         }
-        for row in &rows {
-            self.execute(
-                "UPDATE payments SET status = 'expired', closed_at = expired_at
-                 WHERE id = ?1 AND status = 'pending'",
-                params![row.payment.id],
+        let mut all = Vec::new();
+        for (payment, merchant, merchant_name) in overdue {
+            let moved = self.query_opt(
+                concat!(
+                    "UPDATE payments SET status = 'expired', closed_at = expired_at
+                     WHERE id = ?1 AND status = 'pending'
+                     RETURNING ",
+                    payment_returning!()
+                ),
+                params![payment],
+                payment_from_row,
             )?;
+            // None: another node's sweep (or a payment) took it meanwhile.
+            if let Some(payment) = moved {
+                all.push((merchant, merchant_name, payment));
+            }
         }
-        Ok(rows
+        for (merchant, name) in &merchants {
+            let payments: Vec<WsPaymentData> = all
+                .iter()
+                .filter(|(m, _, _)| m == merchant)
+                .map(|(_, _, p)| payment_data(p, name, PaymentStatus::Expired))
+                .collect();
+            if payments.is_empty() {
+                continue;
+            }
+            let event = WsEvent::PaymentsExpired(WsExpiredData {
+                count: payments.len(),
+                payments,
+            });
+            self.record_event(*merchant, &event, now)?;
+        }
+        Ok(all
             .into_iter()
-            .map(|mut e| {
-                e.payment.status = PaymentStatus::Expired;
-                e.payment.closed_at = Some(e.payment.expired_at);
-                e
+            .map(|(_, merchant_name, payment)| ExpiredPayment {
+                payment,
+                merchant_name,
             })
             .collect())
     }
@@ -617,18 +649,18 @@ impl Conn<'_> {
                 payment_columns!(),
                 ", m.name, p.page_token
                  FROM payments p JOIN merchants m ON m.id = p.merchant_id
-                 WHERE (?1 IS NULL OR m.owner_account_id = ?1)
-                   AND (?2 IS NULL OR p.merchant_id = ?2)
-                   AND (?3 IS NULL
+                 WHERE (CAST(?1 AS BIGINT) IS NULL OR m.owner_account_id = ?1)
+                   AND (CAST(?2 AS BIGINT) IS NULL OR p.merchant_id = ?2)
+                   AND (CAST(?3 AS TEXT) IS NULL
                         OR (?3 = 'paid' AND p.status = 'paid')
                         OR (?3 = 'pending' AND p.status = 'pending' AND p.expired_at > ?9)
                         OR (?3 = 'expired' AND (p.status = 'expired'
                                                 OR (p.status = 'pending' AND p.expired_at <= ?9))))
-                   AND (?4 IS NULL OR p.created_at >= ?4)
-                   AND (?5 IS NULL OR p.created_at < ?5)
-                   AND (?6 IS NULL OR lower(p.invoice_id) LIKE lower(?6) ESCAPE '\\'
+                   AND (CAST(?4 AS BIGINT) IS NULL OR p.created_at >= ?4)
+                   AND (CAST(?5 AS BIGINT) IS NULL OR p.created_at < ?5)
+                   AND (CAST(?6 AS TEXT) IS NULL OR lower(p.invoice_id) LIKE lower(?6) ESCAPE '\\'
                                    OR lower(p.merchant_order_id) LIKE lower(?6) ESCAPE '\\')
-                   AND (?7 IS NULL OR p.id < ?7)
+                   AND (CAST(?7 AS BIGINT) IS NULL OR p.id < ?7)
                  ORDER BY p.id DESC
                  LIMIT ?8"
             ),
@@ -659,7 +691,7 @@ impl Conn<'_> {
                 payment_columns!(),
                 ", m.name, p.page_token
                  FROM payments p JOIN merchants m ON m.id = p.merchant_id
-                 WHERE p.invoice_id = ?1 AND (?2 IS NULL OR m.owner_account_id = ?2)"
+                 WHERE p.invoice_id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR m.owner_account_id = ?2)"
             ),
             params![invoice_id, scope.owner()],
             with_merchant_from_row,

@@ -9,12 +9,12 @@
 use webqris_core::Timestamp;
 use webqris_core::wire::PaymentStatus;
 
-use super::sqlite;
 use super::{
     AccountId, Circuit, Conn, DbError, DeliveryId, DeliveryStatus, LearnedBy, MerchantId,
     NotificationId, NotificationOutcome, NotificationSource, PaymentId, PaymentOutcome, SeenKind,
     TrustOutcome, Tx,
 };
+use super::{postgres, sqlite};
 
 /// The SQL dialect of a connection, for the rare statement that must be spelled differently
 /// (`match self.dialect()` inside the one method concerned).
@@ -22,6 +22,8 @@ use super::{
 pub enum Dialect {
     /// SQLite (the embedded default).
     Sqlite,
+    /// PostgreSQL (several nodes on one database).
+    Postgres,
 }
 
 /// A value as it crosses to or from the database: the only types stored are 64-bit integers (money,
@@ -251,6 +253,7 @@ pub struct Row<'r>(pub(super) RowImpl<'r>);
 #[derive(Debug)]
 pub(super) enum RowImpl<'r> {
     Sqlite(&'r sqlite::Row<'r>),
+    Postgres(&'r postgres::Row),
 }
 
 impl Row<'_> {
@@ -258,6 +261,7 @@ impl Row<'_> {
     pub fn get<T: FromColumn>(&self, idx: usize) -> Result<T, DbError> {
         let decoded = match &self.0 {
             RowImpl::Sqlite(row) => sqlite::column(row, idx, T::from_column)?,
+            RowImpl::Postgres(row) => postgres::column(row, idx, T::from_column)?,
         };
         decoded.map_err(|value| DbError::Corrupt {
             column: self.column_name(idx),
@@ -268,6 +272,7 @@ impl Row<'_> {
     fn column_name(&self, idx: usize) -> String {
         match &self.0 {
             RowImpl::Sqlite(row) => sqlite::column_name(row, idx),
+            RowImpl::Postgres(row) => postgres::column_name(row, idx),
         }
     }
 }
@@ -276,14 +281,24 @@ impl Row<'_> {
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Backend<'c> {
     Sqlite(&'c sqlite::Connection),
+    Postgres(&'c postgres::PgConn),
 }
 
 impl Conn<'_> {
+    /// The node this connection belongs to, as stored with the events it writes: random per opened
+    /// PostgreSQL database (so per process, or per test server), `sqlite` on SQLite (one node).
+    pub fn origin(&self) -> &str {
+        match self.0 {
+            Backend::Sqlite(_) => sqlite::ORIGIN,
+            Backend::Postgres(conn) => postgres::origin(conn),
+        }
+    }
+
     /// The dialect of this connection, for a statement that cannot be written once.
-    #[allow(dead_code)] // Every statement so far is written once; PostgreSQL brings the first use.
     pub(super) fn dialect(&self) -> Dialect {
         match self.0 {
             Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
         }
     }
 
@@ -304,9 +319,16 @@ impl Conn<'_> {
         params: &[&dyn ToParam],
         map: impl FnOnce(&Row<'_>) -> Result<T, DbError>,
     ) -> Result<Option<T>, DbError> {
-        match self.0 {
-            Backend::Sqlite(conn) => sqlite::query_opt(conn, sql, params, map),
-        }
+        // Every statement read this way returns at most one row (a key, or LIMIT 1).
+        let mut map = Some(map);
+        let mut first = None;
+        self.each(sql, params, |row| {
+            if let Some(map) = map.take() {
+                first = Some(map(row)?);
+            }
+            Ok(())
+        })?;
+        Ok(first)
     }
 
     /// Every row of `sql`, mapped, in the order the statement returns them.
@@ -317,15 +339,23 @@ impl Conn<'_> {
         mut map: impl FnMut(&Row<'_>) -> Result<T, DbError>,
     ) -> Result<Vec<T>, DbError> {
         let mut all = Vec::new();
-        match self.0 {
-            Backend::Sqlite(conn) => {
-                sqlite::query_each(conn, sql, params, |row| {
-                    all.push(map(row)?);
-                    Ok(())
-                })?;
-            }
-        }
+        self.each(sql, params, |row| {
+            all.push(map(row)?);
+            Ok(())
+        })?;
         Ok(all)
+    }
+
+    fn each(
+        &self,
+        sql: &'static str,
+        params: &[&dyn ToParam],
+        each: impl FnMut(&Row<'_>) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        match self.0 {
+            Backend::Sqlite(conn) => sqlite::query_each(conn, sql, params, each),
+            Backend::Postgres(conn) => postgres::query_each(conn, sql, params, each),
+        }
     }
 
     /// Whether `sql` returns a row.
@@ -338,6 +368,18 @@ impl Conn<'_> {
     }
 }
 
+/// What [`Tx::serialise`] serialises across nodes; each is its own advisory lock key on PostgreSQL
+/// (arbitrary constants, next to the migrations' key in `postgres.rs`).
+#[derive(Debug, Clone, Copy)]
+#[repr(i64)]
+pub(super) enum Serial {
+    /// Creating accounts: the first one becomes the operator.
+    Accounts = 0x7765_6271_7269_7302,
+    /// Claiming deliveries: the per-endpoint cap is counted from the leases, which only holds if one
+    /// claim runs at a time.
+    DeliveryClaims = 0x7765_6271_7269_7303,
+}
+
 impl Tx<'_> {
     /// Runs a statement that returns no rows; how many rows it changed.
     pub(super) fn execute(
@@ -347,6 +389,43 @@ impl Tx<'_> {
     ) -> Result<usize, DbError> {
         match self.0.0 {
             Backend::Sqlite(conn) => sqlite::execute(conn, sql, params),
+            Backend::Postgres(conn) => postgres::execute(conn, sql, params),
+        }
+    }
+
+    /// Serialises this transaction with every other one that locks `merchant`, on every node, until it
+    /// ends: unique-total allocation and settlement take it first, so "read what is taken or seen, then
+    /// write" cannot interleave. A no-op on SQLite, whose single writer already runs one at a time. On
+    /// PostgreSQL a transaction-scoped advisory lock keyed by the merchant id (the [`Serial`] keys are
+    /// far above any id): it blocks no reader and no insert that references the merchant, and its
+    /// waiters queue, each woken only when its turn comes (waiters on a row lock all wake at every
+    /// commit, which costs a busy merchant dearly).
+    pub fn lock_merchant(&self, merchant: MerchantId) -> Result<(), DbError> {
+        match self.dialect() {
+            Dialect::Sqlite => Ok(()),
+            Dialect::Postgres => self
+                .query_opt(
+                    "SELECT pg_advisory_xact_lock(?1)",
+                    params![merchant],
+                    |_| Ok(()),
+                )
+                .map(drop),
+        }
+    }
+
+    /// Serialises this transaction with every other one that takes the same `lock`, on every node, until
+    /// it ends (a transaction-scoped advisory lock). A no-op on SQLite, whose single writer already runs
+    /// one at a time.
+    pub(super) fn serialise(&self, lock: Serial) -> Result<(), DbError> {
+        match self.dialect() {
+            Dialect::Sqlite => Ok(()),
+            Dialect::Postgres => self
+                .query_opt(
+                    "SELECT pg_advisory_xact_lock(?1)",
+                    params![lock as i64],
+                    |_| Ok(()),
+                )
+                .map(drop),
         }
     }
 }

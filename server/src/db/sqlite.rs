@@ -30,6 +30,9 @@ const MAX_BATCH: usize = 128;
 /// Prepared statements kept per connection: more than the server has, so none is ever prepared twice.
 const STATEMENT_CACHE: usize = 256;
 
+/// The node name stored with events written here: on SQLite this process is the only node.
+pub(super) const ORIGIN: &str = "sqlite";
+
 /// The open database: the writer thread's queue and the idle reader connections.
 pub(super) struct Sqlite {
     path: PathBuf,
@@ -300,7 +303,7 @@ fn apply_steps(conn: &mut Connection, target: i64) -> Result<(), DbError> {
             .and_then(|()| tx.pragma_update(None, "user_version", next))
             .map_err(|source| DbError::Migration {
                 version: next,
-                source,
+                source: Box::new(source),
             })?;
         tx.commit()?;
         tracing::info!(version = next, "database schema migrated");
@@ -335,21 +338,6 @@ impl rusqlite::ToSql for Value<'_> {
 
 fn bind<'p>(params: &'p [&'p dyn ToParam]) -> impl rusqlite::Params + 'p {
     rusqlite::params_from_iter(params.iter().map(|p| p.to_param()))
-}
-
-/// The first row of `sql`, mapped.
-pub(super) fn query_opt<T>(
-    conn: &Connection,
-    sql: &'static str,
-    params: &[&dyn ToParam],
-    map: impl FnOnce(&sql::Row<'_>) -> Result<T, DbError>,
-) -> Result<Option<T>, DbError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(bind(params))?;
-    match rows.next()? {
-        Some(row) => map(&sql::Row(RowImpl::Sqlite(row))).map(Some),
-        None => Ok(None),
-    }
 }
 
 /// Every row of `sql`, in order, through `each`.
@@ -408,7 +396,7 @@ mod tests {
 
     use super::*;
     use crate::db::Db;
-    use crate::db::schema::SCHEMA_VERSION;
+    use crate::db::schema::{SCHEMA_VERSION, fixtures};
     use crate::db::sql::params;
 
     fn open_temp() -> (tempfile::TempDir, Db) {
@@ -566,61 +554,21 @@ mod tests {
             let mut conn = Connection::open(&path).expect("open");
             migrate_to(&mut conn, 1).expect("first schema");
             assert_eq!(version(&conn).expect("version"), 1);
-            conn.execute_batch(
-                "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
-                                        callback_secret_prefix, created_at)
-                 VALUES (1, 'Toko ABC', 'whsec_x', 'h', 'wqcb_', 0);
-                 INSERT INTO payments (invoice_id, merchant_id, amount, unique_code, total_amount,
-                                       qris_payload, created_at, expired_at)
-                 VALUES ('INV-1-aaaaaa', 1, 25000, 42, 25042, 'qris', 0, 1800000);",
-            )
-            .expect("seed v1 data");
+            conn.execute_batch(fixtures::V1_SEED).expect("seed v1 data");
         }
         let mut conn = Connection::open(&path).expect("reopen");
         migrate(&mut conn).expect("upgrade");
         assert_eq!(version(&conn).expect("version"), SCHEMA_VERSION);
-        let total: i64 = conn
-            .query_row(
-                "SELECT total_amount FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
-                [],
-                |r| r.get(0),
-            )
+        let (total, page): (i64, Option<String>) = conn
+            .query_row(fixtures::V1_PAYMENT, [], |r| Ok((r.get(0)?, r.get(1)?)))
             .expect("v1 data survives");
         assert_eq!(total, 25042);
-        conn.execute(
-            "INSERT INTO devices (merchant_id, device_id, first_seen_at, last_seen_at)
-             VALUES (1, 'device-01', 0, 0)",
-            [],
-        )
-        .expect("v2 table usable");
-        conn.execute_batch(
-            "INSERT INTO accounts (id, email, password_hash, is_operator, created_at)
-             VALUES (1, 'owner@example.com', '$argon2id$x', 1, 0);
-             INSERT INTO sessions (account_id, token_hash, csrf_token, created_at, expires_at)
-             VALUES (1, 'h', 'c', 0, 1);
-             UPDATE merchants SET owner_account_id = 1 WHERE id = 1;
-             UPDATE api_tokens SET last_used_at = 5;
-             INSERT INTO manual_confirmations (payment_id, account_id, reason, confirmed_at)
-             VALUES (1, 1, 'seen in the bank app', 0);",
-        )
-        .expect("v3 tables usable");
-        conn.execute(
-            "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures)
-             VALUES (1, 'https://shop.example/webhook', 'open', 5)",
-            [],
-        )
-        .expect("v5 table usable");
-        let page: Option<String> = conn
-            .query_row(
-                "SELECT page_token FROM payments WHERE invoice_id = 'INV-1-aaaaaa'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("v3 column");
         assert_eq!(
             page, None,
             "invoices from before version 3 have no payment page"
         );
+        conn.execute_batch(fixtures::LATER_USE)
+            .expect("the later tables usable");
         migrate(&mut conn).expect("migrating twice is a no-op");
     }
 

@@ -5,7 +5,7 @@
 
 use tokio::sync::watch;
 use webqris_core::Timestamp;
-use webqris_core::wire::WsWebhookAlertData;
+use webqris_core::wire::{WsEvent, WsWebhookAlertData};
 
 use crate::db::{DbError, EndpointHealth};
 use crate::periodic;
@@ -30,21 +30,30 @@ pub async fn run(state: AppState, stop: watch::Receiver<bool>) {
     periodic::every(period, stop, "webhook alert sweep", || sweep(&state)).await;
 }
 
-/// One sweep: raises and announces the alert of every endpoint failing for long enough.
+/// One sweep: raises and announces the alert of every endpoint failing for long enough (stored as an
+/// event in the same transaction, so the other nodes' sockets get it too).
 pub async fn sweep(state: &AppState) -> Result<usize, DbError> {
+    let now = state.now();
     let failing_before = Timestamp::from_millis(
-        state
-            .now()
-            .as_millis()
+        now.as_millis()
             .saturating_sub(state.config.webhook.failing_alert_secs.millis()),
     );
     let raised = state
         .db
-        .write(move |tx| tx.raise_endpoint_alerts(failing_before))
+        .write(move |tx| {
+            let mut events = Vec::new();
+            for (merchant, name, health) in tx.raise_endpoint_alerts(failing_before)? {
+                tracing::warn!(merchant = %name, url = %health.url, failing_since = ?health.failing_since, "webhook endpoint failing: no attempt got a 2xx for webhook.failing_alert_secs");
+                let event = WsEvent::WebhookAlert(alert_data(&name, &health));
+                tx.record_event(merchant, &event, now)?;
+                events.push((merchant, event));
+            }
+            Ok::<_, DbError>(events)
+        })
         .await?;
-    for (merchant, name, health) in &raised {
-        tracing::warn!(merchant = %name, url = %health.url, failing_since = ?health.failing_since, "webhook endpoint failing: no attempt got a 2xx for webhook.failing_alert_secs");
-        state.hub.webhook_alert(*merchant, alert_data(name, health));
+    let count = raised.len();
+    for (merchant, event) in raised {
+        state.hub.publish_event(merchant, event);
     }
-    Ok(raised.len())
+    Ok(count)
 }

@@ -28,7 +28,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use webqris_core::Timestamp;
 use webqris_core::signing::{self, StandardWebhooks};
-use webqris_core::wire::{WEBHOOK_USER_AGENT, WsWebhookDeliveredData, WsWebhookFailedData};
+use webqris_core::wire::{
+    WEBHOOK_USER_AGENT, WsEvent, WsWebhookDeliveredData, WsWebhookFailedData,
+};
 
 use crate::config::WebhookConfig;
 use crate::db::{
@@ -480,11 +482,45 @@ async fn attempt(
     let (clock, per_endpoint) = (state.config.clock.clone(), config.endpoint_concurrency);
     let (owner, length) = (Arc::clone(&held.timing.owner), held.timing.length_ms());
     let renewed_lately = length - i64::try_from(held.timing.renew_every.as_millis()).unwrap_or(0);
+    let merchant = delivery.merchant_id;
+    let event = match &error {
+        Some(error) => WsEvent::WebhookFailed(WsWebhookFailedData {
+            invoice_id: delivery.invoice_id.clone(),
+            webhook_id: delivery.message_id.clone(),
+            merchant_name: delivery.merchant_name.clone(),
+            attempt: delivery.attempt,
+            status_code,
+            error: error.clone(),
+            next_attempt_at: match next {
+                NextStep::RetryAt(at) => Some(at),
+                NextStep::Delivered | NextStep::Failed => None,
+            },
+        }),
+        None => WsEvent::WebhookDelivered(WsWebhookDeliveredData {
+            invoice_id: delivery.invoice_id.clone(),
+            webhook_id: delivery.message_id.clone(),
+            merchant_name: delivery.merchant_name.clone(),
+            attempt: delivery.attempt,
+            status_code: status_code.unwrap_or_default(),
+        }),
+    };
+    let stored = event.clone();
+    let merchant_name = delivery.merchant_name.clone();
     let asked_at = Instant::now();
     let recorded = state
         .db
         .write(move |tx| {
             let change = tx.record_attempt(&record, next, reach, breaker, now)?;
+            let recovered = change
+                .as_ref()
+                .filter(|change| change.recovered)
+                .map(|change| {
+                    WsEvent::WebhookAlert(health::alert_data(&merchant_name, &change.health))
+                });
+            if let Some(recovered) = &recovered {
+                tx.record_event(merchant, recovered, now)?;
+            }
+            tx.record_event(merchant, &stored, now)?;
             let mut claimed = Vec::new();
             if take_next {
                 let now = clock.now();
@@ -495,14 +531,17 @@ async fn attempt(
                 tx.renew_leases(&owner, until, stale)?;
                 claimed = tx.claim_due_deliveries(now, until, &owner, per_endpoint, 1)?;
             }
-            Ok::<_, DbError>((change, claimed.pop()))
+            Ok::<_, DbError>((change, recovered, claimed.pop()))
         })
         .await;
     held.leases.release(delivery.id);
     let following = match recorded {
-        Ok((change, following)) => {
+        Ok((change, recovered, following)) => {
             if let Some(change) = change {
-                endpoint_changed(state, &delivery, &change);
+                endpoint_changed(&delivery, &change);
+            }
+            if let Some(recovered) = recovered {
+                state.hub.publish_event(merchant, recovered);
             }
             following.map(|d| (d, asked_at + held.timing.trusted))
         }
@@ -511,48 +550,16 @@ async fn attempt(
             return None;
         }
     };
-    if let Some(error) = error {
-        state.hub.webhook_failed(
-            delivery.merchant_id,
-            WsWebhookFailedData {
-                invoice_id: delivery.invoice_id.clone(),
-                webhook_id: delivery.message_id.clone(),
-                merchant_name: delivery.merchant_name.clone(),
-                attempt: delivery.attempt,
-                status_code,
-                error,
-                next_attempt_at: match next {
-                    NextStep::RetryAt(at) => Some(at),
-                    NextStep::Delivered | NextStep::Failed => None,
-                },
-            },
-        );
-    }
-    if delivered {
-        state.hub.webhook_delivered(
-            delivery.merchant_id,
-            WsWebhookDeliveredData {
-                invoice_id: delivery.invoice_id,
-                webhook_id: delivery.message_id,
-                merchant_name: delivery.merchant_name,
-                attempt: delivery.attempt,
-                status_code: status_code.unwrap_or_default(),
-            },
-        );
-    }
+    state.hub.publish_event(merchant, event);
     following
 }
 
-/// The one log line of a circuit that opened or closed, and the announcement of an endpoint that
-/// recovered (each change is made once, in the database).
-fn endpoint_changed(state: &AppState, delivery: &ClaimedDelivery, change: &EndpointChange) {
+/// The one log line of a circuit that opened or closed, or of an endpoint that recovered (each change is
+/// made once, in the database).
+fn endpoint_changed(delivery: &ClaimedDelivery, change: &EndpointChange) {
     let health = &change.health;
     if change.recovered {
         tracing::info!(merchant = %delivery.merchant_name, url = %health.url, "webhook endpoint recovered: an attempt got a 2xx");
-        state.hub.webhook_alert(
-            change.merchant,
-            health::alert_data(&delivery.merchant_name, health),
-        );
     }
     if !change.circuit_changed {
         return;

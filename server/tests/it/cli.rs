@@ -378,6 +378,33 @@ async fn credentials_made_by_the_cli_work_against_the_server() {
 }
 
 #[test]
+fn an_unreachable_postgres_url_fails_within_seconds_and_never_shows_the_password() {
+    // One port that refuses, one that accepts the connection and then never answers: the second
+    // returns at all only because of the connection deadline (2 s here).
+    let refused = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_port = silent.local_addr().expect("addr").port();
+    for port in [refused, silent_port] {
+        let url = format!("postgres://webqris:s3cretpw@127.0.0.1:{port}/webqris");
+        let (ok, out) = webqris(
+            &["token", "list", "--merchant", "1", "--db", &url, "--json"],
+            &[("WEBQRIS_DB_CONNECT_TIMEOUT_SECS", "2")],
+        );
+        assert!(!ok, "{out}");
+        let message = out["error"].as_str().expect("an error message");
+        assert!(
+            message.contains("127.0.0.1") && !message.contains("s3cretpw"),
+            "{message}"
+        );
+    }
+    drop(silent);
+}
+
+#[test]
 fn config_prints_the_effective_configuration_every_key_with_passwords_redacted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("webqris.toml");

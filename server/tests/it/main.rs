@@ -9,6 +9,7 @@ mod errors;
 mod hostile;
 mod logs;
 mod money;
+mod multinode;
 mod notification;
 mod openapi;
 mod outage;

@@ -12,9 +12,9 @@ use tokio::task::JoinHandle;
 
 use crate::support::{Receiver, dana, static_qris, within};
 
-/// A `webqris serve` process.
+/// A `webqris serve` process (also the nodes of the multi-node tests).
 pub struct Serve {
-    child: Child,
+    pub child: Child,
     /// `http://<its address>`.
     pub base: String,
     /// The messages it logged before it was listening.
@@ -101,7 +101,8 @@ impl Serve {
     }
 }
 
-fn cli(db: &Path, args: &[&str]) -> Value {
+/// Runs a `webqris` CLI command on `db` and returns its JSON answer (it must succeed).
+pub fn cli(db: &Path, args: &[&str]) -> Value {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_webqris"))
         .args(args)
         .arg("--db")
@@ -131,7 +132,8 @@ pub fn cli_merchant(db: &Path, extra: &[&str]) -> (Value, String) {
     (merchant, token)
 }
 
-async fn post(
+/// POSTs `body` with `bearer` and returns the status and JSON answer.
+pub async fn post(
     http: &reqwest::Client,
     url: String,
     bearer: &str,

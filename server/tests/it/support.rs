@@ -133,6 +133,36 @@ pub struct TestMerchant {
     pub webhook_secret: String,
 }
 
+/// Where a test's data goes: a SQLite file in `dir`, or, when `WEBQRIS_TEST_POSTGRES` names a
+/// PostgreSQL server (scripts/test.d/10-postgres.sh), a new empty database on it.
+pub fn fresh_database(dir: &std::path::Path) -> std::path::PathBuf {
+    let Ok(server) = std::env::var("WEBQRIS_TEST_POSTGRES") else {
+        return dir.join("webqris.db");
+    };
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = format!(
+        "t{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let admin = server.clone();
+    let create = format!("CREATE DATABASE {name}");
+    // The synchronous client runs its own runtime: not on this test's runtime thread.
+    std::thread::spawn(move || {
+        let mut client =
+            postgres::Client::connect(&admin, postgres::NoTls).expect("test PostgreSQL");
+        client
+            .batch_execute(&create)
+            .expect("create the test database");
+    })
+    .join()
+    .expect("database creation");
+    let base = server
+        .rsplit_once('/')
+        .map_or(server.as_str(), |(base, _)| base);
+    std::path::PathBuf::from(format!("{base}/{name}"))
+}
+
 /// The server under test.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -157,7 +187,7 @@ impl TestServer {
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
         let mut config = Config {
-            db: dir.path().join("webqris.db"),
+            db: fresh_database(dir.path()),
             ..Config::default()
         };
         config.webhook.allow_private_targets = true;
