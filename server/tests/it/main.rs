@@ -6,6 +6,7 @@ mod cli;
 mod dashboard;
 mod delivery;
 mod errors;
+mod events;
 mod hostile;
 mod logs;
 mod money;
