@@ -10,8 +10,8 @@ use webqris_core::Timestamp;
 use webqris_server::db::{NewPayment, NotificationOutcome};
 use webqris_server::merchant;
 
-use crate::cli::webqris;
 use crate::dashboard::{Dashboard, merchant as dashboard_merchant};
+use crate::restart::{cli, cli_merchant};
 use crate::support::{Receiver, TestMerchant, TestServer, dana, gopay, static_qris, within};
 
 /// `m` as seen with a new test token of its merchant.
@@ -513,54 +513,22 @@ async fn sandbox_reports_and_invoices_are_never_settled_by_hand_nor_offered() {
 async fn the_cli_makes_test_tokens_and_lists_them_as_such() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("webqris.db");
-    let db = path.display().to_string();
-    let (ok, created) = webqris(
-        &[
-            "merchant",
-            "create",
-            "--name",
-            "Toko CLI",
-            "--qris",
-            &static_qris(),
-            "--db",
-            &db,
-            "--json",
-        ],
-        &[],
-    );
-    assert!(ok, "{created}");
+    let (created, _) = cli_merchant(&path, &[]);
     let id = created["merchant_id"].to_string();
-    let (ok, live) = webqris(
-        &["token", "create", "--merchant", &id, "--db", &db, "--json"],
-        &[],
-    );
-    assert!(ok, "{live}");
+    let live = cli(&path, &["token", "create", "--merchant", &id]);
     assert_eq!(live.get("test"), None, "a live token's answer is unchanged");
-    let (ok, test) = webqris(
-        &[
-            "token",
-            "create",
-            "--merchant",
-            &id,
-            "--test",
-            "--db",
-            &db,
-            "--json",
-        ],
-        &[],
-    );
-    assert!(ok, "{test}");
+    let test = cli(&path, &["token", "create", "--merchant", &id, "--test"]);
     assert_eq!(test["test"], true);
-    let (ok, listed) = webqris(
-        &["token", "list", "--merchant", &id, "--db", &db, "--json"],
-        &[],
-    );
-    assert!(ok, "{listed}");
+    let listed = cli(&path, &["token", "list", "--merchant", &id]);
     let tokens = listed["tokens"].as_array().expect("tokens");
+    assert_eq!(tokens.len(), 3, "{listed}");
     assert_eq!(tokens[0]["prefix"], test["prefix"]);
     assert_eq!(tokens[0]["test"], true);
     assert_eq!(tokens[1]["prefix"], live["prefix"]);
-    assert_eq!(tokens[1].get("test"), None);
+    assert!(
+        tokens[1..].iter().all(|t| t.get("test").is_none()),
+        "{listed}"
+    );
 
     let server = TestServer::start_with(move |c| c.db = path).await;
     let token = test["token"].as_str().expect("token");
