@@ -33,6 +33,12 @@ pub const HELD_MESSAGE: &str =
 /// The `event_hash` value that marks a connection test.
 pub const TEST_EVENT_HASH: &str = "test";
 
+/// Whether a `test` flag is off: live invoices leave the field out, so their bytes stay the contract's.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+const fn is_live(test: &bool) -> bool {
+    !*test
+}
+
 /// Lifecycle of an invoice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -135,6 +141,10 @@ pub struct CreatePaymentResponse {
     /// The hosted payment page (webqris extension; absent when the server has no public URL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_url: Option<String>,
+    /// `true` for a sandbox (test) invoice; absent for a live one, whose bytes stay the contract's
+    /// (webqris extension).
+    #[serde(default, skip_serializing_if = "is_live")]
+    pub test: bool,
 }
 
 /// The `data` of `GET /api/payments/{invoiceId}/status`.
@@ -160,6 +170,10 @@ pub struct PaymentView {
     pub paid_at: Option<Timestamp>,
     /// When it expires (or expired).
     pub expired_at: Timestamp,
+    /// `true` for a sandbox (test) invoice; absent for a live one, whose bytes stay the contract's
+    /// (webqris extension).
+    #[serde(default, skip_serializing_if = "is_live")]
+    pub test: bool,
 }
 
 /// 200 answer of `GET /api/payments/{invoiceId}/status`.
@@ -192,6 +206,10 @@ pub struct WebhookPaymentData {
     pub payment_method: String,
     /// When it was paid.
     pub paid_at: Timestamp,
+    /// `true` for a sandbox (test) invoice; absent for a live one, whose bytes stay the contract's
+    /// (webqris extension).
+    #[serde(default, skip_serializing_if = "is_live")]
+    pub test: bool,
 }
 
 /// Body of the outbound webhook: `{"event":"payment.paid","data":{…}}`.
@@ -472,6 +490,10 @@ pub struct WsPaymentData {
     pub sender_name: Option<String>,
     /// Current status.
     pub status: PaymentStatus,
+    /// `true` for a sandbox (test) invoice; absent for a live one, whose bytes stay the contract's
+    /// (webqris extension).
+    #[serde(default, skip_serializing_if = "is_live")]
+    pub test: bool,
 }
 
 /// The `data` of a `payments_expired` frame (not in api.md: our shape). One frame per sweep; a merchant
@@ -678,6 +700,7 @@ mod tests {
             total_amount: 25042,
             expired_at: ts("2026-03-09T10:30:00.000Z"),
             payment_url: None,
+            test: false,
         };
         assert_eq!(
             serde_json::to_string(&body).expect("serialize"),
@@ -700,6 +723,7 @@ mod tests {
                 payment_method: Some("com.dana.id".into()),
                 paid_at: Some(ts("2026-03-09T10:15:23.000Z")),
                 expired_at: ts("2026-03-09T10:30:00.000Z"),
+                test: false,
             },
         };
         assert_eq!(
@@ -739,11 +763,35 @@ mod tests {
             status: PaymentStatus::Paid,
             payment_method: "com.dana.id".into(),
             paid_at: ts("2026-03-09T10:15:23.000Z"),
+            test: false,
         });
         assert_eq!(
             serde_json::to_string(&event).expect("serialize"),
             vector_body
         );
+    }
+
+    #[test]
+    fn a_test_invoice_is_marked_and_a_live_one_keeps_the_contract_bytes() {
+        let mut data = WebhookPaymentData {
+            invoice_id: "INV-1".into(),
+            merchant_order_id: None,
+            amount: 1000,
+            unique_code: 1,
+            total_amount: 1001,
+            customer_name: None,
+            status: PaymentStatus::Paid,
+            payment_method: "sandbox".into(),
+            paid_at: ts("2026-03-09T10:15:23.000Z"),
+            test: false,
+        };
+        let live = serde_json::to_value(WebhookEvent::payment_paid(data.clone())).expect("ser");
+        assert_eq!(live["data"].get("test"), None);
+        data.test = true;
+        let test = serde_json::to_value(WebhookEvent::payment_paid(data.clone())).expect("ser");
+        assert_eq!(test["data"]["test"], json!(true));
+        let back: WebhookEvent = serde_json::from_value(test).expect("read back");
+        assert!(back.data.test);
     }
 
     #[test]
@@ -870,6 +918,7 @@ mod tests {
                 merchant_name: "Toko ABC".into(),
                 sender_name: Some("JOHN DOE".into()),
                 status: PaymentStatus::Paid,
+                test: false,
             }),
             ts: 1_710_000_000_000,
         };
@@ -894,6 +943,7 @@ mod tests {
             merchant_name: "M".into(),
             sender_name: None,
             status: PaymentStatus::Pending,
+            test: false,
         };
         let delivered = WsWebhookDeliveredData {
             invoice_id: "INV-1".into(),

@@ -142,6 +142,8 @@
       tokens_title: "Token API",
       tokens_help: "Backend toko memakai token ini di header Authorization: Bearer untuk membuat tagihan dan cek status.",
       create_token: "Buat token",
+      test_token: "Token uji coba (sandbox): tagihannya hanya dibayar lewat simulasi, tidak pernah oleh uang sungguhan",
+      sandbox: "uji coba",
       new_token_once: "Token baru (hanya ditampilkan sekali):",
       prefix: "Awalan",
       last_used: "Terakhir dipakai",
@@ -403,6 +405,8 @@
       tokens_title: "API tokens",
       tokens_help: "The shop's backend sends a token as Authorization: Bearer to create invoices and check their status.",
       create_token: "Create token",
+      test_token: "Test token (sandbox): its invoices are paid only by simulate, never by real money",
+      sandbox: "test",
       new_token_once: "New token (shown only once):",
       prefix: "Prefix",
       last_used: "Last used",
@@ -600,6 +604,11 @@
 
   function badge(kind, text) {
     return h("span", { class: "badge " + kind, text });
+  }
+
+  // A sandbox invoice, token or report (made with a test token; only simulate pays).
+  function testBadge() {
+    return h("span", { class: "badge warn", test: "test-badge", text: t("sandbox") });
   }
 
   function statusBadge(status) {
@@ -969,7 +978,7 @@
   function paymentRow(p) {
     return link("/dashboard/payments/" + encodeURIComponent(p.invoice_id), { class: "item", test: "payment-row", "data-invoice": p.invoice_id },
       h("div", {},
-        h("div", { class: "mono", text: p.invoice_id }),
+        h("div", { class: "mono", text: p.invoice_id }, p.test ? " " : null, p.test ? testBadge() : null),
         p.merchant_order_id ? h("div", { class: "muted small", text: p.merchant_order_id }) : null),
       h("div", { class: "wide-only", text: p.merchant_name }),
       h("div", { class: "amount", text: "Rp" + rupiah(p.total_amount) }),
@@ -1087,7 +1096,7 @@
     const row = h("div", { class: "card", test: "notification", "data-id": String(n.id), "data-outcome": n.outcome },
       h("div", { class: "row" },
         h("div", {},
-          h("div", {}, outcome, " ", h("strong", { text: n.title || n.app || n.source })),
+          h("div", {}, outcome, " ", n.test ? testBadge() : null, n.test ? " " : null, h("strong", { text: n.title || n.app || n.source })),
           h("div", { class: "muted small", text: when(n.received_at) + " · " + n.merchant_name + (n.device_id ? " · " + n.device_id : "") })),
         h("div", { class: "amount", text: n.parsed_amount !== null ? "Rp" + rupiah(n.parsed_amount) : t("none") })),
       n.message ? h("p", { class: "message", text: n.message }) : null,
@@ -1172,7 +1181,7 @@
       const p = data.payment;
       clear(top).append(h("div", { class: "grid2" },
         h("section", { class: "card" },
-          h("p", {}, statusBadge(p.status)),
+          h("p", {}, statusBadge(p.status), p.test ? " " : null, p.test ? testBadge() : null),
           facts([
             [t("merchant"), p.merchant_name],
             [t("order_id"), p.merchant_order_id],
@@ -1416,6 +1425,7 @@
     const newToken = h("div", {});
     const tokenError = errorLine();
     const createToken = h("button", { type: "button", text: t("create_token"), test: "create-token" });
+    const testToken = h("input", { type: "checkbox", test: "test-token" });
     const fillTokens = async () => {
       const data = await api("GET", base + "/tokens");
       clear(tokens);
@@ -1426,8 +1436,8 @@
           if (!confirm(t("revoke_confirm", { prefix: tk.prefix }))) return;
           try { await api("DELETE", base + "/tokens/" + tk.id); await fillTokens(); } catch (e) { showError(tokenError, e); }
         });
-        tokens.append(h("div", { class: "item", test: "token-row" },
-          h("code", { text: tk.prefix + "…" }),
+        tokens.append(h("div", { class: "item", test: "token-row", "data-sandbox": tk.test ? "1" : "0" },
+          h("div", {}, h("code", { text: tk.prefix + "…" }), tk.test ? " " : null, tk.test ? testBadge() : null),
           h("div", { class: "muted small wide-only", text: t("created") + ": " + when(tk.created_at) }),
           h("div", { class: "small", text: t("last_used") + ": " + (tk.last_used_at ? ago(tk.last_used_at) : t("never")) }),
           tk.revoked_at ? badge("bad", t("revoked")) : badge("ok", t("active")),
@@ -1437,12 +1447,13 @@
     createToken.addEventListener("click", async () => {
       hideError(tokenError);
       try {
-        const data = await api("POST", base + "/tokens", {});
+        const data = await api("POST", base + "/tokens", { test: testToken.checked });
         clear(newToken).append(h("div", { class: "secret-box" }, h("p", { class: "small", text: t("new_token_once") }), secretField(data.token, "new-token")));
         await fillTokens();
       } catch (e) { showError(tokenError, e); }
     });
     main.append(h("section", { class: "card" }, h("h2", { text: t("tokens_title") }), h("p", { class: "muted small", text: t("tokens_help") }),
+      h("label", { class: "check" }, testToken, t("test_token")),
       h("div", { class: "actions" }, createToken), newToken, tokens, tokenError));
     await fillTokens();
 

@@ -24,6 +24,7 @@
       missing_text: "Periksa kembali tautan pembayaran Anda.",
       invoice: "Tagihan",
       switch: "EN",
+      sandbox: "Tagihan uji coba (sandbox): jangan dibayar dengan uang sungguhan.",
     },
     en: {
       scan: "Scan this QRIS with your e-wallet or mobile banking app.",
@@ -44,6 +45,7 @@
       missing_text: "Please check your payment link.",
       invoice: "Bill",
       switch: "ID",
+      sandbox: "Test bill (sandbox): do not pay it with real money.",
     },
   };
   const RETURN_DELAY_MS = 3000;

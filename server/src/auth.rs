@@ -29,9 +29,18 @@ const LAST_USED_PRECISION_MS: i64 = 60_000;
 pub const CALLBACK_KEY_HEADER: &str = "x-callback-key";
 
 /// The merchant whose API token authenticated the request (`Authorization: Bearer <API_TOKEN>`), and
-/// that token's row id (rate limits count per token).
+/// that token.
 #[derive(Debug, Clone)]
-pub struct MerchantAuth(pub Merchant, pub i64);
+pub struct MerchantAuth(pub Merchant, pub ApiToken);
+
+/// The API token a request authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Its row id (rate limits count per token).
+    pub id: i64,
+    /// A sandbox token: it creates test invoices and may simulate their payment.
+    pub test: bool,
+}
 
 /// The merchant whose callback secret authenticated the request (`Authorization: Bearer` or
 /// `X-Callback-Key`).
@@ -86,19 +95,31 @@ fn query_token(parts: &Parts) -> Option<String> {
         .filter(|t| !t.trim().is_empty())
 }
 
-async fn merchant_by_api_token(state: &AppState, token: &str) -> Result<(Merchant, i64), AppError> {
+async fn merchant_by_api_token(
+    state: &AppState,
+    token: &str,
+) -> Result<(Merchant, ApiToken), AppError> {
     let hash = secret::hash(token.trim());
     let lookup = hash.clone();
-    let (merchant, token_id, last_used) = state
+    let (merchant, token) = state
         .db
         .read(move |c| c.merchant_by_api_token_with_use(&lookup))
         .await?
         .ok_or_else(|| AppError::Unauthorized("Invalid API token".to_owned()))?;
     let now = state.now();
-    if last_used.is_none_or(|at| now.as_millis() - at.as_millis() >= LAST_USED_PRECISION_MS) {
+    if token
+        .last_used_at
+        .is_none_or(|at| now.as_millis() - at.as_millis() >= LAST_USED_PRECISION_MS)
+    {
         note_token_use(state, hash, now);
     }
-    Ok((merchant, token_id))
+    Ok((
+        merchant,
+        ApiToken {
+            id: token.id,
+            test: token.test,
+        },
+    ))
 }
 
 /// Records when an API token was used, without holding up the request (the dashboard shows it).
@@ -124,7 +145,7 @@ impl FromRequestParts<AppState> for MerchantAuth {
         })?;
         merchant_by_api_token(state, token)
             .await
-            .map(|(merchant, token_id)| Self(merchant, token_id))
+            .map(|(merchant, token)| Self(merchant, token))
     }
 }
 
@@ -139,8 +160,11 @@ impl FromRequestParts<AppState> for MerchantSocketAuth {
                     "Missing API token: connect with ?token=<API_TOKEN>".to_owned(),
                 )
             })?;
-        let (merchant, token_id) = merchant_by_api_token(state, &token).await?;
-        Ok(Self { merchant, token_id })
+        let (merchant, token) = merchant_by_api_token(state, &token).await?;
+        Ok(Self {
+            merchant,
+            token_id: token.id,
+        })
     }
 }
 

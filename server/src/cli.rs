@@ -166,6 +166,10 @@ enum TokenCommand {
         /// Merchant id.
         #[arg(long)]
         merchant: i64,
+        /// A sandbox token: its invoices are test invoices, paid only by
+        /// `POST /api/payments/{invoiceId}/simulate`, never by real money.
+        #[arg(long)]
+        test: bool,
     },
     /// List a merchant's API tokens by prefix.
     List {
@@ -442,12 +446,18 @@ async fn run_merchant(db: &Db, config: &Config, command: MerchantCommand) -> Out
 async fn run_token(db: &Db, config: &Config, command: TokenCommand) -> Outcome {
     let now = config.clock.now();
     match command {
-        TokenCommand::Create { merchant } => {
-            match merchant::issue_api_token(db, MerchantId(merchant), now).await {
-                Ok(issued) => Outcome::ok(json!({
-                    "token": issued.token.expose(),
-                    "prefix": issued.prefix,
-                })),
+        TokenCommand::Create { merchant, test } => {
+            match merchant::issue_api_token(db, MerchantId(merchant), test, now).await {
+                Ok(issued) => {
+                    let mut body = json!({
+                        "token": issued.token.expose(),
+                        "prefix": issued.prefix,
+                    });
+                    if test {
+                        body["test"] = json!(true);
+                    }
+                    Outcome::ok(body)
+                }
                 Err(e) => error(e),
             }
         }
@@ -500,14 +510,21 @@ async fn run_webhook(db: &Db, config: &Config, command: WebhookCommand) -> Outco
     }
 }
 
-/// `{"tokens": [{"prefix", "created_at", "revoked_at"}…]}`: API or operator tokens as listed.
+/// `{"tokens": [{"prefix", "created_at", "revoked_at", "test"?}…]}`: API or operator tokens as listed
+/// (`"test": true` marks a sandbox token; live tokens leave it out).
 fn tokens_json(tokens: &[ApiTokenInfo]) -> Value {
     json!({
-        "tokens": tokens.iter().map(|t| json!({
-            "prefix": t.prefix,
-            "created_at": t.created_at,
-            "revoked_at": t.revoked_at,
-        })).collect::<Vec<_>>()
+        "tokens": tokens.iter().map(|t| {
+            let mut token = json!({
+                "prefix": t.prefix,
+                "created_at": t.created_at,
+                "revoked_at": t.revoked_at,
+            });
+            if t.test {
+                token["test"] = json!(true);
+            }
+            token
+        }).collect::<Vec<_>>()
     })
 }
 

@@ -400,6 +400,9 @@ pub struct RetentionConfig {
     /// Paid and expired invoices closed longer ago are deleted with their deliveries (never sooner than
     /// the total cooldown).
     pub finished_invoices_days: u64,
+    /// Stored events (the feed of `GET /api/events` and `/ws/merchant?since=`) older than this are
+    /// deleted: a client offline longer than that cannot catch up from its cursor.
+    pub events_days: u64,
     /// How often the pruner runs.
     pub prune_every_secs: Seconds,
     /// Rows deleted per transaction.
@@ -413,6 +416,7 @@ impl Default for RetentionConfig {
             seen_keys_days: 180,
             delivery_attempts_days: 90,
             finished_invoices_days: 365,
+            events_days: 30,
             prune_every_secs: Seconds::from_secs(3600),
             prune_batch: 500,
         }
@@ -830,6 +834,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "WEBQRIS_RETENTION_FINISHED_INVOICES_DAYS",
         "retention.finished_invoices_days",
     ),
+    ("WEBQRIS_RETENTION_EVENTS_DAYS", "retention.events_days"),
     ("WEBQRIS_PRUNE_EVERY_SECS", "retention.prune_every_secs"),
     ("WEBQRIS_PRUNE_BATCH", "retention.prune_batch"),
     (
@@ -944,6 +949,7 @@ fn setter(key: &str) -> Option<EnvSetter> {
         "retention.seen_keys_days" => set!(retention.seen_keys_days, parse),
         "retention.delivery_attempts_days" => set!(retention.delivery_attempts_days, parse),
         "retention.finished_invoices_days" => set!(retention.finished_invoices_days, parse),
+        "retention.events_days" => set!(retention.events_days, parse),
         "retention.prune_every_secs" => set!(retention.prune_every_secs, parse),
         "retention.prune_batch" => set!(retention.prune_batch, parse),
         "dashboard.password_hash_concurrency" => {

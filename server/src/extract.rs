@@ -43,6 +43,37 @@ where
     }
 }
 
+/// Like [`Json`], for a body whose every field is optional: a request without a body (and without a
+/// `Content-Type`) is `T::default()`; any body there is must be what [`Json`] accepts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptionalJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if req.headers().contains_key(CONTENT_TYPE) {
+            return Json::from_request(req, state)
+                .await
+                .map(|Json(value)| Self(value));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::BadRequest(describe_bytes(&e)))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            Ok(Self(T::default()))
+        } else {
+            Err(AppError::BadRequest(
+                "Content-Type must be application/json".to_owned(),
+            ))
+        }
+    }
+}
+
 /// `application/json`, with parameters, or any `application/*+json`.
 fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {

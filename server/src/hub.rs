@@ -287,6 +287,7 @@ pub(crate) mod tests {
             expired_at: Timestamp::from_millis(0),
             paid_at: None,
             closed_at: None,
+            test: false,
         }
     }
 

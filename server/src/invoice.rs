@@ -61,6 +61,7 @@ impl From<InvoiceError> for AppError {
 #[derive(Debug, Clone)]
 struct Allocation {
     merchant: MerchantId,
+    test: bool,
     merchant_name: String,
     amount: i64,
     code_min: i64,
@@ -79,7 +80,7 @@ struct Allocation {
 fn allocate(tx: &Tx<'_>, a: &Allocation) -> Result<(PaymentRow, Option<String>), InvoiceError> {
     let (lo, hi) = (a.amount + a.code_min, a.amount + a.code_max);
     tx.lock_merchant(a.merchant)?;
-    let taken = tx.taken_totals(a.merchant, lo, hi, a.cooldown_start)?;
+    let taken = tx.taken_totals(a.merchant, a.test, lo, hi, a.cooldown_start)?;
     let free: Vec<i64> = (a.code_min..=a.code_max)
         .filter(|code| !taken.contains(&(a.amount + code)))
         .collect();
@@ -117,6 +118,7 @@ fn allocate(tx: &Tx<'_>, a: &Allocation) -> Result<(PaymentRow, Option<String>),
         created_at: a.now,
         expired_at: a.expired_at,
         page_token: page_token.clone(),
+        test: a.test,
     })?;
     let event = WsEvent::NewPayment(payment_data(
         &payment,
@@ -141,10 +143,12 @@ fn optional_text(
     }
 }
 
-/// `POST /api/payments/qris/create` for `merchant`.
+/// `POST /api/payments/qris/create` for `merchant`: a sandbox invoice when `test` (made with a test
+/// token), with its unique code drawn from the sandbox pool.
 pub async fn create(
     state: &AppState,
     merchant: &Merchant,
+    test: bool,
     request: CreatePaymentRequest,
 ) -> Result<CreatePaymentResponse, AppError> {
     let rules = &state.config.invoice;
@@ -179,6 +183,7 @@ pub async fn create(
     let now = state.now();
     let allocation = Allocation {
         merchant: merchant.id,
+        test,
         merchant_name: merchant.name.clone(),
         amount: request.amount,
         code_min: rules.unique_code_min,
@@ -205,6 +210,7 @@ pub async fn create(
         total_amount: payment.total_amount,
         expired_at: payment.expired_at,
         payment_url: payment_url(state, page_token.as_deref()),
+        test: payment.test,
     })
 }
 
@@ -239,6 +245,7 @@ pub async fn status(
             payment_method: payment.payment_method,
             paid_at: payment.paid_at,
             expired_at: payment.expired_at,
+            test: payment.test,
         },
     })
 }

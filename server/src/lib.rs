@@ -22,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod expiry;
 pub mod extract;
+pub mod feed;
 pub mod hub;
 pub mod invoice;
 pub mod limit;

@@ -173,16 +173,18 @@ pub async fn create_owned(
     })
 }
 
-/// Issues a new API token for `merchant`.
+/// Issues a new API token for `merchant`; a sandbox token when `test` (its invoices are test invoices,
+/// which only `simulate` pays).
 pub async fn issue_api_token(
     db: &Db,
     merchant: MerchantId,
+    test: bool,
     now: Timestamp,
 ) -> Result<IssuedToken, MerchantError> {
     let issued = secret::issue(BearerKind::ApiToken);
     let (hash, prefix) = (issued.hash, issued.display_prefix.clone());
     let stored = db
-        .write(move |tx| tx.insert_api_token(merchant, &hash, &prefix, now))
+        .write(move |tx| tx.insert_api_token(merchant, &hash, &prefix, test, now))
         .await?;
     if !stored {
         return Err(MerchantError::UnknownMerchant(merchant.0));

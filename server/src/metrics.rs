@@ -51,6 +51,8 @@ pub enum PaidBy {
     Callback,
     /// A person in the dashboard.
     Manual,
+    /// A simulated payment of a sandbox (test) invoice: no money moved.
+    Sandbox,
 }
 
 impl PaidBy {
@@ -59,6 +61,7 @@ impl PaidBy {
             Self::App => "app",
             Self::Callback => "callback",
             Self::Manual => "manual",
+            Self::Sandbox => "sandbox",
         }
     }
 }
@@ -360,6 +363,7 @@ impl Metrics {
         let (method, family) = match payment_method {
             "callback" => (PaidBy::Callback, "none".to_owned()),
             "manual" => (PaidBy::Manual, "none".to_owned()),
+            "sandbox" => (PaidBy::Sandbox, "none".to_owned()),
             package => (PaidBy::App, family_label(Some(package))),
         };
         self.0
@@ -592,6 +596,7 @@ mod tests {
         metrics.payment_created();
         metrics.payment_paid("id.dana");
         metrics.payment_paid("manual");
+        metrics.payment_paid("sandbox");
         metrics.payments_expired(3);
         metrics.notification(
             NotificationSource::Forwarder,
@@ -616,6 +621,10 @@ mod tests {
             ),
             (
                 "webqris_payments_paid_total{method=\"manual\",family=\"none\"} ",
+                "1",
+            ),
+            (
+                "webqris_payments_paid_total{method=\"sandbox\",family=\"none\"} ",
                 "1",
             ),
             ("webqris_payments_expired_total ", "3"),

@@ -140,7 +140,7 @@ fn not_found_page() -> Response {
 }
 
 /// Every placeholder of `pay.html`.
-const PLACEHOLDERS: [&str; 13] = [
+const PLACEHOLDERS: [&str; 14] = [
     "lang",
     "state",
     "title",
@@ -154,7 +154,12 @@ const PLACEHOLDERS: [&str; 13] = [
     "unique_code",
     "invoice_id",
     "return_url",
+    "sandbox",
 ];
+
+/// The banner of a sandbox invoice's page: its QR is a real QRIS of the merchant, so the customer is told
+/// not to pay it (a real payment would not pay a test invoice; it is stored and shown, unmatched).
+const SANDBOX_BANNER: &str = r#"<p class="sandbox" id="sandbox" data-i18n="sandbox">Tagihan uji coba (sandbox): jangan dibayar dengan uang sungguhan.</p>"#;
 
 /// What the page may show of an invoice, and nothing more.
 #[derive(Debug, Clone, Serialize)]
@@ -218,6 +223,10 @@ async fn page(
         ("unique_code", payment.unique_code.to_string()),
         ("invoice_id", escape_html(&payment.invoice_id)),
         ("return_url", escape_html(&paid_return)),
+        (
+            "sandbox",
+            if payment.test { SANDBOX_BANNER } else { "" }.to_owned(),
+        ),
     ]);
     // The token is in the URL: never let it leak to the shop through Referer when the customer leaves.
     Ok(html_page(StatusCode::OK, html, "no-referrer"))

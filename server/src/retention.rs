@@ -34,12 +34,13 @@ pub async fn run(state: AppState, stop: watch::Receiver<bool>) {
 }
 
 /// What is pruned, and after how many days (0: never).
-fn ages(config: &RetentionConfig) -> [(Prunable, u64); 4] {
+fn ages(config: &RetentionConfig) -> [(Prunable, u64); 5] {
     [
         (Prunable::Notifications, config.notifications_days),
         (Prunable::SeenKeys, config.seen_keys_days),
         (Prunable::DeliveryAttempts, config.delivery_attempts_days),
         (Prunable::FinishedInvoices, config.finished_invoices_days),
+        (Prunable::Events, config.events_days),
     ]
 }
 

@@ -96,16 +96,18 @@ impl Match {
 }
 
 /// Finds `merchant`'s pending invoice with total `amount` and marks it paid; otherwise says whether the
-/// amount was a late payment for an expired invoice or matches nothing.
+/// amount was a late payment for an expired invoice or matches nothing. Only live invoices are looked
+/// at, or only sandbox ones when `test` (a `simulate` report): money never crosses between the pools.
 pub fn match_amount(
     tx: &Tx<'_>,
     merchant: MerchantId,
+    test: bool,
     amount: i64,
     method: &PaymentMethod,
     sender: Option<&str>,
     rules: &Rules,
 ) -> Result<Match, DbError> {
-    if let Some(pending) = tx.pending_by_total(merchant, amount)? {
+    if let Some(pending) = tx.pending_by_total(merchant, test, amount)? {
         if pending.expired_at > rules.now {
             return Ok(match tx.mark_paid(pending.id, method, sender, rules.now)? {
                 Some(paid) => Match::Paid(paid),
@@ -119,7 +121,7 @@ pub fn match_amount(
         return Ok(Match::Late(pending));
     }
     Ok(
-        match tx.recently_closed_by_total(merchant, amount, rules.cooldown_start)? {
+        match tx.recently_closed_by_total(merchant, test, amount, rules.cooldown_start)? {
             Some(closed) if closed.status == PaymentStatus::Expired => Match::Late(closed),
             other => Match::NoMatch(other),
         },
@@ -294,6 +296,7 @@ fn forwarder_row(
         channel_id: field(request.channel_id.as_deref()),
         trust: None,
         trust_reason: None,
+        test: false,
     }
 }
 
@@ -433,7 +436,15 @@ fn match_payments(
             if let Some(key) = reference_key {
                 matched.new_references.push(key);
             }
-            let found = match_amount(tx, merchant, amount, &method, sender.as_deref(), rules)?;
+            let found = match_amount(
+                tx,
+                merchant,
+                false,
+                amount,
+                &method,
+                sender.as_deref(),
+                rules,
+            )?;
             let outcome = found.outcome();
             let payment = found.payment().map(|p| (p.id, p.invoice_id.clone()));
             if let Match::Paid(p) = found {
@@ -659,7 +670,85 @@ pub async fn notification(
     Ok(result)
 }
 
-/// What a callback came to.
+/// An amount reported without a notification text: a simple notifier's callback, or the synthetic
+/// report `simulate` makes for a sandbox invoice.
+#[derive(Debug, Clone)]
+struct Report {
+    amount: i64,
+    sender_name: Option<String>,
+    /// The reference as stored and shown.
+    reference: Option<String>,
+    /// The duplicate key the reference makes, and its kind.
+    key: Option<(SeenKind, String)>,
+    /// Looks only at sandbox invoices (and is stored as a test notification).
+    test: bool,
+    method: PaymentMethod,
+}
+
+/// Settles a report inside the write transaction: dedupe (its reference seen before) → match (the
+/// conditional paid transition with its outbox row) → record (stored with its outcome whatever came of
+/// it, and its key remembered).
+fn settle_report(
+    tx: &Tx<'_>,
+    merchant: MerchantId,
+    report: &Report,
+    rules: &Rules,
+) -> Result<CallbackResult, DbError> {
+    tx.lock_merchant(merchant)?;
+    let mut row = NewNotification {
+        merchant_id: merchant,
+        source: NotificationSource::Callback,
+        received_at: rules.now,
+        app: None,
+        title: None,
+        message: None,
+        device_id: None,
+        notif_id: None,
+        event_hash: None,
+        client_timestamp: None,
+        reference: report.reference.clone(),
+        outcome: NotificationOutcome::Duplicate,
+        reason: None,
+        parsed_amount: Some(report.amount),
+        sender_name: report.sender_name.clone(),
+        payment_id: None,
+        category: None,
+        template: None,
+        channel_id: None,
+        trust: None,
+        trust_reason: None,
+        test: report.test,
+    };
+    if let Some((kind, key)) = &report.key
+        && tx.key_seen_at(merchant, *kind, key)?.is_some()
+    {
+        row.reason = Some(kind.as_str().to_owned());
+        tx.insert_notification(&row)?;
+        return Ok(CallbackResult::Duplicate);
+    }
+    let matched = match_amount(
+        tx,
+        merchant,
+        report.test,
+        report.amount,
+        &report.method,
+        report.sender_name.as_deref(),
+        rules,
+    )?;
+    row.outcome = match matched.outcome() {
+        PaymentOutcome::Paid => NotificationOutcome::Paid,
+        PaymentOutcome::Late => NotificationOutcome::Late,
+        PaymentOutcome::NoMatch | PaymentOutcome::Duplicate => NotificationOutcome::NoMatch,
+    };
+    row.payment_id = matched.payment().map(|p| p.id);
+    let id = tx.insert_notification(&row)?;
+    if let Some((kind, key)) = &report.key {
+        tx.remember_key(merchant, *kind, key, rules.now, id)?;
+    }
+    Ok(CallbackResult::Settled(Box::new(matched)))
+}
+
+/// What a callback (or a simulated payment) came to.
 #[derive(Debug, Clone)]
 pub enum CallbackResult {
     /// Its reference was seen before.
@@ -682,7 +771,16 @@ impl CallbackResult {
     }
 }
 
-/// `POST /api/callback/notify`: settles a simple notifier's report for `merchant`.
+/// Announces the invoice a report paid, if it paid one.
+fn announce_report(state: &AppState, result: &CallbackResult) {
+    if let CallbackResult::Settled(matched) = result
+        && let Match::Paid(paid) = matched.as_ref()
+    {
+        announce_paid(state, std::slice::from_ref(paid));
+    }
+}
+
+/// `POST /api/callback/notify`: settles a simple notifier's report for `merchant` (live invoices only).
 pub async fn callback(
     state: &AppState,
     merchant: &Merchant,
@@ -695,75 +793,99 @@ pub async fn callback(
     }
     let rules = Rules::now(state);
     let merchant_id = merchant.id;
+    let reference = request
+        .reference
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned);
+    let report = Report {
+        amount: request.amount,
+        sender_name: request.sender_name,
+        key: reference.clone().map(|r| (SeenKind::CallbackReference, r)),
+        reference,
+        test: false,
+        method: PaymentMethod::Callback,
+    };
     let result = state
         .db
+        .write(move |tx| settle_report(tx, merchant_id, &report, &rules))
+        .await?;
+    announce_report(state, &result);
+    Ok(result)
+}
+
+/// The app name sandbox references are keyed under (`event::reference_key`): no payment app has it, so
+/// a simulated payment's key never meets a real one.
+const SANDBOX_APP: &str = "webqris.sandbox";
+
+/// What `simulate` reports for a sandbox invoice; every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct Simulation {
+    /// The amount paid (default: the invoice's `total_amount`; another amount is a wrong amount).
+    pub amount: Option<i64>,
+    /// The payment arrives after the invoice's deadline: the deadline is brought forward to now first.
+    pub late: bool,
+    /// Who paid (default `SANDBOX`).
+    pub sender_name: Option<String>,
+}
+
+/// Why a simulation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    /// No sandbox invoice of this merchant has this id (a live invoice is not found either).
+    #[error("payment {0} not found")]
+    NotFound(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// `POST /api/payments/{invoiceId}/simulate`: a synthetic report for `merchant`'s sandbox invoice,
+/// settled by the real path for reports ([`settle_report`]: dedupe → match → record, the conditional
+/// paid transition and its outbox row in the same transaction) over the sandbox pool only, then
+/// announced like any payment (webhook, events). The amount is matched as real money is, against the
+/// merchant's pending sandbox invoices. The synthetic reference is the invoice and the amount, so the
+/// same simulation repeated is a duplicate, and pays once.
+pub async fn simulate(
+    state: &AppState,
+    merchant: MerchantId,
+    invoice_id: String,
+    simulation: Simulation,
+) -> Result<(i64, CallbackResult), SimulateError> {
+    let rules = Rules::now(state);
+    let (amount, result) = state
+        .db
         .write(move |tx| {
-            tx.lock_merchant(merchant_id)?;
-            let reference = request
-                .reference
-                .as_deref()
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-                .map(str::to_owned);
-            let mut row = NewNotification {
-                merchant_id,
-                source: NotificationSource::Callback,
-                received_at: rules.now,
-                app: None,
-                title: None,
-                message: None,
-                device_id: None,
-                notif_id: None,
-                event_hash: None,
-                client_timestamp: None,
-                reference: reference.clone(),
-                outcome: NotificationOutcome::Duplicate,
-                reason: None,
-                parsed_amount: Some(request.amount),
-                sender_name: request.sender_name.clone(),
-                payment_id: None,
-                category: None,
-                template: None,
-                channel_id: None,
-                trust: None,
-                trust_reason: None,
-            };
-            if let Some(r) = &reference
-                && tx
-                    .key_seen_at(merchant_id, SeenKind::CallbackReference, r)?
-                    .is_some()
-            {
-                row.reason = Some(SeenKind::CallbackReference.as_str().to_owned());
-                tx.insert_notification(&row)?;
-                return Ok::<_, DbError>(CallbackResult::Duplicate);
+            let invoice = tx
+                .payment_by_invoice(merchant, &invoice_id)?
+                .filter(|p| p.test)
+                .ok_or_else(|| SimulateError::NotFound(invoice_id.clone()))?;
+            if simulation.late {
+                tx.bring_test_deadline_forward(invoice.id, rules.now)?;
             }
-            let matched = match_amount(
-                tx,
-                merchant_id,
-                request.amount,
-                &PaymentMethod::Callback,
-                request.sender_name.as_deref(),
-                &rules,
-            )?;
-            row.outcome = match matched.outcome() {
-                PaymentOutcome::Paid => NotificationOutcome::Paid,
-                PaymentOutcome::Late => NotificationOutcome::Late,
-                PaymentOutcome::NoMatch | PaymentOutcome::Duplicate => NotificationOutcome::NoMatch,
+            let amount = simulation.amount.unwrap_or(invoice.total_amount);
+            let reference = format!("simulate {} {amount}", invoice.invoice_id);
+            let report = Report {
+                amount,
+                sender_name: Some(
+                    simulation
+                        .sender_name
+                        .unwrap_or_else(|| "SANDBOX".to_owned()),
+                ),
+                key: Some((
+                    SeenKind::Reference,
+                    event::reference_key(SANDBOX_APP, &reference),
+                )),
+                reference: Some(reference),
+                test: true,
+                method: PaymentMethod::Sandbox,
             };
-            row.payment_id = matched.payment().map(|p| p.id);
-            let id = tx.insert_notification(&row)?;
-            if let Some(r) = &reference {
-                tx.remember_key(merchant_id, SeenKind::CallbackReference, r, rules.now, id)?;
-            }
-            Ok(CallbackResult::Settled(Box::new(matched)))
+            Ok::<_, SimulateError>((amount, settle_report(tx, merchant, &report, &rules)?))
         })
         .await?;
-    if let CallbackResult::Settled(matched) = &result
-        && let Match::Paid(paid) = matched.as_ref()
-    {
-        announce_paid(state, std::slice::from_ref(paid));
-    }
-    Ok(result)
+    announce_report(state, &result);
+    Ok((amount, result))
 }
 
 /// Why a manual confirmation was refused.
@@ -775,6 +897,10 @@ pub enum ConfirmError {
     /// The invoice is paid already: an invoice is never paid twice.
     #[error("payment {0} is already paid")]
     AlreadyPaid(String),
+    /// A sandbox invoice, or a sandbox report: neither is ever settled by a person, so no real
+    /// notification pays a test invoice and no simulated report pays a live one.
+    #[error("{0} belongs to the sandbox; test invoices are paid only by simulate")]
+    Sandbox(String),
     /// The notification to reconcile is not this merchant's.
     #[error("notification {0} not found")]
     NotificationNotFound(i64),
@@ -842,10 +968,16 @@ pub async fn confirm_manually(
             let payment = tx
                 .payment_by_invoice(merchant, &invoice_id)?
                 .ok_or_else(|| ConfirmError::NotFound(invoice_id.clone()))?;
+            if payment.test {
+                return Err(ConfirmError::Sandbox(format!("payment {invoice_id}")));
+            }
             if let Some(id) = confirmation.notification {
                 let notification = tx
                     .notification(merchant, id)?
                     .ok_or(ConfirmError::NotificationNotFound(id.0))?;
+                if notification.test {
+                    return Err(ConfirmError::Sandbox(format!("notification {}", id.0)));
+                }
                 if !ASSIGNABLE.contains(&notification.outcome) {
                     return Err(ConfirmError::NotAssignable {
                         id: id.0,

@@ -407,6 +407,34 @@ test("set up the operator, a merchant, and see a payment arrive live on the page
   assert.equal(status.data.status, "paid");
   assert.equal(status.data.payment_method, "manual", "paid by a person, not by the re-read");
 
+  // The sandbox: a test token made with the switch and marked in the list; its invoice is marked in the
+  // answer and the payment list, and is paid by simulate only.
+  await page.goto(merchantUrl);
+  await page.check("[data-test=test-token]");
+  await page.click("[data-test=create-token]");
+  await page.locator('[data-test=token-row][data-sandbox="1"] [data-test=test-badge]').waitFor();
+  assert.equal(await page.locator('[data-test=token-row][data-sandbox="0"] [data-test=test-badge]').count(), 0);
+  const testToken = await page.inputValue("[data-test=new-token]");
+  await shot(page, "sandbox-token");
+  const testCreated = await within("a test invoice", fetch(`${base}/api/payments/qris/create`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${testToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ amount: 40000 }),
+  }));
+  const testInvoice = await testCreated.json();
+  assert.equal(testInvoice.test, true);
+  const simulated = await within("simulate", fetch(`${base}/api/payments/${testInvoice.invoice_id}/simulate`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${testToken}` },
+  }));
+  assert.equal(simulated.status, 200);
+  assert.equal((await simulated.json()).outcome, "paid");
+  await page.click("[data-test=nav-payments]");
+  const testRow = `[data-test=payment-row][data-invoice="${testInvoice.invoice_id}"]`;
+  await page.locator(`${testRow} [data-test=test-badge]`).waitFor();
+  await page.locator(`${testRow} [data-test=status].paid`).waitFor();
+  await shot(page, "sandbox-payment");
+
   // On a phone the dashboard fits the screen.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(merchantUrl);

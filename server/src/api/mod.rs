@@ -6,6 +6,7 @@
 pub mod callback;
 pub mod device;
 pub mod docs;
+pub mod events;
 pub mod notify;
 pub mod ops;
 pub mod payment;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ws::router())
         .merge(qr::router())
         .merge(docs::router())
+        .merge(events::router())
         .merge(crate::dashboard::router(
             state.config.dashboard.max_upload_bytes,
         ))

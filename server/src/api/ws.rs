@@ -1,26 +1,32 @@
 //! `GET /ws` (operator: every merchant's events; a dashboard account: its own merchants' events) and `GET /ws/merchant?token=<API_TOKEN>` (one
-//! merchant's events). Credentials are checked by extractors before the upgrade, so a bad token is a 401
-//! and never a socket. Each socket has a reader (answers the text frame `ping` with `pong`) and a pump
-//! that forwards hub events; a client that falls behind the hub's queue, or does not take a frame within
-//! the send timeout, is disconnected rather than waited for.
+//! merchant's events; with `&since=<cursor>`, its stored events after the cursor first, then the live
+//! ones, each frame with its cursor `id`). Credentials and cursors are checked by extractors and before
+//! the upgrade, so a bad token is a 401 and a bad cursor a 400, never a socket. Each socket has a reader
+//! (answers the text frame `ping` with `pong`) and a pump that forwards hub events; a client that falls
+//! behind the hub's queue, or does not take a frame within the send timeout, is disconnected rather
+//! than waited for (a cursor socket catches up from the event log instead).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Router, body::Bytes};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, watch};
 use tracing::Instrument as _;
 
 use crate::auth::{MerchantSocketAuth, OperatorAuth};
 use crate::connection::{ClientIp, ConnectionSlot};
+use crate::db::MerchantId;
 use crate::error::AppError;
+use crate::feed::{self, FeedEvent};
 use crate::hub::{Audience, HubEvent};
 use crate::logs;
 use crate::metrics::SocketKind;
@@ -117,15 +123,27 @@ async fn operator(
         }))
 }
 
+#[derive(Debug, Deserialize)]
+struct SinceQuery {
+    since: Option<String>,
+}
+
 async fn merchant(
     State(state): State<AppState>,
     ClientIp(address): ClientIp,
     slot: Option<Extension<ConnectionSlot>>,
     auth: MerchantSocketAuth,
+    query: Result<Query<SinceQuery>, QueryRejection>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     let upgrade = upgrade_or_400(upgrade)?;
     let merchant = auth.merchant.id;
+    let Query(query) =
+        query.map_err(|e| AppError::BadRequest(format!("Invalid query: {}", e.body_text())))?;
+    let since = match feed::cursor("since", query.since.as_deref())? {
+        Some(since) => Some(feed::checked(&state, merchant, since).await?),
+        None => None,
+    };
     let ticket = register(
         &state,
         SocketOwner {
@@ -140,7 +158,10 @@ async fn merchant(
         idle_sized(upgrade, MAX_CLIENT_FRAME).on_upgrade(move |socket| {
             async move {
                 let _slot = slot;
-                serve(state, Audience::Merchant(merchant), socket, ticket).await;
+                match since {
+                    Some(after) => serve_from(state, merchant, after, socket, ticket).await,
+                    None => serve(state, Audience::Merchant(merchant), socket, ticket).await,
+                }
             }
             .instrument(span)
         }),
@@ -149,7 +170,65 @@ async fn merchant(
 
 /// Runs one socket until the client leaves or idles out, falls behind, its credential is revoked, or
 /// the server shuts down.
-async fn serve(state: AppState, audience: Audience, socket: WebSocket, mut ticket: SocketTicket) {
+async fn serve(state: AppState, audience: Audience, socket: WebSocket, ticket: SocketTicket) {
+    run_socket(&state, audience, socket, ticket, |channels| {
+        pump(
+            audience,
+            channels.events,
+            channels.replies,
+            channels.sink,
+            channels.send_timeout,
+            state.shutdown.clone(),
+            channels.revoked,
+        )
+    })
+    .await;
+}
+
+/// Like [`serve`], for a merchant socket opened with a cursor: [`pump_from`] instead of [`pump`].
+async fn serve_from(
+    state: AppState,
+    merchant: MerchantId,
+    after: i64,
+    socket: WebSocket,
+    ticket: SocketTicket,
+) {
+    run_socket(
+        &state,
+        Audience::Merchant(merchant),
+        socket,
+        ticket,
+        |channels| pump_from(&state, merchant, after, channels),
+    )
+    .await;
+}
+
+/// What a pump works with: the hub subscription (taken before anything is read, so nothing published
+/// from then on is missed), the reader's replies, the client's sink, and the revocation of the socket.
+struct Channels<S, R> {
+    events: broadcast::Receiver<Arc<HubEvent>>,
+    replies: mpsc::Receiver<Message>,
+    sink: S,
+    send_timeout: Duration,
+    revoked: R,
+}
+
+/// Runs a socket's reader beside the pump `pump` makes, until either ends, and logs why.
+async fn run_socket<F, P>(
+    state: &AppState,
+    audience: Audience,
+    socket: WebSocket,
+    mut ticket: SocketTicket,
+    pump: F,
+) where
+    F: FnOnce(
+        Channels<
+            futures_util::stream::SplitSink<WebSocket, Message>,
+            futures_util::future::BoxFuture<'static, ()>,
+        >,
+    ) -> P,
+    P: Future<Output = PumpEnd>,
+{
     let _open = state.metrics.websocket_opened(match audience {
         Audience::Operator => SocketKind::Operator,
         Audience::Account(_) => SocketKind::Account,
@@ -158,14 +237,19 @@ async fn serve(state: AppState, audience: Audience, socket: WebSocket, mut ticke
     let (sink, stream) = socket.split();
     let events = state.hub.subscribe();
     let (control, replies) = mpsc::channel(8);
-    let send_timeout = state.config.websocket.send_timeout_secs.duration();
     let idle = state.config.websocket.idle_timeout_secs.duration();
-    let revoked = async move {
-        ticket.closed().await;
+    let channels = Channels {
+        events,
+        replies,
+        sink,
+        send_timeout: state.config.websocket.send_timeout_secs.duration(),
+        revoked: Box::pin(async move {
+            ticket.closed().await;
+        }) as futures_util::future::BoxFuture<'static, ()>,
     };
     tokio::select! {
         () = read(stream, control, idle) => tracing::debug!(?audience, "WebSocket client left or went silent"),
-        end = pump(audience, events, replies, sink, send_timeout, state.shutdown.clone(), revoked) => {
+        end = pump(channels) => {
             match end {
                 PumpEnd::TooSlow { missed } => {
                     if state.repeats.first(logs::SOCKET_TOO_SLOW) {
@@ -237,6 +321,30 @@ pub enum PumpEnd {
     HubClosed,
     /// The credential that opened the socket was revoked (or its merchant deleted, or its session ended).
     Revoked,
+    /// The event log could not be read (a cursor socket); closed with 1011.
+    Failed,
+}
+
+/// Sends a close frame, best effort: the client may already be unreachable, which is why we are closing.
+async fn close<S: Sink<Message> + Unpin>(sink: &mut S, code: u16, reason: String, wait: Duration) {
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    let _ = tokio::time::timeout(wait, sink.send(frame)).await;
+}
+
+/// Sends one message within `send_timeout`; how the pump ends when it cannot.
+async fn send<S: Sink<Message> + Unpin>(
+    sink: &mut S,
+    message: Message,
+    send_timeout: Duration,
+) -> Result<(), PumpEnd> {
+    match tokio::time::timeout(send_timeout, sink.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(PumpEnd::Disconnected),
+        Err(_) => Err(PumpEnd::TooSlow { missed: 0 }),
+    }
 }
 
 /// Forwards the hub's events for `audience` (and the reader's replies) to `sink` until something ends
@@ -256,19 +364,6 @@ where
     S: Sink<Message> + Unpin,
 {
     tokio::pin!(revoked);
-    async fn close<S: Sink<Message> + Unpin>(
-        sink: &mut S,
-        code: u16,
-        reason: String,
-        wait: Duration,
-    ) {
-        let frame = Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        }));
-        // Best effort: the client may already be unreachable, which is why we are closing.
-        let _ = tokio::time::timeout(wait, sink.send(frame)).await;
-    }
     loop {
         let messages: Vec<Message> = tokio::select! {
             biased;
@@ -294,11 +389,100 @@ where
             Some(reply) = replies.recv() => vec![reply],
         };
         for message in messages {
-            match tokio::time::timeout(send_timeout, sink.send(message)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => return PumpEnd::Disconnected,
-                Err(_) => return PumpEnd::TooSlow { missed: 0 },
+            if let Err(end) = send(&mut sink, message, send_timeout).await {
+                return end;
             }
+        }
+    }
+}
+
+/// How many stored events a cursor socket reads at once.
+const CATCH_UP_BATCH: usize = 256;
+
+/// The pump of a merchant socket opened with a cursor: every stored event of `merchant` after `after`
+/// (oldest first), then each new one, as `{"id","event","data","ts"}`. The hub only wakes it: the
+/// frames are always read from the event log after the last cursor sent, so the seam between the
+/// replay and the live events has no gap and no duplicate whatever commits meanwhile (the subscription
+/// is taken before the first read, and an event is published only after it committed), and a socket
+/// that falls behind the hub's queue catches up from the log instead of being cut off. Replies follow
+/// the events read before them, as in [`pump`].
+async fn pump_from<S, R>(
+    state: &AppState,
+    merchant: MerchantId,
+    mut after: i64,
+    channels: Channels<S, R>,
+) -> PumpEnd
+where
+    S: Sink<Message> + Unpin,
+    R: Future<Output = ()> + Unpin,
+{
+    let Channels {
+        mut events,
+        mut replies,
+        mut sink,
+        send_timeout,
+        mut revoked,
+    } = channels;
+    let mut shutdown = state.shutdown.clone();
+    let mut behind = true;
+    loop {
+        while behind {
+            if *shutdown.borrow() {
+                break;
+            }
+            let batch = match state
+                .db
+                .read(move |c| c.events_after(merchant, after, CATCH_UP_BATCH))
+                .await
+            {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::error!(error = %e, merchant = merchant.0, "cannot read the event log for a socket");
+                    close(
+                        &mut sink,
+                        close_code::ERROR,
+                        "cannot read events".into(),
+                        send_timeout,
+                    )
+                    .await;
+                    return PumpEnd::Failed;
+                }
+            };
+            behind = batch.len() == CATCH_UP_BATCH;
+            for stored in &batch {
+                let text = serde_json::to_string(&FeedEvent::from(stored))
+                    .expect("a stored event of strings and integers always serialises");
+                if let Err(end) = send(&mut sink, Message::Text(text.into()), send_timeout).await {
+                    return end;
+                }
+                after = stored.seq;
+            }
+        }
+        let reply = tokio::select! {
+            biased;
+            () = stopping(&mut shutdown) => {
+                close(&mut sink, close_code::AWAY, "server shutting down".into(), send_timeout).await;
+                return PumpEnd::Shutdown;
+            }
+            () = &mut revoked => {
+                close(&mut sink, close_code::POLICY, "credential revoked".into(), send_timeout).await;
+                return PumpEnd::Revoked;
+            }
+            event = events.recv() => {
+                behind = match event {
+                    Ok(event) => event.frames_for(Audience::Merchant(merchant)).next().is_some(),
+                    // Whatever was missed is in the log.
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return PumpEnd::HubClosed,
+                };
+                None
+            }
+            Some(reply) = replies.recv() => Some(reply),
+        };
+        if let Some(reply) = reply
+            && let Err(end) = send(&mut sink, reply, send_timeout).await
+        {
+            return end;
         }
     }
 }

@@ -414,17 +414,27 @@ async fn tokens(State(state): State<AppState>, m: VisibleMerchant) -> Result<Res
                 "created_at": t.created_at,
                 "revoked_at": t.revoked_at,
                 "last_used_at": t.last_used_at,
+                "test": t.test,
             })
         })
         .collect();
     Ok(JsonResponse(json!({"success": true, "tokens": tokens})).into_response())
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct TokenBody {
+    /// A sandbox token (its invoices are test invoices, paid only by `simulate`).
+    #[serde(default)]
+    test: bool,
+}
+
+/// `POST /dashboard/api/merchants/{id}/tokens` `{"test"?: bool}`: issues an API token (shown once).
 async fn create_token(
     State(state): State<AppState>,
     m: VisibleMerchant,
+    Json(body): Json<TokenBody>,
 ) -> Result<Response, AppError> {
-    let issued = merchant::issue_api_token(&state.db, m.id(), state.now())
+    let issued = merchant::issue_api_token(&state.db, m.id(), body.test, state.now())
         .await
         .map_err(merchant_error)?;
     Ok((
@@ -433,6 +443,7 @@ async fn create_token(
             "success": true,
             "token": issued.token.expose(),
             "prefix": issued.prefix,
+            "test": body.test,
         })),
     )
         .into_response())

@@ -66,6 +66,10 @@ struct InboxItem<'a> {
     unmatched: bool,
     /// A person may assign it to an invoice.
     assignable: bool,
+    /// `true` for a synthetic report made by `simulate` (never flagged, never assignable); live ones
+    /// leave it out.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    test: bool,
 }
 
 /// A notification as the inbox shows it.
@@ -93,8 +97,9 @@ pub fn inbox_json(n: &InboxRow) -> Value {
         channel_id: n.channel_id.as_deref(),
         trust: n.trust.map(TrustOutcome::as_str),
         trust_reason: n.trust_reason.as_deref(),
-        unmatched: open && needs_attention(n.outcome, n.parsed_amount),
-        assignable: open && ASSIGNABLE.contains(&n.outcome),
+        unmatched: open && !n.test && needs_attention(n.outcome, n.parsed_amount),
+        assignable: open && !n.test && ASSIGNABLE.contains(&n.outcome),
+        test: n.test,
     };
     serde_json::to_value(item).expect("an inbox item always serialises")
 }
@@ -248,7 +253,8 @@ fn offer(c: &Conn<'_>, row: &InboxRow) -> Result<Option<Offer>, DbError> {
     let mut matches = Vec::new();
     for p in payments {
         let amount = i64::try_from(p.amount).unwrap_or(i64::MAX);
-        if let Some(pending) = c.pending_by_total(row.merchant_id, amount)? {
+        // Live invoices only: a real notification never meets a sandbox invoice.
+        if let Some(pending) = c.pending_by_total(row.merchant_id, false, amount)? {
             matches.push(OfferedMatch {
                 amount,
                 sender_name: p.sender.clone(),

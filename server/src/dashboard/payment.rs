@@ -52,7 +52,7 @@ fn payment_not_found() -> AppError {
 /// A payment as the dashboard shows it (status as of now).
 pub fn payment_json(state: &AppState, p: &PaymentWithMerchant) -> Value {
     let payment = &p.payment;
-    json!({
+    let mut shown = json!({
         "id": payment.id.0,
         "invoice_id": payment.invoice_id,
         "merchant_id": payment.merchant_id.0,
@@ -70,7 +70,11 @@ pub fn payment_json(state: &AppState, p: &PaymentWithMerchant) -> Value {
         "paid_at": payment.paid_at,
         "return_url": payment.return_url,
         "payment_url": invoice::payment_url(state, p.page_token.as_deref()),
-    })
+    });
+    if payment.test {
+        shown["test"] = json!(true);
+    }
+    shown
 }
 
 #[derive(Debug, Deserialize)]

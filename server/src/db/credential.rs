@@ -60,6 +60,7 @@ impl Conn<'_> {
                     prefix: r.get(0)?,
                     created_at: r.get(1)?,
                     revoked_at: r.get(2)?,
+                    test: false,
                 })
             },
         )

@@ -33,6 +33,7 @@ pub fn payment_data(
         merchant_name: merchant_name.to_owned(),
         sender_name: payment.sender_name.clone(),
         status,
+        test: payment.test,
     }
 }
 
@@ -197,5 +198,37 @@ impl EventWakes {
             }
             self.bell.notified().await;
         }
+    }
+}
+
+/// What a merchant's event log holds: the newest cursor handed out (0 before the first event) and the
+/// oldest event still kept (`None` when retention deleted them all, or there never was one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventBounds {
+    /// The newest cursor.
+    pub newest: i64,
+    /// The oldest cursor still stored.
+    pub oldest: Option<i64>,
+}
+
+impl Conn<'_> {
+    /// `merchant`'s [`EventBounds`] (all zero for an unknown merchant, which has no events).
+    pub fn event_bounds(&self, merchant: MerchantId) -> Result<EventBounds, DbError> {
+        Ok(self
+            .query_opt(
+                "SELECT m.event_seq, (SELECT MIN(e.seq) FROM events e WHERE e.merchant_id = m.id)
+                 FROM merchants m WHERE m.id = ?1",
+                params![merchant],
+                |r| {
+                    Ok(EventBounds {
+                        newest: r.get(0)?,
+                        oldest: r.get(1)?,
+                    })
+                },
+            )?
+            .unwrap_or(EventBounds {
+                newest: 0,
+                oldest: None,
+            }))
     }
 }

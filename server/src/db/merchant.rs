@@ -52,6 +52,8 @@ pub struct ApiTokenInfo {
     pub created_at: Timestamp,
     /// When it was revoked, if it was.
     pub revoked_at: Option<Timestamp>,
+    /// A sandbox token (API tokens only; operator tokens are never test tokens).
+    pub test: bool,
 }
 
 /// The columns [`merchant_from_row`] reads, first in a statement (a macro so statements stay `'static`).
@@ -93,21 +95,23 @@ impl Tx<'_> {
         )
     }
 
-    /// Stores an API token hash for `merchant`; `false` when the merchant does not exist.
+    /// Stores an API token hash for `merchant` (a sandbox token when `test`); `false` when the merchant
+    /// does not exist.
     pub fn insert_api_token(
         &self,
         merchant: MerchantId,
         token_hash: &str,
         prefix: &str,
+        test: bool,
         now: Timestamp,
     ) -> Result<bool, DbError> {
         if self.merchant(merchant)?.is_none() {
             return Ok(false);
         }
         self.execute(
-            "INSERT INTO api_tokens (merchant_id, token_hash, prefix, created_at)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![merchant, token_hash, prefix, now],
+            "INSERT INTO api_tokens (merchant_id, token_hash, prefix, created_at, test)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![merchant, token_hash, prefix, now, test],
         )?;
         Ok(true)
     }
@@ -188,7 +192,7 @@ impl Conn<'_> {
     /// A merchant's API tokens, newest first.
     pub fn api_tokens(&self, merchant: MerchantId) -> Result<Vec<ApiTokenInfo>, DbError> {
         self.query_all(
-            "SELECT prefix, created_at, revoked_at FROM api_tokens
+            "SELECT prefix, created_at, revoked_at, test FROM api_tokens
              WHERE merchant_id = ?1 ORDER BY created_at DESC, id DESC",
             params![merchant],
             |row| {
@@ -196,6 +200,7 @@ impl Conn<'_> {
                     prefix: row.get(0)?,
                     created_at: row.get(1)?,
                     revoked_at: row.get(2)?,
+                    test: row.get(3)?,
                 })
             },
         )
@@ -280,6 +285,17 @@ impl MerchantDetail {
     }
 }
 
+/// The live API token a request presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiTokenUse {
+    /// Row id.
+    pub id: i64,
+    /// A sandbox token: the invoices it creates are test invoices, and it may simulate payments.
+    pub test: bool,
+    /// When it was last used (to the minute).
+    pub last_used_at: Option<Timestamp>,
+}
+
 /// One API token as the dashboard lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiTokenRow {
@@ -293,6 +309,8 @@ pub struct ApiTokenRow {
     pub revoked_at: Option<Timestamp>,
     /// When it was last used (to the minute).
     pub last_used_at: Option<Timestamp>,
+    /// A sandbox token.
+    pub test: bool,
 }
 
 /// Why a merchant was not deleted.
@@ -455,22 +473,30 @@ impl Tx<'_> {
 }
 
 impl Conn<'_> {
-    /// The merchant owning the live API token with this hash, the token's row id, and when that token
-    /// was last used.
+    /// The merchant owning the live API token with this hash, and that token.
     pub fn merchant_by_api_token_with_use(
         &self,
         token_hash: &str,
-    ) -> Result<Option<(Merchant, i64, Option<Timestamp>)>, DbError> {
+    ) -> Result<Option<(Merchant, ApiTokenUse)>, DbError> {
         self.query_opt(
             concat!(
                 "SELECT ",
                 merchant_columns!(),
-                ", t.last_used_at, t.id
+                ", t.last_used_at, t.id, t.test
                  FROM api_tokens t JOIN merchants m ON m.id = t.merchant_id
                  WHERE t.token_hash = ?1 AND t.revoked_at IS NULL"
             ),
             params![token_hash],
-            |row| Ok((merchant_from_row(row)?, row.get(5)?, row.get(4)?)),
+            |row| {
+                Ok((
+                    merchant_from_row(row)?,
+                    ApiTokenUse {
+                        id: row.get(5)?,
+                        test: row.get(6)?,
+                        last_used_at: row.get(4)?,
+                    },
+                ))
+            },
         )
     }
 
@@ -562,7 +588,7 @@ impl Conn<'_> {
     /// A merchant's API tokens with their last use, newest first.
     pub fn api_token_rows(&self, merchant: MerchantId) -> Result<Vec<ApiTokenRow>, DbError> {
         self.query_all(
-            "SELECT id, prefix, created_at, revoked_at, last_used_at FROM api_tokens
+            "SELECT id, prefix, created_at, revoked_at, last_used_at, test FROM api_tokens
              WHERE merchant_id = ?1 ORDER BY created_at DESC, id DESC",
             params![merchant],
             |row| {
@@ -572,6 +598,7 @@ impl Conn<'_> {
                     created_at: row.get(2)?,
                     revoked_at: row.get(3)?,
                     last_used_at: row.get(4)?,
+                    test: row.get(5)?,
                 })
             },
         )

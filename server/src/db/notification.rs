@@ -183,6 +183,8 @@ pub struct NewNotification {
     pub trust: Option<TrustOutcome>,
     /// Its reason (`untrusted_source`, `new_channel`…).
     pub trust_reason: Option<String>,
+    /// A synthetic report made by `simulate` for a sandbox invoice.
+    pub test: bool,
 }
 
 /// One payment read from a notification, with its outcome.
@@ -235,13 +237,15 @@ pub struct StoredNotification {
     pub trust: Option<TrustOutcome>,
     /// Its reason.
     pub trust_reason: Option<String>,
+    /// A synthetic report made by `simulate`.
+    pub test: bool,
 }
 
 /// The columns [`stored_from_row`] reads.
 macro_rules! stored_columns {
     () => {
         "id, source, outcome, reason, app, title, message, parsed_amount, payment_id, notif_id, \
-         category, template, channel_id, trust, trust_reason"
+         category, template, channel_id, trust, trust_reason, test"
     };
 }
 
@@ -262,6 +266,7 @@ fn stored_from_row(r: &Row<'_>) -> Result<StoredNotification, DbError> {
         channel_id: r.get(12)?,
         trust: r.get(13)?,
         trust_reason: r.get(14)?,
+        test: r.get(15)?,
     })
 }
 
@@ -273,9 +278,9 @@ impl Tx<'_> {
                                         device_id, notif_id, event_hash, client_timestamp,
                                         reference, outcome, reason, parsed_amount, sender_name,
                                         payment_id, category, template, channel_id, trust,
-                                        trust_reason)
+                                        trust_reason, test)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                     ?19, ?20, ?21)
+                     ?19, ?20, ?21, ?22)
              RETURNING id",
             params![
                 n.merchant_id,
@@ -299,6 +304,7 @@ impl Tx<'_> {
                 capped(n.channel_id.as_deref(), MAX_STORED_FIELD_CHARS),
                 n.trust,
                 n.trust_reason,
+                n.test,
             ],
             |r| r.get(0),
         )
@@ -487,6 +493,8 @@ pub struct InboxRow {
     pub trust: Option<TrustOutcome>,
     /// Its reason.
     pub trust_reason: Option<String>,
+    /// A synthetic report made by `simulate`.
+    pub test: bool,
 }
 
 /// The outcomes a person may assign to an invoice, as SQL (`settlement::ASSIGNABLE`, checked by a test).
@@ -569,7 +577,7 @@ impl Conn<'_> {
                 "SELECT n.id, n.merchant_id, m.name, n.source, n.received_at, n.app, n.title,
                         n.message, n.device_id, n.reference, n.outcome, n.reason, n.parsed_amount,
                         n.sender_name, p.invoice_id, ap.invoice_id, n.category, n.template,
-                        n.channel_id, n.trust, n.trust_reason
+                        n.channel_id, n.trust, n.trust_reason, n.test
                  FROM notifications n
                  JOIN merchants m ON m.id = n.merchant_id
                  LEFT JOIN payments p ON p.id = n.payment_id
@@ -579,7 +587,7 @@ impl Conn<'_> {
                    AND (CAST(?2 AS BIGINT) IS NULL OR n.merchant_id = ?2)
                    AND (?3 = 0 OR (",
                 attention_sql!(),
-                " AND c.payment_id IS NULL))
+                " AND c.payment_id IS NULL AND n.test = 0))
                    AND (CAST(?4 AS BIGINT) IS NULL OR n.payment_id = ?4)
                    AND (CAST(?5 AS BIGINT) IS NULL OR n.id < ?5)
                    AND (?7 = 0 OR (n.source = 'forwarder' AND c.payment_id IS NULL
@@ -621,6 +629,7 @@ impl Conn<'_> {
                     channel_id: r.get(18)?,
                     trust: r.get(19)?,
                     trust_reason: r.get(20)?,
+                    test: r.get(21)?,
                 })
             },
         )

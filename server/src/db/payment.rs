@@ -27,6 +27,8 @@ pub enum PaymentMethod {
     Callback,
     /// Confirmed by a person in the dashboard.
     Manual,
+    /// A sandbox invoice paid by `POST /api/payments/{invoiceId}/simulate`.
+    Sandbox,
 }
 
 impl PaymentMethod {
@@ -36,6 +38,7 @@ impl PaymentMethod {
             Self::App(package) => package,
             Self::Callback => "callback",
             Self::Manual => "manual",
+            Self::Sandbox => "sandbox",
         }
     }
 }
@@ -77,6 +80,8 @@ pub struct PaymentRow {
     pub paid_at: Option<Timestamp>,
     /// When it left `pending`.
     pub closed_at: Option<Timestamp>,
+    /// A sandbox invoice (made with a test token): only `simulate` pays it.
+    pub test: bool,
 }
 
 impl PaymentRow {
@@ -114,6 +119,8 @@ pub struct NewPayment {
     pub expired_at: Timestamp,
     /// The public payment page's URL token (256 random bits).
     pub page_token: Option<String>,
+    /// A sandbox invoice.
+    pub test: bool,
 }
 
 /// The result of the paid transition.
@@ -142,7 +149,7 @@ macro_rules! payment_columns {
     () => {
         "p.id, p.invoice_id, p.merchant_id, p.merchant_order_id, p.customer_name, \
          p.return_url, p.amount, p.unique_code, p.total_amount, p.qris_payload, p.status, \
-         p.payment_method, p.sender_name, p.created_at, p.expired_at, p.paid_at, p.closed_at"
+         p.payment_method, p.sender_name, p.created_at, p.expired_at, p.paid_at, p.closed_at, p.test"
     };
 }
 
@@ -151,12 +158,12 @@ macro_rules! payment_returning {
     () => {
         "id, invoice_id, merchant_id, merchant_order_id, customer_name, \
          return_url, amount, unique_code, total_amount, qris_payload, status, \
-         payment_method, sender_name, created_at, expired_at, paid_at, closed_at"
+         payment_method, sender_name, created_at, expired_at, paid_at, closed_at, test"
     };
 }
 
 /// Number of columns in [`payment_columns`], where a join's extra columns start.
-const NCOLUMNS: usize = 17;
+const NCOLUMNS: usize = 18;
 
 fn payment_from_row(row: &Row<'_>) -> Result<PaymentRow, DbError> {
     Ok(PaymentRow {
@@ -177,6 +184,7 @@ fn payment_from_row(row: &Row<'_>) -> Result<PaymentRow, DbError> {
         expired_at: row.get(14)?,
         paid_at: row.get(15)?,
         closed_at: row.get(16)?,
+        test: row.get(17)?,
     })
 }
 
@@ -190,11 +198,13 @@ fn with_merchant_from_row(row: &Row<'_>) -> Result<PaymentWithMerchant, DbError>
 }
 
 impl Tx<'_> {
-    /// Totals of `merchant` in `lo..=hi` that may not be assigned now: those of pending payments, and
-    /// those of payments paid or expired after `cooldown_start` (the cooldown rule).
+    /// Totals of `merchant`'s live (or, when `test`, sandbox) invoices in `lo..=hi` that may not be
+    /// assigned now: those of pending payments, and those of payments paid or expired after
+    /// `cooldown_start` (the cooldown rule). The other pool's totals are free: nothing pays across pools.
     pub fn taken_totals(
         &self,
         merchant: MerchantId,
+        test: bool,
         lo: i64,
         hi: i64,
         cooldown_start: Timestamp,
@@ -202,16 +212,18 @@ impl Tx<'_> {
         let mut taken = HashSet::new();
         for total in self.query_all(
             "SELECT total_amount FROM payments
-             WHERE merchant_id = ?1 AND status = 'pending' AND total_amount BETWEEN ?2 AND ?3",
-            params![merchant, lo, hi],
+             WHERE merchant_id = ?1 AND test = ?4 AND status = 'pending'
+               AND total_amount BETWEEN ?2 AND ?3",
+            params![merchant, lo, hi, test],
             |r| r.get(0),
         )? {
             taken.insert(total);
         }
         for total in self.query_all(
             "SELECT total_amount FROM payments
-             WHERE merchant_id = ?1 AND closed_at > ?4 AND total_amount BETWEEN ?2 AND ?3",
-            params![merchant, lo, hi, cooldown_start],
+             WHERE merchant_id = ?1 AND test = ?5 AND closed_at > ?4
+               AND total_amount BETWEEN ?2 AND ?3",
+            params![merchant, lo, hi, cooldown_start, test],
             |r| r.get(0),
         )? {
             taken.insert(total);
@@ -227,14 +239,15 @@ impl Tx<'_> {
         )
     }
 
-    /// Stores a new pending payment. The partial unique index refuses a total already pending.
+    /// Stores a new pending payment. The partial unique index refuses a total already pending in its
+    /// pool (live or test).
     pub fn insert_payment(&self, new: &NewPayment) -> Result<PaymentRow, DbError> {
         self.query_one(
             concat!(
                 "INSERT INTO payments (invoice_id, merchant_id, merchant_order_id, customer_name,
                                        return_url, amount, unique_code, total_amount, qris_payload,
-                                       created_at, expired_at, page_token)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                       created_at, expired_at, page_token, test)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                  RETURNING ",
                 payment_returning!()
             ),
@@ -251,6 +264,7 @@ impl Tx<'_> {
                 new.created_at,
                 new.expired_at,
                 new.page_token,
+                new.test,
             ],
             payment_from_row,
         )
@@ -342,6 +356,7 @@ impl Tx<'_> {
                     status: PaymentStatus::Paid,
                     payment_method: method.as_str().to_owned(),
                     paid_at: now,
+                    test: payment.test,
                 });
                 let body = serde_json::to_vec(&event)
                     .expect("a webhook event of strings and integers always serialises");
@@ -435,6 +450,23 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// A late payment, simulated: brings a pending sandbox invoice's deadline forward to `now`, so that
+    /// a payment reported at `now` finds it past its deadline (the expiry sweep then expires it as any
+    /// other). `false` when it is not a pending sandbox invoice; live invoices are never touched.
+    pub fn bring_test_deadline_forward(
+        &self,
+        payment: PaymentId,
+        now: Timestamp,
+    ) -> Result<bool, DbError> {
+        Ok(self.execute(
+            "UPDATE payments SET expired_at = ?2
+             WHERE id = ?1 AND test = 1 AND status = 'pending' AND expired_at > ?2",
+            params![payment, now],
+        )? == 1)
+    }
+}
+
 impl Conn<'_> {
     /// `merchant`'s payment with this invoice id (another merchant's invoice is not found).
     pub fn payment_by_invoice(
@@ -466,11 +498,12 @@ impl Conn<'_> {
         )
     }
 
-    /// `merchant`'s pending payment with this total (at most one, by the partial unique index); it may
-    /// be past its deadline, which the caller checks.
+    /// `merchant`'s pending live (or, when `test`, sandbox) payment with this total (at most one, by
+    /// the partial unique index); it may be past its deadline, which the caller checks.
     pub fn pending_by_total(
         &self,
         merchant: MerchantId,
+        test: bool,
         total: i64,
     ) -> Result<Option<PaymentRow>, DbError> {
         self.query_opt(
@@ -478,18 +511,21 @@ impl Conn<'_> {
                 "SELECT ",
                 payment_columns!(),
                 " FROM payments p
-                 WHERE p.merchant_id = ?1 AND p.status = 'pending' AND p.total_amount = ?2"
+                 WHERE p.merchant_id = ?1 AND p.test = ?3 AND p.status = 'pending'
+                   AND p.total_amount = ?2"
             ),
-            params![merchant, total],
+            params![merchant, total, test],
             payment_from_row,
         )
     }
 
-    /// The latest of `merchant`'s payments with this total that left `pending` after `since` (paid or
-    /// expired within the cooldown): what a payment that matches nothing pending was probably for.
+    /// The latest of `merchant`'s live (or, when `test`, sandbox) payments with this total that left
+    /// `pending` after `since` (paid or expired within the cooldown): what a payment that matches
+    /// nothing pending was probably for.
     pub fn recently_closed_by_total(
         &self,
         merchant: MerchantId,
+        test: bool,
         total: i64,
         since: Timestamp,
     ) -> Result<Option<PaymentRow>, DbError> {
@@ -498,10 +534,11 @@ impl Conn<'_> {
                 "SELECT ",
                 payment_columns!(),
                 " FROM payments p
-                 WHERE p.merchant_id = ?1 AND p.total_amount = ?2 AND p.closed_at > ?3
+                 WHERE p.merchant_id = ?1 AND p.test = ?4 AND p.total_amount = ?2
+                   AND p.closed_at > ?3
                  ORDER BY p.closed_at DESC, p.id DESC LIMIT 1"
             ),
-            params![merchant, total, since],
+            params![merchant, total, since, test],
             payment_from_row,
         )
     }

@@ -19,6 +19,8 @@ pub enum Prunable {
     DeliveryAttempts,
     /// Paid or expired invoices closed before the cutoff, with their deliveries and confirmations.
     FinishedInvoices,
+    /// Stored events that happened before the cutoff (a merchant's cursor, `merchants.event_seq`, stays).
+    Events,
 }
 
 impl Tx<'_> {
@@ -48,6 +50,8 @@ impl Tx<'_> {
                     params![],
                 )
             }
+            Prunable::Events => run("DELETE FROM events WHERE (merchant_id, seq) IN
+                     (SELECT merchant_id, seq FROM events WHERE ts < ?1 LIMIT ?2)"),
             // `seen` is WITHOUT ROWID: rows are picked by their key.
             Prunable::SeenKeys => run("DELETE FROM seen WHERE (merchant_id, kind, key) IN
                      (SELECT merchant_id, kind, key FROM seen WHERE seen_at < ?1 LIMIT ?2)"),

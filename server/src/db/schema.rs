@@ -66,6 +66,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration::Both(WEBHOOK_OUTAGES),
     Migration::Both(V10_EVENTS),
+    Migration::Both(SANDBOX),
     Migration::Both(PROBES),
 ];
 
@@ -654,6 +655,21 @@ CREATE TABLE events (
     origin      TEXT    NOT NULL,
     PRIMARY KEY (merchant_id, seq)
 ) WITHOUT ROWID;
+"#;
+
+/// The sandbox (issue 12): test API tokens, the test invoices they create and the synthetic
+/// notifications `simulate` stores. Test and live invoices are two pools: the money invariant (no two
+/// pending totals alike) now holds within each pool of a merchant, so neither takes a unique code from
+/// the other, and matching only ever looks in one pool. Also the events' age index, for their retention
+/// (`retention.events_days`).
+pub const SANDBOX: &str = r#"
+ALTER TABLE api_tokens ADD COLUMN test INTEGER NOT NULL DEFAULT 0 CHECK (test IN (0, 1));
+ALTER TABLE payments ADD COLUMN test INTEGER NOT NULL DEFAULT 0 CHECK (test IN (0, 1));
+ALTER TABLE notifications ADD COLUMN test INTEGER NOT NULL DEFAULT 0 CHECK (test IN (0, 1));
+DROP INDEX payments_pending_total;
+CREATE UNIQUE INDEX payments_pending_total ON payments (merchant_id, test, total_amount)
+    WHERE status = 'pending';
+CREATE INDEX events_ts ON events (ts);
 "#;
 
 /// The readiness probe's row. `GET /readyz` proves the database accepts a write by

@@ -162,7 +162,7 @@ async fn missing_wrong_and_revoked_tokens_are_401() {
         "a callback secret is not an API token"
     );
 
-    let second = merchant::issue_api_token(&server.db, m.id, server.clock.now())
+    let second = merchant::issue_api_token(&server.db, m.id, false, server.clock.now())
         .await
         .expect("second token");
     let (code, _) = server

@@ -293,9 +293,10 @@ impl TestServer {
         )
         .await
         .expect("merchant created");
-        let token = merchant::issue_api_token(&self.db, created.merchant_id, self.clock.now())
-            .await
-            .expect("token issued");
+        let token =
+            merchant::issue_api_token(&self.db, created.merchant_id, false, self.clock.now())
+                .await
+                .expect("token issued");
         TestMerchant {
             id: created.merchant_id,
             name: created.name,

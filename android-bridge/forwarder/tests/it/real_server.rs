@@ -74,7 +74,7 @@ impl RealServer {
             let created = merchant::create(&db, new, false, now)
                 .await
                 .expect("merchant created");
-            let token = merchant::issue_api_token(&db, created.merchant_id, now)
+            let token = merchant::issue_api_token(&db, created.merchant_id, false, now)
                 .await
                 .expect("token issued");
             (

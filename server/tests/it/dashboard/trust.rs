@@ -338,6 +338,7 @@ async fn after_a_parser_upgrade_stored_notifications_are_offered_as_matches_and_
                 channel_id: None,
                 trust: None,
                 trust_reason: None,
+                test: false,
             })
         })
         .await
