@@ -16,7 +16,7 @@ timed() {
 }
 
 step "build the webqris server (the Kotlin tests start it) and the bridge (host)"
-timed cargo build --quiet --locked -p webqris-server --bin webqris -p webqris-android
+[ "${WEBQRIS_WORKSPACE_BUILT:-0}" = 1 ] || timed cargo build --quiet --locked -p webqris-server --bin webqris -p webqris-android
 webqris_bin="$PWD/target/debug/webqris"
 
 step "Kotlin: bindings (JVM flavour) and the app under Robolectric"

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-cargo build -p webqris-server --bin webqris --locked
+# scripts/test.sh has just built the binary with `cargo test --workspace`; run alone, this builds it.
+[ "${WEBQRIS_WORKSPACE_BUILT:-0}" = 1 ] || cargo build -p webqris-server --bin webqris --locked
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 [ -d tests/browser/node_modules ] || scripts/setup.d/30-browser.sh
 mkdir -p test-output/browser
