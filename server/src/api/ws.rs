@@ -305,6 +305,16 @@ pub async fn stopping(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
 
+/// Resolves when a socket must end whatever it is doing: the server stopping (checked first), or
+/// `revoked` resolving. Either pump's loop selects on it before its events.
+async fn ended(shutdown: &mut watch::Receiver<bool>, revoked: impl Future<Output = ()>) -> PumpEnd {
+    tokio::select! {
+        biased;
+        () = stopping(shutdown) => PumpEnd::Shutdown,
+        () = revoked => PumpEnd::Revoked,
+    }
+}
+
 /// Why a pump stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PumpEnd {
@@ -367,13 +377,13 @@ where
     loop {
         let messages: Vec<Message> = tokio::select! {
             biased;
-            () = stopping(&mut shutdown) => {
-                close(&mut sink, close_code::AWAY, "server shutting down".into(), send_timeout).await;
-                return PumpEnd::Shutdown;
-            }
-            () = &mut revoked => {
-                close(&mut sink, close_code::POLICY, "credential revoked".into(), send_timeout).await;
-                return PumpEnd::Revoked;
+            end = ended(&mut shutdown, &mut revoked) => {
+                let (code, reason) = match end {
+                    PumpEnd::Shutdown => (close_code::AWAY, "server shutting down"),
+                    _ => (close_code::POLICY, "credential revoked"),
+                };
+                close(&mut sink, code, reason.into(), send_timeout).await;
+                return end;
             }
             event = events.recv() => match event {
                 Ok(event) => event
@@ -460,13 +470,13 @@ where
         }
         let reply = tokio::select! {
             biased;
-            () = stopping(&mut shutdown) => {
-                close(&mut sink, close_code::AWAY, "server shutting down".into(), send_timeout).await;
-                return PumpEnd::Shutdown;
-            }
-            () = &mut revoked => {
-                close(&mut sink, close_code::POLICY, "credential revoked".into(), send_timeout).await;
-                return PumpEnd::Revoked;
+            end = ended(&mut shutdown, &mut revoked) => {
+                let (code, reason) = match end {
+                    PumpEnd::Shutdown => (close_code::AWAY, "server shutting down"),
+                    _ => (close_code::POLICY, "credential revoked"),
+                };
+                close(&mut sink, code, reason.into(), send_timeout).await;
+                return end;
             }
             event = events.recv() => {
                 behind = match event {
