@@ -14,7 +14,7 @@
 # connections and never answers, paid BENCH_DELIVERY_HANGING times just before ("hanging"); it reports the
 # healthy merchant's deliveries/s in both and their ratio. The healthy backlog is made while its receiver
 # is down (so the drain measures delivery, not how fast this script pays); its circuit opens, and the
-# drain starts with the probe that finds the receiver up.
+# drain starts with the probe that finds the receiver up. It runs on every database of BENCH_MODES.
 #
 # Then the memory ceilings of issue 9 (scripts/bench/hostile.py): the server's peak RSS under a flood of
 # BENCH_FLOOD (64) concurrent registrations with the default hashing pool, and its RSS with BENCH_SOCKETS
@@ -33,7 +33,8 @@
 # BENCH_CONNECTIONS (32), BENCH_MODES ("full normal postgres"),
 # BENCH_CASES ("endpoints delivery memory sockets"), BENCH_DELIVERY_HEALTHY (3000),
 # BENCH_DELIVERY_HANGING (200), BENCH_FLOOD (64), BENCH_SOCKETS (1000), BENCH_SOCKET_INVOICES (100000),
-# BENCH_BIN (the server binary to measure; default the release build).
+# BENCH_BIN (the server binary to measure; default the release build), BENCH_SINK (the webhook receiver
+# binary; default the release build of the example).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,7 +60,7 @@ if [ -z "${BENCH_BIN:-}" ]; then
   cargo build --release --locked -p webqris-server --bin webqris --example webhook_sink >&2
 fi
 BIN=${BENCH_BIN:-$PWD/target/release/webqris}
-SINK=$PWD/target/release/examples/webhook_sink
+SINK=${BENCH_SINK:-$PWD/target/release/examples/webhook_sink}
 export BENCH_LUA=$PWD/scripts/bench
 export BENCH_THREADS=$THREADS
 QRIS=$(awk -F'\t' '$1 == "valid" && $2 == "verssache-DANA" { print $3 }' tests/corpus/qris-vectors.tsv)
@@ -163,32 +164,37 @@ measure_endpoints() {
   done
 }
 
-delivery_run() { # case run
-  local dir=$WORK/delivery-$1-$2 port
+delivery_run() { # mode case run
+  local mode=$1 dir=$WORK/delivery-$1-$2-$3 port db
   mkdir -p "$dir"
-  echo "==> delivery, $1, run $2: $HEALTHY healthy webhooks$([ "$1" = hanging ] && echo " after $HANGING to a hanging endpoint")" >&2
+  echo "==> delivery, $mode, $2, run $3: $HEALTHY healthy webhooks$([ "$2" = hanging ] && echo " after $HANGING to a hanging endpoint")" >&2
+  db=$dir/webqris.db
+  if [ "$mode" = postgres ]; then
+    psql "$PG_URL" -qc "CREATE DATABASE delivery_$2_$3" >/dev/null
+    db=${PG_URL%/*}/delivery_$2_$3
+  fi
   # A free port for the healthy receiver, which only starts once its backlog is in the outbox.
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  start_server full "$dir/webqris.db" "$dir/server.log"
-  python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$dir/webqris.db" --count 1 --qris "$QRIS" \
+  start_server "$mode" "$db" "$dir/server.log"
+  python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$db" --count 1 --qris "$QRIS" \
     --webhook-url "http://127.0.0.1:$port/webhook" --out "$dir/healthy.tsv"
-  python3 scripts/bench/seed.py topup --db "$dir/webqris.db" --base "http://$ADDR" --merchants "$dir/healthy.tsv" \
+  python3 scripts/bench/seed.py topup --db "$db" --base "http://$ADDR" --merchants "$dir/healthy.tsv" \
     --per-merchant "$HEALTHY" --out "$dir/healthy-invoices.tsv"
-  if [ "$1" = hanging ]; then
+  if [ "$2" = hanging ]; then
     "$SINK" hang >"$dir/hang.url" &
     HANG_PID=$!
     for _ in $(seq 1 100); do [ -s "$dir/hang.url" ] && break; sleep 0.1; done
-    python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$dir/webqris.db" --count 1 --qris "$QRIS" \
+    python3 scripts/bench/seed.py merchants --bin "$BIN" --db "$db" --count 1 --qris "$QRIS" \
       --webhook-url "$(cat "$dir/hang.url")" --out "$dir/hanging.tsv"
-    python3 scripts/bench/seed.py topup --db "$dir/webqris.db" --base "http://$ADDR" --merchants "$dir/hanging.tsv" \
+    python3 scripts/bench/seed.py topup --db "$db" --base "http://$ADDR" --merchants "$dir/hanging.tsv" \
       --per-merchant "$HANGING" --out "$dir/hanging-invoices.tsv"
     python3 scripts/bench/seed.py pay --base "http://$ADDR" --invoices "$dir/hanging-invoices.tsv"
   fi
   python3 scripts/bench/seed.py pay --base "http://$ADDR" --invoices "$dir/healthy-invoices.tsv"
   local line
   line=$(timeout 300 "$SINK" serve "$port" "$HEALTHY" | grep '^RESULT') || { echo "the healthy backlog did not drain; log:" >&2; tail -20 "$dir/server.log" >&2; exit 1; }
-  printf '%s\t%s\t%s\n' "$1" "$2" "$line" >>"$DELIVERY_RESULTS"
-  printf '  delivery %-8s run %s: %s\n' "$1" "$2" "$line" >&2
+  printf '%s\t%s\t%s\t%s\n' "$mode" "$2" "$3" "$line" >>"$DELIVERY_RESULTS"
+  printf '  delivery %-8s %-8s run %s: %s\n' "$mode" "$2" "$3" "$line" >&2
   stop_server
   if [ -n "$HANG_PID" ]; then kill "$HANG_PID" 2>/dev/null || true; wait "$HANG_PID" 2>/dev/null || true; HANG_PID=; fi
   rm -rf "$dir"
@@ -250,9 +256,11 @@ for case in $CASES; do
     delivery)
       # The receivers are on loopback.
       export WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS=true
-      for run in $(seq 1 "$RUNS"); do
-        delivery_run alone "$run"
-        delivery_run hanging "$run"
+      for mode in $MODES; do
+        for run in $(seq 1 "$RUNS"); do
+          delivery_run "$mode" alone "$run"
+          delivery_run "$mode" hanging "$run"
+        done
       done
       unset WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS
       ;;

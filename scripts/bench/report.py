@@ -6,7 +6,7 @@ delivery case: the healthy merchant's deliveries/s alone and beside a hanging en
 ratio.
 
 Input lines: <mode>\t<endpoint>\t<run>\tRESULT requests=… rps=… p50_ms=… p99_ms=… errors=… paid=… wrapped=…
-Delivery lines (second file): <case>\t<run>\tRESULT count=… seconds=… rate=… duplicates=…
+Delivery lines (second file): <mode>\t<case>\t<run>\tRESULT count=… seconds=… rate=… duplicates=…
 Socket lines (third file): <run>\tRESULT sockets count=… rss_before_kib=… rss_with_sockets_kib=… peak_kib=… per_socket_kib=…
 """
 import statistics
@@ -32,26 +32,31 @@ def fields(result):
 def delivery(path):
     runs = defaultdict(list)
     for line in open(path):
-        case, _run, result = line.rstrip("\n").split("\t", 2)
-        runs[case].append(fields(result))
+        mode, case, _run, result = line.rstrip("\n").split("\t", 3)
+        runs[(mode, case)].append(fields(result))
     if not runs:
         return
     print()
-    print("| webhook delivery | healthy deliveries/s (median) | runs | each run | duplicates |")
-    print("| --- | ---: | ---: | --- | ---: |")
+    print("| database | webhook delivery | healthy deliveries/s (median) | runs | each run | duplicates |")
+    print("| --- | --- | ---: | ---: | --- | ---: |")
+    modes = sorted({mode for mode, _ in runs}, key=lambda m: (m != "full", m))
     medians = {}
-    for case, label in [("alone", "healthy endpoint alone"), ("hanging", "beside a hanging endpoint with a backlog")]:
-        results = runs.get(case)
-        if not results:
-            continue
-        medians[case] = statistics.median(r["rate"] for r in results)
-        each = ", ".join(f"{r['rate']:,.0f}" for r in results)
-        dups = int(sum(r["duplicates"] for r in results))
-        print(f"| {label} | {medians[case]:,.0f} | {len(results)} | {each} | {dups} |")
-    if "alone" in medians and "hanging" in medians:
-        print(f"\nWith the hanging endpoint / without: {medians['hanging'] / medians['alone']:.2f}× (goal ≥ 0.8×)")
-    if medians.get("alone", 0) < 2000:
-        print("WARNING: the healthy endpoint alone drained below 2,000 deliveries/s")
+    for mode in modes:
+        for case, label in [("alone", "healthy endpoint alone"), ("hanging", "beside a hanging endpoint with a backlog")]:
+            results = runs.get((mode, case))
+            if not results:
+                continue
+            medians[(mode, case)] = statistics.median(r["rate"] for r in results)
+            each = ", ".join(f"{r['rate']:,.0f}" for r in results)
+            dups = int(sum(r["duplicates"] for r in results))
+            print(f"| {NAME.get(mode, mode)} | {label} | {medians[(mode, case)]:,.0f} | {len(results)} | {each} | {dups} |")
+    print()
+    for mode in modes:
+        alone, hanging = medians.get((mode, "alone")), medians.get((mode, "hanging"))
+        if alone and hanging:
+            print(f"{NAME.get(mode, mode)}: with the hanging endpoint / without: {hanging / alone:.2f}× (goal ≥ 0.8×)")
+        if alone is not None and alone < 2000:
+            print(f"WARNING: {NAME.get(mode, mode)}: the healthy endpoint alone drained below 2,000 deliveries/s")
 
 
 def sockets(path):

@@ -101,20 +101,20 @@ impl Leases {
             .collect()
     }
 
-    /// Records a renewal of `asked` that kept `kept`: those are confirmed until `until`, the others are
-    /// lost (their attempts stop at once).
-    fn renewed(&self, asked: &[HeldLease], kept: &[HeldLease], until: Instant) {
+    /// Records a renewal that kept `kept`: those are confirmed until `until`. When it asked for every
+    /// lease of `asked` (`all`), the others are lost (their attempts stop at once); otherwise it only
+    /// asked for those about to run out, and the others keep their confirmation.
+    fn renewed(&self, asked: &[HeldLease], kept: &[HeldLease], until: Instant, all: bool) {
         let map = self.map();
         for lease in asked {
             if let Some((attempt, confirmed)) = map.get(&lease.delivery)
                 && *attempt == lease.attempt
             {
-                let deadline = if kept.contains(lease) {
-                    until
-                } else {
-                    Instant::now()
-                };
-                confirmed.send_replace(deadline);
+                if kept.contains(lease) {
+                    confirmed.send_replace(until);
+                } else if all {
+                    confirmed.send_replace(Instant::now());
+                }
             }
         }
     }
@@ -192,6 +192,12 @@ pub async fn replay(
 
 /// Delivers webhooks until `stop` becomes true, then waits for the attempts in flight (each bounded by
 /// the webhook timeout, their leases still renewed) so that they are recorded.
+///
+/// The worker works in rounds, one database write each: it records every attempt that has finished
+/// since the last round, renews its leases and claims due deliveries for all of its free slots, in one
+/// transaction. Attempts run as tasks that only send; their outcomes come back to the worker, which
+/// records them together, so a fast endpoint costs one commit per round of attempts, not one per
+/// attempt. While a round's write is in flight, the attempts that finish meanwhile wait for the next.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let client = match http_client(&state.config.webhook) {
         Ok(client) => client,
@@ -203,15 +209,23 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let timing = LeaseTiming::new(&state.config.webhook);
     let slots = Arc::new(Semaphore::new(state.config.webhook.concurrency));
     let leases = Leases::default();
-    let mut in_flight: JoinSet<()> = JoinSet::new();
+    let mut attempts = Attempts::default();
     // The longest the worker sleeps without looking at the outbox: it is rung whenever this process
     // queues a webhook or an attempt finishes, but another process (the replay command) cannot ring it.
     let max_idle = state.config.webhook.poll_secs.duration();
     let mut renewal = tokio::time::interval(timing.renew_every);
     renewal.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut renew_all = false;
     loop {
-        let claimed = claim_round(&state, &leases, &timing, slots.available_permits()).await;
+        // The slots of the attempts recorded in this round are free for its claim.
+        let free = slots.available_permits() + attempts.finished.len();
+        let finished = std::mem::take(&mut attempts.finished);
+        let claimed = round(&state, &leases, &timing, finished, free, renew_all).await;
+        renew_all = false;
         let claimed_any = claimed.as_ref().is_some_and(|c| !c.is_empty());
+        if claimed_any {
+            attempts.next_cohort();
+        }
         for (delivery, confirmed) in claimed.unwrap_or_default() {
             let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
                 // Cannot happen (claims never exceed the free slots); the lease runs out and it is retried.
@@ -219,17 +233,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 break;
             };
             let lease = leases.hold(&delivery, confirmed);
-            in_flight.spawn(deliver(
-                state.clone(),
-                client.clone(),
-                (delivery, lease),
-                Held {
-                    _slot: slot,
-                    leases: leases.clone(),
-                    timing: timing.clone(),
-                    stop: stop.clone(),
-                },
-            ));
+            attempts.spawn(attempt(state.clone(), client.clone(), delivery, lease, slot));
         }
         let wait = if slots.available_permits() == 0 {
             max_idle
@@ -240,85 +244,254 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 None => max_idle,
             }
         };
-        tokio::select! {
-            () = state.delivery_bell.notified() => {}
-            () = tokio::time::sleep(wait) => {}
-            Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
-                log_join(joined);
-                // Every attempt that ended meanwhile frees its slot for the same claim round.
-                while let Some(joined) = in_flight.try_join_next() {
-                    log_join(joined);
-                }
+        let joined = tokio::select! {
+            () = state.delivery_bell.notified() => None,
+            () = tokio::time::sleep(wait) => None,
+            Some(joined) = attempts.running.join_next(), if !attempts.running.is_empty() => {
+                Some(joined)
             }
-            _ = renewal.tick(), if !in_flight.is_empty() => {}
+            _ = renewal.tick(), if !attempts.running.is_empty() => {
+                renew_all = true;
+                None
+            }
             _ = stop.wait_for(|stopping| *stopping) => break,
+        };
+        if let Some(joined) = joined {
+            attempts.gather(joined).await;
         }
     }
-    if !in_flight.is_empty() {
+    if !attempts.running.is_empty() {
         tracing::info!(
-            in_flight = in_flight.len(),
+            in_flight = attempts.running.len(),
             "waiting for webhook attempts in flight"
         );
     }
-    while !in_flight.is_empty() {
-        tokio::select! {
-            Some(joined) = in_flight.join_next() => log_join(joined),
+    loop {
+        if !attempts.finished.is_empty() || renew_all {
+            let finished = std::mem::take(&mut attempts.finished);
+            round(&state, &leases, &timing, finished, 0, renew_all).await;
+            renew_all = false;
+        }
+        if attempts.running.is_empty() {
+            break;
+        }
+        let joined = tokio::select! {
+            Some(joined) = attempts.running.join_next() => Some(joined),
             _ = renewal.tick() => {
-                claim_round(&state, &leases, &timing, 0).await;
+                renew_all = true;
+                None
             }
+        };
+        if let Some(joined) = joined {
+            attempts.gather(joined).await;
         }
     }
     tracing::debug!("webhook worker stopped");
 }
 
-fn log_join(joined: Result<(), tokio::task::JoinError>) {
-    if let Err(e) = joined {
-        tracing::error!(error = %e, "a webhook attempt task failed; its lease will expire and it will be retried");
+/// How long after a round's attempts were sent the worker waits for all of them to come back before it
+/// records those that have: attempts sent together to a fast endpoint come back within a fraction of a
+/// millisecond of each other, and one write then records them all and claims their successors. An
+/// attempt still out after this is recorded in a later round, so a slow or hanging endpoint delays the
+/// records of the others by at most this.
+const GATHER: Duration = Duration::from_millis(5);
+
+/// The attempts this worker runs, and those that finished and wait to be recorded.
+#[derive(Default)]
+struct Attempts {
+    running: JoinSet<Finished>,
+    finished: Vec<Finished>,
+    /// The latest cohort (the attempts of the latest round that claimed any): its number, when its
+    /// attempts were sent, and how many of them are still out.
+    cohort: (u64, Option<tokio::time::Instant>, usize),
+}
+
+impl Attempts {
+    /// Starts a new cohort: the attempts spawned from now on, by one round.
+    fn next_cohort(&mut self) {
+        let (number, _, _) = self.cohort;
+        self.cohort = (number.wrapping_add(1), None, 0);
+    }
+
+    fn spawn(&mut self, attempt: impl Future<Output = Finished> + Send + 'static) {
+        let (number, sent, out) = &mut self.cohort;
+        sent.get_or_insert_with(tokio::time::Instant::now);
+        *out += 1;
+        let cohort = *number;
+        self.running.spawn(async move {
+            let mut finished = attempt.await;
+            finished.cohort = cohort;
+            finished
+        });
+    }
+
+    /// Takes a finished attempt, then every other one that has finished, and waits (at most [`GATHER`]
+    /// after they were sent) for the rest of the latest round's attempts.
+    async fn gather(&mut self, joined: Result<Finished, tokio::task::JoinError>) {
+        self.take(joined);
+        while let Some(joined) = self.running.try_join_next() {
+            self.take(joined);
+        }
+        while let (_, Some(sent), 1..) = self.cohort {
+            match tokio::time::timeout_at(sent + GATHER, self.running.join_next()).await {
+                Ok(Some(joined)) => self.take(joined),
+                Ok(None) | Err(_) => break,
+            }
+        }
+    }
+
+    fn take(&mut self, joined: Result<Finished, tokio::task::JoinError>) {
+        match joined {
+            Ok(finished) => {
+                let (number, _, out) = &mut self.cohort;
+                if finished.cohort == *number {
+                    *out = out.saturating_sub(1);
+                }
+                self.finished.push(finished);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a webhook attempt task failed; its lease will expire and it will be retried");
+            }
+        }
     }
 }
 
-/// One write on the outbox: renews the leases held (so that the claim that follows can never take a
-/// delivery that is still in flight here) and claims up to `free` due deliveries. Returns each claimed
-/// delivery with the instant its lease is trusted until; `None` when the database could not be reached
-/// (logged; the leases held keep their last confirmation and their attempts stop when it passes).
-async fn claim_round(
+/// An attempt that has been made, waiting to be recorded in the worker's next round; it keeps its
+/// global slot until then.
+struct Finished {
+    delivery: ClaimedDelivery,
+    outcome: Outcome,
+    /// The cohort it was sent with.
+    cohort: u64,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// What a round's write records of one attempt.
+struct Outcome {
+    record: AttemptRecord,
+    next: NextStep,
+    reach: Reach,
+    /// The `webhook_delivered` or `webhook_failed` event, stored and published with the record.
+    event: WsEvent,
+    /// When the attempt ended.
+    now: Timestamp,
+}
+
+/// One write on the outbox: records the attempts that finished (in merchant order: on PostgreSQL each
+/// takes its merchant's lock, and every transaction takes them in that order), renews the leases held
+/// (so that the claim that follows can never take a delivery that is still in flight here) and claims
+/// up to `free` due deliveries. Every lease is renewed when `renew_all`; otherwise only those not
+/// renewed for `renew_every` (a round runs after every batch of attempts; most leases are fresh).
+/// Publishes each recorded attempt's events, then returns each claimed delivery with the instant its
+/// lease is trusted until; `None` when the database could not be reached (logged; the attempts are not
+/// recorded, their leases run out and they are retried; the leases held keep their last confirmation
+/// and their attempts stop when it passes).
+async fn round(
     state: &AppState,
     leases: &Leases,
     timing: &LeaseTiming,
+    mut finished: Vec<Finished>,
     free: usize,
+    renew_all: bool,
 ) -> Option<Vec<(ClaimedDelivery, Instant)>> {
     let held = leases.held();
-    if held.is_empty() && free == 0 {
+    if finished.is_empty() && held.is_empty() && free == 0 {
         return Some(Vec::new());
+    }
+    finished.sort_by_key(|f| f.delivery.merchant_id.0);
+    let config = &state.config.webhook;
+    let breaker = Breaker {
+        threshold: config.breaker_threshold,
+        probe_interval: config.breaker_probe_secs.duration(),
+    };
+    let mut records = Vec::with_capacity(finished.len());
+    let mut published = Vec::with_capacity(finished.len());
+    for f in finished {
+        let Finished {
+            delivery,
+            outcome,
+            _slot: slot,
+            ..
+        } = f;
+        records.push((
+            delivery.merchant_id,
+            delivery.merchant_name.clone(),
+            outcome.record,
+            outcome.next,
+            outcome.reach,
+            outcome.event.clone(),
+            outcome.now,
+        ));
+        // The slot is released when `published` is dropped, after the write.
+        published.push((delivery, outcome.event, slot));
     }
     let asked_at = Instant::now();
     let clock = state.config.clock.clone();
-    let per_endpoint = state.config.webhook.endpoint_concurrency;
+    let per_endpoint = config.endpoint_concurrency;
     let length = timing.length_ms();
+    let fresh_for = i64::try_from(timing.renew_every.as_millis()).unwrap_or(0);
     let owner = Arc::clone(&timing.owner);
     // The lease is counted from when the write runs, not from when it was queued.
     let written = state
         .db
         .write(move |tx| {
+            let mut changes = Vec::with_capacity(records.len());
+            for (merchant, merchant_name, record, next, reach, event, now) in &records {
+                let change = tx.record_attempt(record, *next, *reach, breaker, *now)?;
+                let recovered = change
+                    .as_ref()
+                    .filter(|change| change.recovered)
+                    .map(|change| {
+                        WsEvent::WebhookAlert(health::alert_data(merchant_name, &change.health))
+                    });
+                if let Some(recovered) = &recovered {
+                    tx.record_event(*merchant, recovered, *now)?;
+                }
+                tx.record_event(*merchant, event, *now)?;
+                changes.push((change, recovered));
+            }
             let now = clock.now();
             let until = Timestamp::from_millis(now.as_millis().saturating_add(length));
-            let renewed = tx.renew_leases(&owner, until, Timestamp::from_millis(i64::MAX))?;
+            let older_than = if renew_all {
+                Timestamp::from_millis(i64::MAX)
+            } else {
+                // Those renewed (or claimed) less than `renew_every` ago run out after this.
+                Timestamp::from_millis(now.as_millis().saturating_add(length - fresh_for))
+            };
+            let renewed = tx.renew_leases(&owner, until, older_than)?;
             let claimed = if free == 0 {
                 Vec::new()
             } else {
                 tx.claim_due_deliveries(now, until, &owner, per_endpoint, free)?
             };
-            Ok::<_, DbError>((renewed, claimed))
+            Ok::<_, DbError>((changes, renewed, claimed))
         })
         .await;
+    for (delivery, _, _) in &published {
+        leases.release(delivery.id);
+    }
     match written {
-        Ok((renewed, claimed)) => {
+        Ok((changes, renewed, claimed)) => {
             let trusted = asked_at + timing.trusted;
-            leases.renewed(&held, &renewed, trusted);
+            leases.renewed(&held, &renewed, trusted, renew_all);
+            for ((delivery, event, _slot), (change, recovered)) in published.into_iter().zip(changes)
+            {
+                if let Some(change) = change {
+                    endpoint_changed(&delivery, &change);
+                }
+                if let Some(recovered) = recovered {
+                    state.hub.publish_event(delivery.merchant_id, recovered);
+                }
+                state.hub.publish_event(delivery.merchant_id, event);
+            }
             Some(claimed.into_iter().map(|d| (d, trusted)).collect())
         }
         Err(e) => {
-            tracing::error!(error = %e, "cannot claim due webhooks or renew their leases; trying again shortly");
+            if published.is_empty() {
+                tracing::error!(error = %e, "cannot claim due webhooks or renew their leases; trying again shortly");
+            } else {
+                tracing::error!(error = %e, attempts = published.len(), "cannot record webhook attempts; their leases will expire and they will be retried");
+            }
             None
         }
     }
@@ -336,30 +509,6 @@ async fn until_next_wake(state: &AppState) -> Option<Duration> {
             tracing::error!(error = %e, "cannot read the webhook outbox; trying again shortly");
             Some(BACKOFF)
         }
-    }
-}
-
-/// What an attempt task holds while it runs: a global slot, and what it needs to take the next delivery.
-struct Held {
-    _slot: OwnedSemaphorePermit,
-    leases: Leases,
-    timing: LeaseTiming,
-    stop: watch::Receiver<bool>,
-}
-
-/// Runs attempts on one slot: the claimed delivery, then the next due one (claimed fairly, like any
-/// claim, in the same write that records the attempt: one commit per attempt instead of two), until
-/// nothing is due or the worker stops.
-async fn deliver(
-    state: AppState,
-    client: Client,
-    mut claimed: (ClaimedDelivery, watch::Receiver<Instant>),
-    held: Held,
-) {
-    while let Some((next, confirmed)) = attempt(&state, &client, claimed.0, claimed.1, &held).await
-    {
-        let lease = held.leases.hold(&next, confirmed);
-        claimed = (next, lease);
     }
 }
 
@@ -399,20 +548,21 @@ pub const MAX_REPORTED_HEADERS: usize = 32;
 /// Characters of one reported response header value.
 pub const MAX_HEADER_VALUE_CHARS: usize = 256;
 
-/// One attempt of one delivery, recorded whatever happens; returns the next delivery claimed with the
-/// record, with the instant its lease is trusted until.
+/// One attempt of one delivery: sends it (stopped if its lease is lost meanwhile), counts and logs the
+/// result and works out what comes next; the worker records it in its next round. `slot` is the global
+/// slot it holds until then.
 async fn attempt(
-    state: &AppState,
-    client: &Client,
+    state: AppState,
+    client: Client,
     delivery: ClaimedDelivery,
     lease: watch::Receiver<Instant>,
-    held: &Held,
-) -> Option<(ClaimedDelivery, Instant)> {
+    slot: OwnedSemaphorePermit,
+) -> Finished {
     let started_at = state.now();
     let clock = Instant::now();
     let config = &state.config.webhook;
     let sent = tokio::select! {
-        sent = send(client, &delivery, config, started_at) => sent,
+        sent = send(&client, &delivery, config, started_at) => sent,
         () = lease_lost(lease) => {
             tracing::error!(invoice = %delivery.invoice_id, attempt = delivery.attempt, "the webhook's lease could not be renewed in time; attempt stopped so that it is never in flight twice");
             Err(SendError::not_tried(
@@ -475,25 +625,6 @@ async fn attempt(
             }
         }
     }
-    let record = AttemptRecord {
-        delivery: delivery.id,
-        attempt: delivery.attempt,
-        url: delivery.url.clone().unwrap_or_default(),
-        started_at,
-        duration_ms,
-        status_code,
-        error: error.clone(),
-        response_body,
-    };
-    let breaker = Breaker {
-        threshold: config.breaker_threshold,
-        probe_interval: config.breaker_probe_secs.duration(),
-    };
-    let take_next = !*held.stop.borrow();
-    let (clock, per_endpoint) = (state.config.clock.clone(), config.endpoint_concurrency);
-    let (owner, length) = (Arc::clone(&held.timing.owner), held.timing.length_ms());
-    let renewed_lately = length - i64::try_from(held.timing.renew_every.as_millis()).unwrap_or(0);
-    let merchant = delivery.merchant_id;
     let event = match &error {
         Some(error) => WsEvent::WebhookFailed(WsWebhookFailedData {
             invoice_id: delivery.invoice_id.clone(),
@@ -515,54 +646,28 @@ async fn attempt(
             status_code: status_code.unwrap_or_default(),
         }),
     };
-    let stored = event.clone();
-    let merchant_name = delivery.merchant_name.clone();
-    let asked_at = Instant::now();
-    let recorded = state
-        .db
-        .write(move |tx| {
-            let change = tx.record_attempt(&record, next, reach, breaker, now)?;
-            let recovered = change
-                .as_ref()
-                .filter(|change| change.recovered)
-                .map(|change| {
-                    WsEvent::WebhookAlert(health::alert_data(&merchant_name, &change.health))
-                });
-            if let Some(recovered) = &recovered {
-                tx.record_event(merchant, recovered, now)?;
-            }
-            tx.record_event(merchant, &stored, now)?;
-            let mut claimed = Vec::new();
-            if take_next {
-                let now = clock.now();
-                let until = Timestamp::from_millis(now.as_millis().saturating_add(length));
-                // This worker's leases not renewed lately first (the clock may have jumped since the last
-                // round), so that the claim cannot take a delivery still in flight here.
-                let stale = Timestamp::from_millis(now.as_millis().saturating_add(renewed_lately));
-                tx.renew_leases(&owner, until, stale)?;
-                claimed = tx.claim_due_deliveries(now, until, &owner, per_endpoint, 1)?;
-            }
-            Ok::<_, DbError>((change, recovered, claimed.pop()))
-        })
-        .await;
-    held.leases.release(delivery.id);
-    let following = match recorded {
-        Ok((change, recovered, following)) => {
-            if let Some(change) = change {
-                endpoint_changed(&delivery, &change);
-            }
-            if let Some(recovered) = recovered {
-                state.hub.publish_event(merchant, recovered);
-            }
-            following.map(|d| (d, asked_at + held.timing.trusted))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, invoice = %delivery.invoice_id, "cannot record a webhook attempt; its lease will expire and it will be retried");
-            return None;
-        }
+    let record = AttemptRecord {
+        delivery: delivery.id,
+        attempt: delivery.attempt,
+        url: delivery.url.clone().unwrap_or_default(),
+        started_at,
+        duration_ms,
+        status_code,
+        error,
+        response_body,
     };
-    state.hub.publish_event(merchant, event);
-    following
+    Finished {
+        delivery,
+        outcome: Outcome {
+            record,
+            next,
+            reach,
+            event,
+            now,
+        },
+        cohort: 0,
+        _slot: slot,
+    }
 }
 
 /// The one log line of a circuit that opened or closed, or of an endpoint that recovered (each change is

@@ -11,6 +11,7 @@ mod hostile;
 mod logs;
 mod money;
 mod multinode;
+mod multinode_caps;
 mod notification;
 mod openapi;
 mod ops;
