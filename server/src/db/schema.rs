@@ -68,6 +68,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Both(V10_EVENTS),
     Migration::Both(SANDBOX),
     Migration::Both(PROBES),
+    Migration::Both(DELIVERY_LEASES_BY_ENDPOINT),
 ];
 
 /// The version a fully migrated database has.
@@ -680,6 +681,14 @@ CREATE TABLE probes (
     probed_at INTEGER NOT NULL,
     PRIMARY KEY (name)
 ) WITHOUT ROWID;
+"#;
+
+/// Leases counted per endpoint through an index of the leased rows alone (issue 14). Every claim counts
+/// each endpoint's live leases; without it SQLite counted them by scanning every delivery ever made in
+/// merchant order (the order of its `GROUP BY`), a cost that grew with the outbox's history.
+pub const DELIVERY_LEASES_BY_ENDPOINT: &str = r#"
+CREATE INDEX deliveries_leased_merchant ON deliveries (merchant_id, lease_until)
+    WHERE lease_until IS NOT NULL;
 "#;
 
 /// The step that brings a database at version `current` one closer to `target`, with the version it
