@@ -233,7 +233,13 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 break;
             };
             let lease = leases.hold(&delivery, confirmed);
-            attempts.spawn(attempt(state.clone(), client.clone(), delivery, lease, slot));
+            attempts.spawn(attempt(
+                state.clone(),
+                client.clone(),
+                delivery,
+                lease,
+                slot,
+            ));
         }
         let wait = if slots.available_permits() == 0 {
             max_idle
@@ -474,7 +480,8 @@ async fn round(
         Ok((changes, renewed, claimed)) => {
             let trusted = asked_at + timing.trusted;
             leases.renewed(&held, &renewed, trusted, renew_all);
-            for ((delivery, event, _slot), (change, recovered)) in published.into_iter().zip(changes)
+            for ((delivery, event, _slot), (change, recovered)) in
+                published.into_iter().zip(changes)
             {
                 if let Some(change) = change {
                     endpoint_changed(&delivery, &change);

@@ -227,7 +227,10 @@ async fn two_nodes_never_hold_more_than_the_endpoint_cap_open_and_deliver_each_o
             hook.header("webhook-id")
         );
         let open_now = arrived.len() - released;
-        assert!(open_now <= CAP, "{open_now} requests open at once, cap {CAP}");
+        assert!(
+            open_now <= CAP,
+            "{open_now} requests open at once, cap {CAP}"
+        );
         if open_now == CAP {
             // Both nodes have had a claim round since; neither went past the cap.
             for node in [nodes.next().expect("cycle"), nodes.next().expect("cycle")] {
