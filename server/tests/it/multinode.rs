@@ -10,20 +10,20 @@ use std::path::{Path, PathBuf};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use webqris_server::config::DatabaseConfig;
-use webqris_server::db::{Db, DeliveryStatus, MerchantId};
+use webqris_server::db::{Db, DbError, DeliveryStatus, MerchantId};
 
 use crate::restart::{Serve, cli, post};
 use crate::support::{Receiver, WsClient, dana, fresh_database, static_qris, within};
 
-/// A merchant made with the CLI on `db`: (id, API token, callback secret).
-fn merchant(db: &Path, webhook_url: &str) -> (i64, String, String) {
+/// A merchant named `name` made with the CLI on `db`: (id, API token, callback secret).
+pub fn merchant(db: &Path, name: &str, webhook_url: &str) -> (MerchantId, String, String) {
     let m = cli(
         db,
         &[
             "merchant",
             "create",
             "--name",
-            "Toko Dua Node",
+            name,
             "--qris",
             &static_qris(),
             "--webhook-url",
@@ -33,18 +33,19 @@ fn merchant(db: &Path, webhook_url: &str) -> (i64, String, String) {
     let id = m["merchant_id"].as_i64().expect("merchant id");
     let token = cli(db, &["token", "create", "--merchant", &id.to_string()]);
     (
-        id,
+        MerchantId(id),
         token["token"].as_str().expect("token").to_owned(),
         m["callback_secret"].as_str().expect("secret").to_owned(),
     )
 }
 
 /// The PostgreSQL database of this test, or `None` on a SQLite-only run.
-fn shared_database(dir: &Path) -> Option<PathBuf> {
+pub fn shared_database(dir: &Path) -> Option<PathBuf> {
     std::env::var_os("WEBQRIS_TEST_POSTGRES").map(|_| fresh_database(dir))
 }
 
-fn http() -> reqwest::Client {
+/// A client for the nodes (no proxy).
+pub fn http() -> reqwest::Client {
     webqris_server::delivery::install_crypto_provider();
     reqwest::Client::builder()
         .no_proxy()
@@ -67,13 +68,45 @@ async fn frame_about(socket: &mut WsClient, event: &str, invoice: &str) -> Value
     }
 }
 
-async fn open(db: &Path) -> Db {
+/// The shared database, opened by the test itself to read what the nodes stored.
+pub async fn open(db: &Path) -> Db {
     let db = db.to_owned();
     // The PostgreSQL client starts a runtime of its own: not on this test's runtime thread.
     tokio::task::spawn_blocking(move || Db::open(&db, &DatabaseConfig::default()))
         .await
         .expect("open")
         .expect("the test database")
+}
+
+/// Each delivery of `merchant`'s `invoices`: its webhook id, status and recorded attempts (number,
+/// HTTP status).
+pub async fn delivery_rows(
+    store: &Db,
+    merchant: MerchantId,
+    invoices: HashSet<String>,
+) -> Vec<(String, DeliveryStatus, Vec<(i64, Option<u16>)>)> {
+    within(
+        "the delivery rows",
+        store.read(move |c| {
+            let mut rows = Vec::new();
+            for invoice in &invoices {
+                let payment = c
+                    .payment_by_invoice(merchant, invoice)?
+                    .expect("the invoice");
+                for d in c.deliveries_for_payment(payment.id)? {
+                    let attempts = c
+                        .delivery_attempts(d.id)?
+                        .into_iter()
+                        .map(|a| (a.attempt, a.status_code))
+                        .collect();
+                    rows.push((d.message_id, d.status, attempts));
+                }
+            }
+            Ok::<_, DbError>(rows)
+        }),
+    )
+    .await
+    .expect("read")
 }
 
 #[tokio::test]
@@ -83,7 +116,7 @@ async fn two_nodes_allocate_distinct_totals_pay_once_and_see_each_others_events(
         return;
     };
     let mut receiver = Receiver::start().await;
-    let (merchant_id, token, secret) = merchant(&db, &receiver.url);
+    let (merchant_id, token, secret) = merchant(&db, "Toko Dua Node", &receiver.url);
     let env = [("WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")];
     let (a, b) = (Serve::start(&db, &env).await, Serve::start(&db, &env).await);
     let (mut on_a, mut on_b) = (socket(&a, &token).await, socket(&b, &token).await);
@@ -171,7 +204,7 @@ async fn two_nodes_allocate_distinct_totals_pay_once_and_see_each_others_events(
         "the delivery rows",
         store.read(move |c| {
             let payment = c
-                .payment_by_invoice(MerchantId(merchant_id), &inv)?
+                .payment_by_invoice(merchant_id, &inv)?
                 .expect("the invoice");
             c.deliveries_for_payment(payment.id)
         }),
@@ -190,7 +223,7 @@ async fn a_node_killed_with_webhooks_in_flight_leaves_them_to_the_other_which_de
     };
     // The receiver holds every request open: node A's attempts are in flight when it is killed.
     let mut receiver = Receiver::holding().await;
-    let (merchant_id, token, secret) = merchant(&db, &receiver.url);
+    let (merchant_id, token, secret) = merchant(&db, "Toko Dua Node", &receiver.url);
     let env = [
         ("WEBQRIS_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
         ("WEBQRIS_WEBHOOK_TIMEOUT_SECS", "10"),
@@ -241,28 +274,7 @@ async fn a_node_killed_with_webhooks_in_flight_leaves_them_to_the_other_which_de
     }
     assert_eq!(recorded, in_flight);
     let store = open(&db).await;
-    let rows = within(
-        "the delivery rows",
-        store.read(move |c| {
-            let mut rows = Vec::new();
-            for invoice in &invoices {
-                let payment = c
-                    .payment_by_invoice(MerchantId(merchant_id), invoice)?
-                    .expect("the invoice");
-                for d in c.deliveries_for_payment(payment.id)? {
-                    let attempts: Vec<(i64, Option<u16>)> = c
-                        .delivery_attempts(d.id)?
-                        .into_iter()
-                        .map(|a| (a.attempt, a.status_code))
-                        .collect();
-                    rows.push((d.message_id, d.status, attempts));
-                }
-            }
-            Ok::<_, webqris_server::db::DbError>(rows)
-        }),
-    )
-    .await
-    .expect("read");
+    let rows = delivery_rows(&store, merchant_id, invoices).await;
     assert_eq!(rows.len(), 5, "{rows:?}");
     for (id, status, attempts) in rows {
         assert_eq!(status, DeliveryStatus::Delivered, "{id}");

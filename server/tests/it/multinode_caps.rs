@@ -6,61 +6,15 @@
 //! the same way: a circuit one node opened holds the other node's attempts back.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use axum::http::StatusCode;
 use serde_json::json;
-use webqris_server::config::DatabaseConfig;
-use webqris_server::db::{Circuit, Db, DbError, DeliveryStatus, MerchantId};
+use webqris_server::db::{Circuit, Db, DeliveryStatus, MerchantId};
 
+use crate::multinode::{delivery_rows, http, merchant, open, shared_database};
 use crate::restart::{Serve, cli, post};
-use crate::support::{Receiver, WsClient, dana, fresh_database, static_qris, within};
-
-/// A merchant made with the CLI on `db`: (id, API token, callback secret).
-fn merchant(db: &Path, name: &str, webhook_url: &str) -> (MerchantId, String, String) {
-    let m = cli(
-        db,
-        &[
-            "merchant",
-            "create",
-            "--name",
-            name,
-            "--qris",
-            &static_qris(),
-            "--webhook-url",
-            webhook_url,
-        ],
-    );
-    let id = m["merchant_id"].as_i64().expect("merchant id");
-    let token = cli(db, &["token", "create", "--merchant", &id.to_string()]);
-    (
-        MerchantId(id),
-        token["token"].as_str().expect("token").to_owned(),
-        m["callback_secret"].as_str().expect("secret").to_owned(),
-    )
-}
-
-/// The PostgreSQL database of this test, or `None` on a SQLite-only run.
-fn shared_database(dir: &Path) -> Option<PathBuf> {
-    std::env::var_os("WEBQRIS_TEST_POSTGRES").map(|_| fresh_database(dir))
-}
-
-fn http() -> reqwest::Client {
-    webqris_server::delivery::install_crypto_provider();
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client")
-}
-
-async fn open(db: &Path) -> Db {
-    let db = db.to_owned();
-    // The PostgreSQL client starts a runtime of its own: not on this test's runtime thread.
-    tokio::task::spawn_blocking(move || Db::open(&db, &DatabaseConfig::default()))
-        .await
-        .expect("open")
-        .expect("the test database")
-}
+use crate::support::{Receiver, WsClient, dana, within};
 
 /// A merchant's credentials, and the amounts of its invoices so far (each invoice a new amount).
 struct Shop {
@@ -252,29 +206,7 @@ async fn two_nodes_never_hold_more_than_the_endpoint_cap_open_and_deliver_each_o
     }
     // Every delivery is recorded once: one attempt each, delivered, and no request came twice.
     assert_eq!(delivered(&mut frames, WEBHOOKS).await, arrived);
-    let merchant = capped.id;
-    let rows = within(
-        "the delivery rows",
-        store.read(move |c| {
-            let mut rows = Vec::new();
-            for invoice in &invoices {
-                let payment = c
-                    .payment_by_invoice(merchant, invoice)?
-                    .expect("the invoice");
-                for d in c.deliveries_for_payment(payment.id)? {
-                    let attempts: Vec<(i64, Option<u16>)> = c
-                        .delivery_attempts(d.id)?
-                        .into_iter()
-                        .map(|a| (a.attempt, a.status_code))
-                        .collect();
-                    rows.push((d.message_id, d.status, attempts));
-                }
-            }
-            Ok::<_, DbError>(rows)
-        }),
-    )
-    .await
-    .expect("read");
+    let rows = delivery_rows(&store, capped.id, invoices).await;
     assert_eq!(rows.len(), WEBHOOKS, "{rows:?}");
     for (id, status, attempts) in rows {
         assert!(arrived.contains(&id), "{id} never arrived");
