@@ -113,13 +113,14 @@ pub async fn run(
     };
     let hub = Hub::new(config.websocket.queue, config.clock.clone());
     hub.owners().load(db.read(|c| c.merchant_owners()).await?);
+    let login_limiter = LoginLimiter::new(&config.dashboard, db.clone());
     let state = AppState {
         db,
         hub,
         delivery_bell: Arc::new(Notify::new()),
         shutdown: sockets_stopping,
         public_url,
-        login_limiter: LoginLimiter::new(&config.dashboard),
+        login_limiter,
         session_ends: SessionEnds::default(),
         repeats: Repeats::new(config.log_repeat_secs.duration()),
         passwords: Passwords::new(config.dashboard.password_hash_concurrency),

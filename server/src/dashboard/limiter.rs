@@ -4,20 +4,17 @@
 //! checked. Once a key has `dashboard.login_max_failures` attempts in the window (four times that for an
 //! address, which several people behind one NAT may share), further attempts are refused with 429 until
 //! the oldest one leaves the window. A successful login gives its attempt back and clears the login
-//! name's count. Time is the server's clock, so tests move past the window without sleeping. Counters
-//! live in memory behind this one type: a restart forgets them, which only gives an attacker one more
-//! window.
+//! name's count. Time is the server's clock, so tests move past the window without sleeping. The counts
+//! are in the database (`db/login.rs`): every node sharing it counts the same attempts, under one lock,
+//! and a restart forgets none.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use webqris_core::Timestamp;
 
 use crate::config::DashboardConfig;
+use crate::db::{AttemptKey, Db, DbError};
 
-/// Keys tracked at once before expired ones are swept (bounds memory under a spray of names).
-const SWEEP_ABOVE: usize = 10_000;
 /// An address may fail this many times more often than one login name.
 const ADDRESS_FACTOR: u32 = 4;
 
@@ -34,196 +31,275 @@ pub enum LoginKey {
     RegisteringAddress(IpAddr),
 }
 
+impl LoginKey {
+    /// The key as the database stores it: a prefix per kind, so a name never counts as an address.
+    fn stored(&self) -> String {
+        match self {
+            Self::Email(name) => format!("email:{name}"),
+            Self::Address(ip) => format!("address:{ip}"),
+            Self::NewEmail(name) => format!("new-email:{name}"),
+            Self::RegisteringAddress(ip) => format!("registering:{ip}"),
+        }
+    }
+}
+
 /// An attempt counted by [`LoginLimiter::begin`]; give it back with [`LoginLimiter::give_back`] when
 /// it turned out not to be a guess (a successful login, a server too busy to check the password).
 #[derive(Debug, Clone)]
 #[must_use = "an attempt is either kept (a failure) or given back"]
 pub struct Attempt {
-    keys: Vec<LoginKey>,
-    at: Timestamp,
+    rows: Vec<i64>,
 }
 
-/// Failed login counters. Cheap to clone; clones share the counters.
+/// Why [`LoginLimiter::begin`] counted no attempt.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// A key has used up its attempts; a retry is admitted after this many seconds.
+    #[error("too many attempts; retry in {0} s")]
+    TooMany(u64),
+    /// The attempt could not be counted.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Login and registration attempt counters, in the database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct LoginLimiter {
-    failures: Arc<Mutex<HashMap<LoginKey, VecDeque<Timestamp>>>>,
+    db: Db,
     max_failures: u32,
     window_ms: i64,
 }
 
 impl LoginLimiter {
-    /// A limiter with the configured threshold and window.
-    pub fn new(config: &DashboardConfig) -> Self {
+    /// A limiter with the configured threshold and window, counting in `db`.
+    pub fn new(config: &DashboardConfig, db: Db) -> Self {
         Self {
-            failures: Arc::default(),
+            db,
             max_failures: config.login_max_failures.max(1),
             window_ms: config.login_window_secs.millis().max(1),
         }
     }
 
-    fn limit(&self, key: &LoginKey) -> usize {
-        let max = match key {
+    fn limit(&self, key: &LoginKey) -> u32 {
+        match key {
             LoginKey::Email(_) | LoginKey::NewEmail(_) => self.max_failures,
             LoginKey::Address(_) | LoginKey::RegisteringAddress(_) => {
                 self.max_failures.saturating_mul(ADDRESS_FACTOR)
             }
-        };
-        usize::try_from(max).unwrap_or(usize::MAX)
+        }
     }
 
     /// Counts an attempt against every key, unless one of them has used up its attempts at `now`: then
-    /// `Err(seconds)`, the attempt is refused (and not counted) and may be retried after that many
-    /// seconds. Check and count happen under one lock, so parallel attempts cannot overtake the limit.
-    pub fn begin(&self, keys: &[LoginKey], now: Timestamp) -> Result<Attempt, u64> {
-        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let window_start = now.as_millis() - self.window_ms;
-        if map.len() > SWEEP_ABOVE {
-            map.retain(|_, times| times.back().is_some_and(|t| t.as_millis() > window_start));
-        }
-        let mut wait_ms = 0_i64;
-        for key in keys {
-            let Some(times) = map.get_mut(key) else {
-                continue;
-            };
-            while times.front().is_some_and(|t| t.as_millis() <= window_start) {
-                times.pop_front();
-            }
-            if times.len() >= self.limit(key) {
-                // Allowed again once enough attempts have left the window for one more.
-                let freeing = times.len() + 1 - self.limit(key);
-                if let Some(t) = times.get(freeing - 1) {
-                    wait_ms = wait_ms.max(t.as_millis() + self.window_ms - now.as_millis());
-                }
-            }
-        }
-        if wait_ms > 0 {
-            let secs = u64::try_from(wait_ms).unwrap_or(u64::MAX).div_ceil(1000);
-            return Err(secs.max(1));
-        }
-        for key in keys {
-            let times = map.entry(key.clone()).or_default();
-            times.push_back(now);
-            // Older attempts beyond the limit can never matter again.
-            while times.len() > self.limit(key) {
-                times.pop_front();
+    /// [`Refused::TooMany`], the attempt is not counted and may be retried after that many seconds.
+    /// Check and count are one transaction under one lock, so parallel attempts (on any node) cannot
+    /// overtake the limit.
+    pub async fn begin(&self, keys: &[LoginKey], now: Timestamp) -> Result<Attempt, Refused> {
+        let keys: Vec<AttemptKey> = keys
+            .iter()
+            .map(|key| AttemptKey {
+                key: key.stored(),
+                limit: self.limit(key),
+            })
+            .collect();
+        let window_ms = self.window_ms;
+        let counted = self
+            .db
+            .write(move |tx| tx.begin_login_attempt(&keys, now, window_ms))
+            .await?;
+        match counted {
+            Ok(rows) => Ok(Attempt { rows }),
+            Err(wait_ms) => {
+                let secs = u64::try_from(wait_ms).unwrap_or(u64::MAX).div_ceil(1000);
+                Err(Refused::TooMany(secs.max(1)))
             }
         }
-        Ok(Attempt {
-            keys: keys.to_vec(),
-            at: now,
-        })
     }
 
     /// Takes back an attempt counted by [`LoginLimiter::begin`].
-    pub fn give_back(&self, attempt: Attempt) {
-        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        for key in &attempt.keys {
-            if let Some(times) = map.get_mut(key) {
-                if let Some(i) = times.iter().rposition(|t| *t == attempt.at) {
-                    times.remove(i);
-                }
-                if times.is_empty() {
-                    map.remove(key);
-                }
-            }
-        }
+    pub async fn give_back(&self, attempt: Attempt) -> Result<(), DbError> {
+        self.db
+            .write(move |tx| tx.give_back_login_attempt(&attempt.rows))
+            .await
     }
 
-    /// Forgets a key's attempts (the login name after a successful login).
-    pub fn forget(&self, key: &LoginKey) {
-        self.failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(key);
+    /// A login that succeeded: gives its attempt back and forgets the login name's other attempts, in
+    /// one write.
+    pub async fn succeeded(&self, attempt: Attempt, name: &LoginKey) -> Result<(), DbError> {
+        let name = name.stored();
+        self.db
+            .write(move |tx| {
+                tx.give_back_login_attempt(&attempt.rows)?;
+                tx.forget_login_key(&name)
+            })
+            .await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Seconds;
+    use crate::config::{DatabaseConfig, Seconds};
 
-    fn limiter(max: u32, window_secs: u64) -> LoginLimiter {
-        LoginLimiter::new(&DashboardConfig {
+    /// A limiter on a fresh SQLite file (the directory must outlive it).
+    fn limiter(max: u32, window_secs: u64) -> (tempfile::TempDir, LoginLimiter) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("webqris.db"), &DatabaseConfig::default()).expect("db");
+        let config = DashboardConfig {
             login_max_failures: max,
             login_window_secs: Seconds::from_secs(window_secs),
             ..DashboardConfig::default()
-        })
+        };
+        (dir, LoginLimiter::new(&config, db))
     }
 
     fn at(secs: i64) -> Timestamp {
         Timestamp::from_millis(secs * 1000)
     }
 
-    #[test]
-    fn a_name_is_locked_after_its_attempts_until_the_oldest_leaves_the_window() {
-        let limiter = limiter(3, 60);
+    fn refused_for(result: Result<Attempt, Refused>) -> Option<u64> {
+        match result {
+            Err(Refused::TooMany(secs)) => Some(secs),
+            Err(Refused::Db(e)) => panic!("database: {e}"),
+            Ok(_) => None,
+        }
+    }
+
+    async fn stored_rows(limiter: &LoginLimiter) -> i64 {
+        limiter
+            .db
+            .read(|c| c.login_attempt_rows())
+            .await
+            .expect("rows")
+    }
+
+    #[tokio::test]
+    async fn a_name_is_locked_after_its_attempts_until_the_oldest_leaves_the_window() {
+        let (_dir, limiter) = limiter(3, 60);
         let name = [LoginKey::Email("a@example.com".into())];
         for t in 0..3 {
-            let _kept = limiter.begin(&name, at(t)).expect("admitted");
+            let _kept = limiter.begin(&name, at(t)).await.expect("admitted");
         }
-        assert_eq!(limiter.begin(&name, at(10)).map(drop), Err(50));
-        assert!(
-            limiter
-                .begin(&[LoginKey::Email("b@example.com".into())], at(10))
-                .is_ok(),
+        assert_eq!(refused_for(limiter.begin(&name, at(10)).await), Some(50));
+        let other = [LoginKey::Email("b@example.com".into())];
+        assert_eq!(
+            refused_for(limiter.begin(&other, at(10)).await),
+            None,
             "other names are not affected"
         );
-        assert!(
-            limiter.begin(&name, at(60)).is_ok(),
+        assert_eq!(
+            refused_for(limiter.begin(&name, at(60)).await),
+            None,
             "the first attempt left"
+        );
+        assert_eq!(
+            refused_for(limiter.begin(&name, at(60)).await),
+            Some(1),
+            "the attempt admitted at 60 s took the freed place; the next leaves at 61 s"
         );
     }
 
-    #[test]
-    fn parallel_attempts_are_counted_before_any_password_is_checked() {
-        let limiter = limiter(5, 900);
+    #[tokio::test]
+    async fn parallel_attempts_are_counted_before_any_password_is_checked() {
+        let (_dir, limiter) = limiter(5, 900);
         let name = [LoginKey::Email("a@example.com".into())];
         // Twenty attempts start before any of them has finished: only five are let through.
-        let admitted: Vec<Attempt> = (0..20)
-            .filter_map(|_| limiter.begin(&name, at(0)).ok())
-            .collect();
-        assert_eq!(admitted.len(), 5);
+        let tries = (0..20).map(|_| limiter.begin(&name, at(0)));
+        let admitted = futures_util::future::join_all(tries)
+            .await
+            .into_iter()
+            .filter(|r| r.is_ok())
+            .count();
+        assert_eq!(admitted, 5);
     }
 
-    #[test]
-    fn an_attempt_given_back_frees_its_place() {
-        let limiter = limiter(1, 60);
+    #[tokio::test]
+    async fn an_attempt_given_back_frees_its_place() {
+        let (_dir, limiter) = limiter(1, 60);
         let keys = [
             LoginKey::Email("a@example.com".into()),
             LoginKey::Address("192.0.2.1".parse().expect("ip")),
         ];
-        let attempt = limiter.begin(&keys, at(0)).expect("admitted");
-        assert!(limiter.begin(&keys, at(1)).is_err());
-        limiter.give_back(attempt);
-        assert!(limiter.begin(&keys, at(1)).is_ok());
+        let attempt = limiter.begin(&keys, at(0)).await.expect("admitted");
+        assert!(refused_for(limiter.begin(&keys, at(1)).await).is_some());
+        limiter.give_back(attempt).await.expect("given back");
+        assert_eq!(refused_for(limiter.begin(&keys, at(1)).await), None);
     }
 
-    #[test]
-    fn an_address_gets_more_room_than_a_name_but_not_unlimited() {
-        let limiter = limiter(2, 60);
+    #[tokio::test]
+    async fn an_address_gets_more_room_than_a_name_but_not_unlimited() {
+        let (_dir, limiter) = limiter(2, 60);
         let address = LoginKey::Address("192.0.2.1".parse().expect("ip"));
         for n in 0..8 {
             let keys = [
                 LoginKey::Email(format!("user{n}@example.com")),
                 address.clone(),
             ];
-            let _kept = limiter.begin(&keys, at(0)).expect("admitted");
+            let _kept = limiter.begin(&keys, at(0)).await.expect("admitted");
         }
         let keys = [LoginKey::Email("fresh@example.com".into()), address];
         assert!(
-            limiter.begin(&keys, at(1)).is_err(),
+            refused_for(limiter.begin(&keys, at(1)).await).is_some(),
             "spraying names from one address is stopped"
         );
     }
 
-    #[test]
-    fn forgetting_a_name_clears_its_attempts() {
-        let limiter = limiter(1, 60);
+    #[tokio::test]
+    async fn a_success_clears_the_name_but_not_the_address() {
+        let (_dir, limiter) = limiter(2, 60);
         let name = LoginKey::Email("a@example.com".into());
-        let _kept = limiter.begin(std::slice::from_ref(&name), at(0));
-        assert!(limiter.begin(std::slice::from_ref(&name), at(1)).is_err());
-        limiter.forget(&name);
-        assert!(limiter.begin(&[name], at(1)).is_ok());
+        let address = LoginKey::Address("192.0.2.1".parse().expect("ip"));
+        let keys = [name.clone(), address.clone()];
+        let _failed = limiter.begin(&keys, at(0)).await.expect("admitted");
+        let right = limiter.begin(&keys, at(1)).await.expect("admitted");
+        limiter.succeeded(right, &name).await.expect("stored");
+        assert_eq!(
+            stored_rows(&limiter).await,
+            1,
+            "only the address's failed attempt is left"
+        );
+        // The address still has its failure; one more from it, under any name, uses it up.
+        let _again = limiter.begin(&keys, at(2)).await.expect("admitted");
+        let stranger = [LoginKey::Email("b@example.com".into()), address];
+        assert_eq!(refused_for(limiter.begin(&stranger, at(3)).await), None);
+    }
+
+    #[tokio::test]
+    async fn rows_are_bounded_by_the_window_and_the_limits() {
+        let (_dir, limiter) = limiter(3, 60);
+        // One name tried from many addresses: the name keeps at most its limit of rows.
+        for n in 0..3_u8 {
+            let keys = [
+                LoginKey::Email("a@example.com".into()),
+                LoginKey::Address(IpAddr::from([192, 0, 2, n])),
+            ];
+            let _kept = limiter.begin(&keys, at(0)).await.expect("admitted");
+        }
+        assert_eq!(stored_rows(&limiter).await, 6);
+        // Once the window has passed, the next attempt finds only itself.
+        let keys = [LoginKey::NewEmail("b@example.com".into())];
+        let _kept = limiter.begin(&keys, at(61)).await.expect("admitted");
+        assert_eq!(stored_rows(&limiter).await, 1);
+    }
+
+    #[tokio::test]
+    async fn attempts_survive_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("webqris.db");
+        let config = DashboardConfig {
+            login_max_failures: 2,
+            login_window_secs: Seconds::from_secs(60),
+            ..DashboardConfig::default()
+        };
+        let name = [LoginKey::Email("a@example.com".into())];
+        {
+            let db = Db::open(&path, &DatabaseConfig::default()).expect("db");
+            let limiter = LoginLimiter::new(&config, db);
+            for t in 0..2 {
+                let _kept = limiter.begin(&name, at(t)).await.expect("admitted");
+            }
+        }
+        let db = Db::open(&path, &DatabaseConfig::default()).expect("reopened");
+        let limiter = LoginLimiter::new(&config, db);
+        assert_eq!(refused_for(limiter.begin(&name, at(5)).await), Some(55));
     }
 }

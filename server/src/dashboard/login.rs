@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use webqris_core::{SecretString, Timestamp};
 
-use super::limiter::{Attempt, LoginKey};
+use super::limiter::{Attempt, LoginKey, Refused};
 use super::session::{self, LoginCsrf, SetCookies, Viewer};
 use crate::account::{self, AccountError};
 use crate::bootstrap;
@@ -132,25 +132,30 @@ async fn start_session(
 
 /// Counts an attempt of `keys` (429 "`too_many`; try again in N seconds" when one is used up), after
 /// making sure a hashing slot is free (503 otherwise, and nothing is counted: no password was tried).
-fn begin_attempt(state: &AppState, keys: &[LoginKey], too_many: &str) -> Result<Attempt, AppError> {
+async fn begin_attempt(
+    state: &AppState,
+    keys: &[LoginKey],
+    too_many: &str,
+) -> Result<Attempt, AppError> {
     if !state.passwords.has_room() {
         return Err(HashError::Busy.into());
     }
-    state
-        .login_limiter
-        .begin(keys, state.now())
-        .map_err(|retry_after_secs| {
+    match state.login_limiter.begin(keys, state.now()).await {
+        Ok(attempt) => Ok(attempt),
+        Err(Refused::TooMany(retry_after_secs)) => {
             if state.repeats.first(logs::LOGIN_REFUSED) {
                 tracing::warn!(
                     kind = logs::LOGIN_REFUSED.name(),
                     "{too_many}: attempt refused"
                 );
             }
-            AppError::TooManyRequests {
+            Err(AppError::TooManyRequests {
                 message: format!("{too_many}; try again in {retry_after_secs} seconds"),
                 retry_after_secs,
-            }
-        })
+            })
+        }
+        Err(Refused::Db(e)) => Err(e.into()),
+    }
 }
 
 /// `POST /dashboard/api/register`: makes an account and logs it in: the operator with the setup token
@@ -194,7 +199,7 @@ async fn register(
         LoginKey::NewEmail(email.clone()),
         LoginKey::RegisteringAddress(address),
     ];
-    let attempt = begin_attempt(&state, &keys, "Too many registrations")?;
+    let attempt = begin_attempt(&state, &keys, "Too many registrations").await?;
     let created = account::create(
         &state.db,
         &state.passwords,
@@ -204,12 +209,16 @@ async fn register(
         state.now(),
     )
     .await;
-    let account = created.map_err(|e| {
-        if matches!(e, AccountError::Hashing(HashError::Busy)) {
-            state.login_limiter.give_back(attempt);
+    let account = match created {
+        Ok(account) => account,
+        Err(e) => {
+            if matches!(e, AccountError::Hashing(HashError::Busy)) {
+                // No password was hashed: this attempt was no guess.
+                state.login_limiter.give_back(attempt).await?;
+            }
+            return Err(account_error(e));
         }
-        account_error(e)
-    })?;
+    };
     if account.is_operator {
         state.bootstrap.finish();
     }
@@ -282,7 +291,7 @@ async fn login(
     });
     let name_key = LoginKey::Email(email.clone());
     let keys = [name_key.clone(), LoginKey::Address(address)];
-    let attempt = begin_attempt(&state, &keys, "Too many failed logins")?;
+    let attempt = begin_attempt(&state, &keys, "Too many failed logins").await?;
     let lookup = email.clone();
     let credentials = state.db.read(move |c| c.account_by_email(&lookup)).await?;
     let stored = credentials.as_ref().map(|c| c.password_hash.clone());
@@ -295,7 +304,7 @@ async fn login(
             Ok(verified) => verified,
             Err(e) => {
                 // Nothing was checked: this attempt was no guess.
-                state.login_limiter.give_back(attempt);
+                state.login_limiter.give_back(attempt).await?;
                 return Err(e.into());
             }
         }
@@ -304,8 +313,7 @@ async fn login(
     };
     match credentials {
         Some(credentials) if verified => {
-            state.login_limiter.give_back(attempt);
-            state.login_limiter.forget(&name_key);
+            state.login_limiter.succeeded(attempt, &name_key).await?;
             start_session(&state, &credentials.account, StatusCode::OK).await
         }
         _ => Err(AppError::Unauthorized("Wrong email or password".to_owned())),

@@ -378,6 +378,8 @@ pub(super) enum Serial {
     /// Claiming deliveries: the per-endpoint cap is counted from the leases, which only holds if one
     /// claim runs at a time.
     DeliveryClaims = 0x7765_6271_7269_7303,
+    /// Counting dashboard login attempts: a key's count is checked, then the attempt written.
+    LoginAttempts = 0x7765_6271_7269_7304,
 }
 
 impl Tx<'_> {

@@ -21,7 +21,7 @@ use crate::restart::Serve;
 use crate::support::{Receiver, SETUP_TOKEN, TestServer, WsClient, within};
 
 /// The close frame a server-closed socket ends with (skipping anything before it).
-async fn closed_by_server(socket: &mut WsClient) -> Option<tungstenite::protocol::CloseFrame> {
+pub async fn closed_by_server(socket: &mut WsClient) -> Option<tungstenite::protocol::CloseFrame> {
     loop {
         match within("the server to close the socket", socket.stream.next()).await {
             Some(Ok(Message::Close(frame))) => return frame,

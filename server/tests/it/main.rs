@@ -12,6 +12,7 @@ mod logs;
 mod money;
 mod multinode;
 mod multinode_caps;
+mod multinode_dashboard;
 mod notification;
 mod openapi;
 mod ops;

@@ -2,34 +2,10 @@
 //! merchants (the operator: all of them), so the page updates without reloading.
 
 use serde_json::Value;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use webqris_server::db::MerchantId;
 
 use super::Dashboard;
 use crate::support::{Receiver, TestMerchant, TestServer, WsClient, dana, within};
-
-async fn socket_of(server: &TestServer, tab: &Dashboard) -> WsClient {
-    let mut request = server.ws_url("/ws").into_client_request().expect("request");
-    let cookie = format!(
-        "webqris_session={}",
-        tab.session.clone().expect("logged in")
-    );
-    request
-        .headers_mut()
-        .insert("cookie", cookie.parse().expect("header"));
-    // What the browser sends from a dashboard page.
-    let origin = server.url("");
-    request
-        .headers_mut()
-        .insert("origin", origin.parse().expect("header"));
-    let (stream, _) = within(
-        "a WebSocket handshake",
-        tokio_tungstenite::connect_async(request),
-    )
-    .await
-    .expect("the session opens /ws");
-    WsClient { stream }
-}
 
 async fn merchant(tab: &Dashboard, name: &str, webhook: Option<&str>) -> TestMerchant {
     let (id, token, secret) = tab.ready_merchant(name, webhook).await;
@@ -66,9 +42,9 @@ async fn each_account_sees_its_own_merchants_live_and_the_operator_sees_all() {
     let mut receiver = Receiver::start().await;
     let a = merchant(&alice, "Toko Alice", Some(&receiver.url)).await;
     let b = merchant(&bob, "Toko Bob", None).await;
-    let mut operator_feed = socket_of(&server, &operator).await;
-    let mut alice_feed = socket_of(&server, &alice).await;
-    let mut bob_feed = socket_of(&server, &bob).await;
+    let mut operator_feed = operator.live_socket().await;
+    let mut alice_feed = alice.live_socket().await;
+    let mut bob_feed = bob.live_socket().await;
 
     let for_alice = server.create_payment(&a, 25000).await;
     let for_bob = server.create_payment(&b, 1000).await;
@@ -133,8 +109,8 @@ async fn logging_out_ends_the_live_feed_opened_with_that_session() {
     let phone = Dashboard::register(&server, "owner@example.com").await;
     let laptop = Dashboard::login(&server, "owner@example.com").await;
     let tablet = Dashboard::login(&server, "owner@example.com").await;
-    let mut phone_feed = socket_of(&server, &phone).await;
-    let mut laptop_feed = socket_of(&server, &laptop).await;
+    let mut phone_feed = phone.live_socket().await;
+    let mut laptop_feed = laptop.live_socket().await;
 
     // The tablet logs out: only its own session ends; the others' feeds go on.
     let (status, _) = tablet

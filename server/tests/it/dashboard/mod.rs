@@ -11,8 +11,9 @@ use axum::http::StatusCode;
 use reqwest::Method;
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
-use crate::support::{SETUP_TOKEN, TestMerchant, TestServer, within};
+use crate::support::{SETUP_TOKEN, TestMerchant, TestServer, WsClient, within};
 
 /// A password good enough for the rules.
 pub const PASSWORD: &str = "kata-sandi-rahasia";
@@ -80,6 +81,8 @@ impl Dashboard {
 
     /// [`Dashboard::open`] on the server at `base` (`http://host:port`).
     pub async fn open_at(base: &str) -> Self {
+        // reqwest needs rustls' provider even for plain http (when no other test installed it yet).
+        webqris_server::delivery::install_crypto_provider();
         let mut tab = Self {
             base: base.to_owned(),
             http: reqwest::Client::builder()
@@ -154,6 +157,32 @@ impl Dashboard {
                 .to_owned();
         }
         raw
+    }
+
+    /// The dashboard's live feed (`/ws` with this tab's session cookie, from the dashboard's own page).
+    pub async fn live_socket(&self) -> WsClient {
+        self.live_socket_on(&self.base).await
+    }
+
+    /// [`Dashboard::live_socket`] opened on the server at `base` (another node of the same database).
+    pub async fn live_socket_on(&self, base: &str) -> WsClient {
+        let ws = base.replacen("http", "ws", 1);
+        let mut request = format!("{ws}/ws").into_client_request().expect("request");
+        let cookie = format!(
+            "webqris_session={}",
+            self.session.clone().expect("logged in")
+        );
+        let headers = request.headers_mut();
+        headers.insert("cookie", cookie.parse().expect("header"));
+        // What the browser sends from a dashboard page of that server.
+        headers.insert("origin", base.parse().expect("header"));
+        let (stream, _) = within(
+            "a WebSocket handshake",
+            tokio_tungstenite::connect_async(request),
+        )
+        .await
+        .expect("the session opens /ws");
+        WsClient { stream }
     }
 
     /// Logs in with the test password.
