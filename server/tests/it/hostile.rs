@@ -554,8 +554,9 @@ async fn sockets_are_limited_per_credential_and_silent_ones_are_closed() {
     let server = TestServer::start_with(|c| {
         c.websocket.max_per_credential = 2;
         c.websocket.max_per_address = 3;
-        c.websocket.idle_timeout_secs =
-            Seconds::from_duration(std::time::Duration::from_millis(300));
+        // Long enough for the refusals below to run before the silent socket is cut, even on a loaded
+        // machine (at 300 ms it was sometimes cut first), and well inside the test's wait.
+        c.websocket.idle_timeout_secs = Seconds::from_secs(8);
     })
     .await;
     let shop = server.merchant("Toko A", None).await;
