@@ -34,7 +34,9 @@
 # BENCH_CASES ("endpoints delivery memory sockets"), BENCH_DELIVERY_HEALTHY (3000),
 # BENCH_DELIVERY_HANGING (200), BENCH_FLOOD (64), BENCH_SOCKETS (1000), BENCH_SOCKET_INVOICES (100000),
 # BENCH_BIN (the server binary to measure; default the release build), BENCH_SINK (the webhook receiver
-# binary; default the release build of the example).
+# binary; default the release build of the example), BENCH_PROFILE (endpoints whose first run is sampled
+# with `perf record -g` into BENCH_PROFILE_DIR, default target/bench-profile/<mode>-<endpoint>.data; read
+# them with `perf report -i …`). Each endpoint's line also gives the server's CPU time per request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,6 +65,7 @@ BIN=${BENCH_BIN:-$PWD/target/release/webqris}
 SINK=${BENCH_SINK:-$PWD/target/release/examples/webhook_sink}
 export BENCH_LUA=$PWD/scripts/bench
 export BENCH_THREADS=$THREADS
+PROFILE_DIR=${BENCH_PROFILE_DIR:-$PWD/target/bench-profile}
 QRIS=$(awk -F'\t' '$1 == "valid" && $2 == "verssache-DANA" { print $3 }' tests/corpus/qris-vectors.tsv)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/webqris-bench.XXXXXX")
@@ -125,9 +128,23 @@ stop_server() {
   SERVER_PID=
 }
 
+# The server's CPU time so far (user + system), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+TICKS_PER_SEC=$(getconf CLK_TCK)
+
 measure() { # mode endpoint run script
-  local line
+  local line cpu_before perf_pid=
+  # BENCH_PROFILE="status create": the first run of those endpoints is sampled with perf (call graphs).
+  if [[ " ${BENCH_PROFILE:-} " == *" $2 "* ]] && [ "$3" = 1 ]; then
+    mkdir -p "$PROFILE_DIR"
+    perf record -F 499 -g -p "$SERVER_PID" -o "$PROFILE_DIR/$1-$2.data" -- sleep "$DURATION" 2>/dev/null &
+    perf_pid=$!
+  fi
+  cpu_before=$(cpu_ticks)
   line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$BENCH_LUA/$4.lua" "http://$ADDR" | grep '^RESULT')
+  # CPU the server spent per request: less sensitive than req/s to what else runs on the machine.
+  line="$line cpu_ms=$(( ($(cpu_ticks) - cpu_before) * 1000 / TICKS_PER_SEC ))"
+  if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
   printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$line" >>"$RESULTS"
   printf '  %-8s %-8s run %s: %s\n' "$1" "$2" "$3" "$line" >&2
 }

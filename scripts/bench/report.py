@@ -5,7 +5,7 @@ SQLite FULL's (modes: full and normal are SQLite's synchronous settings, postgre
 delivery case: the healthy merchant's deliveries/s alone and beside a hanging endpoint, medians and their
 ratio.
 
-Input lines: <mode>\t<endpoint>\t<run>\tRESULT requests=… rps=… p50_ms=… p99_ms=… errors=… paid=… wrapped=…
+Input lines: <mode>\t<endpoint>\t<run>\tRESULT requests=… rps=… p50_ms=… p99_ms=… errors=… paid=… wrapped=… cpu_ms=…
 Delivery lines (second file): <mode>\t<case>\t<run>\tRESULT count=… seconds=… rate=… duplicates=…
 Socket lines (third file): <run>\tRESULT sockets count=… rss_before_kib=… rss_with_sockets_kib=… peak_kib=… per_socket_kib=…
 """
@@ -88,8 +88,8 @@ def main(path, delivery_path=None, sockets_path=None):
         runs[(mode, endpoint)].append(fields(result))
     modes = sorted({mode for mode, _ in runs}, key=lambda m: (m != "full", m))
     if modes:
-        print("| database | endpoint | req/s | p50 ms | p99 ms | req/s vs healthz | p50 vs healthz | runs | errors |")
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("| database | endpoint | req/s | p50 ms | p99 ms | req/s vs healthz | p50 vs healthz | server CPU µs/req | runs | errors |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     warnings = []
     for mode in modes:
         base = runs.get((mode, "healthz"))
@@ -105,7 +105,9 @@ def main(path, delivery_path=None, sockets_path=None):
             errors = int(sum(r["errors"] for r in results))
             ratio_rps = f"{rps / base_rps:.2f}×" if base_rps else "-"
             ratio_p50 = f"{p50 / base_p50:.1f}×" if base_p50 else "-"
-            print(f"| {NAME.get(mode, mode)} | {LABEL[endpoint]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {ratio_rps} | {ratio_p50} | {len(results)} | {errors} |")
+            cpu = [1000 * r["cpu_ms"] / r["requests"] for r in results if "cpu_ms" in r and r["requests"]]
+            cpu_us = f"{statistics.median(cpu):.0f}" if cpu else "-"
+            print(f"| {NAME.get(mode, mode)} | {LABEL[endpoint]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {ratio_rps} | {ratio_p50} | {cpu_us} | {len(results)} | {errors} |")
             if endpoint == "notify":
                 wrapped = sum(r["wrapped"] for r in results)
                 paid = sum(r["paid"] for r in results)
