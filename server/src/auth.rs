@@ -103,7 +103,7 @@ async fn merchant_by_api_token(
     let lookup = hash.clone();
     let (merchant, token) = state
         .db
-        .read(move |c| c.merchant_by_api_token_with_use(&lookup))
+        .lookup(move |c| c.merchant_by_api_token_with_use(&lookup))
         .await?
         .ok_or_else(|| AppError::Unauthorized("Invalid API token".to_owned()))?;
     let now = state.now();
@@ -189,7 +189,7 @@ impl FromRequestParts<AppState> for CallbackAuth {
         let hash = secret::hash(secret);
         state
             .db
-            .read(move |c| c.merchant_by_callback_secret(&hash))
+            .lookup(move |c| c.merchant_by_callback_secret(&hash))
             .await?
             .map(Self)
             .ok_or_else(|| AppError::Unauthorized("Invalid callback secret".to_owned()))
@@ -224,7 +224,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
             };
         };
         let hash = secret::hash(token.trim());
-        match state.db.read(move |c| c.operator_token_id(&hash)).await? {
+        match state.db.lookup(move |c| c.operator_token_id(&hash)).await? {
             Some(id) => Ok(Self {
                 audience: Audience::Operator,
                 session: None,
@@ -247,7 +247,7 @@ impl FromRequestParts<AppState> for OperatorBearer {
         let hash = secret::hash(token);
         if state
             .db
-            .read(move |c| c.operator_token_id(&hash))
+            .lookup(move |c| c.operator_token_id(&hash))
             .await?
             .is_some()
         {

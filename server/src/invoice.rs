@@ -228,7 +228,7 @@ pub async fn status(
     let merchant_id = merchant.id;
     let payment = state
         .db
-        .read(move |c| c.payment_by_invoice(merchant_id, &invoice_id))
+        .lookup(move |c| c.payment_by_invoice(merchant_id, &invoice_id))
         .await?
         .ok_or_else(|| AppError::NotFound("Payment not found".to_owned()))?;
     let status = payment.status_at(state.now());

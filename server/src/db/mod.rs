@@ -301,6 +301,21 @@ impl Db {
         }
     }
 
+    /// Runs `f`, a short read by a unique index (a credential, one invoice), on a read-only connection
+    /// as cheaply as the backend allows: on SQLite on the calling thread when a reader is idle (no hop to
+    /// the blocking pool), else like [`Db::read`]. Anything that scans or may wait goes to [`Db::read`].
+    pub async fn lookup<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Conn<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        match &self.store {
+            Store::Sqlite(sqlite) => sqlite.lookup(f).await,
+            Store::Postgres(pg) => pg.read(f).await,
+        }
+    }
+
     /// Runs `f` on a read-only connection, off the async executor.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where

@@ -159,6 +159,45 @@ impl Sqlite {
     }
 }
 
+impl Sqlite {
+    /// Runs `f`, a short indexed read, on an idle reader connection **on the calling thread**: the hop
+    /// to the blocking pool and back costs more than such a read (a point lookup by a unique index, tens
+    /// of microseconds; WAL readers never wait for the writer). When every reader is busy, it waits for
+    /// one on the blocking pool like [`Sqlite::read`].
+    pub(super) async fn lookup<T, E, F>(self: &Arc<Self>, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Conn<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let Ok(permit) = self.reader_permits.try_acquire() else {
+            return self.read(f).await;
+        };
+        let conn = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .expect("a reader permit guarantees an idle reader connection");
+        let result = catch_unwind(AssertUnwindSafe(|| f(&Conn(Backend::Sqlite(&conn)))));
+        self.readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(conn);
+        drop(permit);
+        result.unwrap_or_else(|_| {
+            tracing::error!("a database read closure panicked");
+            Err(E::from(DbError::Panicked))
+        })
+    }
+}
+
+/// Runs a transaction-control statement (`BEGIN`, `COMMIT`, savepoints) from the connection's statement
+/// cache: `execute_batch` would parse it again for every write.
+fn control(conn: &Connection, sql: &'static str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 fn configure(conn: &Connection, config: &DatabaseConfig, writer: bool) -> rusqlite::Result<()> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.busy_timeout(Duration::from_millis(config.busy_timeout_ms))?;
@@ -234,19 +273,18 @@ fn in_savepoint<T, E: From<DbError>>(
     conn: &Connection,
     f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
 ) -> Result<T, E> {
-    conn.execute_batch("SAVEPOINT write_job")
-        .map_err(|e| E::from(e.into()))?;
+    control(conn, "SAVEPOINT write_job").map_err(|e| E::from(e.into()))?;
     let tx = Tx(Conn(Backend::Sqlite(conn)));
     let result = catch_unwind(AssertUnwindSafe(|| f(&tx))).unwrap_or_else(|_| {
         tracing::error!("a database write closure panicked; its changes are rolled back");
         Err(E::from(DbError::Panicked))
     });
     let end = if result.is_ok() {
-        "RELEASE write_job"
+        control(conn, "RELEASE write_job")
     } else {
-        "ROLLBACK TO write_job; RELEASE write_job"
+        control(conn, "ROLLBACK TO write_job").and_then(|()| control(conn, "RELEASE write_job"))
     };
-    conn.execute_batch(end).map_err(|e| E::from(e.into()))?;
+    end.map_err(|e| E::from(e.into()))?;
     result
 }
 
@@ -264,7 +302,7 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = control(&conn, "BEGIN IMMEDIATE") {
             tracing::error!(error = %e, "cannot begin a write transaction");
             let message = e.to_string();
             for job in batch {
@@ -274,7 +312,7 @@ fn writer_loop(
         }
         let finished: Vec<Box<dyn Finish>> = batch.into_iter().map(|job| job.run(&conn)).collect();
         let committing = Instant::now();
-        let commit = conn.execute_batch("COMMIT").map_err(DbError::from);
+        let commit = control(&conn, "COMMIT").map_err(DbError::from);
         if let (Ok(()), Some(observe)) = (&commit, observer.get()) {
             observe(finished.len(), committing.elapsed());
         }
