@@ -134,29 +134,39 @@ impl Sqlite {
         let span = tracing::Span::current();
         let joined = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let conn = this
-                .readers
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop()
-                .expect("a reader permit guarantees an idle reader connection");
-            let result = catch_unwind(AssertUnwindSafe(|| f(&Conn(Backend::Sqlite(&conn)))));
-            this.readers
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(conn);
-            result
+            this.on_idle_reader(f)
         })
         .await;
         drop(permit);
-        match joined {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) | Err(_) => {
-                tracing::error!("a database read closure panicked");
-                Err(E::from(DbError::Panicked))
-            }
-        }
+        joined.unwrap_or_else(|_| Err(read_panicked()))
     }
+
+    /// Runs `f` on an idle reader connection, taken and given back around it; the caller holds one of
+    /// `reader_permits`, so there is one. A panic in `f` becomes [`DbError::Panicked`].
+    fn on_idle_reader<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Conn<'_>) -> Result<T, E>,
+        E: From<DbError>,
+    {
+        let conn = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .expect("a reader permit guarantees an idle reader connection");
+        let result = catch_unwind(AssertUnwindSafe(|| f(&Conn(Backend::Sqlite(&conn)))));
+        self.readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(conn);
+        result.unwrap_or_else(|_| Err(read_panicked()))
+    }
+}
+
+/// What a read whose closure panicked answers (logged once here).
+fn read_panicked<E: From<DbError>>() -> E {
+    tracing::error!("a database read closure panicked");
+    E::from(DbError::Panicked)
 }
 
 impl Sqlite {
@@ -173,22 +183,9 @@ impl Sqlite {
         let Ok(permit) = self.reader_permits.try_acquire() else {
             return self.read(f).await;
         };
-        let conn = self
-            .readers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
-            .expect("a reader permit guarantees an idle reader connection");
-        let result = catch_unwind(AssertUnwindSafe(|| f(&Conn(Backend::Sqlite(&conn)))));
-        self.readers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(conn);
+        let result = self.on_idle_reader(f);
         drop(permit);
-        result.unwrap_or_else(|_| {
-            tracing::error!("a database read closure panicked");
-            Err(E::from(DbError::Panicked))
-        })
+        result
     }
 }
 
