@@ -232,18 +232,7 @@ async fn revoking_a_token_or_deleting_a_merchant_closes_its_sockets_and_ids_are_
     let (id, token, _) = owner.ready_merchant("Toko A", None).await;
     let url = server.ws_url(&format!("/ws/merchant?token={token}"));
     let mut socket = WsClient::connect(&url).await;
-    let (_, tokens) = owner
-        .get(&format!("/dashboard/api/merchants/{id}/tokens"))
-        .await;
-    let token_id = tokens["tokens"][0]["id"].as_i64().expect("id");
-    let (status, _) = owner
-        .send(
-            Method::DELETE,
-            &format!("/dashboard/api/merchants/{id}/tokens/{token_id}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    owner.revoke_newest_token(id).await;
     let frame = closed_by_server(&mut socket).await.expect("a close frame");
     assert_eq!(u16::from(frame.code), 1008);
     assert_eq!(frame.reason.as_str(), "credential revoked");

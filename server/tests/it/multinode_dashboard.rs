@@ -8,7 +8,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use axum::http::StatusCode;
-use reqwest::Method;
 
 use crate::dashboard::{Dashboard, PASSWORD};
 use crate::hostile::closed_by_server;
@@ -49,6 +48,17 @@ fn operator(db: &Path) {
     );
 }
 
+/// Two nodes started with `env` on a fresh shared database that has the operator account (the
+/// directory holds it), or `None` on a SQLite-only run.
+async fn two_nodes(env: &[(&str, &str)]) -> Option<(tempfile::TempDir, Serve, Serve)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = shared_database(dir.path())?;
+    operator(&db);
+    let a = Serve::start(&db, env).await;
+    let b = Serve::start(&db, env).await;
+    Some((dir, a, b))
+}
+
 /// Logs in to `node` as `OWNER` with `password`.
 async fn log_in(node: &Serve, password: &str) -> (Dashboard, StatusCode, Option<String>) {
     let mut tab = Dashboard::open_at(&node.base).await;
@@ -59,14 +69,9 @@ async fn log_in(node: &Serve, password: &str) -> (Dashboard, StatusCode, Option<
 
 #[tokio::test]
 async fn wrong_passwords_sent_to_either_node_count_together_and_lock_the_name_on_both() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let Some(db) = shared_database(dir.path()) else {
+    let Some((_dir, a, b)) = two_nodes(&[("WEBQRIS_LOGIN_MAX_FAILURES", "3")]).await else {
         return;
     };
-    operator(&db);
-    let env = [("WEBQRIS_LOGIN_MAX_FAILURES", "3")];
-    let a = Serve::start(&db, &env).await;
-    let b = Serve::start(&db, &env).await;
     // Three wrong passwords, spread A, B, A: neither node alone has seen three.
     for node in [&a, &b, &a] {
         let (_, status, _) = log_in(node, "salah-tebak-sandi").await;
@@ -84,13 +89,9 @@ async fn wrong_passwords_sent_to_either_node_count_together_and_lock_the_name_on
 
 #[tokio::test]
 async fn revoking_a_token_or_logging_out_on_one_node_closes_the_sockets_open_on_the_other() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let Some(db) = shared_database(dir.path()) else {
+    let Some((_dir, a, b)) = two_nodes(&[]).await else {
         return;
     };
-    operator(&db);
-    let a = Serve::start(&db, &[]).await;
-    let b = Serve::start(&db, &[]).await;
     let (tab, status, _) = log_in(&a, PASSWORD).await;
     assert_eq!(status, StatusCode::OK);
     let (id, token, _) = tab.ready_merchant("Toko Dua Node", None).await;
@@ -98,18 +99,7 @@ async fn revoking_a_token_or_logging_out_on_one_node_closes_the_sockets_open_on_
     let mut merchant_socket = WsClient::connect(&format!("{ws}/ws/merchant?token={token}")).await;
     let mut session_socket = tab.live_socket_on(&b.base).await;
 
-    let (_, tokens) = tab
-        .get(&format!("/dashboard/api/merchants/{id}/tokens"))
-        .await;
-    let token_id = tokens["tokens"][0]["id"].as_i64().expect("id");
-    let (status, _) = tab
-        .send(
-            Method::DELETE,
-            &format!("/dashboard/api/merchants/{id}/tokens/{token_id}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    tab.revoke_newest_token(id).await;
     assert!(
         closed_by_server(&mut merchant_socket).await.is_some(),
         "node B closes the socket of the token revoked on node A"

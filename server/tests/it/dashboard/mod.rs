@@ -159,6 +159,22 @@ impl Dashboard {
         raw
     }
 
+    /// Revokes merchant `id`'s newest API token, as its settings page does (it must succeed).
+    pub async fn revoke_newest_token(&self, id: i64) {
+        let (_, tokens) = self
+            .get(&format!("/dashboard/api/merchants/{id}/tokens"))
+            .await;
+        let token_id = tokens["tokens"][0]["id"].as_i64().expect("a token id");
+        let (status, body) = self
+            .send(
+                Method::DELETE,
+                &format!("/dashboard/api/merchants/{id}/tokens/{token_id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
     /// The dashboard's live feed (`/ws` with this tab's session cookie, from the dashboard's own page).
     pub async fn live_socket(&self) -> WsClient {
         self.live_socket_on(&self.base).await
