@@ -59,7 +59,7 @@ use crate::metrics::Metrics;
 use crate::password::Passwords;
 use crate::readiness::Workers;
 use crate::sockets::Sockets;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +114,7 @@ pub async fn run(
     let hub = Hub::new(config.websocket.queue, config.clock.clone());
     hub.owners().load(db.read(|c| c.merchant_owners()).await?);
     let login_limiter = LoginLimiter::new(&config.dashboard, db.clone());
-    let state = AppState {
+    let state = AppState::new(Shared {
         db,
         hub,
         delivery_bell: Arc::new(Notify::new()),
@@ -133,7 +133,7 @@ pub async fn run(
         metrics,
         workers: Workers::default(),
         config: Arc::new(config),
-    };
+    });
     let workers = &state.workers;
     let sweeper = tokio::spawn(workers.watch(
         "expiry_sweep",

