@@ -257,7 +257,8 @@ mod tests {
             1,
             "only the address's failed attempt is left"
         );
-        // The address still has its failure; one more from it, under any name, uses it up.
+        // The address keeps counting (it may fail four times as often as a name): the cleared name
+        // and then another name are still admitted from it.
         let _again = limiter.begin(&keys, at(2)).await.expect("admitted");
         let stranger = [LoginKey::Email("b@example.com".into()), address];
         assert_eq!(refused_for(limiter.begin(&stranger, at(3)).await), None);

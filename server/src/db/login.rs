@@ -19,7 +19,8 @@ pub struct AttemptKey {
 
 impl Tx<'_> {
     /// Counts an attempt against every key at `now`, unless one of them already has its limit of
-    /// attempts after `now - window_ms`: then `Ok(Err(wait_ms))`, nothing is counted and a retry is
+    /// attempts after `now - window_ms` (so no key ever stores more than its limit inside the window):
+    /// then `Ok(Err(wait_ms))`, nothing is counted and a retry is
     /// admitted in that many milliseconds (once enough of the key's attempts have left the window).
     /// Otherwise `Ok(Ok(ids))`, the rows counted, for [`Tx::give_back_login_attempt`]. Check and count
     /// run under one lock across nodes, so parallel attempts cannot overtake a limit.
@@ -66,13 +67,6 @@ impl Tx<'_> {
                 params![key.key, now],
                 |r| r.get(0),
             )?);
-            // Attempts beyond the limit, the oldest, can never decide a refusal again.
-            self.execute(
-                "DELETE FROM login_attempts WHERE key = ?1 AND id NOT IN (
-                     SELECT id FROM login_attempts WHERE key = ?1
-                     ORDER BY at DESC, id DESC LIMIT ?2)",
-                params![key.key, i64::from(key.limit.max(1))],
-            )?;
         }
         Ok(Ok(ids))
     }
