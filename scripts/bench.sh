@@ -36,7 +36,8 @@
 # BENCH_BIN (the server binary to measure; default the release build), BENCH_SINK (the webhook receiver
 # binary; default the release build of the example), BENCH_PROFILE (endpoints whose first run is sampled
 # with `perf record -g` into BENCH_PROFILE_DIR, default target/bench-profile/<mode>-<endpoint>.data; read
-# them with `perf report -i …`). Each endpoint's line also gives the server's CPU time per request.
+# them with `perf report -i …`; "delivery" samples the first run's drains, every process on the machine,
+# into <mode>-delivery-<case>.data). Each endpoint's line also gives the server's CPU time per request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -208,8 +209,16 @@ delivery_run() { # mode case run
     python3 scripts/bench/seed.py pay --base "http://$ADDR" --invoices "$dir/hanging-invoices.tsv"
   fi
   python3 scripts/bench/seed.py pay --base "http://$ADDR" --invoices "$dir/healthy-invoices.tsv"
-  local line
+  local line perf_pid=
+  # BENCH_PROFILE="delivery": the first run's drain is sampled with perf, every process (the server,
+  # the receiver and PostgreSQL share the cores).
+  if [[ " ${BENCH_PROFILE:-} " == *" delivery "* ]] && [ "$3" = 1 ]; then
+    mkdir -p "$PROFILE_DIR"
+    perf record -F 499 -g -a -o "$PROFILE_DIR/$mode-delivery-$2.data" 2>/dev/null &
+    perf_pid=$!
+  fi
   line=$(timeout 300 "$SINK" serve "$port" "$HEALTHY" | grep '^RESULT') || { echo "the healthy backlog did not drain; log:" >&2; tail -20 "$dir/server.log" >&2; exit 1; }
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   printf '%s\t%s\t%s\t%s\n' "$mode" "$2" "$3" "$line" >>"$DELIVERY_RESULTS"
   printf '  delivery %-8s %-8s run %s: %s\n' "$mode" "$2" "$3" "$line" >&2
   stop_server

@@ -3,7 +3,8 @@
 # free port, trust authentication for the `postgres` user, durability off (the data is thrown away).
 # Prints `PGDIR=… PGPORT=… URL=postgres://postgres@127.0.0.1:PORT/postgres` for `eval`; stop it with
 # `scripts/pg-cluster.sh stop DIR`. As root the server runs as the `postgres` user (PostgreSQL refuses
-# to run as root). Setting PG_DURABLE=1 keeps fsync and synchronous_commit on (the benchmark).
+# to run as root). Setting PG_DURABLE=1 keeps fsync and synchronous_commit on (the benchmark); PG_OPTIONS
+# adds server options (`-c name=value …`, e.g. to load pg_stat_statements while profiling).
 set -euo pipefail
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -27,5 +28,5 @@ as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust --no-sync >"$dir/init
 durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 [ "${PG_DURABLE:-0}" = 1 ] && durability=""
 as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=1000 $durability" start >/dev/null
+  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=1000 $durability ${PG_OPTIONS:-}" start >/dev/null
 echo "PGDIR=$dir PGPORT=$port URL=postgres://postgres@127.0.0.1:$port/postgres"
