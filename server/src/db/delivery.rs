@@ -91,6 +91,25 @@ pub struct WebhookSecrets {
     pub previous: Option<SecretString>,
 }
 
+/// A claimed delivery from its row: id, message id, merchant id, merchant name, invoice id, body,
+/// attempt, webhook URL, webhook secret, previous secret.
+fn claimed_from_row(r: &Row<'_>) -> Result<ClaimedDelivery, DbError> {
+    Ok(ClaimedDelivery {
+        id: r.get(0)?,
+        message_id: r.get(1)?,
+        merchant_id: r.get(2)?,
+        merchant_name: r.get(3)?,
+        invoice_id: r.get(4)?,
+        body: r.get(5)?,
+        attempt: r.get(6)?,
+        url: r.get(7)?,
+        secrets: WebhookSecrets {
+            current: SecretString::new(r.get::<String>(8)?),
+            previous: r.get::<Option<String>>(9)?.map(SecretString::new),
+        },
+    })
+}
+
 /// What one attempt did.
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
@@ -112,6 +131,21 @@ pub struct AttemptRecord {
     pub response_body: Option<String>,
 }
 
+/// A finished attempt to record ([`Tx::record_attempts`]).
+#[derive(Debug, Clone)]
+pub struct FinishedAttempt {
+    /// The delivery's merchant.
+    pub merchant: MerchantId,
+    /// What the attempt did.
+    pub record: AttemptRecord,
+    /// What happens to the delivery now.
+    pub next: NextStep,
+    /// What it says about the endpoint.
+    pub reach: Reach,
+    /// When it ended.
+    pub now: Timestamp,
+}
+
 /// What happens to a delivery after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextStep {
@@ -121,6 +155,20 @@ pub enum NextStep {
     RetryAt(Timestamp),
     /// Attempts exhausted (or nothing to try).
     Failed,
+}
+
+impl NextStep {
+    /// The delivery's status, next attempt and end after this step, taken at `now`.
+    fn delivery_state(
+        self,
+        now: Timestamp,
+    ) -> (DeliveryStatus, Option<Timestamp>, Option<Timestamp>) {
+        match self {
+            Self::Delivered => (DeliveryStatus::Delivered, None, Some(now)),
+            Self::RetryAt(at) => (DeliveryStatus::Pending, Some(at), None),
+            Self::Failed => (DeliveryStatus::Failed, None, Some(now)),
+        }
+    }
 }
 
 /// What an attempt says about its endpoint, for the circuit breaker.
@@ -435,28 +483,66 @@ impl Tx<'_> {
         )
     }
 
-    /// Renews the leases `owner` holds that run out before `older_than` until `until`; returns those renewed, with the attempt number each was claimed for. A lease is kept
-    /// while its delivery is pending and leased to `owner`, even if it ran out meanwhile: a claim that took
-    /// it over would have made itself the owner, in a transaction too.
+    /// Renews the leases of `held` (`owner`'s, each for the attempt it was claimed for) that run out
+    /// before `older_than` until `until`; returns those renewed. A lease is kept while its delivery is
+    /// pending and leased to `owner` for that attempt, even if it ran out meanwhile: a claim that took it
+    /// over would have made itself the owner, in a transaction too. Only the leases the worker still
+    /// holds are renewed: one whose attempt was not recorded (the write failed) runs out and is retried.
     pub fn renew_leases(
         &self,
         owner: &str,
+        held: &[HeldLease],
         until: Timestamp,
         older_than: Timestamp,
     ) -> Result<Vec<HeldLease>, DbError> {
-        self.query_all(
-            "UPDATE deliveries SET lease_until = ?2
-             WHERE lease_until IS NOT NULL AND lease_until < ?3 AND lease_owner = ?1
-               AND status = 'pending'
-             RETURNING id, attempts",
-            params![owner, until, older_than],
-            |r| {
-                Ok(HeldLease {
-                    delivery: r.get(0)?,
-                    attempt: r.get(1)?,
-                })
-            },
-        )
+        let lease = |r: &Row<'_>| {
+            Ok(HeldLease {
+                delivery: r.get(0)?,
+                attempt: r.get(1)?,
+            })
+        };
+        match self.dialect() {
+            Dialect::Sqlite => {
+                let mut renewed = Vec::new();
+                for h in held {
+                    renewed.extend(self.query_opt(
+                        "UPDATE deliveries SET lease_until = ?2
+                         WHERE id = ?4 AND attempts = ?5 AND lease_until IS NOT NULL
+                           AND lease_until < ?3 AND lease_owner = ?1 AND status = 'pending'
+                         RETURNING id, attempts",
+                        params![owner, until, older_than, h.delivery, h.attempt],
+                        lease,
+                    )?);
+                }
+                Ok(renewed)
+            }
+            // One round trip, by the primary key (see `store_attempts_at_once`).
+            Dialect::Postgres => {
+                let listed: Vec<serde_json::Value> = held
+                    .iter()
+                    .map(|h| serde_json::json!({"id": h.delivery.0, "attempt": h.attempt}))
+                    .collect();
+                self.query_all(
+                    "WITH h AS (
+                         SELECT * FROM jsonb_to_recordset(CAST(CAST(?4 AS TEXT) AS JSONB))
+                             AS h(id BIGINT, attempt BIGINT)
+                     )
+                     UPDATE deliveries AS d SET lease_until = ?2
+                     FROM h
+                     WHERE d.id = ANY (ARRAY(SELECT id FROM h)) AND d.id = h.id
+                       AND d.attempts = h.attempt AND d.lease_until IS NOT NULL
+                       AND d.lease_until < ?3 AND d.lease_owner = ?1 AND d.status = 'pending'
+                     RETURNING d.id, d.attempts",
+                    params![
+                        owner,
+                        until,
+                        older_than,
+                        serde_json::Value::Array(listed).to_string()
+                    ],
+                    lease,
+                )
+            }
+        }
     }
 
     /// Claims up to `limit` due deliveries fairly: round robin across endpoints (every endpoint's oldest
@@ -552,58 +638,156 @@ impl Tx<'_> {
         }
         picks.sort_unstable();
         picks.truncate(limit);
-        picks
-            .into_iter()
-            .map(|(_, _, id)| {
-                let id = DeliveryId(id);
-                self.execute(
-                    "UPDATE deliveries SET lease_until = ?2, lease_owner = ?3, attempts = attempts + 1
-                     WHERE id = ?1",
-                    params![id, lease_until, owner],
-                )?;
-                self.query_one(
-                    "SELECT d.id, d.message_id, d.merchant_id, m.name, p.invoice_id, d.body,
-                            d.attempts, m.webhook_url, m.webhook_secret,
-                            CASE WHEN m.previous_webhook_secret_until > ?2
+        let ids: Vec<DeliveryId> = picks.into_iter().map(|(_, _, id)| DeliveryId(id)).collect();
+        match self.dialect() {
+            Dialect::Sqlite => ids
+                .into_iter()
+                .map(|id| {
+                    self.execute(
+                        "UPDATE deliveries SET lease_until = ?2, lease_owner = ?3, attempts = attempts + 1
+                         WHERE id = ?1",
+                        params![id, lease_until, owner],
+                    )?;
+                    self.query_one(
+                        "SELECT d.id, d.message_id, d.merchant_id, m.name, p.invoice_id, d.body,
+                                d.attempts, m.webhook_url, m.webhook_secret,
+                                CASE WHEN m.previous_webhook_secret_until > ?2
+                                     THEN m.previous_webhook_secret END
+                         FROM deliveries d
+                         JOIN merchants m ON m.id = d.merchant_id
+                         JOIN payments p ON p.id = d.payment_id
+                         WHERE d.id = ?1",
+                        params![id, now],
+                        claimed_from_row,
+                    )
+                })
+                .collect(),
+            // One round trip for the whole claim (statements cost one each here); the ids go as a JSON
+            // array, looked up by the primary key whatever the planner guesses of their number.
+            Dialect::Postgres => {
+                let listed = serde_json::to_string(&ids.iter().map(|id| id.0).collect::<Vec<_>>())
+                    .expect("integers serialise");
+                let mut claimed = self.query_all(
+                    "WITH claimed AS (
+                         UPDATE deliveries
+                         SET lease_until = ?2, lease_owner = ?3, attempts = attempts + 1
+                         WHERE id = ANY (ARRAY(
+                             SELECT CAST(value AS BIGINT)
+                             FROM jsonb_array_elements_text(CAST(CAST(?1 AS TEXT) AS JSONB))))
+                         RETURNING id, message_id, merchant_id, payment_id, body, attempts
+                     )
+                     SELECT c.id, c.message_id, c.merchant_id, m.name, p.invoice_id, c.body,
+                            c.attempts, m.webhook_url, m.webhook_secret,
+                            CASE WHEN m.previous_webhook_secret_until > ?4
                                  THEN m.previous_webhook_secret END
-                     FROM deliveries d
-                     JOIN merchants m ON m.id = d.merchant_id
-                     JOIN payments p ON p.id = d.payment_id
-                     WHERE d.id = ?1",
-                    params![id, now],
-                    |r| {
-                        Ok(ClaimedDelivery {
-                            id: r.get(0)?,
-                            message_id: r.get(1)?,
-                            merchant_id: r.get(2)?,
-                            merchant_name: r.get(3)?,
-                            invoice_id: r.get(4)?,
-                            body: r.get(5)?,
-                            attempt: r.get(6)?,
-                            url: r.get(7)?,
-                            secrets: WebhookSecrets {
-                                current: SecretString::new(r.get::<String>(8)?),
-                                previous: r.get::<Option<String>>(9)?.map(SecretString::new),
-                            },
-                        })
-                    },
-                )
-            })
-            .collect()
+                     FROM claimed c
+                     JOIN merchants m ON m.id = c.merchant_id
+                     JOIN payments p ON p.id = c.payment_id",
+                    params![listed, lease_until, owner, now],
+                    claimed_from_row,
+                )?;
+                // Back in the round-robin order.
+                claimed.sort_by_key(|d| ids.iter().position(|id| *id == d.id));
+                Ok(claimed)
+            }
+        }
     }
 
-    /// Stores an attempt, moves the delivery on (delivered, retry later, or failed) and releases the lease,
-    /// then feeds what the attempt said about the endpoint to its breaker; returns the circuit's change,
-    /// if it opened or closed. A worker that lost its lease (the attempt number moved on) still logs its
-    /// attempt, and a 2xx still counts as delivered, but a failure leaves the new owner's state alone.
-    pub fn record_attempt(
+    /// Stores finished attempts (given in merchant order), moves each delivery on (delivered, retry later,
+    /// or failed) and releases its lease, then feeds what the attempts said about each merchant's endpoint
+    /// to its breaker, in their order; returns, for each attempt, the circuit's change it made, if it
+    /// opened or closed it or cleared its alert. A worker that lost its lease (the attempt number moved
+    /// on) still logs its attempt, and a 2xx still counts as delivered, but a failure leaves the new
+    /// owner's state alone.
+    ///
+    /// One merchant's attempts cost one read and at most one write of its endpoint, however many there
+    /// are (a fast endpoint's round records `webhook.endpoint_concurrency` of them at once).
+    pub fn record_attempts(
+        &self,
+        attempts: &[FinishedAttempt],
+        breaker: Breaker,
+    ) -> Result<Vec<Option<EndpointChange>>, DbError> {
+        let mut changes = Vec::with_capacity(attempts.len());
+        for merchant in attempts.chunk_by(|a, b| a.merchant == b.merchant) {
+            match self.dialect() {
+                Dialect::Sqlite => {
+                    for attempt in merchant {
+                        self.store_attempt(&attempt.record, attempt.next, attempt.now)?;
+                    }
+                }
+                // One round trip for all of them: statements cost a round trip each here, and a
+                // round's attempts to one endpoint are most of its statements.
+                Dialect::Postgres => self.store_attempts_at_once(merchant)?,
+            }
+            changes.extend(self.feed_endpoint(merchant, breaker)?);
+        }
+        Ok(changes)
+    }
+
+    /// [`Tx::store_attempt`] for every attempt of `attempts` in one statement, their rows passed as one
+    /// JSON array (PostgreSQL).
+    fn store_attempts_at_once(&self, attempts: &[FinishedAttempt]) -> Result<(), DbError> {
+        // PostgreSQL text (and so JSON) cannot hold NUL; as for every text parameter (`db/postgres.rs`),
+        // a NUL a receiver answered becomes U+FFFD.
+        let text = |s: &str| s.replace('\0', "\u{FFFD}");
+        let rows: Vec<serde_json::Value> = attempts
+            .iter()
+            .map(|a| {
+                let r = &a.record;
+                let (status, next_at, finished_at) = a.next.delivery_state(a.now);
+                serde_json::json!({
+                    "delivery_id": r.delivery.0,
+                    "attempt": r.attempt,
+                    "url": text(&r.url),
+                    "started_at": r.started_at.as_millis(),
+                    "duration_ms": r.duration_ms,
+                    "status_code": r.status_code,
+                    "error": r.error.as_deref().map(text),
+                    "response_body": r.response_body.as_deref().map(text),
+                    "status": status.as_str(),
+                    "next_at": next_at.map(Timestamp::as_millis),
+                    "finished_at": finished_at.map(Timestamp::as_millis),
+                })
+            })
+            .collect();
+        // Both changes in one statement: the data-modifying CTE and the UPDATE touch different tables.
+        self.execute(
+            "WITH r AS (
+                 SELECT * FROM jsonb_to_recordset(CAST(CAST(?1 AS TEXT) AS JSONB)) AS r(
+                     delivery_id BIGINT, attempt BIGINT, url TEXT, started_at BIGINT,
+                     duration_ms BIGINT, status_code BIGINT, error TEXT, response_body TEXT,
+                     status TEXT, next_at BIGINT, finished_at BIGINT)
+             ),
+             logged AS (
+                 INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms,
+                                                status_code, error, response_body)
+                 SELECT delivery_id, attempt, url, started_at, duration_ms, status_code, error,
+                        response_body
+                 FROM r
+                 ON CONFLICT (delivery_id, attempt) DO NOTHING
+             )
+             UPDATE deliveries AS d
+             SET status = r.status, next_attempt_at = COALESCE(r.next_at, d.next_attempt_at),
+                 finished_at = r.finished_at, last_error = r.error,
+                 lease_until = CASE WHEN d.attempts = r.attempt THEN NULL ELSE d.lease_until END
+             FROM r
+             -- By the primary key, whatever the planner guesses of the JSON's row count (a hash join
+             -- over the whole table otherwise).
+             WHERE d.id = ANY (ARRAY(SELECT delivery_id FROM r)) AND d.id = r.delivery_id
+               AND d.status <> 'delivered'
+               AND (r.status = 'delivered' OR (d.attempts = r.attempt AND d.status = 'pending'))",
+            params![serde_json::Value::Array(rows).to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Stores one attempt and moves its delivery on.
+    fn store_attempt(
         &self,
         attempt: &AttemptRecord,
         next: NextStep,
-        reach: Reach,
-        breaker: Breaker,
         now: Timestamp,
-    ) -> Result<Option<EndpointChange>, DbError> {
+    ) -> Result<(), DbError> {
         self.execute(
             "INSERT INTO delivery_attempts (delivery_id, attempt, url, started_at, duration_ms,
                                             status_code, error, response_body)
@@ -620,11 +804,7 @@ impl Tx<'_> {
                 attempt.response_body,
             ],
         )?;
-        let (status, next_at, finished_at) = match next {
-            NextStep::Delivered => (DeliveryStatus::Delivered, None, Some(now)),
-            NextStep::RetryAt(at) => (DeliveryStatus::Pending, Some(at), None),
-            NextStep::Failed => (DeliveryStatus::Failed, None, Some(now)),
-        };
+        let (status, next_at, finished_at) = next.delivery_state(now);
         self.execute(
             "UPDATE deliveries
              SET status = ?2, next_attempt_at = COALESCE(?3, next_attempt_at), finished_at = ?4,
@@ -641,40 +821,66 @@ impl Tx<'_> {
                 attempt.attempt,
             ],
         )?;
-        if reach == Reach::NotTried || attempt.url.is_empty() {
-            return Ok(None);
-        }
-        self.feed_endpoint(attempt, next == NextStep::Delivered, reach, breaker, now)
+        Ok(())
     }
 
-    /// Applies an attempt's outcome to its endpoint's breaker and health, if the attempt went to the
-    /// merchant's current URL (a result about a URL since replaced says nothing about the new one).
+    /// Applies one merchant's attempts, in order, to its endpoint's breaker and health; only those that
+    /// went to the merchant's current URL count (a result about a URL since replaced says nothing about
+    /// the new one). Returns each attempt's change.
     fn feed_endpoint(
         &self,
-        attempt: &AttemptRecord,
-        delivered: bool,
-        reach: Reach,
+        attempts: &[FinishedAttempt],
         breaker: Breaker,
-        now: Timestamp,
-    ) -> Result<Option<EndpointChange>, DbError> {
-        let merchant: Option<MerchantId> = self.query_opt(
-            "SELECT d.merchant_id FROM deliveries d JOIN merchants m ON m.id = d.merchant_id
-             WHERE d.id = ?1 AND m.webhook_url = ?2",
-            params![attempt.delivery, attempt.url],
-            |r| r.get(0),
-        )?;
-        let Some(merchant) = merchant else {
-            return Ok(None);
+    ) -> Result<Vec<Option<EndpointChange>>, DbError> {
+        let mut changes = vec![None; attempts.len()];
+        let Some(merchant) = attempts.first().map(|a| a.merchant) else {
+            return Ok(changes);
+        };
+        let tried = |a: &FinishedAttempt| a.reach != Reach::NotTried && !a.record.url.is_empty();
+        if !attempts.iter().any(tried) {
+            return Ok(changes);
+        }
+        let url: Option<String> = self
+            .query_opt(
+                "SELECT webhook_url FROM merchants WHERE id = ?1",
+                params![merchant],
+                |r| r.get(0),
+            )?
+            .flatten();
+        let Some(url) = url.filter(|url| attempts.iter().any(|a| tried(a) && a.record.url == *url))
+        else {
+            return Ok(changes);
         };
         // A read-modify-write of the endpoint's row: attempts recorded at once on several nodes take turns.
         self.lock_merchant(merchant)?;
-        let before = self
+        let stored = self
             .endpoint_health(merchant)?
-            .filter(|h| h.url == attempt.url)
-            .unwrap_or_else(|| EndpointHealth::fresh(&attempt.url));
-        let after = before.after(reach, delivered, attempt.error.as_deref(), now, breaker);
-        if after == before {
-            return Ok(None);
+            .filter(|h| h.url == url)
+            .unwrap_or_else(|| EndpointHealth::fresh(&url));
+        let mut health = stored.clone();
+        for (attempt, change) in attempts.iter().zip(&mut changes) {
+            if !tried(attempt) || attempt.record.url != url {
+                continue;
+            }
+            let after = health.after(
+                attempt.reach,
+                attempt.next == NextStep::Delivered,
+                attempt.record.error.as_deref(),
+                attempt.now,
+                breaker,
+            );
+            let circuit_changed = after.circuit != health.circuit;
+            let recovered = health.alert && !after.alert;
+            *change = (circuit_changed || recovered).then(|| EndpointChange {
+                merchant,
+                health: after.clone(),
+                circuit_changed,
+                recovered,
+            });
+            health = after;
+        }
+        if health == stored {
+            return Ok(changes);
         }
         self.execute(
             "INSERT INTO webhook_endpoints (merchant_id, url, circuit, failures, changed_at, probe_at,
@@ -689,26 +895,19 @@ impl Tx<'_> {
                  alert = excluded.alert",
             params![
                 merchant,
-                after.url,
-                after.circuit,
-                after.failures,
-                after.changed_at,
-                after.probe_at,
-                after.last_error,
-                after.last_success_at,
-                after.failing_since,
-                after.failed_attempts,
-                after.alert,
+                health.url,
+                health.circuit,
+                health.failures,
+                health.changed_at,
+                health.probe_at,
+                health.last_error,
+                health.last_success_at,
+                health.failing_since,
+                health.failed_attempts,
+                health.alert,
             ],
         )?;
-        let circuit_changed = after.circuit != before.circuit;
-        let recovered = before.alert && !after.alert;
-        Ok((circuit_changed || recovered).then_some(EndpointChange {
-            merchant,
-            health: after,
-            circuit_changed,
-            recovered,
-        }))
+        Ok(changes)
     }
 
     /// Raises the alert of every endpoint whose attempts have all failed since `failing_before` or
@@ -922,6 +1121,7 @@ mod tests {
     use super::*;
     use crate::config::DatabaseConfig;
     use crate::db::Db;
+    use webqris_core::wire::{WsEvent, WsWebhookDeliveredData};
 
     /// A database with merchants 1..=`merchants` (webhook URL `https://m<N>.example/hook`) and, for each
     /// `(merchant, due)` of `deliveries` in order, one paid payment with its delivery.
@@ -1049,6 +1249,302 @@ mod tests {
         .await
         .expect("new url");
         assert_eq!(claim(&db, 700, 8, 10).await, [(1, 2), (1, 3)]);
+    }
+
+    /// A fresh database: on the test PostgreSQL server in the PostgreSQL pass, else a SQLite file.
+    fn fresh(name: &'static str) -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // The PostgreSQL client blocks: outside the test's runtime.
+        let url = std::thread::spawn(move || crate::db::postgres::fresh_test_database(name))
+            .join()
+            .expect("no panic");
+        let target = url.map_or_else(|| dir.path().join("webqris.db"), std::path::PathBuf::from);
+        let db = Db::open(&target, &DatabaseConfig::default()).expect("db");
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn attempts_recorded_together_feed_the_breaker_in_order_and_write_each_outcome() {
+        let (_dir, db) = fresh("record_attempts");
+        let url = "https://shop.example/hook";
+        let claimed = db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO merchants (id, name, webhook_url, webhook_secret, callback_secret_hash,
+                                            callback_secret_prefix, created_at)
+                     VALUES (1, 'Toko', ?1, 's', 'h', 'p', 0)",
+                    params![url],
+                )?;
+                for n in 1..=5_i64 {
+                    tx.execute(
+                        "INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code,
+                                               total_amount, qris_payload, status, payment_method,
+                                               created_at, expired_at, paid_at, closed_at)
+                         VALUES (?1, CAST(?2 AS TEXT), 1, 1000, ?1, ?3, 'q', 'paid', 'x', 0, 1, 0, 0)",
+                        params![n, format!("INV-{n}"), 1000 + n],
+                    )?;
+                    tx.insert_delivery(
+                        &format!("msg_{n}"),
+                        MerchantId(1),
+                        PaymentId(n),
+                        "payment.paid",
+                        b"{}",
+                        at(n),
+                    )?;
+                }
+                tx.claim_due_deliveries(at(100), at(60_000), "test", 8, 8)
+            })
+            .await
+            .expect("claimed");
+        assert_eq!(claimed.len(), 5);
+        // Three unreachable (the third opens the circuit), a 500 with a NUL in its body, then a 2xx
+        // (closes it), recorded in one write.
+        let outcomes = [
+            (
+                Reach::Unreachable,
+                NextStep::RetryAt(at(5_000)),
+                None,
+                Some("refused"),
+            ),
+            (
+                Reach::Unreachable,
+                NextStep::RetryAt(at(5_000)),
+                None,
+                Some("timed out"),
+            ),
+            (
+                Reach::Unreachable,
+                NextStep::RetryAt(at(5_000)),
+                None,
+                Some("timed out"),
+            ),
+            (
+                Reach::Answered,
+                NextStep::Failed,
+                Some(500),
+                Some("HTTP 500"),
+            ),
+            (Reach::Answered, NextStep::Delivered, Some(200), None),
+        ];
+        let attempts: Vec<FinishedAttempt> = claimed
+            .iter()
+            .zip(outcomes)
+            .zip(1_i64..)
+            .map(|((d, (reach, next, status, error)), n)| FinishedAttempt {
+                merchant: d.merchant_id,
+                record: AttemptRecord {
+                    delivery: d.id,
+                    attempt: d.attempt,
+                    url: url.to_owned(),
+                    started_at: at(100 + n),
+                    duration_ms: 1,
+                    status_code: status,
+                    error: error.map(str::to_owned),
+                    response_body: Some(format!("body\0{n}")),
+                },
+                next,
+                reach,
+                now: at(200 + n),
+            })
+            .collect();
+        let changes = db
+            .write(move |tx| tx.record_attempts(&attempts, BREAKER))
+            .await
+            .expect("recorded");
+        let circuits: Vec<Option<(Circuit, bool)>> = changes
+            .iter()
+            .map(|c| c.as_ref().map(|c| (c.health.circuit, c.circuit_changed)))
+            .collect();
+        assert_eq!(
+            circuits,
+            [
+                None,
+                None,
+                Some((Circuit::Open, true)),
+                Some((Circuit::Closed, true)),
+                None
+            ],
+            "the third opens the circuit, the answered 500 closes it, the 2xx changes nothing more"
+        );
+        let ids: Vec<DeliveryId> = claimed.iter().map(|d| d.id).collect();
+        let (health, states, bodies) = db
+            .read(move |c| {
+                let health = c.endpoint_health(MerchantId(1))?.expect("stored");
+                let mut states = Vec::new();
+                let mut bodies = Vec::new();
+                for id in &ids {
+                    states.push(c.query_one(
+                        "SELECT status, lease_until IS NULL FROM deliveries WHERE id = ?1",
+                        params![id],
+                        |r| Ok((r.get::<String>(0)?, r.get::<bool>(1)?)),
+                    )?);
+                    let attempts = c.delivery_attempts(*id)?;
+                    bodies.push(
+                        attempts
+                            .into_iter()
+                            .map(|a| a.response_body)
+                            .collect::<Vec<_>>(),
+                    );
+                }
+                Ok::<_, DbError>((health, states, bodies))
+            })
+            .await
+            .expect("read");
+        assert_eq!(
+            (health.circuit, health.failures, health.failed_attempts),
+            (Circuit::Closed, 0, 0),
+            "the last attempt's state is the one stored"
+        );
+        assert_eq!(health.last_success_at, Some(at(205)));
+        assert_eq!(health.changed_at, Some(at(204)));
+        let states: Vec<(&str, bool)> = states.iter().map(|(s, l)| (s.as_str(), *l)).collect();
+        assert_eq!(
+            states,
+            [
+                ("pending", true),
+                ("pending", true),
+                ("pending", true),
+                ("failed", true),
+                ("delivered", true)
+            ],
+            "each delivery moved on and its lease released"
+        );
+        for (n, body) in (1..).zip(&bodies) {
+            let [Some(body)] = body.as_slice() else {
+                panic!("one attempt with a body for delivery {n}: {body:?}");
+            };
+            // PostgreSQL text cannot hold NUL: it is stored as U+FFFD there.
+            assert_eq!(body.replace('\u{FFFD}', "\0"), format!("body\0{n}"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_renewal_renews_only_the_leases_asked_for_and_only_for_their_attempt() {
+        let (_dir, db) = fresh("renew_leases");
+        let claimed = db
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO merchants (id, name, webhook_url, webhook_secret, callback_secret_hash,
+                                            callback_secret_prefix, created_at)
+                     VALUES (1, 'Toko', 'https://shop.example/hook', 's', 'h', 'p', 0)",
+                    params![],
+                )?;
+                for n in 1..=3_i64 {
+                    tx.execute(
+                        "INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code,
+                                               total_amount, qris_payload, status, payment_method,
+                                               created_at, expired_at, paid_at, closed_at)
+                         VALUES (?1, CAST(?2 AS TEXT), 1, 1000, ?1, ?3, 'q', 'paid', 'x', 0, 1, 0, 0)",
+                        params![n, format!("INV-{n}"), 1000 + n],
+                    )?;
+                    tx.insert_delivery(
+                        &format!("msg_{n}"),
+                        MerchantId(1),
+                        PaymentId(n),
+                        "payment.paid",
+                        b"{}",
+                        at(n),
+                    )?;
+                }
+                tx.claim_due_deliveries(at(100), at(1_000), "worker-a", 8, 8)
+            })
+            .await
+            .expect("claimed");
+        let [a, b, c] = claimed.as_slice() else {
+            panic!("three claimed: {claimed:?}");
+        };
+        let asked = [
+            HeldLease {
+                delivery: a.id,
+                attempt: a.attempt,
+            },
+            // A stale attempt number: the lease is not this attempt's any more.
+            HeldLease {
+                delivery: b.id,
+                attempt: b.attempt + 1,
+            },
+        ];
+        // `c` is not asked for: its attempt is no longer in flight here (its record was lost).
+        let renewed = db
+            .write(move |tx| tx.renew_leases("worker-a", &asked, at(5_000), at(2_000)))
+            .await
+            .expect("renewed");
+        assert_eq!(
+            renewed,
+            [HeldLease {
+                delivery: a.id,
+                attempt: a.attempt
+            }]
+        );
+        let ids = [a.id, b.id, c.id];
+        let leases = db
+            .read(move |conn| {
+                ids.iter()
+                    .map(|id| {
+                        conn.query_one(
+                            "SELECT lease_until FROM deliveries WHERE id = ?1",
+                            params![id],
+                            |r| r.get::<Option<Timestamp>>(0),
+                        )
+                    })
+                    .collect::<Result<Vec<_>, DbError>>()
+            })
+            .await
+            .expect("read");
+        assert_eq!(leases, [Some(at(5_000)), Some(at(1_000)), Some(at(1_000))]);
+        let other = db
+            .write(move |tx| tx.renew_leases("worker-b", &[asked[0]], at(9_000), at(6_000)))
+            .await
+            .expect("renewed");
+        assert!(
+            other.is_empty(),
+            "another worker's lease is not renewed: {other:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn events_recorded_together_take_consecutive_cursors_in_their_order() {
+        let (_dir, db) = fresh("record_events");
+        let events: Vec<WsEvent> = (1..=3)
+            .map(|n| {
+                WsEvent::WebhookDelivered(WsWebhookDeliveredData {
+                    invoice_id: format!("INV-{n}"),
+                    webhook_id: format!("msg_{n}"),
+                    merchant_name: "Toko \"Ü\" \0".to_owned(),
+                    attempt: n,
+                    status_code: 200,
+                })
+            })
+            .collect();
+        let sent = events.clone();
+        db.write(move |tx| {
+            tx.execute(
+                "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
+                                        callback_secret_prefix, created_at)
+                 VALUES (1, 'Toko', 's', 'h', 'p', 0)",
+                params![],
+            )?;
+            tx.record_event(MerchantId(1), &sent[0], at(1))?;
+            let rest: Vec<(&WsEvent, Timestamp)> = sent[1..].iter().zip([at(2), at(3)]).collect();
+            tx.record_events(MerchantId(1), &rest)
+        })
+        .await
+        .expect("recorded");
+        let stored = db
+            .read(|c| c.events_after(MerchantId(1), 0, 10))
+            .await
+            .expect("read");
+        let got: Vec<(i64, &WsEvent, i64)> =
+            stored.iter().map(|e| (e.seq, &e.event, e.ts)).collect();
+        let want: Vec<(i64, &WsEvent, i64)> = (1..).zip(&events).map(|(n, e)| (n, e, n)).collect();
+        assert_eq!(got, want);
+        let missing = db
+            .write(move |tx| {
+                let event = &events[0];
+                tx.record_events(MerchantId(99), &[(event, at(4)), (event, at(5))])
+            })
+            .await;
+        assert!(missing.is_err(), "no merchant, no events: {missing:?}");
     }
 
     const BREAKER: Breaker = Breaker {

@@ -61,14 +61,8 @@ impl Tx<'_> {
         event: &WsEvent,
         now: Timestamp,
     ) -> Result<i64, DbError> {
-        let mut value = serde_json::to_value(event)
-            .expect("a WebSocket event of strings and integers always serialises");
-        let data = value
-            .get_mut("data")
-            .map(serde_json::Value::take)
-            .unwrap_or_default()
-            .to_string();
-        let (name, origin) = (event.name(), self.origin());
+        let (name, data) = stored_parts(event);
+        let origin = self.origin();
         match self.dialect() {
             Dialect::Sqlite => {
                 let seq: i64 = self.query_one(
@@ -102,6 +96,68 @@ impl Tx<'_> {
             ),
         }
     }
+
+    /// [`Tx::record_event`] for each of `events` of `merchant`, in their order, each as of its instant.
+    /// On PostgreSQL in one round trip: a webhook round records an event for each of its attempts.
+    pub fn record_events(
+        &self,
+        merchant: MerchantId,
+        events: &[(&WsEvent, Timestamp)],
+    ) -> Result<(), DbError> {
+        if self.dialect() == Dialect::Sqlite || events.len() < 2 {
+            for (event, now) in events {
+                self.record_event(merchant, event, *now)?;
+            }
+            return Ok(());
+        }
+        let rows: Vec<serde_json::Value> = events
+            .iter()
+            .zip(1_i64..)
+            .map(|((event, now), i)| {
+                let (name, data) = stored_parts(event);
+                serde_json::json!({"i": i, "event": name, "data": data, "ts": now.as_millis()})
+            })
+            .collect();
+        let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+        self.query_one(
+            "WITH cursor AS (
+                 UPDATE merchants SET event_seq = event_seq + ?2 WHERE id = ?1
+                 RETURNING event_seq
+             ),
+             stored AS (
+                 INSERT INTO events (merchant_id, seq, event, data, ts, origin)
+                 SELECT ?1, cursor.event_seq - ?2 + e.i, e.event, e.data, e.ts, ?4
+                 FROM cursor,
+                      jsonb_to_recordset(CAST(CAST(?3 AS TEXT) AS JSONB))
+                          AS e(i BIGINT, event TEXT, data TEXT, ts BIGINT)
+                 RETURNING seq
+             )
+             -- No row (an error, as for one event) when the merchant is not there.
+             SELECT CAST(COUNT(*) AS BIGINT), CAST(pg_notify(?5, CAST(?1 AS TEXT) || ' ' || ?4) AS TEXT)
+             FROM stored HAVING COUNT(*) > 0",
+            params![
+                merchant,
+                count,
+                serde_json::Value::Array(rows).to_string(),
+                self.origin(),
+                CHANNEL
+            ],
+            |r| r.get::<i64>(0),
+        )
+        .map(drop)
+    }
+}
+
+/// An event as the log stores it: its name and its data as JSON text.
+fn stored_parts(event: &WsEvent) -> (&'static str, String) {
+    let mut value = serde_json::to_value(event)
+        .expect("a WebSocket event of strings and integers always serialises");
+    let data = value
+        .get_mut("data")
+        .map(serde_json::Value::take)
+        .unwrap_or_default()
+        .to_string();
+    (event.name(), data)
 }
 
 impl Conn<'_> {

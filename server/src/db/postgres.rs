@@ -550,22 +550,30 @@ pub(super) fn column_name(row: &Row, idx: usize) -> String {
         .map_or_else(|| format!("#{idx}"), |c| c.name().to_owned())
 }
 
+/// The URL of a new empty database `name` on the server `WEBQRIS_TEST_POSTGRES` names
+/// (scripts/test.d/10-postgres.sh), or `None` on a SQLite-only run. Blocks (call it outside a runtime,
+/// or on a thread of its own).
+#[cfg(test)]
+pub(super) fn fresh_test_database(name: &str) -> Option<String> {
+    let server = std::env::var("WEBQRIS_TEST_POSTGRES").ok()?;
+    let name = format!("u{}_{name}", std::process::id());
+    let mut admin = Client::connect(&server, NoTls).expect("test PostgreSQL");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+    Some(format!("{base}/{name}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::db::schema::{SCHEMA_VERSION, fixtures};
 
-    /// A client on a new empty database of the server `WEBQRIS_TEST_POSTGRES` names
-    /// (scripts/test.d/10-postgres.sh), or `None` on a SQLite-only run.
+    /// A client on a new empty database ([`fresh_test_database`]), or `None` on a SQLite-only run.
     fn fresh_client(name: &str) -> Option<Client> {
-        let server = std::env::var("WEBQRIS_TEST_POSTGRES").ok()?;
-        let name = format!("u{}_{name}", std::process::id());
-        let mut admin = Client::connect(&server, NoTls).expect("test PostgreSQL");
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create database");
-        let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
-        Some(Client::connect(&format!("{base}/{name}"), NoTls).expect("connect"))
+        let url = fresh_test_database(name)?;
+        Some(Client::connect(&url, NoTls).expect("connect"))
     }
 
     fn version(client: &mut Client) -> i64 {

@@ -35,7 +35,7 @@ use webqris_core::wire::{
 use crate::config::WebhookConfig;
 use crate::db::{
     AttemptRecord, Breaker, Circuit, ClaimedDelivery, Db, DbError, DeliveryId, EndpointChange,
-    HeldLease, MerchantId, NextStep, Reach, WebhookSecrets,
+    FinishedAttempt, HeldLease, MerchantId, NextStep, Reach, WebhookSecrets,
 };
 use crate::logs;
 use crate::metrics::WebhookResult;
@@ -75,15 +75,36 @@ pub fn install_crypto_provider() {
 #[derive(Clone, Default)]
 struct Leases(Arc<Mutex<HeldAttempts>>);
 
-/// Each lease held: the attempt number it was claimed for, and where its confirmation is announced.
-type HeldAttempts = HashMap<DeliveryId, (i64, watch::Sender<Instant>)>;
+/// Each lease held.
+type HeldAttempts = HashMap<DeliveryId, HeldAttempt>;
+
+struct HeldAttempt {
+    /// The attempt number it was claimed for.
+    attempt: i64,
+    /// The `lease_until` this worker last wrote for it (the database's clock).
+    until: Timestamp,
+    /// Where its confirmation is announced.
+    confirmed: watch::Sender<Instant>,
+}
 
 impl Leases {
-    /// Starts holding a lease confirmed until `until`; the receiver tells the attempt how long it may run.
-    fn hold(&self, delivery: &ClaimedDelivery, until: Instant) -> watch::Receiver<Instant> {
-        let (confirmed, watched) = watch::channel(until);
-        self.map()
-            .insert(delivery.id, (delivery.attempt, confirmed));
+    /// Starts holding a lease written as `until` and confirmed until `trusted`; the receiver tells the
+    /// attempt how long it may run.
+    fn hold(
+        &self,
+        delivery: &ClaimedDelivery,
+        until: Timestamp,
+        trusted: Instant,
+    ) -> watch::Receiver<Instant> {
+        let (confirmed, watched) = watch::channel(trusted);
+        self.map().insert(
+            delivery.id,
+            HeldAttempt {
+                attempt: delivery.attempt,
+                until,
+                confirmed,
+            },
+        );
         watched
     }
 
@@ -94,26 +115,43 @@ impl Leases {
     fn held(&self) -> Vec<HeldLease> {
         self.map()
             .iter()
-            .map(|(delivery, (attempt, _))| HeldLease {
+            .map(|(delivery, held)| HeldLease {
                 delivery: *delivery,
-                attempt: *attempt,
+                attempt: held.attempt,
             })
             .collect()
     }
 
-    /// Records a renewal that kept `kept`: those are confirmed until `until`. When it asked for every
-    /// lease of `asked` (`all`), the others are lost (their attempts stop at once); otherwise it only
-    /// asked for those about to run out, and the others keep their confirmation.
-    fn renewed(&self, asked: &[HeldLease], kept: &[HeldLease], until: Instant, all: bool) {
-        let map = self.map();
+    /// The earliest `lease_until` written for a lease held, those of `except` aside (`None`: none).
+    fn earliest_until(&self, except: &[DeliveryId]) -> Option<Timestamp> {
+        self.map()
+            .iter()
+            .filter(|(delivery, _)| !except.contains(delivery))
+            .map(|(_, held)| held.until)
+            .min()
+    }
+
+    /// Records a renewal that kept `kept`: those are written as `until` and confirmed until `trusted`.
+    /// When it asked for every lease of `asked` (`all`), the others are lost (their attempts stop at
+    /// once); otherwise it only asked for those about to run out, and the others keep their confirmation.
+    fn renewed(
+        &self,
+        asked: &[HeldLease],
+        kept: &[HeldLease],
+        until: Timestamp,
+        trusted: Instant,
+        all: bool,
+    ) {
+        let mut map = self.map();
         for lease in asked {
-            if let Some((attempt, confirmed)) = map.get(&lease.delivery)
-                && *attempt == lease.attempt
+            if let Some(held) = map.get_mut(&lease.delivery)
+                && held.attempt == lease.attempt
             {
                 if kept.contains(lease) {
-                    confirmed.send_replace(until);
+                    held.until = until;
+                    held.confirmed.send_replace(trusted);
                 } else if all {
-                    confirmed.send_replace(Instant::now());
+                    held.confirmed.send_replace(Instant::now());
                 }
             }
         }
@@ -216,23 +254,31 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut renewal = tokio::time::interval(timing.renew_every);
     renewal.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut renew_all = false;
+    let mut wake = NextWake::default();
     loop {
         // The slots of the attempts recorded in this round are free for its claim.
         let free = slots.available_permits() + attempts.finished.len();
         let finished = std::mem::take(&mut attempts.finished);
+        if finished
+            .iter()
+            .any(|f| f.outcome.next != NextStep::Delivered)
+        {
+            // A retry or a probe it schedules may come before the wake read last.
+            wake.forget();
+        }
         let claimed = round(&state, &leases, &timing, finished, free, renew_all).await;
         renew_all = false;
         let claimed_any = claimed.as_ref().is_some_and(|c| !c.is_empty());
         if claimed_any {
             attempts.next_cohort();
         }
-        for (delivery, confirmed) in claimed.unwrap_or_default() {
+        for (delivery, until, trusted) in claimed.unwrap_or_default() {
             let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
                 // Cannot happen (claims never exceed the free slots); the lease runs out and it is retried.
                 tracing::error!(invoice = %delivery.invoice_id, "no free webhook slot for a claimed delivery");
                 break;
             };
-            let lease = leases.hold(&delivery, confirmed);
+            let lease = leases.hold(&delivery, until, trusted);
             attempts.spawn(attempt(
                 state.clone(),
                 client.clone(),
@@ -244,7 +290,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         let wait = if slots.available_permits() == 0 {
             max_idle
         } else {
-            match until_next_wake(&state).await {
+            match wake.next(&state, !attempts.running.is_empty()).await {
                 Some(wait) if wait.is_zero() && !claimed_any => BACKOFF,
                 Some(wait) => wait.min(max_idle),
                 None => max_idle,
@@ -399,7 +445,7 @@ async fn round(
     mut finished: Vec<Finished>,
     free: usize,
     renew_all: bool,
-) -> Option<Vec<(ClaimedDelivery, Instant)>> {
+) -> Option<Vec<(ClaimedDelivery, Timestamp, Instant)>> {
     let held = leases.held();
     if finished.is_empty() && held.is_empty() && free == 0 {
         return Some(Vec::new());
@@ -411,6 +457,7 @@ async fn round(
         probe_interval: config.breaker_probe_secs.duration(),
     };
     let mut records = Vec::with_capacity(finished.len());
+    let mut announced = Vec::with_capacity(finished.len());
     let mut published = Vec::with_capacity(finished.len());
     for f in finished {
         let Finished {
@@ -419,15 +466,14 @@ async fn round(
             _slot: slot,
             ..
         } = f;
-        records.push((
-            delivery.merchant_id,
-            delivery.merchant_name.clone(),
-            outcome.record,
-            outcome.next,
-            outcome.reach,
-            outcome.event.clone(),
-            outcome.now,
-        ));
+        records.push(FinishedAttempt {
+            merchant: delivery.merchant_id,
+            record: outcome.record,
+            next: outcome.next,
+            reach: outcome.reach,
+            now: outcome.now,
+        });
+        announced.push((delivery.merchant_name.clone(), outcome.event.clone()));
         // The slot is released when `published` is dropped, after the write.
         published.push((delivery, outcome.event, slot));
     }
@@ -437,24 +483,46 @@ async fn round(
     let length = timing.length_ms();
     let fresh_for = i64::try_from(timing.renew_every.as_millis()).unwrap_or(0);
     let owner = Arc::clone(&timing.owner);
+    // The leases of the attempts recorded here end in this write; the others' are renewed if written
+    // before `older_than` (below). When none is (the usual case: a fast endpoint's were claimed by the
+    // previous round), the renewal is skipped: on PostgreSQL it scans the recently released leases'
+    // index entries until a vacuum removes them. Decided in the write, on the database's clock, from
+    // what this worker wrote: a write that stalled renews what it must.
+    let recorded: Vec<DeliveryId> = published.iter().map(|(d, _, _)| d.id).collect();
+    let earliest_lease = leases.earliest_until(&recorded);
+    let asked: Vec<HeldLease> = held
+        .iter()
+        .filter(|lease| !recorded.contains(&lease.delivery))
+        .copied()
+        .collect();
     // The lease is counted from when the write runs, not from when it was queued.
     let written = state
         .db
         .write(move |tx| {
+            let made = tx.record_attempts(&records, breaker)?;
             let mut changes = Vec::with_capacity(records.len());
-            for (merchant, merchant_name, record, next, reach, event, now) in &records {
-                let change = tx.record_attempt(record, *next, *reach, breaker, *now)?;
+            // Each attempt's events (a recovery first, then its own), one merchant's at once.
+            let mut events = Vec::with_capacity(records.len());
+            for ((attempt, (merchant_name, event)), change) in
+                records.iter().zip(&announced).zip(made)
+            {
                 let recovered = change
                     .as_ref()
                     .filter(|change| change.recovered)
                     .map(|change| {
                         WsEvent::WebhookAlert(health::alert_data(merchant_name, &change.health))
                     });
-                if let Some(recovered) = &recovered {
-                    tx.record_event(*merchant, recovered, *now)?;
-                }
-                tx.record_event(*merchant, event, *now)?;
+                events.push((attempt.merchant, recovered.clone(), event, attempt.now));
                 changes.push((change, recovered));
+            }
+            for merchant in events.chunk_by(|a, b| a.0 == b.0) {
+                let listed: Vec<(&WsEvent, Timestamp)> = merchant
+                    .iter()
+                    .flat_map(|(_, recovered, event, now)| {
+                        recovered.iter().chain([*event]).map(|e| (e, *now))
+                    })
+                    .collect();
+                tx.record_events(merchant[0].0, &listed)?;
             }
             let now = clock.now();
             let until = Timestamp::from_millis(now.as_millis().saturating_add(length));
@@ -464,22 +532,26 @@ async fn round(
                 // Those renewed (or claimed) less than `renew_every` ago run out after this.
                 Timestamp::from_millis(now.as_millis().saturating_add(length - fresh_for))
             };
-            let renewed = tx.renew_leases(&owner, until, older_than)?;
+            let renewed = if earliest_lease.is_some_and(|until| until < older_than) {
+                tx.renew_leases(&owner, &asked, until, older_than)?
+            } else {
+                Vec::new()
+            };
             let claimed = if free == 0 {
                 Vec::new()
             } else {
                 tx.claim_due_deliveries(now, until, &owner, per_endpoint, free)?
             };
-            Ok::<_, DbError>((changes, renewed, claimed))
+            Ok::<_, DbError>((changes, renewed, claimed, until))
         })
         .await;
     for (delivery, _, _) in &published {
         leases.release(delivery.id);
     }
     match written {
-        Ok((changes, renewed, claimed)) => {
+        Ok((changes, renewed, claimed, until)) => {
             let trusted = asked_at + timing.trusted;
-            leases.renewed(&held, &renewed, trusted, renew_all);
+            leases.renewed(&held, &renewed, until, trusted, renew_all);
             for ((delivery, event, _slot), (change, recovered)) in
                 published.into_iter().zip(changes)
             {
@@ -491,7 +563,7 @@ async fn round(
                 }
                 state.hub.publish_event(delivery.merchant_id, event);
             }
-            Some(claimed.into_iter().map(|d| (d, trusted)).collect())
+            Some(claimed.into_iter().map(|d| (d, until, trusted)).collect())
         }
         Err(e) => {
             if published.is_empty() {
@@ -501,6 +573,41 @@ async fn round(
             }
             None
         }
+    }
+}
+
+/// How long a next wake read from the database is used again while attempts are in flight.
+const WAKE_REUSE: Duration = Duration::from_millis(100);
+
+/// The worker's next wake, read from the database ([`until_next_wake`]) at most every [`WAKE_REUSE`]
+/// while attempts are in flight: rounds then follow each other as fast as an endpoint answers, and the
+/// read (on PostgreSQL a scan of the recently released leases until a vacuum removes them) would run
+/// for every one. What this worker's own rounds change (a retry, a probe) makes it read again
+/// ([`NextWake::forget`]); what other processes change is seen within [`WAKE_REUSE`] of it, as a new
+/// read was only ever taken when the worker woke anyway.
+#[derive(Default)]
+struct NextWake {
+    read: Option<(tokio::time::Instant, Option<Duration>)>,
+}
+
+impl NextWake {
+    /// The time until the next wake (`None`: nothing pending).
+    async fn next(&mut self, state: &AppState, in_flight: bool) -> Option<Duration> {
+        let now = tokio::time::Instant::now();
+        if in_flight
+            && let Some((at, next)) = self.read
+            && now - at < WAKE_REUSE
+        {
+            return next.map(|n| n.saturating_sub(now - at));
+        }
+        let next = until_next_wake(state).await;
+        self.read = Some((now, next));
+        next
+    }
+
+    /// Reads it again next time.
+    fn forget(&mut self) {
+        self.read = None;
     }
 }
 
