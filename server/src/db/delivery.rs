@@ -840,14 +840,9 @@ impl Tx<'_> {
         if !attempts.iter().any(tried) {
             return Ok(changes);
         }
-        let url: Option<String> = self
-            .query_opt(
-                "SELECT webhook_url FROM merchants WHERE id = ?1",
-                params![merchant],
-                |r| r.get(0),
-            )?
-            .flatten();
-        let Some(url) = url.filter(|url| attempts.iter().any(|a| tried(a) && a.record.url == *url))
+        let Some(url) = self
+            .webhook_url(merchant)?
+            .filter(|url| attempts.iter().any(|a| tried(a) && a.record.url == *url))
         else {
             return Ok(changes);
         };
@@ -998,19 +993,24 @@ impl Conn<'_> {
         )
     }
 
+    /// A merchant's webhook URL (`None`: none set, or no such merchant).
+    pub fn webhook_url(&self, merchant: MerchantId) -> Result<Option<String>, DbError> {
+        Ok(self
+            .query_opt(
+                "SELECT webhook_url FROM merchants WHERE id = ?1",
+                params![merchant],
+                |r| r.get(0),
+            )?
+            .flatten())
+    }
+
     /// A merchant's endpoint: its breaker (if its state is about the current URL) and its queue.
     pub fn endpoint_status(
         &self,
         merchant: MerchantId,
         now: Timestamp,
     ) -> Result<EndpointStatus, DbError> {
-        let current: Option<String> = self
-            .query_opt(
-                "SELECT webhook_url FROM merchants WHERE id = ?1",
-                params![merchant],
-                |r| r.get(0),
-            )?
-            .flatten();
+        let current = self.webhook_url(merchant)?;
         let health = self
             .endpoint_health(merchant)?
             .filter(|h| current.as_deref() == Some(h.url.as_str()));
@@ -1263,39 +1263,49 @@ mod tests {
         (dir, db)
     }
 
+    /// Merchant 1 (webhook URL `https://shop.example/hook`) with `count` paid payments, each with its
+    /// delivery, all claimed at 100 by `owner` with leases until `lease_until`.
+    async fn claimed_backlog(
+        db: &Db,
+        count: i64,
+        owner: &'static str,
+        lease_until: i64,
+    ) -> Vec<ClaimedDelivery> {
+        db.write(move |tx| {
+            tx.execute(
+                "INSERT INTO merchants (id, name, webhook_url, webhook_secret, callback_secret_hash,
+                                        callback_secret_prefix, created_at)
+                 VALUES (1, 'Toko', 'https://shop.example/hook', 's', 'h', 'p', 0)",
+                params![],
+            )?;
+            for n in 1..=count {
+                tx.execute(
+                    "INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code,
+                                           total_amount, qris_payload, status, payment_method,
+                                           created_at, expired_at, paid_at, closed_at)
+                     VALUES (?1, CAST(?2 AS TEXT), 1, 1000, ?1, ?3, 'q', 'paid', 'x', 0, 1, 0, 0)",
+                    params![n, format!("INV-{n}"), 1000 + n],
+                )?;
+                tx.insert_delivery(
+                    &format!("msg_{n}"),
+                    MerchantId(1),
+                    PaymentId(n),
+                    "payment.paid",
+                    b"{}",
+                    at(n),
+                )?;
+            }
+            tx.claim_due_deliveries(at(100), at(lease_until), owner, 8, 8)
+        })
+        .await
+        .expect("claimed")
+    }
+
     #[tokio::test]
     async fn attempts_recorded_together_feed_the_breaker_in_order_and_write_each_outcome() {
         let (_dir, db) = fresh("record_attempts");
         let url = "https://shop.example/hook";
-        let claimed = db
-            .write(move |tx| {
-                tx.execute(
-                    "INSERT INTO merchants (id, name, webhook_url, webhook_secret, callback_secret_hash,
-                                            callback_secret_prefix, created_at)
-                     VALUES (1, 'Toko', ?1, 's', 'h', 'p', 0)",
-                    params![url],
-                )?;
-                for n in 1..=5_i64 {
-                    tx.execute(
-                        "INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code,
-                                               total_amount, qris_payload, status, payment_method,
-                                               created_at, expired_at, paid_at, closed_at)
-                         VALUES (?1, CAST(?2 AS TEXT), 1, 1000, ?1, ?3, 'q', 'paid', 'x', 0, 1, 0, 0)",
-                        params![n, format!("INV-{n}"), 1000 + n],
-                    )?;
-                    tx.insert_delivery(
-                        &format!("msg_{n}"),
-                        MerchantId(1),
-                        PaymentId(n),
-                        "payment.paid",
-                        b"{}",
-                        at(n),
-                    )?;
-                }
-                tx.claim_due_deliveries(at(100), at(60_000), "test", 8, 8)
-            })
-            .await
-            .expect("claimed");
+        let claimed = claimed_backlog(&db, 5, "test", 60_000).await;
         assert_eq!(claimed.len(), 5);
         // Three unreachable (the third opens the circuit), a 500 with a NUL in its body, then a 2xx
         // (closes it), recorded in one write.
@@ -1421,35 +1431,7 @@ mod tests {
     #[tokio::test]
     async fn a_renewal_renews_only_the_leases_asked_for_and_only_for_their_attempt() {
         let (_dir, db) = fresh("renew_leases");
-        let claimed = db
-            .write(|tx| {
-                tx.execute(
-                    "INSERT INTO merchants (id, name, webhook_url, webhook_secret, callback_secret_hash,
-                                            callback_secret_prefix, created_at)
-                     VALUES (1, 'Toko', 'https://shop.example/hook', 's', 'h', 'p', 0)",
-                    params![],
-                )?;
-                for n in 1..=3_i64 {
-                    tx.execute(
-                        "INSERT INTO payments (id, invoice_id, merchant_id, amount, unique_code,
-                                               total_amount, qris_payload, status, payment_method,
-                                               created_at, expired_at, paid_at, closed_at)
-                         VALUES (?1, CAST(?2 AS TEXT), 1, 1000, ?1, ?3, 'q', 'paid', 'x', 0, 1, 0, 0)",
-                        params![n, format!("INV-{n}"), 1000 + n],
-                    )?;
-                    tx.insert_delivery(
-                        &format!("msg_{n}"),
-                        MerchantId(1),
-                        PaymentId(n),
-                        "payment.paid",
-                        b"{}",
-                        at(n),
-                    )?;
-                }
-                tx.claim_due_deliveries(at(100), at(1_000), "worker-a", 8, 8)
-            })
-            .await
-            .expect("claimed");
+        let claimed = claimed_backlog(&db, 3, "worker-a", 1_000).await;
         let [a, b, c] = claimed.as_slice() else {
             panic!("three claimed: {claimed:?}");
         };
