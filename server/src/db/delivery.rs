@@ -516,6 +516,7 @@ impl Tx<'_> {
                 }
                 Ok(renewed)
             }
+            Dialect::Postgres if held.is_empty() => Ok(Vec::new()),
             // One round trip, by the primary key (see `store_attempts_at_once`).
             Dialect::Postgres => {
                 let listed: Vec<serde_json::Value> = held
@@ -662,6 +663,7 @@ impl Tx<'_> {
                     )
                 })
                 .collect(),
+            Dialect::Postgres if ids.is_empty() => Ok(Vec::new()),
             // One round trip for the whole claim (statements cost one each here); the ids go as a JSON
             // array, looked up by the primary key whatever the planner guesses of their number.
             Dialect::Postgres => {

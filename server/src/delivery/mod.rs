@@ -353,23 +353,26 @@ const GATHER: Duration = Duration::from_millis(5);
 struct Attempts {
     running: JoinSet<Finished>,
     finished: Vec<Finished>,
-    /// The latest cohort (the attempts of the latest round that claimed any): its number, when its
-    /// attempts were sent, and how many of them are still out.
-    cohort: (u64, Option<tokio::time::Instant>, usize),
+    /// The latest cohort: the attempts of the latest round that claimed any.
+    cohort: Cohort,
 }
 
 impl Attempts {
     /// Starts a new cohort: the attempts spawned from now on, by one round.
     fn next_cohort(&mut self) {
-        let (number, _, _) = self.cohort;
-        self.cohort = (number.wrapping_add(1), None, 0);
+        self.cohort = Cohort {
+            number: self.cohort.number.wrapping_add(1),
+            sent: None,
+            out: 0,
+        };
     }
 
     fn spawn(&mut self, attempt: impl Future<Output = Finished> + Send + 'static) {
-        let (number, sent, out) = &mut self.cohort;
-        sent.get_or_insert_with(tokio::time::Instant::now);
-        *out += 1;
-        let cohort = *number;
+        self.cohort
+            .sent
+            .get_or_insert_with(tokio::time::Instant::now);
+        self.cohort.out += 1;
+        let cohort = self.cohort.number;
         self.running.spawn(async move {
             let mut finished = attempt.await;
             finished.cohort = cohort;
@@ -384,7 +387,12 @@ impl Attempts {
         while let Some(joined) = self.running.try_join_next() {
             self.take(joined);
         }
-        while let (_, Some(sent), 1..) = self.cohort {
+        while let Cohort {
+            sent: Some(sent),
+            out: 1..,
+            ..
+        } = self.cohort
+        {
             match tokio::time::timeout_at(sent + GATHER, self.running.join_next()).await {
                 Ok(Some(joined)) => self.take(joined),
                 Ok(None) | Err(_) => break,
@@ -395,9 +403,8 @@ impl Attempts {
     fn take(&mut self, joined: Result<Finished, tokio::task::JoinError>) {
         match joined {
             Ok(finished) => {
-                let (number, _, out) = &mut self.cohort;
-                if finished.cohort == *number {
-                    *out = out.saturating_sub(1);
+                if finished.cohort == self.cohort.number {
+                    self.cohort.out = self.cohort.out.saturating_sub(1);
                 }
                 self.finished.push(finished);
             }
@@ -406,6 +413,17 @@ impl Attempts {
             }
         }
     }
+}
+
+/// The attempts one round spawned.
+#[derive(Debug, Default, Clone, Copy)]
+struct Cohort {
+    /// Its number (each round that claims any starts the next).
+    number: u64,
+    /// When its first attempt was sent.
+    sent: Option<tokio::time::Instant>,
+    /// How many of its attempts are still out.
+    out: usize,
 }
 
 /// An attempt that has been made, waiting to be recorded in the worker's next round; it keeps its
