@@ -601,8 +601,8 @@ const WAKE_REUSE: Duration = Duration::from_millis(100);
 /// while attempts are in flight: rounds then follow each other as fast as an endpoint answers, and the
 /// read (on PostgreSQL a scan of the recently released leases until a vacuum removes them) would run
 /// for every one. What this worker's own rounds change (a retry, a probe) makes it read again
-/// ([`NextWake::forget`]); what other processes change is seen within [`WAKE_REUSE`] of it, as a new
-/// read was only ever taken when the worker woke anyway.
+/// ([`NextWake::forget`]); a change by another process is seen at the first wake after the reuse ran
+/// out (it was only ever seen at a wake: the worker does not read while it sleeps).
 #[derive(Default)]
 struct NextWake {
     read: Option<(tokio::time::Instant, Option<Duration>)>,
