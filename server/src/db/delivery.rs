@@ -729,9 +729,8 @@ impl Tx<'_> {
     /// [`Tx::store_attempt`] for every attempt of `attempts` in one statement, their rows passed as one
     /// JSON array (PostgreSQL).
     fn store_attempts_at_once(&self, attempts: &[FinishedAttempt]) -> Result<(), DbError> {
-        // PostgreSQL text (and so JSON) cannot hold NUL; as for every text parameter (`db/postgres.rs`),
-        // a NUL a receiver answered becomes U+FFFD.
-        let text = |s: &str| s.replace('\0', "\u{FFFD}");
+        // The JSON is one text parameter, but its strings are stored as text each.
+        let text = super::postgres::storable_text;
         let rows: Vec<serde_json::Value> = attempts
             .iter()
             .map(|a| {

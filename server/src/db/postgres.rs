@@ -69,6 +69,17 @@ pub(super) fn redact(target: &str) -> String {
     format!("{scheme}://{authority}{tail}")
 }
 
+/// `text` as PostgreSQL can store it: its text cannot hold NUL (SQLite's can), so a NUL from a client
+/// (garbage in a notification, a hostile path, a receiver's answer) is stored and looked up as U+FFFD
+/// alike, never refused. Every text parameter goes through it, and text sent inside JSON too.
+pub(super) fn storable_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}").into()
+    } else {
+        text.into()
+    }
+}
+
 /// One pooled connection with the statements prepared on it, and the node it belongs to.
 pub(super) struct PgConn(RefCell<Session>, Arc<str>);
 
@@ -494,12 +505,7 @@ impl ToSql for Value<'_> {
                 Type::BOOL => (i != 0).to_sql(ty, out),
                 _ => i.to_sql(ty, out),
             },
-            // PostgreSQL text cannot hold NUL; SQLite's can. A NUL from a client (garbage in a
-            // notification, a hostile path) is stored and looked up as U+FFFD alike, never refused.
-            Value::Text(s) if s.contains('\0') => {
-                s.replace('\0', "\u{FFFD}").as_str().to_sql(ty, out)
-            }
-            Value::Text(s) => s.to_sql(ty, out),
+            Value::Text(s) => storable_text(s).as_ref().to_sql(ty, out),
             Value::Blob(b) => b.to_sql(ty, out),
         }
     }
