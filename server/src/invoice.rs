@@ -105,7 +105,7 @@ fn allocate(tx: &Tx<'_>, a: &Allocation) -> Result<(PaymentRow, Option<String>),
             Err(e) => Some(Err(e)),
         })
         .ok_or(InvoiceError::IdExhausted(ID_ATTEMPTS))??;
-    let page_token = Some(secret::random_token());
+    let page_token = Some(secret::page_token(a.now.as_millis()));
     let payment = tx.insert_payment(&NewPayment {
         invoice_id,
         merchant_id: a.merchant,

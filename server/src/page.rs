@@ -425,6 +425,7 @@ mod tests {
     #[test]
     fn page_tokens_are_43_url_safe_characters() {
         assert!(valid_token(&crate::secret::random_token()));
+        assert!(valid_token(&crate::secret::page_token(1_765_000_000_000)));
         assert!(!valid_token("short"));
         assert!(!valid_token(
             &"a".repeat(42).chars().chain(['/']).collect::<String>()

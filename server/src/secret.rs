@@ -75,6 +75,18 @@ pub fn random_token() -> String {
     BASE64URL.encode(random_bytes::<32>())
 }
 
+/// A payment page's token: 43 URL-safe characters, the instant `now_ms` (epoch milliseconds) as 11
+/// hexadecimal digits, then 192 random bits. The prefix makes new tokens sort after older ones, so the
+/// unique index on them grows at its end instead of writing a random page for every invoice; it tells
+/// nothing the page does not show (the invoice id carries the second it was made).
+pub fn page_token(now_ms: i64) -> String {
+    format!(
+        "{:011x}{}",
+        now_ms.max(0),
+        BASE64URL.encode(random_bytes::<24>())
+    )
+}
+
 /// 16 random bytes: a password salt.
 pub fn salt() -> [u8; 16] {
     random_bytes::<16>()
@@ -117,6 +129,17 @@ mod tests {
     use webqris_core::signing::StandardWebhooks;
 
     use super::*;
+
+    #[test]
+    fn page_tokens_sort_by_their_instant_and_keep_192_random_bits() {
+        let (early, late) = (page_token(1_765_000_000_000), page_token(1_765_000_000_001));
+        assert_eq!((early.len(), late.len()), (43, 43));
+        assert!(early < late, "{early} sorts before {late}");
+        assert_eq!(&early[..11], "19af232b200", "the instant in hex");
+        let again = page_token(1_765_000_000_000);
+        assert_eq!(early[..11], again[..11]);
+        assert_ne!(early[11..], again[11..], "the random part differs");
+    }
 
     #[test]
     fn bearer_secrets_have_their_prefix_and_at_least_32_url_safe_characters() {
