@@ -3,7 +3,7 @@
 //! it reports, per merchant with a gapless cursor (`seq`: 1, 2, 3…). It is what other nodes relay to
 //! their sockets (woken by `LISTEN/NOTIFY` on PostgreSQL) and what an integrators' feed reads.
 //!
-//! A merchant's cursor is taken from `merchants.event_seq` by an `UPDATE`, which holds the merchant's row
+//! A merchant's cursor is taken from `event_cursors` by an upsert, which holds the merchant's cursor row
 //! until the transaction ends: one merchant's events therefore commit in cursor order on every backend,
 //! and a reader that sees `seq` n has seen every event of that merchant before it. (A global id would
 //! not give that on PostgreSQL: ids are handed out before commit, so a smaller one can become visible
@@ -14,6 +14,19 @@ use webqris_core::wire::{PaymentStatus, WsEvent, WsPaymentData};
 
 use super::sql::{Dialect, params};
 use super::{Conn, DbError, MerchantId, PaymentRow, Tx};
+
+/// The upsert that hands out the next `$n` cursors of merchant `?1` (its first event makes its row); the
+/// row stays locked until the transaction ends. `RETURNING seq` gives the newest.
+macro_rules! take_cursors {
+    ($n:literal) => {
+        concat!(
+            "INSERT INTO event_cursors (merchant_id, seq) VALUES (?1, ",
+            $n,
+            ") ON CONFLICT (merchant_id) DO UPDATE SET seq = event_cursors.seq + ",
+            $n
+        )
+    };
+}
 
 /// The `LISTEN/NOTIFY` channel on PostgreSQL; the payload is `<merchant id> <origin>`.
 pub(super) const CHANNEL: &str = "webqris_events";
@@ -66,8 +79,7 @@ impl Tx<'_> {
         match self.dialect() {
             Dialect::Sqlite => {
                 let seq: i64 = self.query_one(
-                    "UPDATE merchants SET event_seq = event_seq + 1 WHERE id = ?1
-                     RETURNING event_seq",
+                    concat!(take_cursors!("1"), " RETURNING seq"),
                     params![merchant],
                     |r| r.get(0),
                 )?;
@@ -81,16 +93,18 @@ impl Tx<'_> {
             // One round trip: the cursor, the row and the wake-up (sent when the transaction commits;
             // the payload says whose it is, so the writing node does not read back its own events).
             Dialect::Postgres => self.query_one(
-                "WITH cursor AS (
-                     UPDATE merchants SET event_seq = event_seq + 1 WHERE id = ?1
-                     RETURNING event_seq
+                concat!(
+                    "WITH cursor AS (",
+                    take_cursors!("1"),
+                    " RETURNING seq AS event_seq
                  ),
                  stored AS (
                      INSERT INTO events (merchant_id, seq, event, data, ts, origin)
                      SELECT ?1, event_seq, ?2, ?3, ?4, ?5 FROM cursor
                      RETURNING seq
                  )
-                 SELECT seq, CAST(pg_notify(?6, CAST(?1 AS TEXT) || ' ' || ?5) AS TEXT) FROM stored",
+                 SELECT seq, CAST(pg_notify(?6, CAST(?1 AS TEXT) || ' ' || ?5) AS TEXT) FROM stored"
+                ),
                 params![merchant, name, data, now, origin, CHANNEL],
                 |r| r.get(0),
             ),
@@ -120,9 +134,10 @@ impl Tx<'_> {
             .collect();
         let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
         self.query_one(
-            "WITH cursor AS (
-                 UPDATE merchants SET event_seq = event_seq + ?2 WHERE id = ?1
-                 RETURNING event_seq
+            concat!(
+                "WITH cursor AS (",
+                take_cursors!("?2"),
+                " RETURNING seq AS event_seq
              ),
              stored AS (
                  INSERT INTO events (merchant_id, seq, event, data, ts, origin)
@@ -134,7 +149,8 @@ impl Tx<'_> {
              )
              -- No row (an error, as for one event) when the merchant is not there.
              SELECT CAST(COUNT(*) AS BIGINT), CAST(pg_notify(?5, CAST(?1 AS TEXT) || ' ' || ?4) AS TEXT)
-             FROM stored HAVING COUNT(*) > 0",
+             FROM stored HAVING COUNT(*) > 0"
+            ),
             params![
                 merchant,
                 count,
@@ -164,7 +180,7 @@ impl Conn<'_> {
     /// Every merchant's newest cursor (merchants without events are absent).
     pub fn event_heads(&self) -> Result<Vec<(MerchantId, i64)>, DbError> {
         self.query_all(
-            "SELECT id, event_seq FROM merchants WHERE event_seq > 0 ORDER BY id",
+            "SELECT merchant_id, seq FROM event_cursors ORDER BY merchant_id",
             params![],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -272,7 +288,8 @@ impl Conn<'_> {
     pub fn event_bounds(&self, merchant: MerchantId) -> Result<EventBounds, DbError> {
         Ok(self
             .query_opt(
-                "SELECT m.event_seq, (SELECT MIN(e.seq) FROM events e WHERE e.merchant_id = m.id)
+                "SELECT COALESCE((SELECT c.seq FROM event_cursors c WHERE c.merchant_id = m.id), 0),
+                        (SELECT MIN(e.seq) FROM events e WHERE e.merchant_id = m.id)
                  FROM merchants m WHERE m.id = ?1",
                 params![merchant],
                 |r| {

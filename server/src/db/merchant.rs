@@ -464,6 +464,7 @@ impl Tx<'_> {
             "DELETE FROM api_tokens WHERE merchant_id = ?1",
             "DELETE FROM devices WHERE merchant_id = ?1",
             "DELETE FROM events WHERE merchant_id = ?1",
+            "DELETE FROM event_cursors WHERE merchant_id = ?1",
             "DELETE FROM merchants WHERE id = ?1",
         ] {
             self.execute(statement, params![merchant])?;

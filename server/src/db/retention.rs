@@ -19,7 +19,7 @@ pub enum Prunable {
     DeliveryAttempts,
     /// Paid or expired invoices closed before the cutoff, with their deliveries and confirmations.
     FinishedInvoices,
-    /// Stored events that happened before the cutoff (a merchant's cursor, `merchants.event_seq`, stays).
+    /// Stored events that happened before the cutoff (a merchant's cursor, in `event_cursors`, stays).
     Events,
 }
 

@@ -206,6 +206,12 @@ fn configure(conn: &Connection, config: &DatabaseConfig, writer: bool) -> rusqli
             tracing::warn!(%mode, "SQLite refused WAL mode; continuing in this journal mode");
         }
         conn.pragma_update(None, "synchronous", config.synchronous.as_str())?;
+        // Every write runs in a savepoint of its group's transaction, and SQLite keeps the original
+        // of each page a savepoint changes in a statement journal, a temporary file once it outgrows
+        // 64 KiB: a write() per page and write job. In memory it is a copy. The journal lives until
+        // the group commits, so it is bounded by one group's pages (and so are the few temporary
+        // tables the writer makes, retention's batches of ids).
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
     }
     Ok(())
 }
@@ -1210,5 +1216,27 @@ mod tests {
             [],
         )
         .expect("allowed once the first is no longer pending");
+    }
+
+    #[test]
+    fn the_event_cursor_index_refuses_a_cursor_handed_out_twice() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("schema");
+        let event = |seq: i64| {
+            conn.execute(
+                "INSERT INTO events (merchant_id, seq, event, data, ts, origin)
+                 VALUES (1, ?1, 'new_payment', '{}', 0, 'local')",
+                [seq],
+            )
+        };
+        conn.execute_batch(
+            "INSERT INTO merchants (id, name, webhook_secret, callback_secret_hash,
+                                    callback_secret_prefix, created_at)
+             VALUES (1, 'A', 's', 'h', 'p', 0);",
+        )
+        .expect("merchant");
+        event(1).expect("first");
+        event(2).expect("second");
+        assert!(event(2).is_err(), "cursor 2 stored once");
     }
 }
