@@ -37,7 +37,8 @@
 # binary; default the release build of the example), BENCH_PROFILE (endpoints whose first run is sampled
 # with `perf record -g` into BENCH_PROFILE_DIR, default target/bench-profile/<mode>-<endpoint>.data; read
 # them with `perf report -i …`; "delivery" samples the first run's drains, every process on the machine,
-# into <mode>-delivery-<case>.data). Each endpoint's line also gives the server's CPU time per request.
+# into <mode>-delivery-<case>.data), BENCH_IO=1 (the server's pwrite64/pread64/fsync calls per request,
+# counted with `perf stat`). Each endpoint's line also gives the server's CPU time per request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -141,11 +142,25 @@ measure() { # mode endpoint run script
     perf record -F 499 -g -p "$SERVER_PID" -o "$PROFILE_DIR/$1-$2.data" -- sleep "$DURATION" 2>/dev/null &
     perf_pid=$!
   fi
+  # BENCH_IO=1: the server's file I/O system calls over the run (perf's syscall tracepoints): how many
+  # pages a request writes (WAL frames are two pwrite64 each, checkpoints a pread64 and a pwrite64 per
+  # page) and how many fsyncs it shares.
+  local io_pid= io_file=$WORK/io.csv
+  if [ "${BENCH_IO:-0}" = 1 ]; then
+    perf stat -x, -e syscalls:sys_enter_pwrite64,syscalls:sys_enter_pread64,syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync \
+      -p "$SERVER_PID" -o "$io_file" -- sleep "$DURATION" 2>/dev/null &
+    io_pid=$!
+  fi
   cpu_before=$(cpu_ticks)
   line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$BENCH_LUA/$4.lua" "http://$ADDR" | grep '^RESULT')
   # CPU the server spent per request: less sensitive than req/s to what else runs on the machine.
   line="$line cpu_ms=$(( ($(cpu_ticks) - cpu_before) * 1000 / TICKS_PER_SEC ))"
   if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
+  if [ -n "$io_pid" ]; then
+    wait "$io_pid" || true
+    line="$line $(awk -F, '/sys_enter_pwrite64/ { w = $1 } /sys_enter_pread64/ { r = $1 }
+      /sys_enter_f(data)?sync/ { s += $1 } END { printf "pwrites=%d preads=%d fsyncs=%d", w, r, s }' "$io_file")"
+  fi
   printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$line" >>"$RESULTS"
   printf '  %-8s %-8s run %s: %s\n' "$1" "$2" "$3" "$line" >&2
 }

@@ -116,6 +116,17 @@ def main(path, delivery_path=None, sockets_path=None):
                     warnings.append(f"{mode}: {int(wrapped)} notification requests re-used an invoice (duplicates); shorten BENCH_DURATION")
                 if paid < requests - wrapped:
                     warnings.append(f"{mode}: only {int(paid)} of {int(requests - wrapped)} notifications paid an invoice")
+    io = [(mode, endpoint, results) for mode in modes for endpoint in ORDER
+          if (results := [r for r in runs.get((mode, endpoint), []) if "pwrites" in r and r["requests"]])]
+    if io:
+        print()
+        print("| database | endpoint | pwrite64 / req | pread64 / req | requests per fsync |")
+        print("| --- | --- | ---: | ---: | ---: |")
+        for mode, endpoint, results in io:
+            per = lambda key: statistics.median(r[key] / r["requests"] for r in results)
+            synced = [r["requests"] / r["fsyncs"] for r in results if r["fsyncs"]]
+            syncs = f"{statistics.median(synced):.1f}" if synced else "-"
+            print(f"| {NAME.get(mode, mode)} | {LABEL[endpoint]} | {per('pwrites'):.1f} | {per('preads'):.1f} | {syncs} |")
     if ("postgres", "create") in runs and ("full", "create") in runs:
         print()
         print("| endpoint | PostgreSQL req/s ÷ SQLite FULL | PostgreSQL p50 ÷ SQLite FULL |")
