@@ -469,6 +469,20 @@ impl WsEvent {
             Self::WebhookAlert(_) => "webhook_alert",
         }
     }
+
+    /// The `data` on the wire, as JSON text: what the event log stores beside [`WsEvent::name`],
+    /// serialised once and directly (not through a `serde_json::Value` of the whole frame).
+    pub fn data_json(&self) -> String {
+        let text = match self {
+            Self::NewPayment(d) | Self::PaymentPaid(d) => serde_json::to_string(d),
+            Self::PaymentsExpired(d) => serde_json::to_string(d),
+            Self::WebhookDelivered(d) => serde_json::to_string(d),
+            Self::WebhookFailed(d) => serde_json::to_string(d),
+            Self::DeviceAlert(d) => serde_json::to_string(d),
+            Self::WebhookAlert(d) => serde_json::to_string(d),
+        };
+        text.expect("event data of strings, numbers and booleans always serialises")
+    }
 }
 
 /// The `data` of `new_payment` and `payment_paid` frames.
@@ -979,6 +993,9 @@ mod tests {
             assert_eq!(value["event"], event.name());
             assert!(value["data"].is_object(), "{value}");
             assert_eq!(value["ts"], 5);
+            let data: serde_json::Value =
+                serde_json::from_str(&event.data_json()).expect("data_json is JSON");
+            assert_eq!(data, value["data"], "data_json is the frame's data");
         }
     }
 

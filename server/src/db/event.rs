@@ -166,14 +166,7 @@ impl Tx<'_> {
 
 /// An event as the log stores it: its name and its data as JSON text.
 fn stored_parts(event: &WsEvent) -> (&'static str, String) {
-    let mut value = serde_json::to_value(event)
-        .expect("a WebSocket event of strings and integers always serialises");
-    let data = value
-        .get_mut("data")
-        .map(serde_json::Value::take)
-        .unwrap_or_default()
-        .to_string();
-    (event.name(), data)
+    (event.name(), event.data_json())
 }
 
 impl Conn<'_> {
