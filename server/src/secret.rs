@@ -78,11 +78,12 @@ pub fn random_token() -> String {
 /// A payment page's token: 43 URL-safe characters, the instant `now_ms` (epoch milliseconds) as 11
 /// hexadecimal digits, then 192 random bits. The prefix makes new tokens sort after older ones, so the
 /// unique index on them grows at its end instead of writing a random page for every invoice; it tells
-/// nothing the page does not show (the invoice id carries the second it was made).
+/// nothing the page does not show (the invoice id carries the second it was made). Eleven digits last
+/// until the year 2527; the instant is clamped to them, so the token is always 43 characters.
 pub fn page_token(now_ms: i64) -> String {
     format!(
         "{:011x}{}",
-        now_ms.max(0),
+        now_ms.clamp(0, 0xfff_ffff_ffff),
         BASE64URL.encode(random_bytes::<24>())
     )
 }
@@ -139,6 +140,8 @@ mod tests {
         let again = page_token(1_765_000_000_000);
         assert_eq!(early[..11], again[..11]);
         assert_ne!(early[11..], again[11..], "the random part differs");
+        assert_eq!(page_token(i64::MAX).len(), 43, "clamped far in the future");
+        assert_eq!(page_token(-1).len(), 43, "and before 1970");
     }
 
     #[test]

@@ -792,7 +792,7 @@ CREATE INDEX events_ts ON events (ts);
 "#
 );
 
-/// The step on PostgreSQL: the indexes alone.
+/// The step on PostgreSQL: the indexes and the cursor table (its events table is a heap already).
 pub const FEWER_PAGES_PER_WRITE_POSTGRES: &str =
     concat!(fewer_pages_per_write_indexes!(), event_cursors!("BIGINT"));
 
